@@ -1,0 +1,64 @@
+/** Every error code the API can answer with, and its HTTP status (SPEC §2). */
+export const errorCodes = {
+  validation_failed: 422,
+  invalid_token: 400,
+  invalid_credentials: 401,
+  mfa_required: 401,
+  invalid_otp: 401,
+  otp_replayed: 401,
+  login_token_expired: 401,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  user_exists: 409,
+  mfa_already_enabled: 409,
+  mfa_not_enabled: 409,
+  mfa_setup_expired: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal_error: 500,
+  service_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+const defaultMessages: Record<ErrorCode, string> = {
+  validation_failed: "The request is not valid.",
+  invalid_token: "The link is invalid, used or expired.",
+  invalid_credentials: "Invalid username or password.",
+  mfa_required: "This action needs a second factor.",
+  invalid_otp: "The code is not valid.",
+  otp_replayed: "This code was already used. Wait for the next one.",
+  login_token_expired: "The login has expired. Sign in again.",
+  unauthorized: "Authentication required.",
+  forbidden: "You are not allowed to do this.",
+  not_found: "Not found.",
+  user_exists: "That username is taken.",
+  mfa_already_enabled: "Two-factor authentication is already on.",
+  mfa_not_enabled: "Two-factor authentication is not on.",
+  mfa_setup_expired: "The two-factor setup has expired. Start again.",
+  payload_too_large: "The request body is too large.",
+  unsupported_media_type: "Send the request body as application/json.",
+  rate_limited: "Too many attempts. Try again later.",
+  internal_error: "Something went wrong.",
+  service_unavailable: "The service is not ready.",
+};
+
+/** An expected failure with a wire code; the error handler turns it into `{ error: { code, message } }`. */
+export class AppError extends Error {
+  readonly statusCode: number;
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    /** Seconds, sent as `Retry-After` with `rate_limited`. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message ?? defaultMessages[code]);
+    this.statusCode = errorCodes[code];
+  }
+}
+
+export function errorBody(code: ErrorCode, message?: string): { error: { code: ErrorCode; message: string } } {
+  return { error: { code, message: message ?? defaultMessages[code] } };
+}
