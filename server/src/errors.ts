@@ -45,6 +45,11 @@ const defaultMessages: Record<ErrorCode, string> = {
   service_unavailable: "The service is not ready.",
 };
 
+export interface ErrorDetail {
+  field: string;
+  message: string;
+}
+
 /** An expected failure with a wire code; the error handler turns it into `{ error: { code, message } }`. */
 export class AppError extends Error {
   readonly statusCode: number;
@@ -53,12 +58,20 @@ export class AppError extends Error {
     message?: string,
     /** Seconds, sent as `Retry-After` with `rate_limited`. */
     readonly retryAfterSeconds?: number,
+    /** Per-field reasons, e.g. why a password was refused. */
+    readonly details?: ErrorDetail[],
   ) {
     super(message ?? defaultMessages[code]);
     this.statusCode = errorCodes[code];
   }
 }
 
-export function errorBody(code: ErrorCode, message?: string): { error: { code: ErrorCode; message: string } } {
-  return { error: { code, message: message ?? defaultMessages[code] } };
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: ErrorDetail[] };
+}
+
+export function errorBody(code: ErrorCode, message?: string, details?: ErrorDetail[]): ErrorBody {
+  const body: ErrorBody = { error: { code, message: message ?? defaultMessages[code] } };
+  if (details !== undefined && details.length > 0) body.error.details = details;
+  return body;
 }

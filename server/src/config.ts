@@ -1,0 +1,154 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parse as parseDotenv } from "dotenv";
+
+export interface PasswordHashConfig {
+  /** argon2id memory in KiB. @default 19456 (OWASP: 19 MiB) */
+  memoryKiB: number;
+  /** argon2id passes. @default 2 */
+  iterations: number;
+  /** argon2id lanes. @default 1 */
+  parallelism: number;
+}
+
+export interface Config {
+  nodeEnv: string;
+  port: number;
+  host: string;
+  /** Where users reach Tessera; links and the JWT issuer use it. */
+  publicUrl: string;
+  dataDir: string;
+  /** Addresses or CIDRs of reverse proxies whose X-Forwarded-* headers are believed. */
+  trustProxy: string[];
+  corsOrigins: string[];
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  trustedDeviceDays: number;
+  databaseUrl: string;
+  redisUrl: string | null;
+  smtpUrl: string | null;
+  mailFrom: string;
+  /** Raw `TESSERA_SECRET_KEY`; null means "generate or read DATA_DIR/secret.key". */
+  secretKey: string | null;
+  totpIssuer: string;
+  logLevel: string;
+  rateLimitEnabled: boolean;
+  requireEmailVerification: boolean;
+  passwordHash: PasswordHashConfig;
+  /** Directory of the built web UI; null disables serving it. */
+  webDist: string | null;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads `.env` from the working directory (if any); real environment variables win. */
+export function readEnv(processEnv: Env = process.env, cwd = process.cwd()): Env {
+  let fileEnv: Env = {};
+  try {
+    fileEnv = parseDotenv(readFileSync(resolve(cwd, ".env")));
+  } catch {
+    // No .env file: the environment alone configures Tessera.
+  }
+  return { ...fileEnv, ...processEnv };
+}
+
+/** Parses and validates every variable; throws ConfigError naming each bad one on its own line. */
+export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | null } = {}): Readonly<Config> {
+  const problems: string[] = [];
+  const str = (name: string, fallback: string): string => {
+    const value = env[name];
+    return value === undefined || value === "" ? fallback : value;
+  };
+  const optional = (name: string): string | null => {
+    const value = env[name];
+    return value === undefined || value === "" ? null : value;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+      problems.push(`${name}: must be a whole number from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name]?.toLowerCase();
+    if (raw === undefined || raw === "") return fallback;
+    if (["1", "true", "on", "yes"].includes(raw)) return true;
+    if (["0", "false", "off", "no"].includes(raw)) return false;
+    problems.push(`${name}: must be true or false (on/off), got "${env[name]}"`);
+    return fallback;
+  };
+  const url = (name: string, value: string, protocols: string[]): string => {
+    try {
+      const parsed = new URL(value);
+      if (!protocols.includes(parsed.protocol)) throw new Error("protocol");
+    } catch {
+      problems.push(`${name}: must be a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`);
+    }
+    return value;
+  };
+  const list = (name: string): string[] =>
+    str(name, "")
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== "");
+
+  const port = int("PORT", 8000, 0, 65535);
+  const host = str("HOST", "127.0.0.1");
+  const dataDir = resolve(str("DATA_DIR", "./data"));
+  const publicUrl = url("PUBLIC_URL", str("PUBLIC_URL", `http://localhost:${port}`), ["http:", "https:"]).replace(/\/+$/, "");
+  const databaseUrl = str("DATABASE_URL", `sqlite:${resolve(dataDir, "tessera.db")}`);
+  if (!/^(sqlite:|postgres:\/\/|postgresql:\/\/|mysql:\/\/)/.test(databaseUrl)) {
+    problems.push("DATABASE_URL: must start with sqlite:, postgres:// or mysql://");
+  }
+  const redisUrl = optional("REDIS_URL");
+  if (redisUrl !== null) url("REDIS_URL", redisUrl, ["redis:", "rediss:"]);
+  const smtpUrl = optional("SMTP_URL");
+  if (smtpUrl !== null) url("SMTP_URL", smtpUrl, ["smtp:", "smtps:"]);
+  const corsOrigins = list("CORS_ORIGINS");
+  for (const origin of corsOrigins) url("CORS_ORIGINS", origin, ["http:", "https:"]);
+  const logLevel = str("LOG_LEVEL", "info");
+  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
+    problems.push(`LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent`);
+  }
+  const webDistRaw = optional("WEB_DIST");
+
+  const config: Config = {
+    nodeEnv: str("NODE_ENV", "development"),
+    port,
+    host,
+    publicUrl,
+    dataDir,
+    trustProxy: list("TRUST_PROXY"),
+    corsOrigins,
+    accessTokenTtlSeconds: int("ACCESS_TOKEN_TTL", 900, 30, 86_400),
+    refreshTokenTtlSeconds: int("REFRESH_TOKEN_TTL", 60 * 60 * 24 * 30, 300, 60 * 60 * 24 * 365), // 30 days
+    trustedDeviceDays: int("TRUSTED_DEVICE_DAYS", 30, 0, 365),
+    databaseUrl,
+    redisUrl,
+    smtpUrl,
+    mailFrom: str("MAIL_FROM", "Tessera <no-reply@localhost>"),
+    secretKey: optional("TESSERA_SECRET_KEY"),
+    totpIssuer: str("TOTP_ISSUER", "Tessera"),
+    logLevel,
+    rateLimitEnabled: bool("RATE_LIMIT", true),
+    requireEmailVerification: bool("REQUIRE_EMAIL_VERIFICATION", false),
+    passwordHash: {
+      memoryKiB: int("PASSWORD_HASH_MEMORY_KIB", 19_456, 1024, 4_194_304),
+      iterations: int("PASSWORD_HASH_ITERATIONS", 2, 1, 64),
+      parallelism: int("PASSWORD_HASH_PARALLELISM", 1, 1, 16),
+    },
+    webDist: webDistRaw === null ? (defaults.webDist ?? null) : resolve(webDistRaw),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}

@@ -1,0 +1,42 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from "kysely";
+import { createPool } from "mysql2";
+import pg from "pg";
+import type { Database } from "./database.js";
+
+export type DialectName = "sqlite" | "postgres" | "mysql";
+
+export function dialectOf(databaseUrl: string): DialectName {
+  if (databaseUrl.startsWith("sqlite:")) return "sqlite";
+  if (databaseUrl.startsWith("mysql://")) return "mysql";
+  return "postgres";
+}
+
+// PostgreSQL returns int8 as text by default; our int8 columns are Unix milliseconds, well inside 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+
+export function createDb(databaseUrl: string): Kysely<Database> {
+  const dialect = dialectOf(databaseUrl);
+  if (dialect === "sqlite") {
+    const path = databaseUrl.slice("sqlite:".length) || ":memory:";
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    const sqlite = new SQLite(path);
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("synchronous = NORMAL");
+    // Concurrent writers (two instances, CLI next to the server) wait instead of failing at once.
+    sqlite.pragma("busy_timeout = 5000");
+    return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  }
+  if (dialect === "mysql") {
+    return new Kysely<Database>({
+      dialect: new MysqlDialect({
+        pool: createPool({ uri: databaseUrl, connectionLimit: 10, supportBigNumbers: true, bigNumberStrings: false }),
+      }),
+    });
+  }
+  return new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 10 }) }),
+  });
+}

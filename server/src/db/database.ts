@@ -1,0 +1,129 @@
+/*
+ * Storage conventions, pinned by test/conformance/storage.test.ts:
+ * timestamps are bigint Unix milliseconds, booleans are integer 0/1, ids are random base64url text.
+ */
+
+export interface UserTable {
+  id: string;
+  username: string;
+  email: string | null;
+  email_verified: number;
+  password_hash: string;
+  roles: string;
+  locked: number;
+  mfa_enabled: number;
+  /** Second-factor failures inside the current window (SPEC §3 lockout). */
+  mfa_failed_count: number;
+  mfa_window_started_at: number | null;
+  /** Failures since the last success, across windows (NIST SP 800-63B: at most 100). */
+  mfa_consecutive_failures: number;
+  mfa_locked_until: number | null;
+  mfa_lockouts: number;
+  created_at: number;
+  last_login_at: number | null;
+  previous_login_at: number | null;
+}
+
+export interface SessionTable {
+  id: string;
+  user_id: string;
+  aal: number;
+  amr: string;
+  created_at: number;
+  last_used_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface RefreshTokenTable {
+  token_hash: string;
+  session_id: string;
+  created_at: number;
+  used_at: number | null;
+}
+
+export interface SigningKeyTable {
+  id: string;
+  algorithm: string;
+  public_jwk: string;
+  private_jwk_ciphertext: string;
+  created_at: number;
+}
+
+export interface TOTPCredentialTable {
+  id: string;
+  user_id: string;
+  secret_ciphertext: string;
+  confirmed_at: number | null;
+  expires_at: number | null;
+  last_used_step: number;
+  created_at: number;
+}
+
+export interface RecoveryCodeTable {
+  id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: number | null;
+  created_at: number;
+}
+
+export interface LoginChallengeTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  first_factor: string;
+  created_at: number;
+  expires_at: number;
+  failed_attempts: number;
+  consumed_at: number | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface TrustedDeviceTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  user_agent: string | null;
+}
+
+export interface AuditEventTable {
+  /** Time-ordered: sorts by creation. */
+  id: string;
+  user_id: string | null;
+  type: string;
+  ip: string | null;
+  user_agent: string | null;
+  detail: string | null;
+  created_at: number;
+}
+
+export interface LinkTokenTable {
+  id: string;
+  user_id: string;
+  purpose: string;
+  token_hash: string;
+  email: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface Database {
+  user: UserTable;
+  session: SessionTable;
+  refresh_token: RefreshTokenTable;
+  signing_key: SigningKeyTable;
+  totp_credential: TOTPCredentialTable;
+  recovery_code: RecoveryCodeTable;
+  login_challenge: LoginChallengeTable;
+  trusted_device: TrustedDeviceTable;
+  audit_event: AuditEventTable;
+  link_token: LinkTokenTable;
+}

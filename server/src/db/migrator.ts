@@ -1,0 +1,24 @@
+import type { Kysely, Migration, MigrationProvider, MigrationResultSet } from "kysely";
+import { Migrator } from "kysely";
+import type { Database } from "./database.js";
+import * as initial from "./migrations/2026_11_24_000000_initial.js";
+
+/** Migrations are listed here (not read from disk) so the compiled and the test builds find the same set. */
+const migrations: Record<string, Migration> = {
+  "2026_11_24_000000_initial": initial,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+export function createMigrator(db: Kysely<Database>): Migrator {
+  return new Migrator({ db, provider, migrationTableName: "tessera_migration", migrationLockTableName: "tessera_migration_lock" });
+}
+
+/** Applies every pending migration; throws on the first failure so callers can exit non-zero. */
+export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationResultSet> {
+  const result = await createMigrator(db).migrateToLatest();
+  if (result.error !== undefined) {
+    throw result.error instanceof Error ? result.error : new Error(String(result.error));
+  }
+  return result;
+}

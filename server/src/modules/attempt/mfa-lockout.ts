@@ -1,0 +1,82 @@
+import type { Kysely } from "kysely";
+import type { Clock } from "../../clock.js";
+import type { Database } from "../../db/database.js";
+import { AppError } from "../../errors.js";
+
+/** @default 10 failures inside the window lock the second factor */
+export const mfaFailuresPerWindow = 10;
+export const mfaWindowInSeconds = 60 * 15; // 15 minutes
+export const mfaFirstLockInSeconds = 60; // doubles with every lockout
+export const mfaMaxLockInSeconds = 60 * 60 * 24; // 1 day
+/** NIST SP 800-63B §5.2.2: never more than 100 consecutive failed attempts on one account. */
+export const mfaMaxConsecutiveFailures = 100;
+const lockedForever = Number.MAX_SAFE_INTEGER;
+
+export interface MFALockout {
+  /**
+   * Counts an attempt *before* the code is checked (increment-then-check), so parallel guesses can
+   * never exceed the limit; a success clears it again. Throws rate_limited while locked.
+   */
+  beginAttempt(userId: string): Promise<{ lockedNow: boolean }>;
+  recordSuccess(userId: string): Promise<void>;
+  reset(userId: string, executor?: Kysely<Database>): Promise<void>;
+}
+
+export function createMFALockout(deps: { db: Kysely<Database>; clock: Clock; onLocked(userId: string, lockedUntil: number): Promise<void> }): MFALockout {
+  const { db, clock } = deps;
+  return {
+    async beginAttempt(userId) {
+      const now = clock.now();
+      const windowStart = now - mfaWindowInSeconds * 1000;
+      // MySQL evaluates SET left to right with new values, so mfa_failed_count must come before the window column.
+      const result = await db.updateTable("user")
+        .set((eb) => ({
+          mfa_failed_count: eb.case()
+            .when(eb.or([eb("mfa_window_started_at", "is", null), eb("mfa_window_started_at", "<", windowStart)]))
+            .then(1).else(eb("mfa_failed_count", "+", 1)).end(),
+          mfa_window_started_at: eb.case()
+            .when(eb.or([eb("mfa_window_started_at", "is", null), eb("mfa_window_started_at", "<", windowStart)]))
+            .then(now).else(eb.ref("mfa_window_started_at")).end(),
+          mfa_consecutive_failures: eb("mfa_consecutive_failures", "+", 1),
+        }))
+        .where("id", "=", userId)
+        .where((eb) => eb.or([eb("mfa_locked_until", "is", null), eb("mfa_locked_until", "<=", now)]))
+        .executeTakeFirst();
+      if (result.numUpdatedRows !== 1n) throw await lockedError(userId);
+
+      const row = await db.selectFrom("user").select(["mfa_failed_count", "mfa_consecutive_failures", "mfa_lockouts"])
+        .where("id", "=", userId).executeTakeFirstOrThrow();
+      // The attempt that reaches the limit is still checked; the ones after it are refused.
+      if (row.mfa_failed_count <= mfaFailuresPerWindow && row.mfa_consecutive_failures <= mfaMaxConsecutiveFailures) {
+        return { lockedNow: false };
+      }
+      const lockedUntil = row.mfa_consecutive_failures > mfaMaxConsecutiveFailures
+        ? lockedForever
+        : now + Math.min(mfaFirstLockInSeconds * 2 ** row.mfa_lockouts, mfaMaxLockInSeconds) * 1000;
+      const locked = await db.updateTable("user")
+        .set((eb) => ({ mfa_locked_until: lockedUntil, mfa_lockouts: eb("mfa_lockouts", "+", 1), mfa_failed_count: 0, mfa_window_started_at: null }))
+        .where("id", "=", userId)
+        .where((eb) => eb.or([eb("mfa_locked_until", "is", null), eb("mfa_locked_until", "<=", now)]))
+        .executeTakeFirst();
+      if (locked.numUpdatedRows === 1n) await deps.onLocked(userId, lockedUntil);
+      throw await lockedError(userId);
+    },
+
+    async recordSuccess(userId) {
+      await this.reset(userId);
+    },
+
+    async reset(userId, executor = db) {
+      await executor.updateTable("user")
+        .set({ mfa_failed_count: 0, mfa_window_started_at: null, mfa_consecutive_failures: 0, mfa_locked_until: null, mfa_lockouts: 0 })
+        .where("id", "=", userId).execute();
+    },
+  };
+
+  async function lockedError(userId: string): Promise<AppError> {
+    const row = await db.selectFrom("user").select("mfa_locked_until").where("id", "=", userId).executeTakeFirst();
+    const until = row?.mfa_locked_until ?? clock.now() + mfaFirstLockInSeconds * 1000;
+    const retryAfter = until === lockedForever ? 60 * 60 * 24 : Math.max(1, Math.ceil((until - clock.now()) / 1000));
+    return new AppError("rate_limited", "Too many wrong codes. Two-factor sign-in is locked for now.", retryAfter);
+  }
+}

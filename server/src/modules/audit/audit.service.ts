@@ -1,0 +1,79 @@
+import { randomBytes } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { FastifyBaseLogger } from "fastify";
+import type { Clock } from "../../clock.js";
+import type { Database } from "../../db/database.js";
+import * as repo from "./audit.repository.js";
+
+/** Who made a request, as recorded in the audit log. */
+export interface RequestMeta {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export type AuditEventType =
+  | "register" | "login_succeeded" | "login_failed" | "logout" | "password_changed" | "password_reset"
+  | "session_revoked" | "refresh_token_reused" | "account_deleted" | "mfa_enabled" | "mfa_disabled"
+  | "mfa_failed" | "mfa_locked" | "recovery_code_used" | "recovery_codes_regenerated" | "mfa_reset_by_admin"
+  | "trusted_device_added" | "trusted_device_revoked" | "email_verified" | "email_change_requested"
+  | "magic_link_requested" | "password_reset_requested" | "delete_requested" | "account_locked" | "account_unlocked";
+
+export interface AuditInput {
+  type: AuditEventType;
+  userId: string | null;
+  meta: RequestMeta;
+  /** Non-secret facts only (ids, reasons); never codes, tokens or passwords. */
+  detail?: Record<string, string | number | boolean>;
+}
+
+export interface AuditEventView {
+  id: string;
+  type: string;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: string;
+  user_id: string | null;
+  username: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+export interface AuditService {
+  record(input: AuditInput, executor?: Kysely<Database>): Promise<void>;
+  list(filter: { userId?: string; limit?: number }): Promise<AuditEventView[]>;
+}
+
+export function createAuditService(deps: { db: Kysely<Database>; clock: Clock; log: FastifyBaseLogger }): AuditService {
+  const { db, clock, log } = deps;
+  let sequence = 0;
+  return {
+    async record(input, executor = db) {
+      const now = clock.now();
+      // Time-ordered ids: millisecond time, a per-process sequence, then randomness against collisions.
+      sequence = (sequence + 1) % 1_679_616;
+      const id = `${now.toString(36).padStart(9, "0")}${sequence.toString(36).padStart(4, "0")}${randomBytes(6).toString("base64url")}`;
+      await repo.insertAuditEvent(executor, {
+        id,
+        user_id: input.userId,
+        type: input.type,
+        ip: input.meta.ip,
+        user_agent: input.meta.userAgent?.slice(0, 255) ?? null,
+        detail: input.detail === undefined ? null : JSON.stringify(input.detail),
+        created_at: now,
+      });
+      log.info({ audit: input.type, userId: input.userId, ip: input.meta.ip }, "audit event");
+    },
+    async list(filter) {
+      const rows = await repo.listAuditEvents(db, { ...(filter.userId === undefined ? {} : { userId: filter.userId }), limit: filter.limit ?? 100 });
+      return rows.map((row) => ({
+        id: row.id,
+        type: row.type,
+        ip: row.ip,
+        user_agent: row.user_agent,
+        created_at: new Date(row.created_at).toISOString(),
+        user_id: row.user_id,
+        username: row.username,
+        detail: row.detail === null ? null : (JSON.parse(row.detail) as Record<string, unknown>),
+      }));
+    },
+  };
+}

@@ -1,0 +1,165 @@
+import type { Kysely } from "kysely";
+import type { Clock } from "../../clock.js";
+import { hashSecret } from "../../crypto/hash.js";
+import { randomId, randomToken } from "../../crypto/random.js";
+import type { Database } from "../../db/database.js";
+import { AppError } from "../../errors.js";
+import type { MFALockout } from "../attempt/mfa-lockout.js";
+import type { AuditService, RequestMeta } from "../audit/audit.service.js";
+import * as challenges from "../challenge/challenge.repository.js";
+import type { DeviceService } from "../device/device.service.js";
+import type { Notifier } from "../email/notifier.js";
+import type { SessionService, TokenPair } from "../session/session.service.js";
+import type { AuthMethod } from "../token/token.service.js";
+import type { SecondFactorInput, TOTPService, TOTPSetup } from "../totp/totp.service.js";
+import type { PasswordHasher } from "../user/password.js";
+import * as users from "../user/user.repository.js";
+import { assertPasswordAcceptable, normalizeEmail, normalizeUsername, userViewFromRow, type UserView } from "../user/user.service.js";
+
+export const loginTokenLifetimeInSeconds = 60 * 5; // 5 minutes (SPEC §2)
+export const loginTokenMaxAttempts = 5;
+
+export interface MFAChallenge {
+  mfa_required: true;
+  "2fa_required": true;
+  login_token: string;
+  methods: ("totp" | "recovery_code")[];
+  expires_in: number;
+}
+
+export type LoginResult = { kind: "tokens"; tokens: TokenPair; user: UserView; newDevice: boolean } | { kind: "challenge"; challenge: MFAChallenge };
+
+export interface AuthService {
+  register(input: { username: string; password: string; email?: string | undefined; enable_mfa?: boolean | undefined }, meta: RequestMeta): Promise<{ user: UserView; tokens: TokenPair; mfaSetup?: TOTPSetup }>;
+  login(input: { username: string; password: string; deviceCookie?: string | undefined }, meta: RequestMeta): Promise<LoginResult>;
+  /** After any first factor (password, magic link): tokens, or a login challenge when 2FA is on. */
+  completeFirstFactor(user: users.UserRow, firstFactor: "pwd" | "email", meta: RequestMeta, deviceCookie?: string): Promise<LoginResult>;
+  loginWithSecondFactor(input: { loginToken: string } & SecondFactorInput, meta: RequestMeta): Promise<{ tokens: TokenPair; user: UserView; userId: string }>;
+}
+
+export function createAuthService(deps: {
+  db: Kysely<Database>;
+  clock: Clock;
+  hasher: PasswordHasher;
+  sessions: SessionService;
+  totp: TOTPService;
+  lockout: MFALockout;
+  devices: DeviceService;
+  audit: AuditService;
+  notifier: Notifier;
+  requireEmailVerification: boolean;
+  onUserRegistered?(user: users.UserRow, meta: RequestMeta): void;
+}): AuthService {
+  const { db, clock, hasher, sessions, totp, lockout, devices, audit, notifier } = deps;
+  const invalidCredentials = (): AppError => new AppError("invalid_credentials");
+
+  async function issueLogin(user: users.UserRow, amr: AuthMethod[], meta: RequestMeta): Promise<{ tokens: TokenPair; user: UserView }> {
+    const tokens = await sessions.createSession(user.id, amr, meta);
+    await users.recordLogin(db, user.id, clock.now());
+    await audit.record({ type: "login_succeeded", userId: user.id, meta, detail: { amr: amr.join(" ") } });
+    const fresh = await users.findUserById(db, user.id);
+    return { tokens, user: userViewFromRow(fresh ?? user) };
+  }
+
+  return {
+    async register(input, meta) {
+      const username = normalizeUsername(input.username);
+      if (!/^[a-z0-9][a-z0-9._-]{2,63}$/.test(username)) {
+        throw new AppError("validation_failed", "The username must be 3-64 characters: letters, digits, '.', '_' or '-'.", undefined, [{ field: "username", message: "must be 3-64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit" }]);
+      }
+      const email = input.email === undefined || input.email === "" ? null : normalizeEmail(input.email);
+      assertPasswordAcceptable(input.password, "password", { username, email });
+      const passwordHash = await hasher.hash(input.password);
+      // An address already on another account is not attached, and the reply looks the same (SPEC §2).
+      const emailOwner = email === null ? undefined : await users.findUserByEmail(db, email);
+      const now = clock.now();
+      const row: users.UserRow = {
+        id: randomId(), username, email: emailOwner === undefined ? email : null, email_verified: 0, password_hash: passwordHash,
+        roles: "", locked: 0, mfa_enabled: 0, mfa_failed_count: 0, mfa_window_started_at: null, mfa_consecutive_failures: 0,
+        mfa_locked_until: null, mfa_lockouts: 0, created_at: now, last_login_at: now, previous_login_at: null,
+      };
+      const result = await db.transaction().execute(async (trx) => {
+        if ((await users.findUserByUsername(trx, username)) !== undefined) throw new AppError("user_exists");
+        try {
+          await users.insertUser(trx, row);
+        } catch (error) {
+          if (isUniqueViolation(error)) throw new AppError("user_exists");
+          throw error;
+        }
+        await audit.record({ type: "register", userId: row.id, meta }, trx);
+        const tokens = await sessions.createSession(row.id, ["pwd"], meta, trx);
+        const mfaSetup = input.enable_mfa === true ? await totp.beginSetup(row.id, trx) : undefined;
+        return { tokens, mfaSetup };
+      });
+      if (emailOwner !== undefined) notifier.notify(emailOwner, "email_in_use", meta);
+      deps.onUserRegistered?.(row, meta);
+      return { user: userViewFromRow(row), tokens: result.tokens, ...(result.mfaSetup === undefined ? {} : { mfaSetup: result.mfaSetup }) };
+    },
+
+    async login(input, meta) {
+      const identifier = input.username.includes("@") ? normalizeEmail(input.username) : normalizeUsername(input.username);
+      const user = identifier.includes("@") ? await users.findUserByEmail(db, identifier) : await users.findUserByUsername(db, identifier);
+      if (user === undefined) {
+        // Same cost as a real account, so timing does not tell whether the user exists.
+        await hasher.verifyDummy(input.password);
+        await audit.record({ type: "login_failed", userId: null, meta, detail: { reason: "unknown_user" } });
+        throw invalidCredentials();
+      }
+      const { valid, needsRehash } = await hasher.verify(user.password_hash, input.password);
+      if (!valid) {
+        await audit.record({ type: "login_failed", userId: user.id, meta, detail: { reason: "wrong_password" } });
+        throw invalidCredentials();
+      }
+      if (needsRehash) await users.updateUser(db, user.id, { password_hash: await hasher.hash(input.password) });
+      return this.completeFirstFactor(user, "pwd", meta, input.deviceCookie);
+    },
+
+    async completeFirstFactor(user, firstFactor, meta, deviceCookie) {
+      if (user.locked === 1) {
+        await audit.record({ type: "login_failed", userId: user.id, meta, detail: { reason: "account_locked" } });
+        throw new AppError("forbidden", "This account is locked. Contact an administrator.");
+      }
+      if (deps.requireEmailVerification && user.email_verified !== 1 && firstFactor === "pwd") {
+        throw new AppError("forbidden", "Verify your email address first; check your inbox for the link.");
+      }
+      if (user.mfa_enabled === 1) {
+        if (await devices.isTrusted(user.id, deviceCookie)) {
+          return { kind: "tokens", newDevice: false, ...(await issueLogin(user, [firstFactor, "device"], meta)) };
+        }
+        const loginToken = randomToken(256);
+        const now = clock.now();
+        await challenges.insertChallenge(db, {
+          id: randomId(), token_hash: hashSecret(loginToken), user_id: user.id, first_factor: firstFactor, created_at: now,
+          expires_at: now + loginTokenLifetimeInSeconds * 1000, failed_attempts: 0, consumed_at: null, ip: meta.ip, user_agent: meta.userAgent?.slice(0, 255) ?? null,
+        });
+        return { kind: "challenge", challenge: { mfa_required: true, "2fa_required": true, login_token: loginToken, methods: ["totp", "recovery_code"], expires_in: loginTokenLifetimeInSeconds } };
+      }
+      return { kind: "tokens", newDevice: true, ...(await issueLogin(user, [firstFactor], meta)) };
+    },
+
+    async loginWithSecondFactor(input, meta) {
+      const now = clock.now();
+      const challenge = await challenges.findChallenge(db, hashSecret(input.loginToken));
+      if (challenge === undefined) throw new AppError("login_token_expired");
+      if (!(await challenges.takeAttempt(db, challenge.id, loginTokenMaxAttempts, now))) {
+        // A code sent on a dead challenge still counts towards the account lockout (SPEC §2).
+        await lockout.beginAttempt(challenge.user_id);
+        await audit.record({ type: "mfa_failed", userId: challenge.user_id, meta, detail: { reason: "login_token_expired" } });
+        throw new AppError("login_token_expired");
+      }
+      const method = await totp.verifySecondFactor(challenge.user_id, input, meta);
+      if (!(await challenges.consumeChallenge(db, challenge.id, clock.now()))) throw new AppError("login_token_expired");
+      const user = await users.findUserById(db, challenge.user_id);
+      if (user === undefined || user.locked === 1) throw new AppError("login_token_expired");
+      const firstFactor: AuthMethod = challenge.first_factor === "email" ? "email" : "pwd";
+      const result = await issueLogin(user, [firstFactor, method], meta);
+      return { ...result, userId: user.id };
+    },
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const code = "code" in error ? String(error.code) : "";
+  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "23505" || code === "ER_DUP_ENTRY";
+}

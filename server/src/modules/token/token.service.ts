@@ -1,0 +1,191 @@
+import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload } from "jose";
+import type { Kysely } from "kysely";
+import type { Clock } from "../../clock.js";
+import { aadFor, type Keyring } from "../../crypto/encryption.js";
+import { randomId } from "../../crypto/random.js";
+import type { Database } from "../../db/database.js";
+import * as repo from "./signing-key.repository.js";
+
+export const signingAlgorithm = "EdDSA";
+
+export type AuthMethod = "pwd" | "email" | "otp" | "recovery" | "device";
+
+export interface AccessClaims {
+  sub: string;
+  sid: string;
+  amr: AuthMethod[];
+  aal: 1 | 2;
+  iat: number;
+  exp: number;
+}
+
+interface LoadedKey {
+  kid: string;
+  publicJwk: JWK;
+  publicKey: Awaited<ReturnType<typeof importJWK>>;
+  privateKey: Awaited<ReturnType<typeof importJWK>>;
+  createdAt: number;
+}
+
+const keyCacheSeconds = 60; // other instances pick up a rotated key within a minute
+const verifiedCacheLimit = 10_000;
+
+export interface TokenService {
+  issueAccessToken(claims: Omit<AccessClaims, "iat" | "exp">): Promise<{ token: string; expiresIn: number }>;
+  /** Returns the claims of a valid token signed by one of our keys, or null. */
+  verifyAccessToken(token: string): Promise<AccessClaims | null>;
+  jwks(): Promise<{ keys: JWK[] }>;
+  /** Adds a new signing key; older keys keep verifying until their tokens have expired. */
+  rotate(): Promise<string>;
+  reencrypt(): Promise<number>;
+}
+
+export function createTokenService(deps: {
+  db: Kysely<Database>;
+  keyring: Keyring;
+  clock: Clock;
+  issuer: string;
+  accessTokenTtlSeconds: number;
+}): TokenService {
+  const { db, keyring, clock, issuer, accessTokenTtlSeconds } = deps;
+  let keys: LoadedKey[] = [];
+  let loadedAt = -Infinity;
+  let loading: Promise<void> | null = null;
+  // Verified tokens are cached until they expire: an authenticated request costs one map lookup
+  // here, and the session row is still checked on every request, so revocation stays immediate.
+  const verified = new Map<string, AccessClaims>();
+
+  async function load(): Promise<void> {
+    const rows = await repo.listSigningKeys(db);
+    keys = await Promise.all(
+      rows.map(async (row) => {
+        const privateJwk: JWK = JSON.parse(keyring.decrypt(row.private_jwk_ciphertext, aadFor("signing_key", "private_jwk_ciphertext", row.id)).toString("utf8"));
+        const publicJwk: JWK = JSON.parse(row.public_jwk);
+        return {
+          kid: row.id,
+          publicJwk,
+          publicKey: await importJWK(publicJwk, signingAlgorithm),
+          privateKey: await importJWK(privateJwk, signingAlgorithm),
+          createdAt: row.created_at,
+        };
+      }),
+    );
+    loadedAt = clock.now();
+  }
+
+  async function ensureLoaded(force = false): Promise<void> {
+    if (!force && clock.now() - loadedAt < keyCacheSeconds * 1000 && keys.length > 0) return;
+    loading ??= load().finally(() => {
+      loading = null;
+    });
+    await loading;
+    if (keys.length === 0) {
+      await createKey();
+      await load();
+    }
+  }
+
+  async function createKey(): Promise<string> {
+    const { publicKey, privateKey } = await generateKeyPair(signingAlgorithm, { crv: "Ed25519", extractable: true });
+    const id = randomId();
+    const publicJwk = { ...(await exportJWK(publicKey)), kid: id, alg: signingAlgorithm, use: "sig" };
+    const privateJwk = await exportJWK(privateKey);
+    await repo.insertSigningKey(db, {
+      id,
+      algorithm: signingAlgorithm,
+      public_jwk: JSON.stringify(publicJwk),
+      private_jwk_ciphertext: keyring.encrypt(Buffer.from(JSON.stringify(privateJwk)), aadFor("signing_key", "private_jwk_ciphertext", id)),
+      created_at: clock.now(),
+    });
+    return id;
+  }
+
+  return {
+    async issueAccessToken(claims) {
+      await ensureLoaded();
+      const [current] = keys;
+      if (current === undefined) throw new Error("no signing key");
+      const iat = Math.floor(clock.now() / 1000);
+      const token = await new SignJWT({ sid: claims.sid, amr: claims.amr, aal: claims.aal })
+        .setProtectedHeader({ alg: signingAlgorithm, kid: current.kid, typ: "JWT" })
+        .setIssuer(issuer)
+        .setSubject(claims.sub)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + accessTokenTtlSeconds)
+        .sign(current.privateKey);
+      return { token, expiresIn: accessTokenTtlSeconds };
+    },
+
+    async verifyAccessToken(token) {
+      const nowSeconds = Math.floor(clock.now() / 1000);
+      const cached = verified.get(token);
+      if (cached !== undefined) {
+        if (cached.exp > nowSeconds) return cached;
+        verified.delete(token);
+        return null;
+      }
+      await ensureLoaded();
+      let payload: JWTPayload;
+      try {
+        payload = (
+          await jwtVerify(token, async (header) => {
+            let key = keys.find((k) => k.kid === header.kid);
+            if (key === undefined) {
+              // Another instance may have rotated; reload once before giving up.
+              await ensureLoaded(clock.now() - loadedAt > 5000);
+              key = keys.find((k) => k.kid === header.kid);
+            }
+            if (key === undefined) throw new Error("unknown kid");
+            return key.publicKey;
+          }, { issuer, algorithms: [signingAlgorithm], currentDate: new Date(clock.now()) })
+        ).payload;
+      } catch {
+        return null;
+      }
+      const claims = claimsFrom(payload);
+      if (claims === null) return null;
+      if (verified.size >= verifiedCacheLimit) verified.clear();
+      verified.set(token, claims);
+      return claims;
+    },
+
+    async jwks() {
+      await ensureLoaded();
+      return { keys: keys.map((k) => k.publicJwk) };
+    },
+
+    async rotate() {
+      await ensureLoaded();
+      const id = await createKey();
+      // A key superseded longer ago than an access token lives can no longer verify anything.
+      const cutoff = clock.now() - accessTokenTtlSeconds * 1000;
+      const stale = keys.filter((k, index) => index > 0 && (keys[index - 1]?.createdAt ?? Infinity) < cutoff).map((k) => k.kid);
+      await repo.deleteSigningKeysCreatedBefore(db, stale);
+      await ensureLoaded(true);
+      return id;
+    },
+
+    async reencrypt() {
+      let count = 0;
+      for (const row of await repo.listSigningKeys(db)) {
+        if (!keyring.needsReencryption(row.private_jwk_ciphertext)) continue;
+        const aad = aadFor("signing_key", "private_jwk_ciphertext", row.id);
+        await repo.updateSigningKeyCiphertext(db, row.id, keyring.encrypt(keyring.decrypt(row.private_jwk_ciphertext, aad), aad));
+        count += 1;
+      }
+      return count;
+    },
+  };
+}
+
+function claimsFrom(payload: JWTPayload): AccessClaims | null {
+  const { sub, sid, amr, aal, iat, exp } = payload;
+  if (typeof sub !== "string" || typeof sid !== "string" || typeof iat !== "number" || typeof exp !== "number") return null;
+  if (aal !== 1 && aal !== 2) return null;
+  if (!Array.isArray(amr) || !amr.every(isAuthMethod)) return null;
+  return { sub, sid, amr, aal, iat, exp };
+}
+
+export function isAuthMethod(value: unknown): value is AuthMethod {
+  return value === "pwd" || value === "email" || value === "otp" || value === "recovery" || value === "device";
+}

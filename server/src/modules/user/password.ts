@@ -1,0 +1,73 @@
+import { hash, verify, type Options } from "@node-rs/argon2";
+import bcrypt from "bcryptjs";
+import { dictionary } from "@zxcvbn-ts/language-common";
+import type { PasswordHashConfig } from "../../config.js";
+
+export const passwordMinLength = 8;
+export const passwordMaxLength = 256;
+
+// zxcvbn-ts ships ~49,000 of the most common passwords (from breach corpora), most common first.
+const commonPasswords = new Set(dictionary.passwords.map((entry) => entry.toLowerCase()));
+
+/** NIST SP 800-63B §5.1.1.2: normalise with NFKC before length checks and hashing. */
+export function normalizePassword(password: string): string {
+  return password.normalize("NFKC");
+}
+
+/** Reasons a new password is refused, empty when it is acceptable. No composition rules (NIST). */
+export function passwordProblems(password: string, context: { username?: string; email?: string | null } = {}): string[] {
+  const normalized = normalizePassword(password);
+  const length = [...normalized].length;
+  const problems: string[] = [];
+  if (length < passwordMinLength) problems.push(`must be at least ${passwordMinLength} characters`);
+  if (length > passwordMaxLength) problems.push(`must be at most ${passwordMaxLength} characters`);
+  const lower = normalized.toLowerCase();
+  if (commonPasswords.has(lower)) problems.push("is one of the most common passwords; choose another");
+  else if (context.username !== undefined && lower === context.username.toLowerCase()) {
+    problems.push("must not be the same as the username");
+  } else if (context.email && lower === context.email.toLowerCase()) {
+    problems.push("must not be the same as the email address");
+  }
+  return problems;
+}
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** `valid` says whether it matched; `needsRehash` when the stored hash is weaker than the current policy. */
+  verify(storedHash: string, password: string): Promise<{ valid: boolean; needsRehash: boolean }>;
+  /** Spends the same time as a real verification, for unknown users (no timing oracle). */
+  verifyDummy(password: string): Promise<void>;
+}
+
+export function createPasswordHasher(cost: PasswordHashConfig): PasswordHasher {
+  const options: Options = {
+    algorithm: 2, // Algorithm.Argon2id; a const enum, which verbatimModuleSyntax cannot import
+
+    memoryCost: cost.memoryKiB,
+    timeCost: cost.iterations,
+    parallelism: cost.parallelism,
+  };
+  const currentParams = `m=${cost.memoryKiB},t=${cost.iterations},p=${cost.parallelism}`;
+  // Hashes run on libuv's thread pool inside @node-rs/argon2, never on the event loop.
+  const dummyHash = hash("tessera-dummy-password-for-unknown-users", options);
+  return {
+    hash: (password) => hash(normalizePassword(password), options),
+    async verify(storedHash, password) {
+      const normalized = normalizePassword(password);
+      if (storedHash.startsWith("$argon2")) {
+        const valid = await verify(storedHash, normalized).catch(() => false);
+        const needsRehash = valid && (!storedHash.startsWith("$argon2id$") || !storedHash.includes(currentParams));
+        return { valid, needsRehash };
+      }
+      if (/^\$2[aby]\$/.test(storedHash)) {
+        // Imported bcrypt hashes still verify, and are replaced by argon2id on success.
+        const valid = await bcrypt.compare(normalized, storedHash).catch(() => false);
+        return { valid, needsRehash: valid };
+      }
+      return { valid: false, needsRehash: false };
+    },
+    async verifyDummy(password) {
+      await verify(await dummyHash, normalizePassword(password)).catch(() => false);
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import type { Kysely, Selectable, Updateable } from "kysely";
+import type { Database, UserTable } from "../../db/database.js";
+
+export type UserRow = Selectable<UserTable>;
+
+export async function insertUser(db: Kysely<Database>, row: UserRow): Promise<void> {
+  await db.insertInto("user").values(row).execute();
+}
+
+export async function findUserById(db: Kysely<Database>, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom("user").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+export async function findUserByUsername(db: Kysely<Database>, username: string): Promise<UserRow | undefined> {
+  return db.selectFrom("user").selectAll().where("username", "=", username).executeTakeFirst();
+}
+
+export async function findUserByEmail(db: Kysely<Database>, email: string): Promise<UserRow | undefined> {
+  return db.selectFrom("user").selectAll().where("email", "=", email).executeTakeFirst();
+}
+
+export async function updateUser(db: Kysely<Database>, id: string, values: Updateable<UserTable>): Promise<void> {
+  await db.updateTable("user").set(values).where("id", "=", id).execute();
+}
+
+/** Shifts the last login into `previous_login_at` in one statement, so concurrent logins cannot lose one. */
+export async function recordLogin(db: Kysely<Database>, id: string, now: number): Promise<void> {
+  await db.updateTable("user")
+    .set((eb) => ({ previous_login_at: eb.ref("last_login_at"), last_login_at: now }))
+    .where("id", "=", id).execute();
+}
+
+export async function listUsers(db: Kysely<Database>, limit: number, offset: number): Promise<UserRow[]> {
+  return db.selectFrom("user").selectAll().orderBy("created_at", "asc").orderBy("id", "asc").limit(limit).offset(offset).execute();
+}
+
+/** Removes the user and every row that belongs to them, in the caller's transaction. */
+export async function deleteUserCascade(db: Kysely<Database>, id: string): Promise<void> {
+  const sessionIds = db.selectFrom("session").select("id").where("user_id", "=", id);
+  await db.deleteFrom("refresh_token").where("session_id", "in", sessionIds).execute();
+  for (const table of ["session", "totp_credential", "recovery_code", "login_challenge", "trusted_device", "link_token", "audit_event"] as const) {
+    await db.deleteFrom(table).where("user_id", "=", id).execute();
+  }
+  await db.deleteFrom("user").where("id", "=", id).execute();
+}
