@@ -1,0 +1,37 @@
+import { api } from "./client";
+import type { LoginReply, LoginTokens, RegisterReply, TokenPair } from "./types";
+
+/** Endpoints of the server's auth module: accounts, password login, the 2FA login step, tokens. */
+
+export interface RegisterInput {
+  username: string;
+  password: string;
+  email?: string;
+  enable_mfa?: boolean;
+}
+
+export function register(input: RegisterInput): Promise<RegisterReply> {
+  return api.post<RegisterReply>("/api/auth/register", input, { auth: false });
+}
+
+/** `username` may also be the account's email address. */
+export function login(username: string, password: string): Promise<LoginReply> {
+  return api.post<LoginReply>("/api/auth/login", { username, password }, { auth: false });
+}
+
+export type SecondFactor = { code: string } | { recovery_code: string };
+
+export function loginSecondFactor(loginToken: string, factor: SecondFactor, rememberDevice = false): Promise<LoginTokens> {
+  const body = { login_token: loginToken, ...factor, ...(rememberDevice ? { remember_device: true } : {}) };
+  return api.post<LoginTokens>("/api/auth/2fa/login", body, { auth: false });
+}
+
+/** With no argument the server reads the refresh token from its httpOnly cookie (CSRF header required). */
+export function refreshTokens(refreshToken?: string): Promise<TokenPair> {
+  const body = refreshToken === undefined ? {} : { refresh_token: refreshToken };
+  return api.post<TokenPair>("/api/auth/token/refresh", body, { auth: false });
+}
+
+export async function logout(): Promise<void> {
+  await api.post<null>("/api/auth/logout");
+}

@@ -1,0 +1,97 @@
+import { ApiError, toApiError } from "./errors";
+
+/**
+ * The one fetch wrapper: JSON in and out, same-origin cookies, the CSRF double-submit header
+ * (the server sets the readable `tessera_csrf` cookie beside its httpOnly refresh cookie), the
+ * in-memory access token as a Bearer header, and error mapping to ApiError.
+ */
+
+export const csrfCookieName = "tessera_csrf";
+
+export interface ClientHooks {
+  /** The current access token, or null when signed out. */
+  getAccessToken(): string | null;
+  /** Called once when an authenticated call gets 401 `unauthorized`; resolves true when a new token is ready. */
+  refreshAccessToken(): Promise<boolean>;
+}
+
+let hooks: ClientHooks = { getAccessToken: () => null, refreshAccessToken: async () => false };
+
+export function configureClient(next: ClientHooks): void {
+  hooks = next;
+}
+
+export interface RequestOptions {
+  /** Send the Bearer token (default true). */
+  auth?: boolean;
+}
+
+/** Reads a cookie visible to scripts; null outside a browser or when absent. */
+export function readCookie(name: string): string | null {
+  if (typeof document === "undefined") return null;
+  for (const part of document.cookie.split(";")) {
+    const [key, ...rest] = part.trim().split("=");
+    if (key === name) return decodeURIComponent(rest.join("="));
+  }
+  return null;
+}
+
+export function hasSessionCookie(): boolean {
+  return readCookie(csrfCookieName) !== null;
+}
+
+function buildInit(method: string, body: unknown, useAuth: boolean): RequestInit {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  const csrf = readCookie(csrfCookieName);
+  if (csrf !== null) headers["X-CSRF-Token"] = csrf;
+  const token = useAuth ? hooks.getAccessToken() : null;
+  if (token !== null) headers.Authorization = `Bearer ${token}`;
+  const init: RequestInit = { method, headers, credentials: "same-origin" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  return init;
+}
+
+async function readJSON(response: Response): Promise<unknown> {
+  const text = await response.text();
+  if (text === "") return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+async function send(method: string, url: string, body: unknown, useAuth: boolean): Promise<Response> {
+  try {
+    return await fetch(url, buildInit(method, body, useAuth));
+  } catch {
+    throw new ApiError(0, "network_error", "fetch failed");
+  }
+}
+
+/** Sends one API request and returns its parsed JSON body (null for 202/204 without a body). */
+export async function request<T>(method: string, url: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
+  const useAuth = options.auth ?? true;
+  let response = await send(method, url, body, useAuth);
+  // An access token can expire while a tab sleeps: refresh once and replay the call.
+  if (response.status === 401 && useAuth && hooks.getAccessToken() !== null) {
+    const parsed = await readJSON(response.clone());
+    if (toApiError(401, parsed, null).code === "unauthorized" && (await hooks.refreshAccessToken())) {
+      response = await send(method, url, body, useAuth);
+    }
+  }
+  const parsed = await readJSON(response);
+  if (!response.ok) throw toApiError(response.status, parsed, response.headers.get("Retry-After"));
+  // The server's response schemas are the contract for T; nothing more can be checked here.
+  return parsed as T;
+}
+
+export const api = {
+  get: <T>(url: string, options?: RequestOptions): Promise<T> => request<T>("GET", url, undefined, options),
+  /** POST always sends a JSON body (`{}` when empty): the server rejects an empty JSON body. */
+  post: <T>(url: string, body: object = {}, options?: RequestOptions): Promise<T> => request<T>("POST", url, body, options),
+  delete: <T>(url: string, body?: object, options?: RequestOptions): Promise<T> => request<T>("DELETE", url, body, options),
+};

@@ -1,0 +1,108 @@
+/**
+ * The one place where API error codes become words a person reads (STYLE S7). Views never
+ * show the server's `message` directly: they show `ApiError.message`, written here.
+ */
+
+export interface FieldDetail {
+  field: string;
+  message: string;
+}
+
+const messages: Record<string, string> = {
+  validation_failed: "Some fields need attention.",
+  invalid_token: "This link is invalid, already used or expired. Ask for a new one.",
+  invalid_credentials: "The username or password is incorrect.",
+  mfa_required: "This needs your second factor. Sign in again with your authenticator code.",
+  invalid_otp: "That code is not right. Check your authenticator app and try again.",
+  otp_replayed: "That code was already used. Wait for the next code and try again.",
+  login_token_expired: "Your sign-in took too long. Please sign in again.",
+  unauthorized: "Your session has ended. Please sign in again.",
+  forbidden: "You are not allowed to do this.",
+  not_found: "Not found.",
+  user_exists: "That username is already taken.",
+  mfa_already_enabled: "Two-factor authentication is already on.",
+  mfa_not_enabled: "Two-factor authentication is not on.",
+  mfa_setup_expired: "The setup took too long and expired. Start again.",
+  payload_too_large: "That request is too large.",
+  unsupported_media_type: "The request could not be sent in the right format.",
+  service_unavailable: "The service is not ready. Try again in a moment.",
+  network_error: "Cannot reach the server. Check your connection and try again.",
+  internal_error: "Something went wrong on our side. Please try again.",
+};
+
+/** Human message for an error code; `retryAfterSeconds` sharpens the rate-limit message. */
+export function messageFor(code: string, retryAfterSeconds?: number): string {
+  if (code === "rate_limited") {
+    if (retryAfterSeconds === undefined) return "Too many attempts. Please wait and try again.";
+    return `Too many attempts. Try again in ${formatWait(retryAfterSeconds)}.`;
+  }
+  return messages[code] ?? messages.internal_error ?? "Something went wrong.";
+}
+
+function formatWait(seconds: number): string {
+  if (seconds < 60) return seconds === 1 ? "1 second" : `${seconds} seconds`;
+  const minutes = Math.ceil(seconds / 60);
+  return minutes === 1 ? "1 minute" : `${minutes} minutes`;
+}
+
+/** A failed API call: a stable `code`, a human `message`, and per-field reasons when the server gave them. */
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    /** What the server said; for logs, never shown as-is. */
+    readonly serverMessage: string,
+    readonly details: FieldDetail[] = [],
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(messageFor(code, retryAfterSeconds));
+  }
+
+  /** Field reasons keyed by field name; several reasons for one field are joined into sentences. */
+  fieldErrors(): Record<string, string> {
+    const result: Record<string, string> = {};
+    for (const detail of this.details) {
+      const key = detail.field.replace(/^\/?(body\/)?/, "");
+      const sentence = asSentence(detail.message);
+      result[key] = result[key] === undefined ? sentence : `${result[key]} ${sentence}`;
+    }
+    return result;
+  }
+}
+
+function asSentence(text: string): string {
+  const trimmed = text.trim();
+  if (trimmed === "") return trimmed;
+  const capitalized = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(capitalized) ? capitalized : `${capitalized}.`;
+}
+
+interface ErrorBodyShape {
+  error?: { code?: unknown; message?: unknown; details?: unknown };
+}
+
+/** Builds an ApiError from a response status, its parsed JSON (or null) and Retry-After. */
+export function toApiError(status: number, body: unknown, retryAfter: string | null): ApiError {
+  // The body is untrusted JSON: the cast only names the optional shape, every field is checked below.
+  const error = typeof body === "object" && body !== null ? (body as ErrorBodyShape).error : undefined;
+  const code = typeof error?.code === "string" ? error.code : fallbackCode(status);
+  const serverMessage = typeof error?.message === "string" ? error.message : "";
+  const details = Array.isArray(error?.details) ? error.details.filter(isFieldDetail) : [];
+  const seconds = retryAfter === null ? Number.NaN : Number.parseInt(retryAfter, 10);
+  return new ApiError(status, code, serverMessage, details, Number.isFinite(seconds) ? seconds : undefined);
+}
+
+function isFieldDetail(value: unknown): value is FieldDetail {
+  if (typeof value !== "object" || value === null) return false;
+  const record = value as Record<string, unknown>; // an object; its fields are checked next
+  return typeof record.field === "string" && typeof record.message === "string";
+}
+
+function fallbackCode(status: number): string {
+  const byStatus: Record<number, string> = {
+    400: "validation_failed", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    413: "payload_too_large", 422: "validation_failed", 429: "rate_limited", 503: "service_unavailable",
+  };
+  return byStatus[status] ?? "internal_error";
+}

@@ -1,0 +1,111 @@
+/** Wire types of the Tessera HTTP API (SPEC §2). Timestamps are ISO 8601 strings or null. */
+
+export interface User {
+  id: string;
+  username: string;
+  email: string | null;
+  email_verified: boolean;
+  mfa_enabled: boolean;
+  created_at: string;
+  last_login_at: string | null;
+  previous_login_at: string | null;
+  roles: string[];
+}
+
+export interface TokenPair {
+  access_token: string;
+  refresh_token: string;
+  token_type: "Bearer";
+  /** Lifetime of the access token, in seconds. */
+  expires_in: number;
+}
+
+export interface MFASetup {
+  secret: string;
+  otpauth_url: string;
+  /** A `data:image/png;base64,…` URL. */
+  qr_png: string;
+  /** SVG markup text. */
+  qr_svg: string;
+  qr_base64?: string;
+  expires_in?: number;
+}
+
+export interface LoginTokens extends TokenPair {
+  user?: User;
+  mfa_required?: false;
+}
+
+export interface MFAChallenge {
+  mfa_required: true;
+  "2fa_required"?: true;
+  login_token: string;
+  methods: string[];
+  /** Seconds the login_token stays valid. */
+  expires_in: number;
+}
+
+export type LoginReply = LoginTokens | MFAChallenge;
+
+export interface RegisterReply extends TokenPair {
+  user: User;
+  mfa_setup?: MFASetup;
+}
+
+export interface VerifySetupReply extends TokenPair {
+  mfa_enabled: true;
+  recovery_codes: string[];
+}
+
+export interface Session {
+  id: string;
+  created_at: string;
+  last_used_at: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  aal: number;
+  amr: string[];
+  current: boolean;
+}
+
+export interface TrustedDevice {
+  id: string;
+  created_at: string;
+  expires_at: string;
+  user_agent: string | null;
+}
+
+export interface SessionList {
+  sessions: Session[];
+  trusted_devices: TrustedDevice[];
+}
+
+export interface SecurityEvent {
+  id: string;
+  type: string;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: string;
+}
+
+export interface AdminUser extends User {
+  locked: boolean;
+}
+
+export interface AdminEvent extends SecurityEvent {
+  user_id: string | null;
+  username: string | null;
+}
+
+export interface MailMessage {
+  id: string;
+  to: string;
+  subject: string;
+  text: string;
+  html?: string | null;
+  sent_at: string;
+}
+
+export function isMFAChallenge(reply: LoginReply): reply is MFAChallenge {
+  return reply.mfa_required === true;
+}

@@ -1,0 +1,19 @@
+import { ref, watch, type Ref } from "vue";
+import { loadEstimator, type StrengthEstimate } from "../lib/password-strength";
+
+/** A live strength estimate of `password`, penalising the username and email (`userInputs`). */
+export function usePasswordStrength(password: Ref<string>, userInputs: () => string[] = () => []): Ref<StrengthEstimate | null> {
+  const estimate = ref<StrengthEstimate | null>(null);
+  let version = 0;
+  watch([password, userInputs], async ([value, inputs]) => {
+    const current = ++version;
+    if (value === "") {
+      estimate.value = null;
+      return;
+    }
+    const estimator = await loadEstimator();
+    // Typing is faster than the first load: keep only the newest answer.
+    if (current === version) estimate.value = estimator(value, inputs.filter((input) => input !== ""));
+  });
+  return estimate;
+}

@@ -1,0 +1,40 @@
+import { storeToRefs } from "pinia";
+import { useRouter, type RouteLocationRaw } from "vue-router";
+import { isMFAChallenge, type LoginReply } from "../api/types";
+import { useSessionStore, type PendingChallenge } from "../stores/session";
+
+/**
+ * What views need from the session: the store's state plus the navigation that follows a
+ * login step (tokens → the app, a challenge → the 2FA screen).
+ */
+export function useSession() {
+  const store = useSessionStore();
+  const router = useRouter();
+  const { user, isAuthenticated, isAdmin, challenge } = storeToRefs(store);
+
+  /** Where to go after signing in: the `redirect` query when it is a local path, else the profile. */
+  function afterLoginTarget(): RouteLocationRaw {
+    const redirect = router.currentRoute.value.query.redirect;
+    return typeof redirect === "string" && redirect.startsWith("/") && !redirect.startsWith("//") ? redirect : "/profile";
+  }
+
+  /** Handles a password or magic-link login reply. */
+  async function completeFirstFactor(reply: LoginReply, source: PendingChallenge["source"]): Promise<void> {
+    if (isMFAChallenge(reply)) {
+      store.challenge = { ...reply, source };
+      const redirect = router.currentRoute.value.query.redirect;
+      await router.push({ name: "login-2fa", query: typeof redirect === "string" ? { redirect } : {} });
+      return;
+    }
+    store.acceptTokens(reply, reply.user);
+    if (reply.user === undefined) await store.loadUser();
+    await router.push(afterLoginTarget());
+  }
+
+  async function signOut(): Promise<void> {
+    await store.logout();
+    await router.push({ name: "login" });
+  }
+
+  return { store, user, isAuthenticated, isAdmin, challenge, afterLoginTarget, completeFirstFactor, signOut };
+}

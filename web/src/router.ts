@@ -1,0 +1,55 @@
+import { createRouter, createWebHistory, type RouteRecordRaw, type Router } from "vue-router";
+import { useSessionStore } from "./stores/session";
+
+declare module "vue-router" {
+  interface RouteMeta {
+    /** Page title (also announced to screen readers on navigation). */
+    title?: string;
+    /** Only for a signed-in user; others go to the login page. */
+    requiresAuth?: boolean;
+    /** Only for role `admin`. */
+    requiresAdmin?: boolean;
+    /** Only for a signed-out visitor; a signed-in one goes to the profile. */
+    guestOnly?: boolean;
+  }
+}
+
+// Views are split into chunks, so the login page does not load the admin screens.
+const routes: RouteRecordRaw[] = [
+  { path: "/", redirect: "/profile" },
+  { path: "/login", name: "login", component: () => import("./views/LoginView.vue"), meta: { title: "Sign in", guestOnly: true } },
+  { path: "/login/2fa", name: "login-2fa", component: () => import("./views/LoginTwoFactorView.vue"), meta: { title: "Two-factor verification", guestOnly: true } },
+  { path: "/register", name: "register", component: () => import("./views/RegisterView.vue"), meta: { title: "Create account", guestOnly: true } },
+  { path: "/forgot-password", name: "forgot-password", component: () => import("./views/ForgotPasswordView.vue"), meta: { title: "Forgot password" } },
+  { path: "/reset-password", name: "reset-password", component: () => import("./views/ResetPasswordView.vue"), meta: { title: "Choose a new password" } },
+  { path: "/verify-email", name: "verify-email", component: () => import("./views/VerifyEmailView.vue"), meta: { title: "Verify email" } },
+  { path: "/magic-link", name: "magic-link", component: () => import("./views/MagicLinkView.vue"), meta: { title: "Email sign-in link" } },
+  { path: "/delete-account", name: "delete-account", component: () => import("./views/DeleteConfirmView.vue"), meta: { title: "Delete account" } },
+  { path: "/profile", name: "profile", component: () => import("./views/ProfileView.vue"), meta: { title: "Your account", requiresAuth: true } },
+  { path: "/2fa/enable", name: "enable-2fa", component: () => import("./views/EnableTwoFactorView.vue"), meta: { title: "Turn on two-factor", requiresAuth: true } },
+  { path: "/2fa/disable", name: "disable-2fa", component: () => import("./views/DisableTwoFactorView.vue"), meta: { title: "Turn off two-factor", requiresAuth: true } },
+  { path: "/admin", name: "admin", component: () => import("./views/AdminView.vue"), meta: { title: "Administration", requiresAuth: true, requiresAdmin: true } },
+  { path: "/dev/mailbox", name: "dev-mail", component: () => import("./views/DevMailView.vue"), meta: { title: "Dev mailbox" } },
+  { path: "/:pathMatch(.*)*", name: "not-found", component: () => import("./views/NotFoundView.vue"), meta: { title: "Page not found" } },
+];
+
+export function createAppRouter(): Router {
+  const router = createRouter({ history: createWebHistory(), routes, scrollBehavior: () => ({ top: 0 }) });
+
+  router.beforeEach(async (to) => {
+    const session = useSessionStore();
+    await session.init();
+    if (to.meta.requiresAuth === true && !session.isAuthenticated) {
+      return { name: "login", query: { redirect: to.fullPath } };
+    }
+    if (to.meta.requiresAdmin === true && !session.isAdmin) return { name: "profile" };
+    if (to.meta.guestOnly === true && session.isAuthenticated) return { name: "profile" };
+    return true;
+  });
+
+  router.afterEach((to) => {
+    document.title = to.meta.title === undefined ? "Tessera" : `${to.meta.title} · Tessera`;
+  });
+
+  return router;
+}

@@ -1,0 +1,136 @@
+import { defineStore } from "pinia";
+import { computed, ref } from "vue";
+import { logout as apiLogout, refreshTokens } from "../api/auth";
+import { configureClient, hasSessionCookie } from "../api/client";
+import { ApiError } from "../api/errors";
+import { getMe } from "../api/user";
+import type { MFAChallenge, MFASetup, TokenPair, User } from "../api/types";
+
+/** Refresh this long before the access token runs out. */
+export const refreshLeadInSeconds = 60;
+/** After a network failure, try the refresh again this much later. */
+export const retryAfterNetworkErrorInSeconds = 30;
+const minimumDelayInSeconds = 5;
+
+export interface PendingChallenge extends MFAChallenge {
+  /** Where the first factor came from, for the 2FA screen's wording. */
+  source: "password" | "magic_link";
+}
+
+/**
+ * The signed-in state. The access token lives here, in memory only: never in localStorage
+ * (SPEC §2 Tokens). The refresh token stays in the server's httpOnly cookie.
+ */
+export const useSessionStore = defineStore("session", () => {
+  const accessToken = ref<string | null>(null);
+  const expiresAt = ref<number | null>(null);
+  const user = ref<User | null>(null);
+  const ready = ref(false);
+  const challenge = ref<PendingChallenge | null>(null);
+  const pendingSetup = ref<MFASetup | null>(null);
+  /** A one-time message for the next page (e.g. "your account was deleted"). */
+  const notice = ref<string | null>(null);
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let refreshing: Promise<boolean> | null = null;
+  let initializing: Promise<void> | null = null;
+
+  const isAuthenticated = computed(() => accessToken.value !== null);
+  const isAdmin = computed(() => user.value?.roles.includes("admin") === true);
+
+  function cancelTimer(): void {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+  }
+
+  function scheduleRefresh(delayInSeconds: number): void {
+    cancelTimer();
+    timer = setTimeout(() => void refresh(), Math.max(delayInSeconds, minimumDelayInSeconds) * 1000);
+  }
+
+  /** Takes a fresh token pair (login, refresh, 2FA confirmation) and plans the next refresh. */
+  function acceptTokens(tokens: TokenPair, nextUser?: User): void {
+    accessToken.value = tokens.access_token;
+    expiresAt.value = Date.now() + tokens.expires_in * 1000;
+    if (nextUser !== undefined) user.value = nextUser;
+    challenge.value = null;
+    const lead = tokens.expires_in > 2 * refreshLeadInSeconds ? refreshLeadInSeconds : tokens.expires_in / 2;
+    scheduleRefresh(tokens.expires_in - lead);
+  }
+
+  /** Reads and forgets the one-time notice. */
+  function takeNotice(): string | null {
+    const message = notice.value;
+    notice.value = null;
+    return message;
+  }
+
+  function clear(): void {
+    cancelTimer();
+    accessToken.value = null;
+    expiresAt.value = null;
+    user.value = null;
+    challenge.value = null;
+    pendingSetup.value = null;
+  }
+
+  async function rotate(): Promise<boolean> {
+    try {
+      acceptTokens(await refreshTokens());
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError && error.code === "network_error" && accessToken.value !== null) {
+        scheduleRefresh(retryAfterNetworkErrorInSeconds);
+        return false;
+      }
+      clear();
+      return false;
+    }
+  }
+
+  /** Silent refresh from the httpOnly cookie; concurrent callers share one request. */
+  function refresh(): Promise<boolean> {
+    // Tabs share the cookie jar: a Web Lock keeps two tabs from rotating the same refresh token.
+    const locks = typeof navigator === "undefined" ? undefined : navigator.locks;
+    refreshing ??= (locks === undefined ? rotate() : locks.request("tessera-refresh", rotate)).finally(() => {
+      refreshing = null;
+    });
+    return refreshing;
+  }
+
+  async function loadUser(): Promise<User | null> {
+    try {
+      user.value = await getMe();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) clear();
+      else throw error;
+    }
+    return user.value;
+  }
+
+  /** Runs once per page load: restores the session from the refresh cookie, if there is one. */
+  function init(): Promise<void> {
+    initializing ??= (async () => {
+      // The readable CSRF cookie lives exactly as long as the refresh cookie: without it there is no session.
+      if (hasSessionCookie() && (await refresh())) await loadUser().catch(() => undefined);
+      ready.value = true;
+    })();
+    return initializing;
+  }
+
+  async function logout(): Promise<void> {
+    try {
+      await apiLogout();
+    } catch {
+      // Signing out locally must work even when the server cannot be reached.
+    } finally {
+      clear();
+    }
+  }
+
+  configureClient({ getAccessToken: () => accessToken.value, refreshAccessToken: refresh });
+
+  return {
+    accessToken, expiresAt, user, ready, challenge, pendingSetup, notice, isAuthenticated, isAdmin,
+    acceptTokens, refresh, loadUser, init, logout, clear, takeNotice,
+  };
+});
