@@ -1,0 +1,151 @@
+// The peer under test: better-auth (twoFactor plugin) in a child process, driven through the
+// same kinds of load specs as Tessera. better-auth answers POSTs only with a trusted Origin.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { cookiesFrom, expectOk, mapLimit } from "./http.mjs";
+import { freePort, startChild } from "./proc.mjs";
+import { codeFor, currentStep, stepAfter, totpFromUri } from "./totp.mjs";
+
+const PASSWORD = "Bench-Pass-8f2c-9d1e!quartz";
+const serverScript = fileURLToPath(new URL("./better-auth-server.mjs", import.meta.url));
+
+export async function startBetterAuth({ hash, log }) {
+  const dataDir = mkdtempSync(join(tmpdir(), "better-auth-bench-"));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const env = {
+    PORT: String(port),
+    NODE_ENV: "production",
+    BA_DB_FILE: join(dataDir, "better-auth.db"),
+    BA_SECRET: randomBytes(32).toString("hex"),
+    PASSWORD_HASH_MEMORY_KIB: String(hash.memoryKiB),
+    PASSWORD_HASH_ITERATIONS: String(hash.iterations),
+    PASSWORD_HASH_PARALLELISM: String(hash.parallelism),
+  };
+  const child = await startChild({ name: "better-auth", args: [serverScript], env, healthUrl: `${base}/healthz`, cwd: dataDir });
+  return new BetterAuthTarget({ base, child, dataDir, log });
+}
+
+class BetterAuthTarget {
+  constructor({ base, child, dataDir, log }) {
+    this.label = "better-auth";
+    this.kind = "better-auth";
+    this.base = base;
+    this.child = child;
+    this.pid = child.pid;
+    this.dataDir = dataDir;
+    this.log = log ?? (() => {});
+    this.tag = Date.now().toString(36);
+    this.counter = 0;
+    this.origin = { origin: base };
+    this.jsonHeaders = { "content-type": "application/json", origin: base };
+    this.plainUsers = [];
+    this.mfaUsers = [];
+  }
+
+  async stop() {
+    const result = await this.child.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
+    return result;
+  }
+
+  nextEmail(prefix) {
+    return `${prefix}-${this.tag}-${this.counter++}@bench.test`;
+  }
+
+  post(path, json, cookie) {
+    const headers = cookie ? { ...this.origin, cookie } : this.origin;
+    return expectOk(this.base, "POST", path, { json, headers }, 200);
+  }
+
+  async signUp(email) {
+    const res = await this.post("/api/auth/sign-up/email", { email, password: PASSWORD, name: email.split("@")[0] });
+    return { email, cookie: cookiesFrom(res.headers).join("; ") };
+  }
+
+  async signIn(email) {
+    const res = await this.post("/api/auth/sign-in/email", { email, password: PASSWORD });
+    return { body: res.body, cookie: cookiesFrom(res.headers).join("; ") };
+  }
+
+  /** Users without 2FA, and users with TOTP enabled and verified (enable → verify-totp). */
+  async prepareUsers({ plainCount, mfaCount, concurrency = 8 }) {
+    this.plainUsers = await mapLimit(Array.from({ length: plainCount }), concurrency, () => this.signUp(this.nextEmail("plain")));
+    this.mfaUsers = await mapLimit(Array.from({ length: mfaCount }), concurrency, async () => {
+      const user = await this.signUp(this.nextEmail("mfa"));
+      const enabled = await this.post("/api/auth/two-factor/enable", { password: PASSWORD }, user.cookie);
+      const u = { email: user.email, totp: totpFromUri(enabled.body.totpURI), lastStep: -1 };
+      await this.post("/api/auth/two-factor/verify-totp", { code: codeFor(u, currentStep()) }, user.cookie);
+      return u;
+    });
+  }
+
+  // ---- scenarios ----
+
+  async register_spec({ connections }) {
+    return {
+      base: this.base, method: "POST", path: "/api/auth/sign-up/email", headers: this.jsonHeaders, connections,
+      requests: [{
+        setupRequest: (req) => {
+          const email = this.nextEmail("reg");
+          return { ...req, body: JSON.stringify({ email, password: PASSWORD, name: "bench" }) };
+        },
+      }],
+    };
+  }
+
+  cyclingSignIn(users, connections, check) {
+    let i = 0;
+    const bodies = users.map((u) => JSON.stringify({ email: u.email, password: PASSWORD }));
+    return {
+      base: this.base, method: "POST", path: "/api/auth/sign-in/email", headers: this.jsonHeaders, connections,
+      requests: [{ setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
+      check,
+    };
+  }
+
+  async login_spec({ connections }) {
+    return this.cyclingSignIn(this.plainUsers, connections, (body) => typeof body.token === "string");
+  }
+
+  async login_mfa_spec({ connections }) {
+    return this.cyclingSignIn(this.mfaUsers, connections, (body) => body.twoFactorRedirect === true);
+  }
+
+  /** N distinct users, each signed in (two-factor cookie) with its current code; count-bounded. */
+  async mfa_login_spec({ connections, concurrency = 8 }) {
+    const users = this.mfaUsers;
+    const cookies = await mapLimit(users, concurrency, async (u) => {
+      const { body, cookie } = await this.signIn(u.email);
+      if (body?.twoFactorRedirect !== true) throw new Error(`sign-in of a 2FA user did not redirect to 2FA: ${JSON.stringify(body).slice(0, 300)}`);
+      return cookie;
+    });
+    // better-auth does not reject a reused code, but the users are paced the same way as Tessera's.
+    const step = await stepAfter(users, this.log);
+    const prepared = users.map((u, i) => ({ cookie: cookies[i], body: JSON.stringify({ code: codeFor(u, step) }) }));
+    let i = 0;
+    return {
+      base: this.base, method: "POST", path: "/api/auth/two-factor/verify-totp", headers: this.jsonHeaders, connections,
+      amount: prepared.length,
+      requests: [{
+        setupRequest: (req) => {
+          const p = prepared[i++ % prepared.length];
+          return { ...req, headers: { ...req.headers, cookie: p.cookie }, body: p.body };
+        },
+      }],
+      check: (body) => typeof body.token === "string",
+    };
+  }
+
+  async me_spec({ connections }) {
+    const { cookie } = await this.signIn(this.plainUsers[0].email);
+    return {
+      base: this.base, method: "GET", path: "/api/auth/get-session", connections,
+      headers: { cookie, origin: this.base },
+      check: (body) => body !== null && typeof body.session === "object",
+    };
+  }
+}

@@ -1,0 +1,245 @@
+// `npm run bench`: every Tessera flow beside better-auth, the bare argon2id ceiling and a bare
+// Fastify route, A/B alternated over rounds; prints a table and writes bench/results/latest.json.
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { readArgs, USAGE } from "./args.mjs";
+import { startBetterAuth } from "./better-auth.mjs";
+import { measureHashCeiling } from "./hash-ceiling.mjs";
+import { runLoad, runLoads } from "./load.mjs";
+import { freePort, startChild } from "./proc.mjs";
+import { evaluateTargets, renderCeilings, renderFailures, renderMixed, renderTables, renderTargets } from "./report.mjs";
+import { median, ratio, summarizeRounds } from "./stats.mjs";
+import { startTessera } from "./tessera.mjs";
+import { runProfile } from "./profile.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, "../..");
+const serverMain = join(repo, "server/dist/main.js");
+
+/** Scenarios in run order; `hashBound` ones use --hash-connections. */
+export const SCENARIOS = [
+  { key: "register", title: "register (POST /api/auth/register | sign-up/email)", hashBound: true },
+  { key: "login", title: "password login, no 2FA (login | sign-in/email)", hashBound: true },
+  { key: "login_mfa", title: "login step 1 with 2FA → challenge", hashBound: true },
+  { key: "mfa_login", title: "2FA login with TOTP (2fa/login | verify-totp)" },
+  { key: "me", title: "session check (GET /api/user/me | get-session)" },
+  { key: "refresh", title: "token refresh (POST /api/auth/token/refresh)" },
+  { key: "jwks", title: "JWKS (GET /.well-known/jwks.json)" },
+];
+
+const t0 = Date.now();
+const log = (msg) => process.stderr.write(`[bench +${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
+
+async function main() {
+  let args;
+  try {
+    args = readArgs(process.argv.slice(2));
+  } catch (error) {
+    console.error(`${error.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (args.tessera && !existsSync(serverMain)) {
+    console.error(`${serverMain} is missing: build the server first (npm run build -w server).`);
+    process.exit(1);
+  }
+  if (args.profile) {
+    await runProfile({ args, serverMain, log });
+    return;
+  }
+
+  const wanted = (key) => !args.only || args.only.has(key);
+  const scenarios = SCENARIOS.filter((s) => wanted(s.key));
+  const outFile = args.out ? resolve(args.out) : join(here, "../results/latest.json");
+  const results = {
+    started_at: new Date().toISOString(),
+    machine: { cores: cpus().length, cpu_model: cpus()[0]?.model ?? "unknown", node: process.version, platform: `${process.platform}-${process.arch}`, total_mem_bytes: totalmem() },
+    parameters: {
+      duration_s: args.durationSec, rounds: args.rounds, connections: args.connections, hash_connections: args.hashConnections,
+      mfa_users: args.mfaUsers, hash: args.hash, hash_loops: args.hashLoops, quick: args.quick,
+      postgres: Boolean(process.env.BENCH_POSTGRES_URL), tessera: args.tessera, better_auth: args.betterAuth,
+    },
+    ceilings: { hash_rounds: [], hello_rounds: [] },
+    scenarios: {},
+    mixed: {},
+    errors: [],
+  };
+
+  const targets = []; // { key, target }
+  const stoppers = [];
+  let hello = null;
+  let helloBase = null;
+  try {
+    // --- start everything on fresh storage ---
+    if (args.tessera) {
+      log("starting Tessera (SQLite)");
+      const tessera = await startTessera({ serverMain, hash: args.hash, log });
+      stoppers.push(() => tessera.stop());
+      targets.push({ key: "tessera", target: tessera });
+    }
+    if (args.tessera && process.env.BENCH_POSTGRES_URL) {
+      const { createFreshDatabase } = await import("./pg.mjs");
+      const db = await createFreshDatabase(process.env.BENCH_POSTGRES_URL);
+      stoppers.push(() => db.drop());
+      log(`starting Tessera (PostgreSQL, database ${db.name})`);
+      const tpg = await startTessera({ serverMain, hash: args.hash, databaseUrl: db.url, label: "Tessera (pg)", log });
+      stoppers.push(() => tpg.stop());
+      targets.push({ key: "tessera_pg", target: tpg });
+    }
+    if (args.betterAuth) {
+      log("starting better-auth");
+      const ba = await startBetterAuth({ hash: args.hash, log });
+      stoppers.push(() => ba.stop());
+      targets.push({ key: "better_auth", target: ba });
+    }
+    const helloPort = await freePort();
+    helloBase = `http://127.0.0.1:${helloPort}`;
+    hello = await startChild({ name: "hello", args: [join(here, "hello-server.mjs")], env: { PORT: String(helloPort) }, healthUrl: `${helloBase}/hello` });
+    stoppers.push(() => hello.stop());
+
+    // --- prepare users (outside any timing) ---
+    const needMfa = wanted("login_mfa") || wanted("mfa_login");
+    for (const { key, target } of targets) {
+      log(`${target.label}: preparing 16 users${needMfa ? ` and ${args.mfaUsers} 2FA users` : ""}`);
+      try {
+        await target.prepareUsers({ plainCount: 16, mfaCount: needMfa ? args.mfaUsers : 0 });
+      } catch (error) {
+        results.errors.push(`${key}: preparing users failed: ${error.message}`);
+        log(`${target.label}: preparing users failed: ${error.message}`);
+      }
+    }
+
+    // --- rounds, A/B alternated (the order flips each round so drift cancels) ---
+    for (let round = 0; round < args.rounds; round++) {
+      log(`round ${round + 1}/${args.rounds}: bare argon2id ceiling`);
+      const hash = await measureHashCeiling({ ...args.hash, seconds: args.durationSec, loops: args.hashLoops });
+      results.ceilings.hash_rounds.push(hash);
+      log(`  ${hash.verifies_per_s.toFixed(1)} verifies/s`);
+
+      log(`round ${round + 1}: bare Fastify /hello`);
+      const h = await runLoad({ base: helloBase, path: "/hello", connections: args.connections }, { pid: hello.pid, durationSec: args.durationSec });
+      results.ceilings.hello_rounds.push(h);
+      log(`  ${h.ok_rps.toFixed(0)} req/s`);
+
+      const order = round % 2 === 0 ? targets : [...targets].reverse();
+      for (const sc of scenarios) {
+        for (const { key, target } of order) {
+          if (typeof target[`${sc.key}_spec`] !== "function") continue;
+          const slot = ((results.scenarios[sc.key] ??= {})[key] ??= { rounds: [] });
+          try {
+            const connections = sc.hashBound ? args.hashConnections : args.connections;
+            const spec = await target[`${sc.key}_spec`]({ connections });
+            const measureLoop = sc.key === "login" && typeof target.eventLoop === "function";
+            if (measureLoop) await target.eventLoop(); // resets prom-client's histogram
+            const r = await runLoad(spec, { pid: target.pid, durationSec: args.durationSec });
+            if (measureLoop) r.event_loop = await target.eventLoop();
+            slot.rounds.push(r);
+            log(`  ${sc.key} ${target.label}: ${r.ok_rps.toFixed(1)} req/s, p99 ${r.p99_ms} ms, failures ${r.failures}${r.count_bounded ? ` (count-bounded: ${r.amount} requests in ${r.seconds.toFixed(2)} s)` : ""}`);
+          } catch (error) {
+            slot.rounds.push({ error: error.message });
+            log(`  ${sc.key} ${target.label}: ERROR ${error.message}`);
+          }
+        }
+      }
+
+      if (wanted("mixed")) {
+        for (const { key, target } of order) {
+          const slot = (results.mixed[key] ??= { rounds: [] });
+          try {
+            const me = await target.me_spec({ connections: args.connections });
+            const login = await target.login_spec({ connections: args.hashConnections });
+            const { results: [a, b], rss_idle, rss_max } = await runLoads([me, login], { pid: target.pid, durationSec: args.durationSec });
+            slot.rounds.push({ me: a, login: b, rss_idle, rss_max });
+            log(`  mixed ${target.label}: session check ${a.ok_rps.toFixed(0)} req/s (p99 ${a.p99_ms} ms) with ${b.ok_rps.toFixed(1)} logins/s`);
+          } catch (error) {
+            slot.rounds.push({ error: error.message });
+            log(`  mixed ${target.label}: ERROR ${error.message}`);
+          }
+        }
+      }
+    }
+  } catch (error) {
+    results.errors.push(error.stack ?? String(error));
+    log(`aborted: ${error.message}`);
+  } finally {
+    for (const stop of stoppers.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        results.errors.push(`cleanup: ${error.message}`);
+      }
+    }
+  }
+
+  // --- medians ---
+  results.ceilings.hash = results.ceilings.hash_rounds.length ? { verifies_per_s: median(results.ceilings.hash_rounds.map((r) => r.verifies_per_s)) } : null;
+  results.ceilings.hello = summarizeRounds(results.ceilings.hello_rounds);
+  for (const per of Object.values(results.scenarios)) {
+    for (const slot of Object.values(per)) {
+      const ok = slot.rounds.filter((r) => !r.error);
+      slot.median = summarizeRounds(ok);
+      if (!slot.median) slot.error = slot.rounds.find((r) => r.error)?.error ?? "no data";
+    }
+  }
+  const loginRounds = results.scenarios.login?.tessera?.rounds.filter((r) => r.event_loop) ?? [];
+  if (loginRounds.length) {
+    const els = loginRounds.map((r) => r.event_loop);
+    results.event_loop_during_login = {
+      p99_s: median(els.map((e) => e.p99_s)),
+      max_s: median(els.map((e) => e.max_s)),
+      mean_s: median(els.map((e) => e.mean_s)),
+      error: els.find((e) => e.error)?.error,
+    };
+  }
+  for (const [key, slot] of Object.entries(results.mixed)) {
+    const ok = slot.rounds.filter((r) => !r.error);
+    if (!ok.length) {
+      slot.error = slot.rounds.find((r) => r.error)?.error ?? "no data";
+      continue;
+    }
+    const idle = results.scenarios.me?.[key]?.median;
+    slot.me = summarizeRounds(ok.map((r) => r.me));
+    slot.login = summarizeRounds(ok.map((r) => r.login));
+    slot.rss_max = Math.max(...ok.map((r) => r.rss_max ?? 0));
+    slot.idle_rps = idle?.ok_rps ?? null;
+    slot.idle_p99_ms = idle?.p99_ms ?? null;
+    slot.share = ratio(slot.me.ok_rps, slot.idle_rps);
+  }
+  results.targets = evaluateTargets(results);
+  results.finished_at = new Date().toISOString();
+
+  // --- output ---
+  const targetKeys = ["tessera", "tessera_pg", "better_auth"].filter((k) => Object.values(results.scenarios).some((per) => per[k]) || results.mixed[k]);
+  const out = [];
+  out.push(`Tessera bench — ${results.machine.cores} cores, ${results.machine.cpu_model}, Node ${results.machine.node}`);
+  out.push(`argon2id m=${args.hash.memoryKiB} KiB t=${args.hash.iterations} p=1; ${args.durationSec} s per scenario, ${args.rounds} round(s), medians; ${args.connections} connections (${args.hashConnections} for hash-bound routes)`);
+  out.push("");
+  out.push(renderTables(results, targetKeys, scenarios));
+  out.push(`* count-bounded: ${args.mfaUsers} distinct users, each with a fresh login challenge and its current TOTP code (replay protection forbids reuse within a step); req/s = requests / elapsed.`);
+  out.push("");
+  out.push(renderCeilings(results));
+  if (Object.keys(results.mixed).length) {
+    out.push("");
+    out.push(renderMixed(results.mixed, targetKeys));
+  }
+  out.push("");
+  out.push(renderTargets(results.targets));
+  const failures = renderFailures(results);
+  if (failures) {
+    out.push("");
+    out.push("Failures (what the server answered):");
+    out.push(failures);
+  }
+  console.log(out.join("\n"));
+
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, JSON.stringify(results, null, 2) + "\n");
+  log(`wrote ${outFile}`);
+}
+
+await main();

@@ -1,0 +1,183 @@
+// Tessera under test: start `node server/dist/main.js` on a fresh database, prepare users and
+// tokens outside the timed runs, and describe each scenario as an autocannon load spec.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expectOk, mapLimit, request } from "./http.mjs";
+import { freePort, startChild } from "./proc.mjs";
+import { codeFor, currentStep, stepAfter, totpFromUri } from "./totp.mjs";
+
+const PASSWORD = "Bench-Pass-8f2c-9d1e!quartz";
+const JSON_HEADERS = { "content-type": "application/json" };
+
+/**
+ * Starts Tessera. `databaseUrl` defaults to a fresh SQLite file in a temp DATA_DIR.
+ * `nodeArgs` lets the profiler add --cpu-prof.
+ */
+export async function startTessera({ serverMain, hash, databaseUrl, label = "Tessera", nodeArgs = [], log }) {
+  const dataDir = mkdtempSync(join(tmpdir(), "tessera-bench-"));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const env = {
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    DATABASE_URL: databaseUrl ?? `sqlite:${join(dataDir, "tessera.db")}`,
+    NODE_ENV: "production",
+    PUBLIC_URL: base,
+    RATE_LIMIT: "off",
+    LOG_LEVEL: "warn",
+    PASSWORD_HASH_MEMORY_KIB: String(hash.memoryKiB),
+    PASSWORD_HASH_ITERATIONS: String(hash.iterations),
+    PASSWORD_HASH_PARALLELISM: String(hash.parallelism),
+  };
+  const child = await startChild({ name: label, args: [...nodeArgs, serverMain], env, healthUrl: `${base}/healthz`, cwd: dataDir });
+  return new TesseraTarget({ label, base, child, dataDir, log });
+}
+
+class TesseraTarget {
+  constructor({ label, base, child, dataDir, log }) {
+    this.label = label;
+    this.kind = "tessera";
+    this.base = base;
+    this.child = child;
+    this.pid = child.pid;
+    this.dataDir = dataDir;
+    this.log = log ?? (() => {});
+    this.tag = Date.now().toString(36);
+    this.counter = 0;
+    this.plainUsers = [];
+    this.mfaUsers = [];
+  }
+
+  async stop() {
+    const result = await this.child.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
+    return result;
+  }
+
+  nextName(prefix) {
+    return `${prefix}-${this.tag}-${this.counter++}`;
+  }
+
+  async register(username) {
+    const res = await expectOk(this.base, "POST", "/api/auth/register", { json: { username, password: PASSWORD } }, 201);
+    return { username, access: res.body.access_token, refresh: res.body.refresh_token };
+  }
+
+  async login(username) {
+    return (await expectOk(this.base, "POST", "/api/auth/login", { json: { username, password: PASSWORD } }, 200)).body;
+  }
+
+  /** Users without 2FA (login, /me, refresh) and `mfaCount` users enrolled in TOTP. */
+  async prepareUsers({ plainCount, mfaCount, concurrency = 8 }) {
+    this.plainUsers = await mapLimit(Array.from({ length: plainCount }), concurrency, () => this.register(this.nextName("plain")));
+    this.mfaUsers = await mapLimit(Array.from({ length: mfaCount }), concurrency, async () => {
+      const user = await this.register(this.nextName("mfa"));
+      const auth = { authorization: `Bearer ${user.access}` };
+      const setup = await expectOk(this.base, "POST", "/api/auth/2fa/setup", { headers: auth, json: {} });
+      const totp = totpFromUri(setup.body.otpauth_url);
+      const step = currentStep();
+      const user2 = { username: user.username, totp, lastStep: -1 };
+      await expectOk(this.base, "POST", "/api/auth/2fa/verify-setup", { headers: auth, json: { code: codeFor(user2, step) } });
+      return user2;
+    });
+  }
+
+  // ---- scenarios: each returns an autocannon load spec (data prepared before the timing) ----
+
+  async register_spec({ connections }) {
+    return {
+      base: this.base, method: "POST", path: "/api/auth/register", headers: JSON_HEADERS, connections,
+      requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify({ username: this.nextName("reg"), password: PASSWORD }) }) }],
+      expect: (status) => status === 201,
+    };
+  }
+
+  cyclingLogin(users, connections, check) {
+    let i = 0;
+    const bodies = users.map((u) => JSON.stringify({ username: u.username, password: PASSWORD }));
+    return {
+      base: this.base, method: "POST", path: "/api/auth/login", headers: JSON_HEADERS, connections,
+      requests: [{ setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
+      check,
+    };
+  }
+
+  async login_spec({ connections }) {
+    return this.cyclingLogin(this.plainUsers, connections, (body) => typeof body.access_token === "string");
+  }
+
+  async login_mfa_spec({ connections }) {
+    return this.cyclingLogin(this.mfaUsers, connections, (body) => body.mfa_required === true);
+  }
+
+  /** N distinct users, each with a fresh login_token and its current code; count-bounded. */
+  async mfa_login_spec({ connections, concurrency = 8 }) {
+    const users = this.mfaUsers;
+    const tokens = await mapLimit(users, concurrency, async (u) => {
+      const body = await this.login(u.username);
+      if (body.mfa_required !== true) throw new Error(`login of a 2FA user did not ask for 2FA: ${JSON.stringify(body).slice(0, 300)}`);
+      return body.login_token;
+    });
+    const step = await stepAfter(users, this.log);
+    const bodies = users.map((u, i) => JSON.stringify({ login_token: tokens[i], code: codeFor(u, step) }));
+    let i = 0;
+    return {
+      base: this.base, method: "POST", path: "/api/auth/2fa/login", headers: JSON_HEADERS, connections,
+      amount: bodies.length,
+      requests: [{ setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
+      check: (body) => typeof body.access_token === "string",
+    };
+  }
+
+  async me_spec({ connections }) {
+    const user = this.plainUsers[0];
+    // A fresh access token (the registration one may be near expiry in a long run).
+    const tokens = await this.login(user.username);
+    return {
+      base: this.base, method: "GET", path: "/api/user/me", connections,
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    };
+  }
+
+  /**
+   * Each refresh token is single use: a pool of live tokens (one login each) is handed out,
+   * and every successful refresh puts the new token back, so the run stays time-bounded.
+   */
+  async refresh_spec({ connections, concurrency = 8 }) {
+    const poolSize = connections * 2;
+    const users = Array.from({ length: poolSize }, (_, i) => this.plainUsers[i % this.plainUsers.length]);
+    const pool = await mapLimit(users, concurrency, async (u) => (await this.login(u.username)).refresh_token);
+    return {
+      base: this.base, method: "POST", path: "/api/auth/token/refresh", headers: JSON_HEADERS, connections,
+      requests: [{
+        setupRequest: (req) => ({ ...req, body: JSON.stringify({ refresh_token: pool.shift() ?? "pool-exhausted" }) }),
+        onResponse: (status, body) => {
+          if (status === 200) pool.push(JSON.parse(body).refresh_token);
+        },
+      }],
+      note: `pool of ${poolSize} refresh tokens, each rotated token reused`,
+    };
+  }
+
+  async jwks_spec({ connections }) {
+    return { base: this.base, method: "GET", path: "/.well-known/jwks.json", connections };
+  }
+
+  /** Reads /metrics; returns the event-loop p99 and max (seconds) since the previous read. */
+  async eventLoop() {
+    const res = await request(this.base, "GET", "/metrics");
+    if (res.status !== 200) return { error: `GET /metrics answered ${res.status}` };
+    const text = String(res.body);
+    const pick = (name) => {
+      const match = new RegExp(`^${name}(?:\\{[^}]*\\})?\\s+(\\S+)`, "m").exec(text);
+      return match ? Number(match[1]) : null;
+    };
+    return {
+      p99_s: pick("nodejs_eventloop_lag_p99_seconds"),
+      max_s: pick("nodejs_eventloop_lag_max_seconds"),
+      mean_s: pick("nodejs_eventloop_lag_mean_seconds"),
+    };
+  }
+}
