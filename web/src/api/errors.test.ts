@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { ApiError, messageFor, toApiError } from "./errors";
+
+const specCodes = [
+  "validation_failed", "invalid_token", "invalid_credentials", "mfa_required", "invalid_otp", "otp_replayed",
+  "login_token_expired", "unauthorized", "forbidden", "not_found", "user_exists", "mfa_already_enabled",
+  "mfa_not_enabled", "mfa_setup_expired", "payload_too_large", "rate_limited",
+];
+
+describe("error messages", () => {
+  it.each(specCodes)("has a distinct human message for %s", (code) => {
+    expect(messageFor(code)).not.toBe(messageFor("internal_error"));
+    expect(messageFor(code)).toMatch(/^[A-Z].*\.$/);
+  });
+
+  it("falls back to a generic message for an unknown code", () => {
+    expect(messageFor("something_new")).toBe(messageFor("internal_error"));
+  });
+
+  it("says how long to wait when rate limited", () => {
+    expect(messageFor("rate_limited", 1)).toBe("Too many attempts. Try again in 1 second.");
+    expect(messageFor("rate_limited", 90)).toBe("Too many attempts. Try again in 2 minutes.");
+  });
+
+  it("tells a wrong code from a reused one", () => {
+    expect(messageFor("invalid_otp")).toMatch(/not right/);
+    expect(messageFor("otp_replayed")).toMatch(/already used/);
+  });
+});
+
+describe("toApiError", () => {
+  it("keeps the server's message apart from the human one", () => {
+    const error = toApiError(401, { error: { code: "invalid_credentials", message: "Invalid username or password." } }, null);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error.message).toBe("The username or password is incorrect.");
+    expect(error.serverMessage).toBe("Invalid username or password.");
+    expect(error.retryAfterSeconds).toBeUndefined();
+  });
+
+  it("joins several reasons for one field and drops malformed details", () => {
+    const body = { error: { code: "validation_failed", message: "x", details: [
+      { field: "password", message: "is too short" },
+      { field: "/body/password", message: "Appears in a list of breached passwords." },
+      { field: "email" },
+      "nonsense",
+    ] } };
+    expect(toApiError(422, body, null).fieldErrors()).toEqual({ password: "Is too short. Appears in a list of breached passwords." });
+  });
+
+  it.each([[404, "not_found"], [403, "forbidden"], [429, "rate_limited"], [500, "internal_error"]])("guesses the code from status %i without a body", (status, code) => {
+    expect(toApiError(status, null, null).code).toBe(code);
+  });
+
+  it("ignores a Retry-After that is not a number of seconds", () => {
+    expect(toApiError(429, null, "Wed, 21 Oct 2015 07:28:00 GMT").retryAfterSeconds).toBeUndefined();
+  });
+});
