@@ -78,7 +78,7 @@ export function createAuthService(deps: {
         roles: "", locked: 0, mfa_enabled: 0, mfa_failed_count: 0, mfa_window_started_at: null, mfa_consecutive_failures: 0,
         mfa_locked_until: null, mfa_lockouts: 0, created_at: now, last_login_at: now, previous_login_at: null,
       };
-      const result = await db.transaction().execute(async (trx) => {
+      await db.transaction().execute(async (trx) => {
         if ((await users.findUserByUsername(trx, username)) !== undefined) throw new AppError("user_exists");
         try {
           await users.insertUser(trx, row);
@@ -87,13 +87,13 @@ export function createAuthService(deps: {
           throw error;
         }
         await audit.record({ type: "register", userId: row.id, meta }, trx);
-        const tokens = await sessions.createSession(row.id, ["pwd"], meta, trx);
-        const mfaSetup = input.enable_mfa === true ? await totp.beginSetup(row.id, trx) : undefined;
-        return { tokens, mfaSetup };
       });
+      // Outside the transaction: on SQLite a transaction holds the only connection.
+      const tokens = await sessions.createSession(row.id, ["pwd"], meta);
+      const mfaSetup = input.enable_mfa === true ? await totp.beginSetup(row.id) : undefined;
       if (emailOwner !== undefined) notifier.notify(emailOwner, "email_in_use", meta);
       deps.onUserRegistered?.(row, meta);
-      return { user: userViewFromRow(row), tokens: result.tokens, ...(result.mfaSetup === undefined ? {} : { mfaSetup: result.mfaSetup }) };
+      return { user: userViewFromRow(row), tokens, ...(mfaSetup === undefined ? {} : { mfaSetup }) };
     },
 
     async login(input, meta) {

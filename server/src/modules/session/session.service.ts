@@ -43,6 +43,7 @@ export interface SessionService {
   authenticate(accessToken: string): Promise<AuthContext | null>;
   list(auth: AuthContext): Promise<SessionView[]>;
   revoke(auth: AuthContext, sessionId: string, meta: RequestMeta): Promise<void>;
+  revokeByRefreshToken(refreshToken: string, meta: RequestMeta): Promise<void>;
   revokeOthers(userId: string, exceptSessionId: string | null, db?: Kysely<Database>): Promise<number>;
 }
 
@@ -130,6 +131,14 @@ export function createSessionService(deps: {
     async revoke(auth, sessionId, meta) {
       if (!(await repo.revokeSession(db, sessionId, auth.userId, clock.now()))) throw new AppError("not_found", "No such session.");
       await audit.record({ type: "session_revoked", userId: auth.userId, meta, detail: { session_id: sessionId } });
+    },
+
+    async revokeByRefreshToken(refreshToken, meta) {
+      const known = await repo.findRefreshToken(db, hashSecret(refreshToken));
+      const session = known === undefined ? undefined : await repo.findSession(db, known.session_id);
+      if (session === undefined || session.revoked_at !== null) throw new AppError("unauthorized");
+      await repo.revokeSession(db, session.id, session.user_id, clock.now());
+      await audit.record({ type: "logout", userId: session.user_id, meta, detail: { session_id: session.id } });
     },
 
     revokeOthers: (userId, exceptSessionId, executor = db) => repo.revokeUserSessions(executor, userId, clock.now(), exceptSessionId),

@@ -67,8 +67,9 @@ export function createMFAService(deps: {
     },
 
     async confirmSetup(auth, code, meta) {
+      const pending = await totp.checkPendingCode(auth.userId, code);
       const { recoveryCodes, user } = await db.transaction().execute(async (trx) => {
-        await totp.confirmSetup(auth.userId, code, trx);
+        await pending.activate(trx);
         await users.updateUser(trx, auth.userId, { mfa_enabled: 1 });
         await lockout.reset(auth.userId, trx);
         const codes = await generateRecoveryCodes(trx, auth.userId, clock.now());

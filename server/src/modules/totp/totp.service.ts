@@ -35,8 +35,11 @@ export interface SecondFactorInput {
 export interface TOTPService {
   beginSetup(userId: string, executor?: Kysely<Database>): Promise<TOTPSetup>;
   pendingQRCode(userId: string, format: "png" | "svg"): Promise<Buffer | string>;
-  /** Verifies a code against the pending secret and activates it, recording the step it used. */
-  confirmSetup(userId: string, code: string, trx: Kysely<Database>): Promise<void>;
+  /**
+   * Verifies a code against the pending secret; the returned `activate` confirms it inside the
+   * caller's transaction, recording the step so the confirming code cannot be replayed.
+   */
+  checkPendingCode(userId: string, code: string): Promise<{ activate(trx: Kysely<Database>): Promise<void> }>;
   /**
    * Checks a TOTP or recovery code for an account with 2FA on, under the account lockout;
    * consumes it (replay guard) and returns which factor matched.
@@ -100,15 +103,19 @@ export function createTOTPService(deps: {
       return QRCode.toBuffer(uri, { type: "png", errorCorrectionLevel: "M", margin: 2, width: 264 });
     },
 
-    async confirmSetup(userId, code, trx) {
+    async checkPendingCode(userId, code) {
       const { row } = await pendingUri(userId).catch((error: unknown) => {
         if (error instanceof AppError && error.code === "not_found") throw new AppError("mfa_setup_expired");
         throw error;
       });
       const step = matchStep(row, code);
       if (step === null) throw new AppError("invalid_otp");
-      if (!(await repo.confirmCredential(trx, row.id, step, clock.now()))) throw new AppError("mfa_setup_expired");
-      await repo.deleteOtherCredentials(trx, userId, row.id);
+      return {
+        async activate(trx) {
+          if (!(await repo.confirmCredential(trx, row.id, step, clock.now()))) throw new AppError("mfa_setup_expired");
+          await repo.deleteOtherCredentials(trx, userId, row.id);
+        },
+      };
     },
 
     async verifySecondFactor(userId, input, meta) {

@@ -1,0 +1,78 @@
+import { hkdfSync } from "node:crypto";
+import cookie from "@fastify/cookie";
+import rateLimitPlugin from "@fastify/rate-limit";
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { Redis } from "ioredis";
+import type { Kysely } from "kysely";
+import type { Clock } from "./clock.js";
+import type { Config } from "./config.js";
+import type { Keyring, SecretKey } from "./crypto/encryption.js";
+import type { Database } from "./db/database.js";
+
+import { createMemoryCounterStore, createRedisCounterStore, type CounterStore } from "./modules/attempt/limiter.js";
+import { silentNotifier, type Notifier } from "./modules/email/notifier.js";
+import { installErrorHandler } from "./plugins/error-handler.js";
+import { installMetrics, type Metrics } from "./plugins/metrics.js";
+import { registerSecurityHeaders } from "./plugins/security-headers.js";
+import { registerSwagger } from "./plugins/swagger.js";
+import { registerWebUI } from "./plugins/web-ui.js";
+import { routeModules, type RateLimitFor } from "./routes.js";
+import { sharedSchemas } from "./schemas.js";
+import { createServices, type Services } from "./services.js";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    services: Services;
+    metrics: Metrics;
+  }
+}
+
+export interface AppDeps {
+  db: Kysely<Database>;
+  clock: Clock;
+  keyring: Keyring;
+  /** The primary secret key; the cookie-signing key is derived from it. */
+  secretKey: SecretKey;
+  redis?: Redis | null;
+  notifier?: Notifier;
+  logger?: FastifyServerOptions["logger"];
+}
+
+/** Builds the whole HTTP app; never reads process.env and never listens (STYLE S11). */
+export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: 64 * 1024, // 64 KiB: every request here is small; bigger bodies get 413
+    trustProxy: config.trustProxy.length === 0 ? false : config.trustProxy,
+    ajv: { customOptions: { removeAdditional: "all", coerceTypes: false, allErrors: false } },
+    return503OnClosing: true,
+  });
+  const redis = deps.redis ?? null;
+  const counters: CounterStore = redis === null ? createMemoryCounterStore(() => deps.clock.now()) : createRedisCounterStore(redis);
+  const services = createServices({ config, db: deps.db, clock: deps.clock, keyring: deps.keyring, log: app.log, counters, notifier: deps.notifier ?? silentNotifier });
+  app.decorate("services", services);
+  app.decorate("metrics", installMetrics(app));
+  app.decorateRequest("auth", null);
+  for (const schema of sharedSchemas) app.addSchema(schema);
+  installErrorHandler(app);
+
+  const cookieSecret = Buffer.from(hkdfSync("sha256", deps.secretKey.key, Buffer.alloc(0), "tessera cookie signing", 32));
+  await app.register(cookie, { secret: cookieSecret });
+  await registerSecurityHeaders(app, { corsOrigins: config.corsOrigins });
+  await app.register(rateLimitPlugin, {
+    global: false,
+    ...(redis === null ? {} : { redis, nameSpace: "tessera:rl:" }),
+    errorResponseBuilder: (_request, context) => Object.assign(new Error("rate limited"), { statusCode: 429, retryAfter: context.after }),
+    addHeaders: { "retry-after": true, "x-ratelimit-limit": true, "x-ratelimit-remaining": true, "x-ratelimit-reset": true },
+  });
+  const rateLimit: RateLimitFor = (max, windowInSeconds) => (config.rateLimitEnabled ? { max, timeWindow: windowInSeconds * 1000 } : false);
+  await registerSwagger(app, config);
+
+  for (const routes of routeModules) await app.register(routes, { services, config, rateLimit });
+  await registerWebUI(app, config.webDist);
+
+  app.addHook("onClose", async () => {
+    await counters.close();
+  });
+  return app;
+}

@@ -1,0 +1,44 @@
+import { fileURLToPath } from "node:url";
+import closeWithGrace from "close-with-grace";
+import { buildApp } from "./app.js";
+import { systemClock } from "./clock.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { openRuntime } from "./bootstrap.js";
+
+const defaultWebDist = fileURLToPath(new URL("../../web/dist", import.meta.url));
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(undefined, { webDist: defaultWebDist });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) console.error(`config error: ${problem}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  let runtime;
+  try {
+    runtime = await openRuntime(config, { migrate: true });
+  } catch (error) {
+    console.error(`startup failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+  const logger = {
+    level: config.logLevel,
+    redact: { paths: ["req.headers.authorization", "req.headers.cookie", "res.headers[\"set-cookie\"]", "*.password", "*.code", "*.token", "*.refresh_token"], censor: "[redacted]" },
+  };
+  const app = await buildApp(config, { db: runtime.db, clock: systemClock, keyring: runtime.keyring, secretKey: runtime.secretKey, redis: runtime.redis, logger });
+  if (runtime.generatedKey) app.log.warn(`generated a new secret key in ${config.dataDir}/secret.key (mode 0600); back it up`);
+
+  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+    if (err !== undefined) app.log.error({ err }, "shutting down after an error");
+    else app.log.info({ signal }, "shutting down");
+    await app.close();
+    await runtime.close();
+  });
+  await app.listen({ port: config.port, host: config.host });
+}
+
+await main();

@@ -1,0 +1,40 @@
+import { AppError } from "../../errors.js";
+import type { CounterStore } from "./limiter.js";
+
+export interface AccountLimit {
+  /** How many hits a key may take inside the window. */
+  max: number;
+  windowInSeconds: number;
+}
+
+/** Per-account (or per-address) limits on top of the per-IP ones: failures against one name add up across IPs. */
+export interface AccountLimiter {
+  /** Throws rate_limited once the key has used its allowance. */
+  check(scope: string, key: string, limit: AccountLimit): Promise<void>;
+  /** Counts one hit (a failure, a sent link). */
+  hit(scope: string, key: string, limit: AccountLimit): Promise<void>;
+  /** check, then hit: for actions that count every time (link requests). */
+  consume(scope: string, key: string, limit: AccountLimit): Promise<void>;
+}
+
+export function createAccountLimiter(store: CounterStore, enabled: boolean): AccountLimiter {
+  const name = (scope: string, key: string): string => `${scope}:${key}`;
+  return {
+    async check(scope, key, limit) {
+      if (!enabled) return;
+      const { count, resetInSeconds } = await store.peek(name(scope, key));
+      if (count >= limit.max) throw new AppError("rate_limited", undefined, Math.max(1, resetInSeconds));
+    },
+    async hit(scope, key, limit) {
+      if (!enabled) return;
+      await store.hit(name(scope, key), limit.windowInSeconds);
+    },
+    async consume(scope, key, limit) {
+      if (!enabled) return;
+      const { count, resetInSeconds } = await store.hit(name(scope, key), limit.windowInSeconds);
+      if (count > limit.max) throw new AppError("rate_limited", undefined, Math.max(1, resetInSeconds));
+    },
+  };
+}
+
+export const loginFailuresPerAccount: AccountLimit = { max: 20, windowInSeconds: 60 * 15 }; // 15 minutes
