@@ -29,7 +29,7 @@ const routes: RouteRecordRaw[] = [
   { path: "/2fa/enable", name: "enable-2fa", component: () => import("./views/EnableTwoFactorView.vue"), meta: { title: "Turn on two-factor", requiresAuth: true } },
   { path: "/2fa/disable", name: "disable-2fa", component: () => import("./views/DisableTwoFactorView.vue"), meta: { title: "Turn off two-factor", requiresAuth: true } },
   { path: "/admin", name: "admin", component: () => import("./views/AdminView.vue"), meta: { title: "Administration", requiresAuth: true, requiresAdmin: true } },
-  { path: "/dev/mailbox", name: "dev-mail", component: () => import("./views/DevMailView.vue"), meta: { title: "Dev mailbox" } },
+  { path: "/dev-mailbox", name: "dev-mail", component: () => import("./views/DevMailView.vue"), meta: { title: "Dev mailbox" } },
   { path: "/:pathMatch(.*)*", name: "not-found", component: () => import("./views/NotFoundView.vue"), meta: { title: "Page not found" } },
 ];
 

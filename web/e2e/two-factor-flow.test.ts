@@ -1,0 +1,153 @@
+/**
+ * The whole life of an account in the browser: register → enable 2FA (secret read from the
+ * page, code computed here) → save recovery codes → sign out → sign in with a code → sign in
+ * elsewhere with a recovery code → revoke the other session → disable 2FA → delete the account.
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect } from "vitest";
+import type { BrowserContext, Page } from "playwright-core";
+import { newAccount } from "./harness/accounts";
+import { newWatchedContext } from "./harness/browser";
+import { expectNoPageProblems, snap, stepper, useSuite } from "./harness/suite";
+import { CodeSource } from "./harness/totp";
+
+describe("two-factor account lifecycle", () => {
+  const suite = useSuite();
+  const step = stepper();
+  const account = newAccount("alice");
+  let first: BrowserContext;
+  let second: BrowserContext;
+  let page: Page;
+  let other: Page;
+  let codes: CodeSource;
+  let recoveryCodes: string[] = [];
+
+  step("registers with a password strength meter", async () => {
+    const { browser, server, problems } = suite();
+    first = await newWatchedContext(browser, server.baseURL, problems);
+    page = await first.newPage();
+    await page.goto("/register");
+    await page.getByLabel("Username", { exact: true }).fill(account.username);
+    await page.getByLabel("Email (optional)").fill(account.email);
+    await page.getByLabel("Password", { exact: true }).fill("password");
+    await expect.poll(() => page.locator("meter").getAttribute("value")).toBe("0");
+    await page.getByLabel("Password", { exact: true }).fill(account.password);
+    await expect.poll(() => page.locator("meter").getAttribute("value")).toMatch(/[34]/);
+    expect(await page.getByLabel("Set up two-factor authentication now").isChecked()).toBe(true);
+    await snap(page, "01-register");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.waitForURL("**/2fa/enable");
+  });
+
+  step("enables 2FA with the secret shown on the page", async () => {
+    const secretText = await page.getByTestId("totp-secret").textContent();
+    expect(secretText).toMatch(/^([A-Z2-7]{4}\s*)+[A-Z2-7]{0,4}$/);
+    expect(await page.getByRole("img", { name: /QR code/ }).getAttribute("src")).toMatch(/^data:image\/(svg\+xml|png)/);
+    codes = new CodeSource(secretText ?? "");
+    await snap(page, "02-enable-2fa");
+    await page.getByLabel("6-digit code").fill(await codes.next());
+    await page.getByRole("button", { name: "Turn on two-factor" }).click();
+    await page.getByRole("heading", { name: "Save your recovery codes" }).waitFor();
+  });
+
+  step("shows 10 recovery codes to download, and asks to confirm they are saved", async () => {
+    recoveryCodes = (await page.getByTestId("recovery-codes").locator("li").allTextContents()).map((code) => code.trim());
+    expect(recoveryCodes).toHaveLength(10);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download .txt" }).click()]);
+    expect(download.suggestedFilename()).toBe("tessera-recovery-codes.txt");
+    const text = readFileSync(await download.path(), "utf8");
+    for (const code of recoveryCodes) expect(text).toContain(code);
+    const proceed = page.getByRole("button", { name: "Continue to your account" });
+    expect(await proceed.isDisabled()).toBe(true);
+    await snap(page, "03-recovery-codes");
+    await page.getByLabel("I have saved my recovery codes").check();
+    await proceed.click();
+    await page.waitForURL("**/profile");
+    await expect.poll(() => page.getByTestId("mfa-status").textContent()).toContain("On");
+    await expect.poll(() => page.getByTestId("security-events").textContent()).toContain("Two-factor turned on");
+    await snap(page, "04-profile");
+  });
+
+  step("signs out", async () => {
+    await page.getByRole("button", { name: /Sign out/ }).click();
+    await page.waitForURL("**/login");
+    await page.reload();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await snap(page, "05-login");
+  });
+
+  step("signs in with a code pasted with a space", async () => {
+    await page.getByLabel("Username or email").fill(account.username);
+    await page.getByLabel("Password", { exact: true }).fill(account.password);
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await page.waitForURL("**/login/2fa");
+    const input = page.getByLabel("Authentication code");
+    expect(await input.getAttribute("autocomplete")).toBe("one-time-code");
+    expect(await input.getAttribute("inputmode")).toBe("numeric");
+    expect(await input.getAttribute("pattern")).toBe("[0-9]*");
+    await snap(page, "06-login-2fa");
+    const code = await codes.next();
+    await input.fill(`${code.slice(0, 3)} ${code.slice(3)}`);
+    expect(await input.inputValue()).toBe(code);
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page.waitForURL("**/profile");
+    await expect.poll(() => page.getByTestId("profile-username").textContent()).toBe(account.username);
+  });
+
+  step("signs in from a second browser with a recovery code", async () => {
+    const { browser, server, problems } = suite();
+    second = await newWatchedContext(browser, server.baseURL, problems);
+    other = await second.newPage();
+    await other.goto("/login");
+    await other.getByLabel("Username or email").fill(account.email);
+    await other.getByLabel("Password", { exact: true }).fill(account.password);
+    await other.getByRole("button", { name: "Sign in", exact: true }).click();
+    await other.waitForURL("**/login/2fa");
+    await other.getByRole("button", { name: "Use a recovery code instead" }).click();
+    await other.getByLabel("Recovery code").fill(recoveryCodes[0] ?? "");
+    await snap(other, "07-login-recovery-code");
+    await other.getByRole("button", { name: "Verify" }).click();
+    await other.waitForURL("**/profile");
+    await expect.poll(() => other.getByTestId("security-events").textContent()).toContain("Recovery code used");
+  });
+
+  step("revokes the other session, which is then signed out", async () => {
+    const sessions = other.getByTestId("sessions").locator("li");
+    await expect.poll(() => sessions.count()).toBe(2);
+    expect(await other.locator('[data-testid="sessions"] li[data-current="true"]').textContent()).toContain("This device");
+    await other.locator('[data-testid="sessions"] li[data-current="false"]').getByRole("button", { name: /Revoke/ }).click();
+    await expect.poll(() => sessions.count()).toBe(1);
+    await snap(other, "08-profile-sessions");
+    // The first browser's refresh token is dead now: a reload lands on the login page.
+    await page.reload();
+    await page.waitForURL("**/login?redirect=*");
+  });
+
+  step("disables 2FA with the password and a recovery code", async () => {
+    await other.getByRole("link", { name: "Turn off" }).click();
+    await other.waitForURL("**/2fa/disable");
+    await other.getByLabel("Current password").fill(account.password);
+    await other.getByRole("button", { name: "Use a recovery code instead" }).click();
+    await other.getByLabel("Recovery code").fill(recoveryCodes[1] ?? "");
+    await snap(other, "09-disable-2fa");
+    await other.getByRole("button", { name: "Turn off two-factor" }).click();
+    await other.waitForURL("**/profile");
+    await expect.poll(() => other.getByTestId("mfa-status").textContent()).toContain("Off");
+  });
+
+  step("deletes the account, after which its password no longer works", async () => {
+    await other.getByRole("button", { name: "Delete my account…" }).click();
+    await other.getByLabel("Password to confirm").fill(account.password);
+    await snap(other, "10-delete-account");
+    await other.getByRole("button", { name: "Delete my account permanently" }).click();
+    await other.waitForURL("**/login");
+    await other.getByText("Your account and everything in it has been deleted.").waitFor();
+    await other.getByLabel("Username or email").fill(account.username);
+    await other.getByLabel("Password", { exact: true }).fill(account.password);
+    await other.getByRole("button", { name: "Sign in", exact: true }).click();
+    await other.getByRole("alert").filter({ hasText: "The username or password is incorrect." }).waitFor();
+    await snap(other, "11-login-failed");
+  });
+
+  expectNoPageProblems(suite);
+});
