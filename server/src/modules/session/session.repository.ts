@@ -26,20 +26,32 @@ export async function findSession(db: Kysely<Database>, id: string): Promise<Ses
   return db.selectFrom("session").selectAll().where("id", "=", id).executeTakeFirst();
 }
 
-export type SessionWithUser = SessionRow & { user: Pick<Selectable<UserTable>, "mfa_enabled" | "roles" | "locked"> };
+export type SessionWithUser = SessionRow & { user: Selectable<UserTable> };
 
-/** One indexed lookup per authenticated request: the session and the user fields a guard needs. */
+/** One indexed lookup per authenticated request: the live session joined with its user. */
 export async function findActiveSessionWithUser(db: Kysely<Database>, id: string): Promise<SessionWithUser | undefined> {
   const row = await db.selectFrom("session")
     .innerJoin("user", "user.id", "session.user_id")
-    .selectAll("session")
-    .select(["user.mfa_enabled", "user.roles", "user.locked"])
+    .select([
+      "session.id", "session.user_id", "session.aal", "session.amr", "session.created_at", "session.last_used_at",
+      "session.expires_at", "session.revoked_at", "session.ip", "session.user_agent",
+      "user.username", "user.email", "user.email_verified", "user.password_hash", "user.roles", "user.locked",
+      "user.mfa_enabled", "user.mfa_failed_count", "user.mfa_window_started_at", "user.mfa_consecutive_failures",
+      "user.mfa_locked_until", "user.mfa_lockouts", "user.created_at as user_created_at", "user.last_login_at", "user.previous_login_at",
+    ])
     .where("session.id", "=", id)
     .where("session.revoked_at", "is", null)
     .executeTakeFirst();
   if (row === undefined) return undefined;
-  const { mfa_enabled, roles, locked, ...session } = row;
-  return { ...session, user: { mfa_enabled, roles, locked } };
+  const { username, email, email_verified, password_hash, roles, locked, mfa_enabled, mfa_failed_count, mfa_window_started_at,
+    mfa_consecutive_failures, mfa_locked_until, mfa_lockouts, user_created_at, last_login_at, previous_login_at, ...session } = row;
+  return {
+    ...session,
+    user: {
+      id: session.user_id, username, email, email_verified, password_hash, roles, locked, mfa_enabled, mfa_failed_count,
+      mfa_window_started_at, mfa_consecutive_failures, mfa_locked_until, mfa_lockouts, created_at: user_created_at, last_login_at, previous_login_at,
+    },
+  };
 }
 
 export async function listActiveSessions(db: Kysely<Database>, userId: string, now: number): Promise<SessionRow[]> {

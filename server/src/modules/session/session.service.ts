@@ -6,6 +6,7 @@ import type { Database } from "../../db/database.js";
 import { AppError } from "../../errors.js";
 import type { AuditService, RequestMeta } from "../audit/audit.service.js";
 import { isAuthMethod, type AuthMethod, type TokenService } from "../token/token.service.js";
+import type { UserRow } from "../user/user.repository.js";
 import * as repo from "./session.repository.js";
 
 export interface TokenPair {
@@ -23,6 +24,8 @@ export interface AuthContext {
   amr: AuthMethod[];
   mfaEnabled: boolean;
   roles: string[];
+  /** The user row read with the session, so a route needs no second query. */
+  user: UserRow;
 }
 
 export interface SessionView {
@@ -111,6 +114,7 @@ export function createSessionService(deps: {
         amr: claims.amr,
         mfaEnabled: row.user.mfa_enabled === 1,
         roles: row.user.roles.split(",").filter((r) => r !== ""),
+        user: row.user,
       };
     },
 
