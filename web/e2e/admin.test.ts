@@ -1,0 +1,67 @@
+/**
+ * The admin screen: an admin made with the CLI turns on 2FA (admins must have it), then lists
+ * users, locks and unlocks one, resets its 2FA, and reads the audit log.
+ */
+import { describe, expect } from "vitest";
+import type { Page } from "playwright-core";
+import { createAccount, newAccount, type TestAccount } from "./harness/accounts";
+import { newWatchedContext } from "./harness/browser";
+import { expectNoPageProblems, snap, stepper, useSuite } from "./harness/suite";
+import { CodeSource } from "./harness/totp";
+
+describe("administration", () => {
+  const suite = useSuite();
+  const step = stepper();
+  const admin = newAccount("root");
+  let member: TestAccount;
+  let page: Page;
+
+  step("an admin created with the CLI signs in and turns on 2FA", async () => {
+    const { browser, server, problems } = suite();
+    const created = await server.cli(["user", "create-admin", admin.username], { TESSERA_ADMIN_PASSWORD: admin.password });
+    expect(created.code, `tessera user create-admin failed:\n${created.output}`).toBe(0);
+    member = await createAccount(server.baseURL, newAccount("member"), true);
+    page = await (await newWatchedContext(browser, server.baseURL, problems)).newPage();
+    page.on("dialog", (dialog) => void dialog.accept());
+    await page.goto("/login");
+    await page.getByLabel("Username or email").fill(admin.username);
+    await page.getByLabel("Password", { exact: true }).fill(admin.password);
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await page.waitForURL("**/profile");
+    await page.getByRole("link", { name: "Turn on two-factor" }).click();
+    const codes = new CodeSource((await page.getByTestId("totp-secret").textContent()) ?? "");
+    await page.getByLabel("6-digit code").fill(await codes.next());
+    await page.getByRole("button", { name: "Turn on two-factor" }).click();
+    await page.getByLabel("I have saved my recovery codes").check();
+    await page.getByRole("button", { name: "Continue to your account" }).click();
+    await page.waitForURL("**/profile");
+  });
+
+  step("lists users and the audit log", async () => {
+    await page.getByRole("link", { name: "Admin" }).click();
+    await page.waitForURL("**/admin");
+    const row = page.getByRole("row").filter({ hasText: member.username });
+    await row.waitFor();
+    await expect.poll(() => page.locator("table").nth(1).locator("tbody tr").count()).toBeGreaterThan(0);
+    await snap(page, "22-admin");
+  });
+
+  step("locks and unlocks a user", async () => {
+    const row = page.getByRole("row").filter({ hasText: member.username });
+    await row.getByRole("button", { name: /^Lock/ }).click();
+    await page.getByText(`Locked ${member.username}.`).waitFor();
+    await expect.poll(() => row.textContent()).toContain("Locked");
+    await row.getByRole("button", { name: /^Unlock/ }).click();
+    await page.getByText(`Unlocked ${member.username}.`).waitFor();
+    await expect.poll(() => row.textContent()).toContain("Active");
+  });
+
+  step("resets a user's 2FA", async () => {
+    const row = page.getByRole("row").filter({ hasText: member.username });
+    await row.getByRole("button", { name: /^Reset 2FA/ }).click();
+    await page.getByText(`Two-factor was reset for ${member.username}.`).waitFor();
+    await expect.poll(() => row.getByRole("button", { name: /^Reset 2FA/ }).count()).toBe(0);
+  });
+
+  expectNoPageProblems(suite);
+});

@@ -1,0 +1,107 @@
+/**
+ * Sign-in behaviour: a wrong code keeps the form with an error tied to the field, the whole
+ * login works from the keyboard alone, and "remember this device" skips the code next time.
+ */
+import { describe, expect } from "vitest";
+import type { Page } from "playwright-core";
+import { createAccount, newAccount, type TestAccount } from "./harness/accounts";
+import { newWatchedContext } from "./harness/browser";
+import { expectNoPageProblems, snap, stepper, useSuite } from "./harness/suite";
+
+async function passwordStep(page: Page, account: TestAccount): Promise<void> {
+  await page.goto("/login");
+  await page.getByLabel("Username or email").fill(account.username);
+  await page.getByLabel("Password", { exact: true }).fill(account.password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+}
+
+function codesOf(account: TestAccount): NonNullable<TestAccount["codes"]> {
+  if (account.codes === undefined) throw new Error("account has no 2FA");
+  return account.codes;
+}
+
+describe("sign-in behaviour", () => {
+  const suite = useSuite();
+  const step = stepper();
+
+  step("a wrong code shows an error on the field and keeps the form", async () => {
+    const { browser, server, problems } = suite();
+    const account = await createAccount(server.baseURL, newAccount("wrong"), true);
+    const page = await (await newWatchedContext(browser, server.baseURL, problems)).newPage();
+    await passwordStep(page, account);
+    await page.waitForURL("**/login/2fa");
+    const input = page.getByLabel("Authentication code");
+    await input.fill(codesOf(account).wrong());
+    await page.getByRole("button", { name: "Verify" }).click();
+    const error = page.getByText("That code is not right.", { exact: false });
+    await error.waitFor();
+    expect(page.url()).toContain("/login/2fa");
+    expect(await input.getAttribute("aria-invalid")).toBe("true");
+    const errorId = await error.getAttribute("id");
+    expect(await input.getAttribute("aria-describedby")).toContain(errorId ?? "missing id");
+    expect(await input.isEditable()).toBe(true);
+    await snap(page, "12-login-2fa-wrong-code");
+    await input.fill(await codesOf(account).next());
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page.waitForURL("**/profile");
+  });
+
+  step("a wrong password shows a form-level alert", async () => {
+    const { browser, server, problems } = suite();
+    const page = await (await newWatchedContext(browser, server.baseURL, problems)).newPage();
+    await passwordStep(page, { ...newAccount("nobody"), password: "not-the-password" });
+    await page.getByRole("alert").filter({ hasText: "The username or password is incorrect." }).waitFor();
+    expect(page.url()).toContain("/login");
+  });
+
+  step("the whole sign-in works with the keyboard alone", async () => {
+    const { browser, server, problems } = suite();
+    const account = await createAccount(server.baseURL, newAccount("keys"), true);
+    const page = await (await newWatchedContext(browser, server.baseURL, problems)).newPage();
+    await page.goto("/login");
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    const focusedAutocomplete = (): Promise<string | null> => page.evaluate(() => document.activeElement?.getAttribute("autocomplete") ?? null);
+    for (let presses = 0; presses < 20 && (await focusedAutocomplete()) !== "username"; presses += 1) await page.keyboard.press("Tab");
+    expect(await focusedAutocomplete()).toBe("username");
+    // A keyboard user must see where the focus is.
+    expect(await page.evaluate(() => getComputedStyle(document.activeElement ?? document.body).outlineStyle)).not.toBe("none");
+    await page.keyboard.type(account.username);
+    await page.keyboard.press("Tab");
+    expect(await focusedAutocomplete()).toBe("current-password");
+    await page.keyboard.type(account.password);
+    await page.keyboard.press("Enter");
+    await page.waitForURL("**/login/2fa");
+    await expect.poll(focusedAutocomplete).toBe("one-time-code");
+    await page.keyboard.type(await codesOf(account).next());
+    await page.keyboard.press("Enter");
+    await page.waitForURL("**/profile");
+    await expect.poll(() => page.getByTestId("profile-username").textContent()).toBe(account.username);
+  });
+
+  step("remember this device skips the code on the next sign-in until the device is removed", async () => {
+    const { browser, server, problems } = suite();
+    const account = await createAccount(server.baseURL, newAccount("device"), true);
+    const page = await (await newWatchedContext(browser, server.baseURL, problems)).newPage();
+    await passwordStep(page, account);
+    await page.waitForURL("**/login/2fa");
+    await page.getByLabel("Authentication code").fill(await codesOf(account).next());
+    await page.getByLabel(/Remember this device/).check();
+    await page.getByRole("button", { name: "Verify" }).click();
+    await page.waitForURL("**/profile");
+    await page.getByRole("button", { name: /Sign out/ }).click();
+    await page.waitForURL("**/login");
+    await passwordStep(page, account);
+    await page.waitForURL("**/profile");
+    const devices = page.getByTestId("trusted-devices").locator("li");
+    await expect.poll(() => devices.count()).toBe(1);
+    await snap(page, "13-profile-trusted-device");
+    await devices.first().getByRole("button", { name: /Remove/ }).click();
+    await expect.poll(() => page.getByTestId("trusted-devices").count()).toBe(0);
+    await page.getByRole("button", { name: /Sign out/ }).click();
+    await page.waitForURL("**/login");
+    await passwordStep(page, account);
+    await page.waitForURL("**/login/2fa");
+  });
+
+  expectNoPageProblems(suite);
+});
