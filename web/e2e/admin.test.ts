@@ -40,14 +40,14 @@ describe("administration", () => {
   step("lists users and the audit log", async () => {
     await page.getByRole("link", { name: "Admin" }).click();
     await page.waitForURL("**/admin");
-    const row = page.getByRole("row").filter({ hasText: member.username });
+    const row = page.getByTestId("admin-users").getByRole("row").filter({ hasText: member.username });
     await row.waitFor();
-    await expect.poll(() => page.locator("table").nth(1).locator("tbody tr").count()).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId("admin-audit").locator("tbody tr").count()).toBeGreaterThan(0);
     await snap(page, "22-admin");
   });
 
   step("locks and unlocks a user", async () => {
-    const row = page.getByRole("row").filter({ hasText: member.username });
+    const row = page.getByTestId("admin-users").getByRole("row").filter({ hasText: member.username });
     await row.getByRole("button", { name: /^Lock/ }).click();
     await page.getByText(`Locked ${member.username}.`).waitFor();
     await expect.poll(() => row.textContent()).toContain("Locked");
@@ -57,7 +57,7 @@ describe("administration", () => {
   });
 
   step("resets a user's 2FA", async () => {
-    const row = page.getByRole("row").filter({ hasText: member.username });
+    const row = page.getByTestId("admin-users").getByRole("row").filter({ hasText: member.username });
     await row.getByRole("button", { name: /^Reset 2FA/ }).click();
     await page.getByText(`Two-factor was reset for ${member.username}.`).waitFor();
     await expect.poll(() => row.getByRole("button", { name: /^Reset 2FA/ }).count()).toBe(0);
