@@ -106,6 +106,10 @@ export async function authRoutes(fastify: FastifyInstance, { services, config, r
   app.post("/api/auth/token/refresh", {
     schema: { tags: ["session"], summary: "Rotate a refresh token (body, or the refresh cookie with the CSRF header)", body: Type.Optional(RefreshBody), response: { 200: Type.Object(tokenFields), ...errorResponses } },
     config: { rateLimit: rateLimit(60, 60) },
+    preValidation: async (request) => {
+      // A browser refreshes with the cookie alone and may send no body at all (SPEC §2 Tokens).
+      request.body ??= {};
+    },
   }, async (request, reply) => {
     const body = request.body ?? {};
     let token = body.refresh_token;
