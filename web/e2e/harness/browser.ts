@@ -72,7 +72,7 @@ export async function captureFailure(name: string): Promise<string> {
 }
 
 /**
- * Saves `<name>-desktop.png` and `<name>-375.png` under e2e/screenshots/, then restores desktop
+ * Saves `<name>-desktop.png`, `<name>-375.png` and `<name>-375-dark.png` under e2e/screenshots/, then restores desktop
  * size. Resolves true when the page is wider than a 375 px phone screen (content cut off).
  */
 export async function screenshot(page: Page, name: string): Promise<boolean> {
@@ -82,6 +82,10 @@ export async function screenshot(page: Page, name: string): Promise<boolean> {
   await page.setViewportSize(phone);
   const overflows = await page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1);
   await page.screenshot({ path: join(screenshotDir, `${name}-375.png`), fullPage: true });
+  // The dark theme (prefers-color-scheme) at phone width, too.
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.screenshot({ path: join(screenshotDir, `${name}-375-dark.png`), fullPage: true });
+  await page.emulateMedia({ colorScheme: "light" });
   await page.setViewportSize(desktop);
   return overflows;
 }

@@ -1,13 +1,25 @@
 import { storeToRefs } from "pinia";
+import type { ComputedRef, Ref } from "vue";
 import { useRouter, type RouteLocationRaw } from "vue-router";
-import { isMFAChallenge, type LoginReply } from "../api/types";
+import { isMFAChallenge, type LoginReply, type User } from "../api/types";
 import { useSessionStore, type PendingChallenge } from "../stores/session";
+
+export interface UseSession {
+  store: ReturnType<typeof useSessionStore>;
+  user: Ref<User | null>;
+  isAuthenticated: ComputedRef<boolean>;
+  isAdmin: ComputedRef<boolean>;
+  challenge: Ref<PendingChallenge | null>;
+  afterLoginTarget(): RouteLocationRaw;
+  completeFirstFactor(reply: LoginReply, source: PendingChallenge["source"]): Promise<void>;
+  signOut(): Promise<void>;
+}
 
 /**
  * What views need from the session: the store's state plus the navigation that follows a
  * login step (tokens → the app, a challenge → the 2FA screen).
  */
-export function useSession() {
+export function useSession(): UseSession {
   const store = useSessionStore();
   const router = useRouter();
   const { user, isAuthenticated, isAdmin, challenge } = storeToRefs(store);
