@@ -1,8 +1,9 @@
 import { defineConfig } from "vitest/config";
 import vue from "@vitejs/plugin-vue";
 
-// In development the Tessera server runs on :8000; the built app is served by it from web/dist.
-const apiTarget = "http://127.0.0.1:8000";
+// In development the Tessera server runs on :8000 (TESSERA_API_URL to change it); the built app
+// is served by the server itself from web/dist.
+const apiTarget = process.env.TESSERA_API_URL ?? "http://127.0.0.1:8000";
 
 export default defineConfig({
   plugins: [vue()],
