@@ -1,6 +1,6 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import { decodeJwt } from "jose";
-import jsQR from "jsqr";
+import jsQRModule from "jsqr";
 import { PNG } from "pngjs";
 import { expect } from "vitest";
 import type { FixedClock } from "../../src/clock.js";
@@ -10,6 +10,10 @@ import { call, errorCode, loginToken, str, strongPassword, totpCode, type Json }
 import type { TestApp } from "../helpers/build-test-app.js";
 
 /** Shared by the two-factor suites: small request helpers on top of test/helpers/api.ts. */
+
+// jsqr is CommonJS with `export default` types: under NodeNext the default import is module.exports,
+// whose `default` property is the decoder function (both at runtime and in its typings).
+const jsQR = jsQRModule.default;
 
 let counter = 0;
 /** A fresh, valid username per call, so tests in one suite never share an account or its lockout. */

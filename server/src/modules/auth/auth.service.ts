@@ -8,6 +8,7 @@ import type { MFALockout } from "../attempt/mfa-lockout.js";
 import type { AuditService, RequestMeta } from "../audit/audit.service.js";
 import * as challenges from "../challenge/challenge.repository.js";
 import type { DeviceService } from "../device/device.service.js";
+import { isNewUserAgent } from "../email/login-history.repository.js";
 import type { Notifier } from "../email/notifier.js";
 import type { SessionService, TokenPair } from "../session/session.service.js";
 import type { AuthMethod } from "../token/token.service.js";
@@ -54,9 +55,12 @@ export function createAuthService(deps: {
   const invalidCredentials = (): AppError => new AppError("invalid_credentials");
 
   async function issueLogin(user: users.UserRow, amr: AuthMethod[], meta: RequestMeta): Promise<{ tokens: TokenPair; user: UserView }> {
+    // Looked up before the new session exists; skipped for accounts without an address to notify.
+    const fromNewDevice = user.email !== null && (await isNewUserAgent(db, user.id, meta.userAgent));
     const tokens = await sessions.createSession(user.id, amr, meta);
     await users.recordLogin(db, user.id, clock.now());
     await audit.record({ type: "login_succeeded", userId: user.id, meta, detail: { amr: amr.join(" ") } });
+    if (fromNewDevice) notifier.notify(user, "new_device_login", meta);
     const fresh = await users.findUserById(db, user.id);
     return { tokens, user: userViewFromRow(fresh ?? user) };
   }
@@ -93,7 +97,8 @@ export function createAuthService(deps: {
       const mfaSetup = input.enable_mfa === true ? await totp.beginSetup(row.id) : undefined;
       if (emailOwner !== undefined) notifier.notify(emailOwner, "email_in_use", meta);
       deps.onUserRegistered?.(row, meta);
-      return { user: userViewFromRow(row), tokens, ...(mfaSetup === undefined ? {} : { mfaSetup }) };
+      // The reply shows the address as given even when it was not attached, so it looks the same (SPEC §2).
+      return { user: userViewFromRow({ ...row, email }), tokens, ...(mfaSetup === undefined ? {} : { mfaSetup }) };
     },
 
     async login(input, meta) {
@@ -141,13 +146,15 @@ export function createAuthService(deps: {
       const now = clock.now();
       const challenge = await challenges.findChallenge(db, hashSecret(input.loginToken));
       if (challenge === undefined) throw new AppError("login_token_expired");
+      // Every code counts towards the account lockout, also one sent on a dead challenge (SPEC §2).
+      // Counted before the challenge's own attempt is taken: otherwise a burst on one login token
+      // could lock the account between takeAttempt and the check of the one live code.
+      await lockout.beginAttempt(challenge.user_id);
       if (!(await challenges.takeAttempt(db, challenge.id, loginTokenMaxAttempts, now))) {
-        // A code sent on a dead challenge still counts towards the account lockout (SPEC §2).
-        await lockout.beginAttempt(challenge.user_id);
         await audit.record({ type: "mfa_failed", userId: challenge.user_id, meta, detail: { reason: "login_token_expired" } });
         throw new AppError("login_token_expired");
       }
-      const method = await totp.verifySecondFactor(challenge.user_id, input, meta);
+      const method = await totp.verifySecondFactor(challenge.user_id, input, meta, { attemptCounted: true });
       if (!(await challenges.consumeChallenge(db, challenge.id, clock.now()))) throw new AppError("login_token_expired");
       const user = await users.findUserById(db, challenge.user_id);
       if (user === undefined || user.locked === 1) throw new AppError("login_token_expired");

@@ -42,9 +42,10 @@ export interface TOTPService {
   checkPendingCode(userId: string, code: string): Promise<{ activate(trx: Kysely<Database>): Promise<void> }>;
   /**
    * Checks a TOTP or recovery code for an account with 2FA on, under the account lockout;
-   * consumes it (replay guard) and returns which factor matched.
+   * consumes it (replay guard) and returns which factor matched. `attemptCounted`: the caller
+   * already took this attempt from the lockout, so it is not counted twice.
    */
-  verifySecondFactor(userId: string, input: SecondFactorInput, meta: RequestMeta): Promise<"otp" | "recovery">;
+  verifySecondFactor(userId: string, input: SecondFactorInput, meta: RequestMeta, options?: { attemptCounted?: boolean }): Promise<"otp" | "recovery">;
   removeAll(userId: string, executor: Kysely<Database>): Promise<void>;
   reencrypt(): Promise<number>;
 }
@@ -118,8 +119,8 @@ export function createTOTPService(deps: {
       };
     },
 
-    async verifySecondFactor(userId, input, meta) {
-      await lockout.beginAttempt(userId);
+    async verifySecondFactor(userId, input, meta, options) {
+      if (options?.attemptCounted !== true) await lockout.beginAttempt(userId);
       let method: "otp" | "recovery";
       if (input.recoveryCode !== undefined) {
         if (!(await redeemRecoveryCode(db, userId, input.recoveryCode, clock.now()))) {
