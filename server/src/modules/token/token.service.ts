@@ -90,12 +90,14 @@ export function createTokenService(deps: {
     const id = randomId();
     const publicJwk = { ...(await exportJWK(publicKey)), kid: id, alg: signingAlgorithm, use: "sig" };
     const privateJwk = await exportJWK(privateKey);
+    // The newest key signs; strictly after every stored key, even under a fixed clock or an instance whose clock lags.
+    const [newest] = await repo.listSigningKeys(db);
     await repo.insertSigningKey(db, {
       id,
       algorithm: signingAlgorithm,
       public_jwk: JSON.stringify(publicJwk),
       private_jwk_ciphertext: keyring.encrypt(Buffer.from(JSON.stringify(privateJwk)), aadFor("signing_key", "private_jwk_ciphertext", id)),
-      created_at: clock.now(),
+      created_at: Math.max(clock.now(), (newest?.created_at ?? 0) + 1),
     });
     return id;
   }
