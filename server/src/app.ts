@@ -10,7 +10,10 @@ import type { Keyring, SecretKey } from "./crypto/encryption.js";
 import type { Database } from "./db/database.js";
 
 import { createMemoryCounterStore, createRedisCounterStore, type CounterStore } from "./modules/attempt/limiter.js";
-import { silentNotifier, type Notifier } from "./modules/email/notifier.js";
+import { createMailNotifier } from "./modules/email/mail-notifier.js";
+import type { Mailer } from "./modules/email/mailer.js";
+import type { Notifier } from "./modules/email/notifier.js";
+import { createMailerFromConfig } from "./modules/email/transports.js";
 import { installErrorHandler } from "./plugins/error-handler.js";
 import { installMetrics, type Metrics } from "./plugins/metrics.js";
 import { registerSecurityHeaders } from "./plugins/security-headers.js";
@@ -34,7 +37,10 @@ export interface AppDeps {
   /** The primary secret key; the cookie-signing key is derived from it. */
   secretKey: SecretKey;
   redis?: Redis | null;
+  /** Security notices; by default they are mailed through `mailer`. */
   notifier?: Notifier;
+  /** The mail queue; by default built from SMTP_URL and closed with the app. */
+  mailer?: Mailer;
   logger?: FastifyServerOptions["logger"];
 }
 
@@ -49,7 +55,9 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   });
   const redis = deps.redis ?? null;
   const counters: CounterStore = redis === null ? createMemoryCounterStore(() => deps.clock.now()) : createRedisCounterStore(redis);
-  const services = createServices({ config, db: deps.db, clock: deps.clock, keyring: deps.keyring, log: app.log, counters, notifier: deps.notifier ?? silentNotifier });
+  const mailer = deps.mailer ?? createMailerFromConfig(config, deps.clock, app.log);
+  const notifier = deps.notifier ?? createMailNotifier({ mailer, clock: deps.clock });
+  const services = createServices({ config, db: deps.db, clock: deps.clock, keyring: deps.keyring, log: app.log, counters, notifier, mailer });
   app.decorate("services", services);
   app.decorate("metrics", installMetrics(app));
   app.decorateRequest("auth", null);
@@ -73,6 +81,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
 
   app.addHook("onClose", async () => {
     await counters.close();
+    // Flushes queued mail (bounded wait); a mailer passed in belongs to the caller.
+    if (deps.mailer === undefined) await mailer.close();
   });
   return app;
 }

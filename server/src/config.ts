@@ -113,7 +113,12 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
   const redisUrl = optional("REDIS_URL");
   if (redisUrl !== null) url("REDIS_URL", redisUrl, ["redis:", "rediss:"]);
   const smtpUrl = optional("SMTP_URL");
-  if (smtpUrl !== null) url("SMTP_URL", smtpUrl, ["smtp:", "smtps:"]);
+  if (smtpUrl !== null) {
+    url("SMTP_URL", smtpUrl, ["smtp:", "smtps:"]);
+    // `?starttls=off|required` is the one option read from the URL (modules/email/transports.ts).
+    const starttls = URL.canParse(smtpUrl) ? new URL(smtpUrl).searchParams.get("starttls") : null;
+    if (starttls !== null && starttls !== "off" && starttls !== "required") problems.push("SMTP_URL: ?starttls= must be off or required");
+  }
   const corsOrigins = list("CORS_ORIGINS");
   for (const origin of corsOrigins) url("CORS_ORIGINS", origin, ["http:", "https:"]);
   const logLevel = str("LOG_LEVEL", "info");

@@ -7,6 +7,7 @@ import { userRoutes } from "./modules/user/user.routes.js";
 import { sessionRoutes } from "./modules/session/session.routes.js";
 import { adminRoutes } from "./modules/admin/admin.routes.js";
 import { opsRoutes } from "./modules/ops/ops.routes.js";
+import { emailRoutes } from "./modules/email/email.routes.js";
 
 /** Per-IP limit for a route, in @fastify/rate-limit's config shape; off when RATE_LIMIT=off. */
 export type RateLimitFor = (max: number, windowInSeconds: number) => { max: number; timeWindow: number } | false;
@@ -19,5 +20,5 @@ export interface RouteDeps {
 
 export type RoutePlugin = (app: FastifyInstance, deps: RouteDeps) => Promise<void>;
 
-/** Every API module; modules added later (email) register through the same list. */
-export const routeModules: RoutePlugin[] = [opsRoutes, authRoutes, totpRoutes, userRoutes, sessionRoutes, adminRoutes];
+/** Every API module, registered in this order. */
+export const routeModules: RoutePlugin[] = [opsRoutes, authRoutes, totpRoutes, userRoutes, sessionRoutes, adminRoutes, emailRoutes];

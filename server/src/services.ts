@@ -11,7 +11,11 @@ import { createMFALockout, type MFALockout } from "./modules/attempt/mfa-lockout
 import { createAuditService, type AuditService } from "./modules/audit/audit.service.js";
 import { createAuthService, type AuthService } from "./modules/auth/auth.service.js";
 import { createDeviceService, type DeviceService } from "./modules/device/device.service.js";
+import { createEmailService, type EmailService } from "./modules/email/email.service.js";
+import { createLinkService } from "./modules/email/link.service.js";
+import { droppingMailer, type Mailer } from "./modules/email/mailer.js";
 import type { Notifier } from "./modules/email/notifier.js";
+import { createRecoveryService, type RecoveryService } from "./modules/email/recovery.service.js";
 import { createSessionService, type SessionService } from "./modules/session/session.service.js";
 import { createTokenService, type TokenService } from "./modules/token/token.service.js";
 import { createMFAService, type MFAService } from "./modules/totp/mfa.service.js";
@@ -35,6 +39,9 @@ export interface Services {
   auth: AuthService;
   users: UserService;
   notifier: Notifier;
+  mailer: Mailer;
+  email: EmailService;
+  recovery: RecoveryService;
   admin: AdminService;
 }
 
@@ -47,8 +54,11 @@ export function createServices(deps: {
   log: FastifyBaseLogger;
   counters: CounterStore;
   notifier: Notifier;
+  /** @default a mailer that drops everything (the CLI sends no mail) */
+  mailer?: Mailer;
 }): Services {
   const { config, db, clock, keyring, log, notifier } = deps;
+  const mailer = deps.mailer ?? droppingMailer;
   const hasher = createPasswordHasher(config.passwordHash);
   const audit = createAuditService({ db, clock, log });
   const tokens = createTokenService({ db, keyring, clock, issuer: config.publicUrl, accessTokenTtlSeconds: config.accessTokenTtlSeconds });
@@ -61,8 +71,14 @@ export function createServices(deps: {
   const limits = createAccountLimiter(deps.counters, config.rateLimitEnabled);
   const totp = createTOTPService({ db, clock, keyring, lockout, audit, notifier, issuer: config.totpIssuer });
   const mfa = createMFAService({ db, clock, hasher, totp, lockout, sessions, devices, audit, notifier });
-  const auth = createAuthService({ db, clock, hasher, sessions, totp, lockout, devices, audit, notifier, requireEmailVerification: config.requireEmailVerification });
   const users = createUserService({ db, clock, hasher, sessions, audit, reauth: mfa, notifier, revokeTrustedDevices: (userId, executor) => devices.revokeAll(userId, executor) });
+  const links = createLinkService({ db, clock, mailer, publicUrl: config.publicUrl });
+  const email = createEmailService({ db, hasher, links, mailer, audit, notifier, limits, accounts: users });
+  const auth = createAuthService({
+    db, clock, hasher, sessions, totp, lockout, devices, audit, notifier, requireEmailVerification: config.requireEmailVerification,
+    onUserRegistered: (user, meta) => email.onUserRegistered(user, meta),
+  });
+  const recovery = createRecoveryService({ db, hasher, links, mailer, audit, notifier, limits, auth, sessions, devices });
   const admin = createAdminService({ db, clock, sessions, audit });
-  return { db, clock, keyring, hasher, audit, tokens, sessions, devices, lockout, limits, totp, mfa, auth, users, notifier, admin };
+  return { db, clock, keyring, hasher, audit, tokens, sessions, devices, lockout, limits, totp, mfa, auth, users, notifier, mailer, email, recovery, admin };
 }

@@ -1,0 +1,117 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../../db/database.js";
+import { AppError } from "../../errors.js";
+import type { AccountLimit, AccountLimiter } from "../attempt/account-limits.js";
+import type { AuditService, RequestMeta } from "../audit/audit.service.js";
+import type { PasswordHasher } from "../user/password.js";
+import * as users from "../user/user.repository.js";
+import { normalizeEmail, type UserService } from "../user/user.service.js";
+import type { LinkService } from "./link.service.js";
+import type { Mailer } from "./mailer.js";
+import type { Notifier } from "./notifier.js";
+
+/** Mails one address may receive per purpose and hour, whoever asks: no mail bombing, no token farming. */
+export const linksPerAddress: AccountLimit = { max: 5, windowInSeconds: 60 * 60 }; // 1 hour
+/** Email changes and deletion requests one account may make per hour. */
+export const linksPerAccount: AccountLimit = { max: 5, windowInSeconds: 60 * 60 }; // 1 hour
+
+/** The address on an account: verifying it, changing it, and deleting the account by an emailed link. */
+export interface EmailService {
+  /** auth.service's onUserRegistered hook: a new account's address gets a verification link. */
+  onUserRegistered(user: { id: string; username: string; email: string | null }, meta: RequestMeta): void;
+  /** The new address is attached only when its link is opened; one already on another account never is. */
+  requestEmailChange(userId: string, input: { email: string; password: string }, meta: RequestMeta): Promise<void>;
+  verifyEmail(token: string, meta: RequestMeta): Promise<void>;
+  requestDeletion(userId: string, meta: RequestMeta): Promise<void>;
+  confirmDeletion(token: string, meta: RequestMeta): Promise<void>;
+}
+
+export function createEmailService(deps: {
+  db: Kysely<Database>;
+  hasher: PasswordHasher;
+  links: LinkService;
+  mailer: Mailer;
+  audit: AuditService;
+  notifier: Notifier;
+  limits: AccountLimiter;
+  accounts: Pick<UserService, "deleteAccountNow">;
+}): EmailService {
+  const { db, hasher, links, mailer, audit, notifier, limits } = deps;
+  const invalid = (): AppError => new AppError("invalid_token");
+
+  return {
+    onUserRegistered(user) {
+      const email = user.email;
+      if (email === null) return;
+      // No audit event: the account's own log would then tell whether the address was free.
+      mailer.defer(() => links.send("verify_email", user, email));
+    },
+
+    async requestEmailChange(userId, input, meta) {
+      const user = await users.findUserById(db, userId);
+      if (user === undefined) throw new AppError("unauthorized");
+      const { valid } = await hasher.verify(user.password_hash, input.password);
+      if (!valid) {
+        await audit.record({ type: "login_failed", userId, meta, detail: { reason: "wrong_password_reauth" } });
+        throw new AppError("invalid_credentials", "The password is not correct.");
+      }
+      const email = normalizeEmail(input.email);
+      await limits.consume("email_change", user.id, linksPerAccount);
+      await limits.consume("verify_email", email, linksPerAddress);
+      await audit.record({ type: "email_change_requested", userId, meta });
+      // The lookup runs after the reply, so neither the answer nor its timing tells whether the address is taken.
+      mailer.defer(async () => {
+        const owner = await users.findUserByEmail(db, email);
+        if (owner !== undefined && owner.id !== user.id) notifier.notify(owner, "email_in_use", meta);
+        else await links.send("verify_email", user, email);
+      });
+    },
+
+    async verifyEmail(token, meta) {
+      const link = await links.consume("verify_email", token);
+      const email = link.email;
+      const user = await users.findUserById(db, link.user_id);
+      if (email === null || user === undefined) throw invalid();
+      // The address may have been taken by another account since the link was sent.
+      const owner = await users.findUserByEmail(db, email);
+      if (owner !== undefined && owner.id !== user.id) throw invalid();
+      try {
+        await users.updateUser(db, user.id, { email, email_verified: 1 });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw invalid();
+        throw error;
+      }
+      await audit.record({ type: "email_verified", userId: user.id, meta });
+      if (user.email !== email) {
+        // Links already mailed to the old address must not outlive the change.
+        await links.revoke(user.id, ["magic_link", "password_reset", "delete_account"]);
+        if (user.email !== null) notifier.notify(user, "email_changed", meta);
+      }
+    },
+
+    async requestDeletion(userId, meta) {
+      const user = await users.findUserById(db, userId);
+      if (user === undefined) throw new AppError("unauthorized");
+      // The link deletes the account, so it only goes to an address the owner proved to hold.
+      if (user.email === null || user.email_verified !== 1) {
+        throw new AppError("forbidden", "Add and verify an email address first, or delete the account with your password.");
+      }
+      await limits.consume("delete_account", user.id, linksPerAccount);
+      await links.send("delete_account", user, user.email);
+      await audit.record({ type: "delete_requested", userId, meta });
+    },
+
+    async confirmDeletion(token, meta) {
+      const link = await links.consume("delete_account", token);
+      const user = await users.findUserById(db, link.user_id);
+      if (user === undefined || user.email !== link.email) throw invalid();
+      await deps.accounts.deleteAccountNow(user.id, meta);
+      notifier.notify(user, "account_deleted", meta);
+    },
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  if (typeof error !== "object" || error === null || !("code" in error)) return false;
+  return ["SQLITE_CONSTRAINT_UNIQUE", "23505", "ER_DUP_ENTRY"].includes(String(error.code));
+}
