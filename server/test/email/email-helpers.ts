@@ -1,4 +1,5 @@
 import { expect } from "vitest";
+import { call, enrolledUser, register, strongPassword } from "../helpers/api.js";
 import { appOn, type TestApp } from "../helpers/build-test-app.js";
 import type { TestDialect } from "../helpers/dialects.js";
 import type { ReceivedMail, SMTPSink } from "./smtp-sink.js";
@@ -40,4 +41,27 @@ export function linkToken(mail: ReceivedMail, path: LinkPath): string {
 /** Every link in a mail (any path), to assert that notices carry none. */
 export function linksIn(mail: ReceivedMail): string[] {
   return mail.text.match(/https?:\/\/\S+/g) ?? [];
+}
+
+/** Follows the newest verification link sent to `email`. */
+export async function verifyAddress(t: TestApp, sink: SMTPSink, email: string): Promise<void> {
+  const mail = await lastMailTo(t, sink, email);
+  const res = await call(t.app, "POST", "/api/auth/email/verify", { body: { token: linkToken(mail, "/verify-email") } });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+}
+
+/** Registers with `email` and verifies it. */
+export async function verifiedUser(t: TestApp, sink: SMTPSink, username: string, email: string): Promise<{ userId: string; accessToken: string; refreshToken: string }> {
+  const user = await register(t.app, username, { email });
+  await verifyAddress(t, sink, email);
+  return user;
+}
+
+/** A 2FA account with a verified address (enrolled first, then the address added and verified). */
+export async function verifiedEnrolledUser(t: TestApp, sink: SMTPSink, username: string, email: string): Promise<Awaited<ReturnType<typeof enrolledUser>>> {
+  const user = await enrolledUser(t.app, t.clock, username);
+  const res = await call(t.app, "POST", "/api/user/email", { token: user.accessToken, body: { email, password: strongPassword } });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  await verifyAddress(t, sink, email);
+  return user;
 }
