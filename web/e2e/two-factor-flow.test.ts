@@ -29,9 +29,16 @@ describe("two-factor account lifecycle", () => {
     await page.goto("/register");
     await page.getByLabel("Username", { exact: true }).fill(account.username);
     await page.getByLabel("Email (optional)").fill(account.email);
-    await page.getByLabel("Password", { exact: true }).fill("password");
+    const password = page.getByLabel("Password", { exact: true });
+    await password.fill("password");
     await expect.poll(() => page.locator("meter").getAttribute("value")).toBe("0");
-    await page.getByLabel("Password", { exact: true }).fill(account.password);
+    // The server's own reasons (error.details) appear on the field.
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect.poll(() => password.getAttribute("aria-invalid")).toBe("true");
+    const reasonId = (await password.getAttribute("aria-describedby"))?.split(" ").find((id) => id.endsWith("-error")) ?? "missing";
+    expect(await page.locator(`[id="${reasonId}"]`).textContent()).toMatch(/common/i);
+    await snap(page, "01-register-rejected-password");
+    await password.fill(account.password);
     await expect.poll(() => page.locator("meter").getAttribute("value")).toMatch(/[34]/);
     expect(await page.getByLabel("Set up two-factor authentication now").isChecked()).toBe(true);
     await snap(page, "01-register");

@@ -47,6 +47,14 @@ describe("toApiError", () => {
     expect(toApiError(422, body, null).fieldErrors()).toEqual({ password: "Is too short. Appears in a list of breached passwords." });
   });
 
+  it("rewords the validator's schema messages", () => {
+    const body = { error: { code: "validation_failed", message: "x", details: [
+      { field: "username", message: "must NOT have fewer than 1 characters" },
+      { field: "email", message: "must match format \"email\"" },
+    ] } };
+    expect(toApiError(422, body, null).fieldErrors()).toEqual({ username: "This field is required.", email: "Enter a valid email address." });
+  });
+
   it.each([[404, "not_found"], [403, "forbidden"], [429, "rate_limited"], [500, "internal_error"]])("guesses the code from status %i without a body", (status, code) => {
     expect(toApiError(status, null, null).code).toBe(code);
   });

@@ -71,8 +71,17 @@ export class ApiError extends Error {
   }
 }
 
+// JSON-schema wording from the server's validator, said the way a person would.
+const schemaWording: [RegExp, string][] = [
+  [/^must NOT have fewer than 1 characters?$/i, "This field is required"],
+  [/^must have required property/i, "This field is required"],
+  [/^must match format "email"$/i, "Enter a valid email address"],
+  [/^must NOT have more than (\d+) characters?$/i, "Use at most $1 characters"],
+];
+
 function asSentence(text: string): string {
-  const trimmed = text.trim();
+  let trimmed = text.trim();
+  for (const [pattern, wording] of schemaWording) trimmed = trimmed.replace(pattern, wording);
   if (trimmed === "") return trimmed;
   const capitalized = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
   return /[.!?]$/.test(capitalized) ? capitalized : `${capitalized}.`;
