@@ -115,7 +115,8 @@ function collectParts(entity: string, found: { text: string; html: string }): vo
     const parts = body.split(`--${boundary}`).slice(1);
     for (const part of parts) {
       if (part.startsWith("--")) break;
-      collectParts(part.replace(/^\r\n/, ""), found);
+      // RFC 2046 §5.1.1: the CRLF before a boundary belongs to the boundary, not to the part.
+      collectParts(part.replace(/^\r\n/, "").replace(/\r\n$/, ""), found);
     }
     return;
   }
