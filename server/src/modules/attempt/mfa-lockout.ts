@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import type { ExpressionBuilder, Kysely } from "kysely";
 import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/database.js";
 import { AppError } from "../../errors.js";
@@ -28,37 +28,44 @@ export function createMFALockout(deps: { db: Kysely<Database>; clock: Clock; onL
     async beginAttempt(userId) {
       const now = clock.now();
       const windowStart = now - mfaWindowInSeconds * 1000;
+      const unlocked = (eb: ExpressionBuilder<Database, "user">) => eb.or([eb("mfa_locked_until", "is", null), eb("mfa_locked_until", "<=", now)]);
+      const windowOver = (eb: ExpressionBuilder<Database, "user">) => eb.or([eb("mfa_window_started_at", "is", null), eb("mfa_window_started_at", "<", windowStart)]);
+      // One conditional UPDATE both checks and counts (STYLE S9): it matches only while the account is
+      // unlocked and this attempt is inside both limits. Reading the counters back afterwards would see
+      // parallel attempts' increments and refuse attempts that were still within the limit.
       // MySQL evaluates SET left to right with new values, so mfa_failed_count must come before the window column.
-      const result = await db.updateTable("user")
+      const counted = await db.updateTable("user")
         .set((eb) => ({
-          mfa_failed_count: eb.case()
-            .when(eb.or([eb("mfa_window_started_at", "is", null), eb("mfa_window_started_at", "<", windowStart)]))
-            .then(1).else(eb("mfa_failed_count", "+", 1)).end(),
-          mfa_window_started_at: eb.case()
-            .when(eb.or([eb("mfa_window_started_at", "is", null), eb("mfa_window_started_at", "<", windowStart)]))
-            .then(now).else(eb.ref("mfa_window_started_at")).end(),
+          mfa_failed_count: eb.case().when(windowOver(eb)).then(1).else(eb("mfa_failed_count", "+", 1)).end(),
+          mfa_window_started_at: eb.case().when(windowOver(eb)).then(now).else(eb.ref("mfa_window_started_at")).end(),
           mfa_consecutive_failures: eb("mfa_consecutive_failures", "+", 1),
         }))
         .where("id", "=", userId)
-        .where((eb) => eb.or([eb("mfa_locked_until", "is", null), eb("mfa_locked_until", "<=", now)]))
+        .where(unlocked)
+        .where((eb) => eb.or([windowOver(eb), eb("mfa_failed_count", "<", mfaFailuresPerWindow)]))
+        .where("mfa_consecutive_failures", "<", mfaMaxConsecutiveFailures)
         .executeTakeFirst();
-      if (result.numUpdatedRows !== 1n) throw await lockedError(userId);
+      if (counted.numUpdatedRows === 1n) return { lockedNow: false };
 
-      const row = await db.selectFrom("user").select(["mfa_failed_count", "mfa_consecutive_failures", "mfa_lockouts"])
-        .where("id", "=", userId).executeTakeFirstOrThrow();
-      // The attempt that reaches the limit is still checked; the ones after it are refused.
-      if (row.mfa_failed_count <= mfaFailuresPerWindow && row.mfa_consecutive_failures <= mfaMaxConsecutiveFailures) {
-        return { lockedNow: false };
+      // Refused: already locked, or one attempt past a limit, which starts the lock.
+      const row = await db.selectFrom("user").select(["mfa_consecutive_failures", "mfa_lockouts", "mfa_locked_until"])
+        .where("id", "=", userId).executeTakeFirst();
+      if (row !== undefined && (row.mfa_locked_until === null || row.mfa_locked_until <= now)) {
+        const lockedUntil = row.mfa_consecutive_failures >= mfaMaxConsecutiveFailures
+          ? lockedForever
+          : now + Math.min(mfaFirstLockInSeconds * 2 ** row.mfa_lockouts, mfaMaxLockInSeconds) * 1000;
+        const locked = await db.updateTable("user")
+          .set((eb) => ({ mfa_locked_until: lockedUntil, mfa_lockouts: eb("mfa_lockouts", "+", 1), mfa_failed_count: 0, mfa_window_started_at: null }))
+          .where("id", "=", userId)
+          .where(unlocked)
+          // Still past a limit: a success in between (which clears the counters) must not be followed by a lock.
+          .where((eb) => eb.or([
+            eb("mfa_consecutive_failures", ">=", mfaMaxConsecutiveFailures),
+            eb.and([eb("mfa_window_started_at", ">=", windowStart), eb("mfa_failed_count", ">=", mfaFailuresPerWindow)]),
+          ]))
+          .executeTakeFirst();
+        if (locked.numUpdatedRows === 1n) await deps.onLocked(userId, lockedUntil);
       }
-      const lockedUntil = row.mfa_consecutive_failures > mfaMaxConsecutiveFailures
-        ? lockedForever
-        : now + Math.min(mfaFirstLockInSeconds * 2 ** row.mfa_lockouts, mfaMaxLockInSeconds) * 1000;
-      const locked = await db.updateTable("user")
-        .set((eb) => ({ mfa_locked_until: lockedUntil, mfa_lockouts: eb("mfa_lockouts", "+", 1), mfa_failed_count: 0, mfa_window_started_at: null }))
-        .where("id", "=", userId)
-        .where((eb) => eb.or([eb("mfa_locked_until", "is", null), eb("mfa_locked_until", "<=", now)]))
-        .executeTakeFirst();
-      if (locked.numUpdatedRows === 1n) await deps.onLocked(userId, lockedUntil);
       throw await lockedError(userId);
     },
 
