@@ -66,7 +66,7 @@ export function createServices(deps: {
   const devices = createDeviceService({ db, clock, trustedDeviceDays: config.trustedDeviceDays });
   const lockout = createMFALockout({
     db, clock,
-    onLocked: (userId, lockedUntil) => audit.record({ type: "mfa_locked", userId, meta: { ip: null, userAgent: null }, detail: { locked_until: new Date(Math.min(lockedUntil, 8.64e15)).toISOString() } }),
+    onLocked: (userId, lockedUntil, meta) => audit.record({ type: "mfa_locked", userId, meta, detail: { locked_until: new Date(Math.min(lockedUntil, 8.64e15)).toISOString() } }),
   });
   const limits = createAccountLimiter(deps.counters, config.rateLimitEnabled);
   const totp = createTOTPService({ db, clock, keyring, lockout, audit, notifier, issuer: config.totpIssuer });

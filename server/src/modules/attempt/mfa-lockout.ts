@@ -2,6 +2,7 @@ import type { ExpressionBuilder, Kysely } from "kysely";
 import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/database.js";
 import { AppError } from "../../errors.js";
+import type { RequestMeta } from "../audit/audit.service.js";
 
 /** @default 10 failures inside the window lock the second factor */
 export const mfaFailuresPerWindow = 10;
@@ -16,16 +17,17 @@ export interface MFALockout {
   /**
    * Counts an attempt *before* the code is checked (increment-then-check), so parallel guesses can
    * never exceed the limit; a success clears it again. Throws rate_limited while locked.
+   * `meta` is the request that made the attempt: a lockout it starts is audited with its IP and user agent.
    */
-  beginAttempt(userId: string): Promise<{ lockedNow: boolean }>;
+  beginAttempt(userId: string, meta: RequestMeta): Promise<{ lockedNow: boolean }>;
   recordSuccess(userId: string): Promise<void>;
   reset(userId: string, executor?: Kysely<Database>): Promise<void>;
 }
 
-export function createMFALockout(deps: { db: Kysely<Database>; clock: Clock; onLocked(userId: string, lockedUntil: number): Promise<void> }): MFALockout {
+export function createMFALockout(deps: { db: Kysely<Database>; clock: Clock; onLocked(userId: string, lockedUntil: number, meta: RequestMeta): Promise<void> }): MFALockout {
   const { db, clock } = deps;
   return {
-    async beginAttempt(userId) {
+    async beginAttempt(userId, meta) {
       const now = clock.now();
       const windowStart = now - mfaWindowInSeconds * 1000;
       const unlocked = (eb: ExpressionBuilder<Database, "user">) => eb.or([eb("mfa_locked_until", "is", null), eb("mfa_locked_until", "<=", now)]);
@@ -64,7 +66,7 @@ export function createMFALockout(deps: { db: Kysely<Database>; clock: Clock; onL
             eb.and([eb("mfa_window_started_at", ">=", windowStart), eb("mfa_failed_count", ">=", mfaFailuresPerWindow)]),
           ]))
           .executeTakeFirst();
-        if (locked.numUpdatedRows === 1n) await deps.onLocked(userId, lockedUntil);
+        if (locked.numUpdatedRows === 1n) await deps.onLocked(userId, lockedUntil, meta);
       }
       throw await lockedError(userId);
     },

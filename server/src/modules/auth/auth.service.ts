@@ -149,7 +149,7 @@ export function createAuthService(deps: {
       // Every code counts towards the account lockout, also one sent on a dead challenge (SPEC §2).
       // Counted before the challenge's own attempt is taken: otherwise a burst on one login token
       // could lock the account between takeAttempt and the check of the one live code.
-      await lockout.beginAttempt(challenge.user_id);
+      await lockout.beginAttempt(challenge.user_id, meta);
       if (!(await challenges.takeAttempt(db, challenge.id, loginTokenMaxAttempts, now))) {
         await audit.record({ type: "mfa_failed", userId: challenge.user_id, meta, detail: { reason: "login_token_expired" } });
         throw new AppError("login_token_expired");

@@ -120,7 +120,7 @@ export function createTOTPService(deps: {
     },
 
     async verifySecondFactor(userId, input, meta, options) {
-      if (options?.attemptCounted !== true) await lockout.beginAttempt(userId);
+      if (options?.attemptCounted !== true) await lockout.beginAttempt(userId, meta);
       let method: "otp" | "recovery";
       if (input.recoveryCode !== undefined) {
         if (!(await redeemRecoveryCode(db, userId, input.recoveryCode, clock.now()))) {
