@@ -25,28 +25,50 @@ export const USAGE = `usage: npm run bench -- [flags]
 Environment: BENCH_POSTGRES_URL=postgres://user:pass@127.0.0.1/db also runs Tessera on a fresh
 PostgreSQL database created next to that one (and dropped afterwards).`;
 
-export function readArgs(argv) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      quick: { type: "boolean", default: false },
-      duration: { type: "string" },
-      rounds: { type: "string" },
-      connections: { type: "string" },
-      "hash-connections": { type: "string" },
-      "mfa-users": { type: "string" },
-      "hash-memory": { type: "string" },
-      "hash-iterations": { type: "string" },
-      "hash-loops": { type: "string" },
-      only: { type: "string" },
-      "no-better-auth": { type: "boolean", default: false },
-      "no-tessera": { type: "boolean", default: false },
-      profile: { type: "boolean", default: false },
-      out: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    strict: true,
-  });
+const OPTIONS = {
+  quick: { type: "boolean", default: false },
+  duration: { type: "string" },
+  rounds: { type: "string" },
+  connections: { type: "string" },
+  "hash-connections": { type: "string" },
+  "mfa-users": { type: "string" },
+  "hash-memory": { type: "string" },
+  "hash-iterations": { type: "string" },
+  "hash-loops": { type: "string" },
+  only: { type: "string" },
+  "no-better-auth": { type: "boolean", default: false },
+  "no-tessera": { type: "boolean", default: false },
+  profile: { type: "boolean", default: false },
+  out: { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+};
+
+/**
+ * The root script runs `npm run bench -w bench`, so in `npm run bench -- --quick` npm takes the
+ * flags as its own config and hands them over only as npm_config_* variables (a value given as
+ * `--duration 5` is lost; `--duration=5` survives). Recover our flags from there.
+ */
+export function flagsFromNpmConfig(env) {
+  if (!env.npm_lifecycle_event) return [];
+  const flags = [];
+  for (const [name, def] of Object.entries(OPTIONS)) {
+    if (name === "help") continue;
+    const bare = name.replace(/^no-/, "");
+    const value = env[`npm_config_${bare.replace(/-/g, "_")}`];
+    if (value === undefined) continue;
+    if (def.type === "boolean") {
+      if (name.startsWith("no-") ? value === "" || value === "false" : value === "true") flags.push(`--${name}`);
+    } else if (value === "true" || value === "") {
+      throw new Error(`npm kept --${name} for itself and dropped its value: write --${name}=VALUE (or run node bench/src/run.mjs directly)`);
+    } else {
+      flags.push(`--${name}=${value}`);
+    }
+  }
+  return flags;
+}
+
+export function readArgs(argv, env = process.env) {
+  const { values } = parseArgs({ args: [...flagsFromNpmConfig(env), ...argv], options: OPTIONS, strict: true });
   const int = (name, fallback, min = 1) => {
     const raw = values[name];
     if (raw === undefined) return fallback;

@@ -25,7 +25,13 @@ export async function startBetterAuth({ hash, log }) {
     PASSWORD_HASH_ITERATIONS: String(hash.iterations),
     PASSWORD_HASH_PARALLELISM: String(hash.parallelism),
   };
-  const child = await startChild({ name: "better-auth", args: [serverScript], env, healthUrl: `${base}/healthz`, cwd: dataDir });
+  let child;
+  try {
+    child = await startChild({ name: "better-auth", args: [serverScript], env, healthUrl: `${base}/healthz`, cwd: dataDir });
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   return new BetterAuthTarget({ base, child, dataDir, log });
 }
 

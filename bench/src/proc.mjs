@@ -45,6 +45,18 @@ export function sampleRss(pid, intervalMs = 100) {
   };
 }
 
+// Every child still running; killed (SIGKILL) if the bench itself exits without stopping them.
+const live = new Set();
+process.on("exit", () => {
+  for (const child of live) child.kill("SIGKILL");
+});
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    process.stderr.write(`bench: ${signal}, stopping the servers\n`);
+    process.exit(130);
+  });
+}
+
 /**
  * Spawns `node <args>` with `env`, keeps the last lines of its output for error reports,
  * and resolves once GET `healthUrl` answers 2xx (bounded by `timeoutMs`).
@@ -65,9 +77,11 @@ export async function startChild({ name, args, env, healthUrl, timeoutMs = 60_00
   };
   child.stdout.on("data", keep);
   child.stderr.on("data", keep);
+  live.add(child);
   let exited = null;
   const exitPromise = new Promise((resolve) => {
     child.on("exit", (code, signal) => {
+      live.delete(child);
       exited = { code, signal };
       resolve(exited);
     });

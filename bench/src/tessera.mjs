@@ -31,7 +31,13 @@ export async function startTessera({ serverMain, hash, databaseUrl, label = "Tes
     PASSWORD_HASH_ITERATIONS: String(hash.iterations),
     PASSWORD_HASH_PARALLELISM: String(hash.parallelism),
   };
-  const child = await startChild({ name: label, args: [...nodeArgs, serverMain], env, healthUrl: `${base}/healthz`, cwd: dataDir });
+  let child;
+  try {
+    child = await startChild({ name: label, args: [...nodeArgs, serverMain], env, healthUrl: `${base}/healthz`, cwd: dataDir });
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   return new TesseraTarget({ label, base, child, dataDir, log });
 }
 
