@@ -33,42 +33,52 @@ export function analyzeCpuProfile(profile, repoRoot) {
   return { total_ms: total, functions: top(fns, 30), areas: top(areas, 15) };
 }
 
+/**
+ * Prepares data on an unprofiled server, then restarts it (same port, same data) under
+ * --cpu-prof once per load, so each profile holds one flow and not the preparation.
+ */
 export async function runProfile({ args, serverMain, log }) {
   const dir = mkdtempSync(join(tmpdir(), "tessera-cpuprof-"));
   const repoRoot = resolve(serverMain, "../../..");
-  const tessera = await startTessera({ serverMain, hash: args.hash, nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`], log });
-  const figures = {};
+  const tessera = await startTessera({ serverMain, hash: args.hash, log });
+  const reports = [];
   try {
-    log(`preparing 16 users and ${args.mfaUsers} 2FA users`);
+    log(`preparing 16 users and ${args.mfaUsers} 2FA users (not profiled)`);
     await tessera.prepareUsers({ plainCount: 16, mfaCount: args.mfaUsers });
-    log("GET /api/user/me load");
-    figures.me = await runLoad(await tessera.me_spec({ connections: args.connections }), { pid: tessera.pid, durationSec: args.durationSec });
-    log(`  ${figures.me.ok_rps.toFixed(0)} req/s`);
-    log("POST /api/auth/2fa/login load");
-    figures.mfa_login = await runLoad(await tessera.mfa_login_spec({ connections: args.connections }), { pid: tessera.pid, durationSec: args.durationSec });
-    log(`  ${figures.mfa_login.ok_rps.toFixed(0)} req/s (${figures.mfa_login.amount} requests)`);
+    const flows = [
+      // The 2FA codes are for the current TOTP step: run that load first.
+      { name: "POST /api/auth/2fa/login", spec: await tessera.mfa_login_spec({ connections: args.connections }) },
+      { name: "GET /api/user/me", spec: await tessera.me_spec({ connections: args.connections }) },
+    ];
+    for (const [i, flow] of flows.entries()) {
+      const flowDir = join(dir, String(i));
+      await tessera.restart(["--cpu-prof", `--cpu-prof-dir=${flowDir}`]);
+      log(`${flow.name} under --cpu-prof`);
+      const figures = await runLoad(flow.spec, { pid: tessera.pid, durationSec: args.durationSec });
+      log(`  ${figures.ok_rps.toFixed(0)} req/s, ${figures.failures} failures${figures.count_bounded ? ` (${figures.amount} requests)` : ""}`);
+      await tessera.restart([]); // SIGTERM: the profile is written as the process exits
+      const files = readdirSync(flowDir).filter((f) => f.endsWith(".cpuprofile"));
+      if (files.length === 0) throw new Error(`no .cpuprofile written in ${flowDir} (did the server exit normally on SIGTERM?)`);
+      const file = join(flowDir, files[0]);
+      reports.push({ flow, figures, file, analysis: analyzeCpuProfile(JSON.parse(readFileSync(file, "utf8")), repoRoot) });
+    }
   } finally {
     await tessera.stop();
   }
-  const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
-  if (files.length === 0) {
-    console.error(`no .cpuprofile written in ${dir} (did the server exit normally on SIGTERM?)`);
-    process.exitCode = 1;
-    return;
-  }
-  const file = join(dir, files[0]);
-  const analysis = analyzeCpuProfile(JSON.parse(readFileSync(file, "utf8")), repoRoot);
+
   const row = (r) => `${(r.share * 100).toFixed(1).padStart(5)}%  ${r.ms.toFixed(0).padStart(7)} ms  ${r.what}`;
-  console.log(`CPU profile of Tessera's main thread (${(analysis.total_ms / 1000).toFixed(1)} s sampled, including preparation)`);
-  console.log(`/me: ${figures.me.ok_rps.toFixed(0)} req/s; /2fa/login: ${figures.mfa_login.ok_rps.toFixed(0)} req/s\n`);
-  console.log("Top self time by function:");
-  console.log(analysis.functions.map(row).join("\n"));
-  console.log("\nSelf time by package / area:");
-  console.log(analysis.areas.map(row).join("\n"));
-  console.log(`\nprofile: ${file}`);
-  if (process.env.BENCH_KEEP_PROFILE !== "1") {
-    // keep the file only on request (it is large); the summary above is the point
+  for (const { flow, figures, file, analysis } of reports) {
+    console.log(`\n=== ${flow.name}: ${figures.ok_rps.toFixed(0)} req/s, p99 ${figures.p99_ms} ms, ${figures.failures} failures — main thread, ${(analysis.total_ms / 1000).toFixed(1)} s sampled (startup included)`);
+    console.log("Top self time by function:");
+    console.log(analysis.functions.map(row).join("\n"));
+    console.log("Self time by package / area:");
+    console.log(analysis.areas.map(row).join("\n"));
+    console.log(`profile: ${file}`);
+  }
+  if (process.env.BENCH_KEEP_PROFILE === "1") {
+    console.log(`\nprofiles kept in ${dir}`);
+  } else {
     rmSync(dir, { recursive: true, force: true });
-    console.log("(deleted; set BENCH_KEEP_PROFILE=1 to keep it)");
+    console.log("\n(profiles deleted; set BENCH_KEEP_PROFILE=1 to keep them)");
   }
 }

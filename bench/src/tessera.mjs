@@ -31,18 +31,20 @@ export async function startTessera({ serverMain, hash, databaseUrl, label = "Tes
     PASSWORD_HASH_ITERATIONS: String(hash.iterations),
     PASSWORD_HASH_PARALLELISM: String(hash.parallelism),
   };
+  const launch = (args) => startChild({ name: label, args: [...args, serverMain], env, healthUrl: `${base}/healthz`, cwd: dataDir });
   let child;
   try {
-    child = await startChild({ name: label, args: [...nodeArgs, serverMain], env, healthUrl: `${base}/healthz`, cwd: dataDir });
+    child = await launch(nodeArgs);
   } catch (error) {
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
-  return new TesseraTarget({ label, base, child, dataDir, log });
+  return new TesseraTarget({ label, base, child, dataDir, log, launch });
 }
 
 class TesseraTarget {
-  constructor({ label, base, child, dataDir, log }) {
+  constructor({ label, base, child, dataDir, log, launch }) {
+    this.launch = launch;
     this.label = label;
     this.kind = "tessera";
     this.base = base;
@@ -60,6 +62,13 @@ class TesseraTarget {
     const result = await this.child.stop();
     rmSync(this.dataDir, { recursive: true, force: true });
     return result;
+  }
+
+  /** Stops the server and starts it again on the same port and data (e.g. under --cpu-prof). */
+  async restart(nodeArgs = []) {
+    await this.child.stop();
+    this.child = await this.launch(nodeArgs);
+    this.pid = this.child.pid;
   }
 
   nextName(prefix) {
