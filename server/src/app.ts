@@ -1,7 +1,7 @@
 import { hkdfSync } from "node:crypto";
 import cookie from "@fastify/cookie";
 import rateLimitPlugin from "@fastify/rate-limit";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import type { Clock } from "./clock.js";
@@ -14,7 +14,9 @@ import { createMailNotifier } from "./modules/email/mail-notifier.js";
 import type { Mailer } from "./modules/email/mailer.js";
 import type { Notifier } from "./modules/email/notifier.js";
 import { createMailerFromConfig } from "./modules/email/transports.js";
+import { errorBody } from "./errors.js";
 import { installErrorHandler } from "./plugins/error-handler.js";
+import { installInputGuard } from "./plugins/input-guard.js";
 import { installMetrics, type Metrics } from "./plugins/metrics.js";
 import { registerSecurityHeaders } from "./plugins/security-headers.js";
 import { registerSwagger } from "./plugins/swagger.js";
@@ -44,6 +46,11 @@ export interface AppDeps {
   logger?: FastifyServerOptions["logger"];
 }
 
+/** A malformed URL (bad percent-encoding) gets the one error shape too, not Fastify's default body. */
+function malformedURL(_error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  void reply.code(422).send(errorBody("validation_failed", "The request URL is not valid."));
+}
+
 /** Builds the whole HTTP app; never reads process.env and never listens (STYLE S11). */
 export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -52,6 +59,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     trustProxy: config.trustProxy.length === 0 ? false : config.trustProxy,
     ajv: { customOptions: { removeAdditional: "all", coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
+    frameworkErrors: malformedURL,
   });
   const redis = deps.redis ?? null;
   const counters: CounterStore = redis === null ? createMemoryCounterStore(() => deps.clock.now()) : createRedisCounterStore(redis);
@@ -63,6 +71,9 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   app.decorateRequest("auth", null);
   for (const schema of sharedSchemas) app.addSchema(schema);
   installErrorHandler(app);
+  // JSON only: Fastify's built-in text/plain parser would let a CORS-"simple" request reach the routes (415 instead).
+  app.removeContentTypeParser("text/plain");
+  installInputGuard(app);
 
   const cookieSecret = Buffer.from(hkdfSync("sha256", deps.secretKey.key, Buffer.alloc(0), "tessera cookie signing", 32));
   await app.register(cookie, { secret: cookieSecret });
