@@ -36,7 +36,10 @@ export function createDb(databaseUrl: string): Kysely<Database> {
       }),
     });
   }
-  return new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 10 }) }),
-  });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  // An idle client whose server connection dies (a PostgreSQL restart, a proxy's idle timeout) is emitted
+  // as a pool "error"; with no listener that crashes the process. The pool drops the client and the next
+  // query opens a fresh connection, so there is nothing else to do.
+  pool.on("error", () => undefined);
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
