@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import { buildApp } from "../../src/app.js";
@@ -36,6 +36,8 @@ export interface TestAppOptions {
   secretKey?: string;
   redisUrl?: string;
   notifier?: Notifier;
+  /** A pino logger config for the app (e.g. `{ level: "debug", stream }` to capture what it logs); silent by default. */
+  logger?: FastifyServerOptions["logger"];
 }
 
 export function newSecretKey(): string {
@@ -67,6 +69,7 @@ export async function buildTestApp(options: TestAppOptions): Promise<TestApp> {
   const app = await buildApp(config, {
     db, clock, keyring: createKeyring(keys), secretKey: primary, redis,
     ...(options.notifier === undefined ? {} : { notifier: options.notifier }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   await app.ready();
   return {
