@@ -181,6 +181,34 @@ for (const dialect of testDialects()) {
       expect(off.status, JSON.stringify(off.body)).toBe(200);
     });
 
+    it("accepts a code one step before or after for clock drift, and refuses codes two steps away", async () => {
+      const name = uniqueName("drift");
+      const { secret } = await enrolledUser(t.app, t.clock, name);
+      t.clock.advance(30); // the step before now must not be the one that confirmed the enrolment
+      for (const offset of [-2, 2]) {
+        expectError(await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock, offset) }), 401, "invalid_otp");
+      }
+      // Earlier step first: the replay guard refuses any step at or before the last one used.
+      expect((await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock, -1) })).status).toBe(200);
+      expect((await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock, 1) })).status).toBe(200);
+    });
+
+    it("refuses one user's recovery code on another user's login", async () => {
+      const alice = uniqueName("rc-alice");
+      const bob = uniqueName("rc-bob");
+      const { recoveryCodes } = await enrolledUser(t.app, t.clock, alice);
+      await enrolledUser(t.app, t.clock, bob);
+      expectError(await mfaLogin(t.app, { login_token: await loginToken(t.app, bob), recovery_code: recoveryCodes[0] }), 401, "invalid_otp");
+      expect((await mfaLogin(t.app, { login_token: await loginToken(t.app, alice), recovery_code: recoveryCodes[0] })).status).toBe(200);
+    });
+
+    it("answers disable and recovery-codes with 409 mfa_not_enabled when 2FA is off", async () => {
+      const { accessToken } = await register(t.app, uniqueName("never"));
+      for (const route of ["/api/auth/2fa/disable", "/api/auth/2fa/recovery-codes"]) {
+        expectError(await call(t.app, "POST", route, { token: accessToken, body: { password: strongPassword, code: "123456" } }), 409, "mfa_not_enabled");
+      }
+    });
+
     it("sets the refresh cookie only once the second factor is verified", async () => {
       const name = uniqueName("cookie");
       const { secret } = await enrolledUser(t.app, t.clock, name);
