@@ -87,6 +87,9 @@ for (const dialect of testDialects()) {
 
       expect((await call(t.app, "DELETE", `/api/auth/trusted-devices/${id}`, { token })).status).toBe(204);
       expect((await call(t.app, "GET", "/api/auth/sessions", { token })).body["trusted_devices"]).toEqual([]);
+      // Both ends of a device's trust are in the user's audit log.
+      const types = ((await call(t.app, "GET", "/api/user/audit", { token })).body["events"] as Json[]).map((e) => e["type"]);
+      expect(types).toEqual(expect.arrayContaining(["trusted_device_added", "trusted_device_revoked"]));
       expectChallenge(await passwordLogin(t.app, name, { tessera_device: cookie }));
       expectError(await call(t.app, "DELETE", `/api/auth/trusted-devices/${id}`, { token }), 404, "not_found");
     });

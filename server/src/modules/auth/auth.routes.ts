@@ -99,6 +99,8 @@ export async function authRoutes(fastify: FastifyInstance, { services, config, r
     if (body.remember_device === true && devices.enabled) {
       const deviceToken = await devices.remember(result.userId, metaOf(request).userAgent);
       setDeviceCookie(request, reply, deviceToken, devices.maxAgeSeconds);
+      // A trusted device skips the second factor for TRUSTED_DEVICE_DAYS: the user must see it was added.
+      await services.audit.record({ type: "trusted_device_added", userId: result.userId, meta: metaOf(request) });
     }
     return sendTokens(request, reply, result.tokens, { user: result.user });
   });
