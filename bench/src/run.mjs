@@ -1,7 +1,7 @@
 // `npm run bench`: every Tessera flow beside better-auth, the bare argon2id ceiling and a bare
 // Fastify route, A/B alternated over rounds; prints a table and writes bench/results/latest.json.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readArgs, USAGE } from "./args.mjs";
@@ -58,7 +58,7 @@ async function main() {
   const outFile = args.out ? resolve(args.out) : join(here, "../results/latest.json");
   const results = {
     started_at: new Date().toISOString(),
-    machine: { cores: cpus().length, cpu_model: cpus()[0]?.model ?? "unknown", node: process.version, platform: `${process.platform}-${process.arch}`, total_mem_bytes: totalmem() },
+    machine: { cores: cpus().length, cpu_model: cpus()[0]?.model ?? "unknown", node: process.version, platform: `${process.platform}-${process.arch}`, total_mem_bytes: totalmem(), loadavg_at_start: loadavg() },
     parameters: {
       duration_s: args.durationSec, rounds: args.rounds, connections: args.connections, hash_connections: args.hashConnections,
       mfa_users: args.mfaUsers, hash: args.hash, hash_loops: args.hashLoops, quick: args.quick,
@@ -115,19 +115,29 @@ async function main() {
     }
 
     // --- rounds, A/B alternated (the order flips each round so drift cancels) ---
-    for (let round = 0; round < args.rounds; round++) {
-      log(`round ${round + 1}/${args.rounds}: bare argon2id ceiling`);
+    // The bare ceilings are measured right next to the scenario they are compared with (hash
+    // before password login, hello before the session check), so load drift on a shared machine
+    // hits both sides of each ratio alike.
+    const measureHash = async (round) => {
+      log(`round ${round + 1}: bare argon2id ceiling`);
       const hash = await measureHashCeiling({ ...args.hash, seconds: args.durationSec, loops: args.hashLoops });
       results.ceilings.hash_rounds.push(hash);
       log(`  ${hash.verifies_per_s.toFixed(1)} verifies/s`);
-
+    };
+    const measureHello = async (round) => {
       log(`round ${round + 1}: bare Fastify /hello`);
       const h = await runLoad({ base: helloBase, path: "/hello", connections: args.connections }, { pid: hello.pid, durationSec: args.durationSec });
       results.ceilings.hello_rounds.push(h);
       log(`  ${h.ok_rps.toFixed(0)} req/s`);
-
+    };
+    for (let round = 0; round < args.rounds; round++) {
+      log(`round ${round + 1}/${args.rounds}`);
+      if (!wanted("login")) await measureHash(round);
+      if (!wanted("me")) await measureHello(round);
       const order = round % 2 === 0 ? targets : [...targets].reverse();
       for (const sc of scenarios) {
+        if (sc.key === "login") await measureHash(round);
+        if (sc.key === "me") await measureHello(round);
         for (const { key, target } of order) {
           if (typeof target[`${sc.key}_spec`] !== "function") continue;
           const slot = ((results.scenarios[sc.key] ??= {})[key] ??= { rounds: [] });
@@ -210,6 +220,10 @@ async function main() {
     slot.idle_p99_ms = idle?.p99_ms ?? null;
     slot.share = ratio(slot.me.ok_rps, slot.idle_rps);
   }
+  results.paired = pairedRatios(results);
+  if (results.mixed.tessera?.me) results.mixed.tessera.share = results.paired.mixed_me_share.median;
+  if (results.mixed.better_auth?.me) results.mixed.better_auth.share = results.paired.mixed_get_session_share.median;
+  results.machine.loadavg_at_end = loadavg();
   results.targets = evaluateTargets(results);
   results.finished_at = new Date().toISOString();
 
@@ -217,6 +231,7 @@ async function main() {
   const targetKeys = ["tessera", "tessera_pg", "better_auth"].filter((k) => Object.values(results.scenarios).some((per) => per[k]) || results.mixed[k]);
   const out = [];
   out.push(`Tessera bench — ${results.machine.cores} cores, ${results.machine.cpu_model}, Node ${results.machine.node}`);
+  out.push(`load average (1/5/15 min) at start ${results.machine.loadavg_at_start.map((v) => v.toFixed(1)).join("/")}, at end ${results.machine.loadavg_at_end.map((v) => v.toFixed(1)).join("/")} — anything else running on these cores is noise`);
   out.push(`argon2id m=${args.hash.memoryKiB} KiB t=${args.hash.iterations} p=1; ${args.durationSec} s per scenario, ${args.rounds} round(s), medians; ${args.connections} connections (${args.hashConnections} for hash-bound routes)`);
   out.push("");
   out.push(renderTables(results, targetKeys, scenarios));
@@ -240,6 +255,24 @@ async function main() {
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, JSON.stringify(results, null, 2) + "\n");
   log(`wrote ${outFile}`);
+}
+
+/**
+ * Ratios taken within each round (both sides measured minutes apart at most), then the median
+ * over rounds: steadier on a shared machine than a ratio of medians.
+ */
+function pairedRatios(results) {
+  const ok = (r) => (r && !r.error ? r : null);
+  const sc = (key, target) => results.scenarios[key]?.[target]?.rounds ?? [];
+  const pairs = {
+    login_vs_hash: sc("login", "tessera").map((r, i) => ratio(ok(r)?.ok_rps, results.ceilings.hash_rounds[i]?.verifies_per_s)),
+    me_vs_hello: sc("me", "tessera").map((r, i) => ratio(ok(r)?.ok_rps, results.ceilings.hello_rounds[i]?.ok_rps)),
+    me_vs_better_auth: sc("me", "tessera").map((r, i) => ratio(ok(r)?.ok_rps, ok(sc("me", "better_auth")[i])?.ok_rps)),
+    mfa_login_vs_better_auth: sc("mfa_login", "tessera").map((r, i) => ratio(ok(r)?.ok_rps, ok(sc("mfa_login", "better_auth")[i])?.ok_rps)),
+    mixed_me_share: (results.mixed.tessera?.rounds ?? []).map((m, i) => ratio(ok(m)?.me?.ok_rps, ok(sc("me", "tessera")[i])?.ok_rps)),
+    mixed_get_session_share: (results.mixed.better_auth?.rounds ?? []).map((m, i) => ratio(ok(m)?.me?.ok_rps, ok(sc("me", "better_auth")[i])?.ok_rps)),
+  };
+  return Object.fromEntries(Object.entries(pairs).map(([k, rounds]) => [k, { rounds, median: median(rounds) }]));
 }
 
 await main();
