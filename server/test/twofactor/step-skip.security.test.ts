@@ -43,11 +43,12 @@ for (const dialect of testDialects()) {
       expectError(await call(t.app, "POST", "/api/auth/2fa/setup", { token }), 401, "unauthorized");
     });
 
-    it("refuses a login_token presented as a refresh token, in the body or as the refresh cookie", async () => {
+    it("refuses a login_token presented to /token/refresh as Bearer, in the body or as the refresh cookie", async () => {
       const name = uniqueName("refresh");
       await enrolledUser(t.app, t.clock, name);
       const token = await loginToken(t.app, name);
       expectError(await call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: token } }), 401, "unauthorized");
+      expectError(await call(t.app, "POST", "/api/auth/token/refresh", { token }), 401, "unauthorized");
       const viaCookie = await send(t.app, {
         method: "POST", url: "/api/auth/token/refresh", cookies: { tessera_refresh: token, tessera_csrf: "x" }, headers: { "x-csrf-token": "x" },
       });
