@@ -5,6 +5,7 @@
 // prints one JSON line. From the harness: measureHashCeiling({...}).
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { hash, verify } from "@node-rs/argon2";
 
 const self = fileURLToPath(import.meta.url);
@@ -34,6 +35,10 @@ async function main([memoryKiB, iterations, parallelism, seconds, loops]) {
   // Warm the threadpool and allocator before timing.
   await Promise.all(Array.from({ length: Number(loops) }, () => verify(encoded, password)));
 
+  // The event-loop delay of a process whose main thread does nothing while argon2 saturates the
+  // cores: the baseline for the server's event-loop delay during logins (scheduling, not blocking).
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   let count = 0;
   const start = process.hrtime.bigint();
   const end = Date.now() + Number(seconds) * 1000;
@@ -46,12 +51,15 @@ async function main([memoryKiB, iterations, parallelism, seconds, loops]) {
     }),
   );
   const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+  loopDelay.disable();
   process.stdout.write(
     JSON.stringify({
       verifies: count,
       seconds: elapsed,
       verifies_per_s: count / elapsed,
       loops: Number(loops),
+      event_loop_p99_s: loopDelay.percentile(99) / 1e9,
+      event_loop_max_s: loopDelay.max / 1e9,
       threadpool_size: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
       encoded_prefix: encoded.split("$").slice(0, 4).join("$"),
     }) + "\n",

@@ -63,7 +63,11 @@ export function renderCeilings(results) {
     `bare Fastify GET /hello: ${num(c.hello?.ok_rps)} req/s, p50/p99 ${lat(c.hello)} ms`,
   ];
   const el = results.event_loop_during_login;
-  if (el) lines.push(`Tessera event-loop delay during password login: p99 ${el.p99_s === null || el.p99_s === undefined ? "–" : `${(el.p99_s * 1000).toFixed(1)} ms`}, max ${el.max_s == null ? "–" : `${(el.max_s * 1000).toFixed(1)} ms`} (prom-client, 10 ms resolution)${el.error ? ` [${el.error}]` : ""}`);
+  const ms = (v) => (typeof v === "number" ? `${(v * 1000).toFixed(1)} ms` : "–");
+  if (el) {
+    lines.push(`Tessera event-loop delay during password login: p99 ${ms(el.p99_s)}, max ${ms(el.max_s)} (prom-client /metrics, 10 ms resolution)${el.error ? ` [${el.error}]` : ""}`);
+    lines.push(`  baseline, an idle main thread while argon2 saturates the cores (hash ceiling run): p99 ${ms(c.hash?.event_loop_p99_s)}, max ${ms(c.hash?.event_loop_max_s)}`);
+  }
   return lines.join("\n");
 }
 

@@ -187,7 +187,10 @@ async function main() {
   }
 
   // --- medians ---
-  results.ceilings.hash = results.ceilings.hash_rounds.length ? { verifies_per_s: median(results.ceilings.hash_rounds.map((r) => r.verifies_per_s)) } : null;
+  const hr = results.ceilings.hash_rounds;
+  results.ceilings.hash = hr.length
+    ? { verifies_per_s: median(hr.map((r) => r.verifies_per_s)), event_loop_p99_s: median(hr.map((r) => r.event_loop_p99_s)), event_loop_max_s: median(hr.map((r) => r.event_loop_max_s)) }
+    : null;
   results.ceilings.hello = summarizeRounds(results.ceilings.hello_rounds);
   for (const per of Object.values(results.scenarios)) {
     for (const slot of Object.values(per)) {
