@@ -3,12 +3,18 @@ import type { Database, LinkTokenTable } from "../../db/database.js";
 
 export type LinkTokenRow = Selectable<LinkTokenTable>;
 
-/** Stores a new link and removes every other link of the same user and purpose: the newest one wins. */
+/**
+ * Stores a new link, then removes every other link of the same user and purpose: the newest one wins.
+ * No transaction and deletes by primary key only: a delete-then-insert transaction on the
+ * (user_id, purpose) index takes gap locks that deadlock on MySQL when two links are sent at once.
+ */
 export async function replaceLinkToken(db: Kysely<Database>, row: LinkTokenRow): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await trx.deleteFrom("link_token").where("user_id", "=", row.user_id).where("purpose", "=", row.purpose).execute();
-    await trx.insertInto("link_token").values(row).execute();
-  });
+  await db.insertInto("link_token").values(row).execute();
+  const older = await db.selectFrom("link_token").select("id")
+    .where("user_id", "=", row.user_id).where("purpose", "=", row.purpose).where("id", "!=", row.id)
+    .where("created_at", "<=", row.created_at) // of two sent at once, the later one survives
+    .execute();
+  if (older.length > 0) await db.deleteFrom("link_token").where("id", "in", older.map((link) => link.id)).execute();
 }
 
 /** A link that can still be used: right purpose, unused, not expired. */
