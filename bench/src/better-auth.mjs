@@ -134,7 +134,8 @@ class BetterAuthTarget {
     const prepared = users.map((u, i) => ({ cookie: cookies[i], body: JSON.stringify({ code: codeFor(u, step) }) }));
     let i = 0;
     return {
-      base: this.base, method: "POST", path: "/api/auth/two-factor/verify-totp", headers: this.jsonHeaders, connections,
+      base: this.base, method: "POST", path: "/api/auth/two-factor/verify-totp", headers: this.jsonHeaders,
+      connections: Math.min(connections, prepared.length), // autocannon needs amount >= connections
       amount: prepared.length,
       requests: [{
         setupRequest: (req) => {

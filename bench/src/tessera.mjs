@@ -139,7 +139,8 @@ class TesseraTarget {
     const bodies = users.map((u, i) => JSON.stringify({ login_token: tokens[i], code: codeFor(u, step) }));
     let i = 0;
     return {
-      base: this.base, method: "POST", path: "/api/auth/2fa/login", headers: JSON_HEADERS, connections,
+      base: this.base, method: "POST", path: "/api/auth/2fa/login", headers: JSON_HEADERS,
+      connections: Math.min(connections, bodies.length), // autocannon needs amount >= connections
       amount: bodies.length,
       requests: [{ setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
       check: (body) => typeof body.access_token === "string",
