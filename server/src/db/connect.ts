@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from "kysely";
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, type SqliteDatabase } from "kysely";
 import { createPool } from "mysql2";
 import pg from "pg";
 import type { Database } from "./database.js";
@@ -17,6 +17,28 @@ export function dialectOf(databaseUrl: string): DialectName {
 // PostgreSQL returns int8 as text by default; our int8 columns are Unix milliseconds, well inside 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
 
+const statementCacheSize = 500;
+
+/**
+ * Kysely prepares every query anew; preparing costs more than running our small indexed queries.
+ * Queries are built from a fixed set of shapes, so caching statements by their SQL text is bounded.
+ */
+function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sqlText: string) {
+      let statement = statements.get(sqlText);
+      if (statement === undefined) {
+        if (statements.size >= statementCacheSize) statements.clear();
+        statement = sqlite.prepare(sqlText);
+        statements.set(sqlText, statement);
+      }
+      return statement;
+    },
+  };
+}
+
 export function createDb(databaseUrl: string): Kysely<Database> {
   const dialect = dialectOf(databaseUrl);
   if (dialect === "sqlite") {
@@ -27,7 +49,7 @@ export function createDb(databaseUrl: string): Kysely<Database> {
     sqlite.pragma("synchronous = NORMAL");
     // Concurrent writers (two instances, CLI next to the server) wait instead of failing at once.
     sqlite.pragma("busy_timeout = 5000");
-    return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   }
   if (dialect === "mysql") {
     return new Kysely<Database>({
