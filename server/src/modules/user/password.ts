@@ -1,5 +1,6 @@
-import { hash, verify, type Options } from "@node-rs/argon2";
-import bcrypt from "bcryptjs";
+import { availableParallelism } from "node:os";
+import type { Options } from "@node-rs/argon2";
+import { Piscina } from "piscina";
 import { dictionary } from "@zxcvbn-ts/language-common";
 import type { PasswordHashConfig } from "../../config.js";
 
@@ -39,6 +40,29 @@ export interface PasswordHasher {
   verifyDummy(password: string): Promise<void>;
 }
 
+// One pool per process, shared by every app in it (tests build many): a thread per core.
+let pool: Piscina | null = null;
+function hashingPool(): Piscina {
+  pool ??= new Piscina({
+    // Same relative path from src/modules/user and dist/modules/user.
+    filename: new URL("../../../workers/password-hash.mjs", import.meta.url).href,
+    maxThreads: availableParallelism(),
+    minThreads: 1,
+    idleTimeout: 60_000,
+  });
+  return pool;
+}
+
+type HashJob = { op: "hash"; password: string; options: Options } | { op: "verify" | "bcrypt"; password: string; hash: string };
+
+async function runJob(job: HashJob & { op: "hash" }): Promise<string>;
+async function runJob(job: HashJob): Promise<boolean>;
+async function runJob(job: HashJob): Promise<string | boolean> {
+  const result: unknown = await hashingPool().run(job);
+  if (typeof result !== "string" && typeof result !== "boolean") throw new TypeError("unexpected hashing result");
+  return result;
+}
+
 export function createPasswordHasher(cost: PasswordHashConfig): PasswordHasher {
   const options: Options = {
     algorithm: 2, // Algorithm.Argon2id; a const enum, which verbatimModuleSyntax cannot import
@@ -48,26 +72,27 @@ export function createPasswordHasher(cost: PasswordHashConfig): PasswordHasher {
     parallelism: cost.parallelism,
   };
   const currentParams = `m=${cost.memoryKiB},t=${cost.iterations},p=${cost.parallelism}`;
-  // Hashes run on libuv's thread pool inside @node-rs/argon2, never on the event loop.
-  const dummyHash = hash("tessera-dummy-password-for-unknown-users", options);
+  // Hashing runs on a pool of low-priority threads, never on the event loop (SPEC §5).
+  let dummyHash: Promise<string> | null = null;
   return {
-    hash: (password) => hash(normalizePassword(password), options),
+    hash: (password) => runJob({ op: "hash", password: normalizePassword(password), options }),
     async verify(storedHash, password) {
       const normalized = normalizePassword(password);
       if (storedHash.startsWith("$argon2")) {
-        const valid = await verify(storedHash, normalized).catch(() => false);
+        const valid = await runJob({ op: "verify", password: normalized, hash: storedHash });
         const needsRehash = valid && (!storedHash.startsWith("$argon2id$") || !storedHash.includes(currentParams));
         return { valid, needsRehash };
       }
       if (/^\$2[aby]\$/.test(storedHash)) {
         // Imported bcrypt hashes still verify, and are replaced by argon2id on success.
-        const valid = await bcrypt.compare(normalized, storedHash).catch(() => false);
+        const valid = await runJob({ op: "bcrypt", password: normalized, hash: storedHash });
         return { valid, needsRehash: valid };
       }
       return { valid: false, needsRehash: false };
     },
     async verifyDummy(password) {
-      await verify(await dummyHash, normalizePassword(password)).catch(() => false);
+      dummyHash ??= runJob({ op: "hash", password: "tessera-dummy-password-for-unknown-users", options });
+      await runJob({ op: "verify", password: normalizePassword(password), hash: await dummyHash });
     },
   };
 }
