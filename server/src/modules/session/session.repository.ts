@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from "kysely";
+import { CompiledQuery, type Kysely, type Selectable } from "kysely";
 import type { Database, SessionTable, UserTable } from "../../db/database.js";
 
 export type SessionRow = Selectable<SessionTable>;
@@ -28,9 +28,8 @@ export async function findSession(db: Kysely<Database>, id: string): Promise<Ses
 
 export type SessionWithUser = SessionRow & { user: Selectable<UserTable> };
 
-/** One indexed lookup per authenticated request: the live session joined with its user. */
-export async function findActiveSessionWithUser(db: Kysely<Database>, id: string): Promise<SessionWithUser | undefined> {
-  const row = await db.selectFrom("session")
+function sessionWithUserQuery(db: Kysely<Database>, id: string) {
+  return db.selectFrom("session")
     .innerJoin("user", "user.id", "session.user_id")
     .select([
       "session.id", "session.user_id", "session.aal", "session.amr", "session.created_at", "session.last_used_at",
@@ -40,8 +39,24 @@ export async function findActiveSessionWithUser(db: Kysely<Database>, id: string
       "user.mfa_locked_until", "user.mfa_lockouts", "user.created_at as user_created_at", "user.last_login_at", "user.previous_login_at",
     ])
     .where("session.id", "=", id)
-    .where("session.revoked_at", "is", null)
-    .executeTakeFirst();
+    .where("session.revoked_at", "is", null);
+}
+
+type SessionWithUserRow = NonNullable<Awaited<ReturnType<ReturnType<typeof sessionWithUserQuery>["executeTakeFirst"]>>>;
+
+// The hot query of every authenticated request, built and compiled once per database:
+// only its one parameter, the session id, changes.
+const compiledSessionQueries = new WeakMap<Kysely<Database>, string>();
+
+/** One indexed lookup per authenticated request: the live session joined with its user. */
+export async function findActiveSessionWithUser(db: Kysely<Database>, id: string): Promise<SessionWithUser | undefined> {
+  let sqlText = compiledSessionQueries.get(db);
+  if (sqlText === undefined) {
+    sqlText = sessionWithUserQuery(db, "").compile().sql;
+    compiledSessionQueries.set(db, sqlText);
+  }
+  const result = await db.executeQuery(CompiledQuery.raw(sqlText, [id]));
+  const [row] = result.rows as SessionWithUserRow[]; // the rows of sessionWithUserQuery, whose SQL this is
   if (row === undefined) return undefined;
   const { username, email, email_verified, password_hash, roles, locked, mfa_enabled, mfa_failed_count, mfa_window_started_at,
     mfa_consecutive_failures, mfa_locked_until, mfa_lockouts, user_created_at, last_login_at, previous_login_at, ...session } = row;
