@@ -105,7 +105,7 @@ export function createMailer(options: MailerOptions): Mailer {
     job.attempts += 1;
     try {
       await transport.deliver(job.mail);
-      log.info({ mailId: job.id, attempts: job.attempts }, "mail delivered");
+      log.info({ mailId: job.id, attempts: job.attempts }, "mail accepted by the transport");
       if (options.keepOutbox === true) {
         sent.unshift({ id: job.id, ...job.mail, sent_at: new Date(clock.now()).toISOString() });
         sent.splice(outboxSize);
