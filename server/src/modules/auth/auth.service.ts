@@ -58,11 +58,12 @@ export function createAuthService(deps: {
     // Looked up before the new session exists; skipped for accounts without an address to notify.
     const fromNewDevice = user.email !== null && (await isNewUserAgent(db, user.id, meta.userAgent));
     const tokens = await sessions.createSession(user.id, amr, meta);
-    await users.recordLogin(db, user.id, clock.now());
+    const now = clock.now();
+    await users.recordLogin(db, user.id, now);
     await audit.record({ type: "login_succeeded", userId: user.id, meta, detail: { amr: amr.join(" ") } });
     if (fromNewDevice) notifier.notify(user, "new_device_login", meta);
-    const fresh = await users.findUserById(db, user.id);
-    return { tokens, user: userViewFromRow(fresh ?? user) };
+    // recordLogin shifted the times in one UPDATE; mirror it rather than read the row again.
+    return { tokens, user: userViewFromRow({ ...user, previous_login_at: user.last_login_at, last_login_at: now }) };
   }
 
   return {
