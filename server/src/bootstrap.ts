@@ -21,8 +21,15 @@ export async function openRuntime(config: Readonly<Config>, options: { migrate: 
   const { keys, generated } = loadSecretKeys(config.secretKey, config.dataDir);
   const [primary] = keys;
   if (primary === undefined) throw new Error("TESSERA_SECRET_KEY: no key");
-  const db = createDb(config.databaseUrl);
-  if (options.migrate) await migrateToLatest(db);
+  let db: Kysely<Database> | undefined;
+  try {
+    db = createDb(config.databaseUrl);
+    if (options.migrate) await migrateToLatest(db);
+  } catch (error) {
+    await db?.destroy().catch(() => undefined);
+    // Name the variable (SPEC §1), never the URL itself: it may carry a password.
+    throw new Error(`DATABASE_URL: cannot open the database: ${describeError(error)}`);
+  }
   const redis = config.redisUrl === null ? null : new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
   return {
     db, keyring: createKeyring(keys), secretKey: primary, redis, generatedKey: generated,
@@ -31,4 +38,11 @@ export async function openRuntime(config: Readonly<Config>, options: { migrate: 
       if (redis !== null) redis.disconnect();
     },
   };
+}
+
+/** A one-line reason; connection failures to several addresses arrive as an AggregateError with an empty message. */
+export function describeError(error: unknown): string {
+  if (error instanceof AggregateError && error.message === "") return error.errors.map(describeError).join("; ");
+  if (error instanceof Error) return error.message || ("code" in error ? String(error.code) : error.name);
+  return String(error);
 }

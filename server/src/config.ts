@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
+import { parseSecretKeys } from "./crypto/encryption.js";
 
 export interface PasswordHashConfig {
   /** argon2id memory in KiB. @default 19456 (OWASP: 19 MiB) */
@@ -119,6 +121,20 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
     const starttls = URL.canParse(smtpUrl) ? new URL(smtpUrl).searchParams.get("starttls") : null;
     if (starttls !== null && starttls !== "off" && starttls !== "required") problems.push("SMTP_URL: ?starttls= must be off or required");
   }
+  const trustProxy = list("TRUST_PROXY");
+  const badProxies = trustProxy.filter((entry) => !isProxyAddress(entry));
+  if (badProxies.length > 0) {
+    problems.push(`TRUST_PROXY: must list IP addresses, CIDR ranges or loopback/linklocal/uniquelocal, got "${badProxies.join(", ")}"`);
+  }
+  const secretKey = optional("TESSERA_SECRET_KEY");
+  if (secretKey !== null) {
+    try {
+      parseSecretKeys(secretKey);
+    } catch (error) {
+      // parseSecretKeys names the variable and never echoes key material.
+      problems.push(error instanceof Error ? error.message : "TESSERA_SECRET_KEY: not valid");
+    }
+  }
   const corsOrigins = list("CORS_ORIGINS");
   for (const origin of corsOrigins) url("CORS_ORIGINS", origin, ["http:", "https:"]);
   const logLevel = str("LOG_LEVEL", "info");
@@ -133,7 +149,7 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
     host,
     publicUrl,
     dataDir,
-    trustProxy: list("TRUST_PROXY"),
+    trustProxy,
     corsOrigins,
     accessTokenTtlSeconds: int("ACCESS_TOKEN_TTL", 900, 30, 86_400),
     refreshTokenTtlSeconds: int("REFRESH_TOKEN_TTL", 60 * 60 * 24 * 30, 300, 60 * 60 * 24 * 365), // 30 days
@@ -142,7 +158,7 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
     redisUrl,
     smtpUrl,
     mailFrom: str("MAIL_FROM", "Tessera <no-reply@localhost>"),
-    secretKey: optional("TESSERA_SECRET_KEY"),
+    secretKey,
     totpIssuer: str("TOTP_ISSUER", "Tessera"),
     logLevel,
     rateLimitEnabled: bool("RATE_LIMIT", true),
@@ -156,4 +172,15 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** What Fastify's trustProxy (proxy-addr) accepts: an IP, a CIDR or IPv4 netmask range, or a named range. */
+function isProxyAddress(entry: string): boolean {
+  if (entry === "loopback" || entry === "linklocal" || entry === "uniquelocal") return true;
+  const [address = "", range, ...rest] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (range === undefined) return true;
+  if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(range) === 4;
 }

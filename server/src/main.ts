@@ -3,7 +3,7 @@ import closeWithGrace from "close-with-grace";
 import { buildApp } from "./app.js";
 import { systemClock } from "./clock.js";
 import { ConfigError, loadConfig } from "./config.js";
-import { openRuntime } from "./bootstrap.js";
+import { describeError, openRuntime } from "./bootstrap.js";
 
 const defaultWebDist = fileURLToPath(new URL("../../web/dist", import.meta.url));
 
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   try {
     runtime = await openRuntime(config, { migrate: true });
   } catch (error) {
-    console.error(`startup failed: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`startup failed: ${describeError(error)}`);
     process.exit(1);
   }
   const logger = {
@@ -38,7 +38,15 @@ async function main(): Promise<void> {
     await app.close();
     await runtime.close();
   });
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    // A taken port or an address this machine does not have: one line naming the variables, not a stack.
+    console.error(`startup failed: cannot listen on ${config.host}:${config.port} (HOST, PORT): ${describeError(error)}`);
+    await app.close();
+    await runtime.close();
+    process.exit(1);
+  }
 }
 
 await main();

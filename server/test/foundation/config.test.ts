@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -60,6 +61,23 @@ describe("loadConfig", () => {
     expect(error.problems[0]).toMatch(new RegExp(`^${name}: `));
   });
 
+  it.each(["127.0.0.1", "10.0.0.0/8", "::1", "2001:db8::/32", "loopback", "10.0.0.1, uniquelocal", "192.168.0.0/255.255.0.0"])("accepts TRUST_PROXY=%j", (value) => {
+    expect(loadConfig({ TRUST_PROXY: value }).trustProxy.length).toBeGreaterThan(0);
+  });
+
+  it.each(["banana", "10.0.0.0/33", "300.1.1.1", "127.0.0.1/", "::1/129"])("refuses TRUST_PROXY=%j with a line naming it", (value) => {
+    const error = configError({ TRUST_PROXY: value });
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]).toMatch(/^TRUST_PROXY: /);
+  });
+
+  it("reports a malformed TESSERA_SECRET_KEY together with the other problems, without echoing it", () => {
+    const error = configError({ PORT: "abc", TESSERA_SECRET_KEY: "c2hvcnQta2V5LXZhbHVl" });
+    expect(error.problems.map((line) => line.split(":")[0])).toEqual(["PORT", "TESSERA_SECRET_KEY"]);
+    expect(error.message).not.toContain("c2hvcnQta2V5LXZhbHVl");
+    expect(loadConfig({ TESSERA_SECRET_KEY: `a:${Buffer.alloc(32, 1).toString("base64")},b:${Buffer.alloc(32, 2).toString("base64")}` }).secretKey).toMatch(/^a:/);
+  });
+
   it("reads .env from the working directory, and real variables win", () => {
     const dir = mkdtempSync(join(tmpdir(), "tessera-env-"));
     try {
@@ -102,6 +120,36 @@ describe("the compiled server refuses a bad configuration", () => {
     const lines = result.stderr.trim().split("\n");
     expect(lines).toHaveLength(4);
     for (const name of ["PORT", "DATABASE_URL", "ACCESS_TOKEN_TTL", "REDIS_URL"]) expect(lines.filter((line) => line.includes(name)), name).toHaveLength(1);
+  });
+
+  it("exits 1 with one line naming TRUST_PROXY when it is not an address or CIDR", () => {
+    const result = start({ TRUST_PROXY: "banana" });
+    expect(result.status, result.stderr).toBe(1);
+    expect(result.stderr.trim().split("\n")).toEqual([expect.stringMatching(/TRUST_PROXY/)]);
+  });
+
+  it("exits 1 with one line naming DATABASE_URL when the database cannot be reached", () => {
+    const result = start({ DATABASE_URL: "postgres://tessera:s3cret-db-pass@127.0.0.1:1/tessera" });
+    expect(result.status, result.stderr).toBe(1);
+    const lines = result.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/DATABASE_URL/);
+    expect(result.stderr).not.toContain("s3cret-db-pass");
+  });
+
+  it("exits 1 with one line naming PORT when the port is taken", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = blocker.address() as AddressInfo;
+      const result = start({ PORT: String(port), HOST: "127.0.0.1" });
+      expect(result.status, result.stderr).toBe(1);
+      const lines = result.stderr.trim().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/PORT/);
+    } finally {
+      blocker.close();
+    }
   });
 
   it("exits 1 naming TESSERA_SECRET_KEY when it is not a 32-byte key, without echoing it", () => {
