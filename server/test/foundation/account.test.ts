@@ -68,8 +68,15 @@ for (const dialect of testDialects()) {
       const body = { current_password: strongPassword, new_password: newPassword };
       expectError(await call(t.app, "POST", "/api/user/password", { token: accessToken, body }), 401, "mfa_required");
       expectError(await call(t.app, "POST", "/api/user/password", { token: accessToken, body: { ...body, code: "000000" } }), 401, "invalid_otp");
-      const ok = await call(t.app, "POST", "/api/user/password", { token: accessToken, body: { ...body, code: totpCode(secret, t.clock) } });
+      // A trusted device from an earlier "remember this device" login.
+      const remembered = await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: await loginToken(t.app, "changer2fa"), code: totpCode(secret, t.clock), remember_device: true } });
+      expect(remembered.status, JSON.stringify(remembered.body)).toBe(200);
+      const current = str(remembered.body["access_token"]);
+      expect(((await call(t.app, "GET", "/api/auth/sessions", { token: current })).body["trusted_devices"] as unknown[]).length).toBe(1);
+      t.clock.advance(30);
+      const ok = await call(t.app, "POST", "/api/user/password", { token: current, body: { ...body, code: totpCode(secret, t.clock) } });
       expect(ok.status, JSON.stringify(ok.body)).toBe(204);
+      expect((await call(t.app, "GET", "/api/auth/sessions", { token: current })).body["trusted_devices"]).toEqual([]);
       expect((await login(t.app, "changer2fa", newPassword)).body["mfa_required"]).toBe(true);
     });
   });

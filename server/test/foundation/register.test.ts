@@ -124,6 +124,14 @@ for (const dialect of testDialects()) {
       expectError(await registerAs({ username: "bademail", password: strongPassword, email: "not-an-email" }), 422, "validation_failed");
     });
 
+    it("lets exactly one of several parallel registrations of one username win; the others get 409", async () => {
+      const variants = ["racer", "Racer", "RACER", "ｒａｃｅｒ", " racer "];
+      const results = await Promise.all(variants.map((username) => registerAs({ username, password: strongPassword })));
+      expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
+      for (const res of results.filter((r) => r.status === 409)) expectError(res, 409, "user_exists");
+      expect(await t.db.selectFrom("user").select("id").where("username", "=", "racer").execute()).toHaveLength(1);
+    });
+
     it("records a register event in the user's audit log", async () => {
       const res = await registerAs({ username: "audited", password: strongPassword });
       const rows = await t.db.selectFrom("audit_event").selectAll().where("user_id", "=", String((res.body["user"] as Json)["id"])).execute();

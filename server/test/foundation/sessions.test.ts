@@ -58,6 +58,13 @@ for (const dialect of testDialects()) {
       expect(audit.length).toBeGreaterThan(0);
     });
 
+    it("lets exactly one of several parallel refreshes with one token win", async () => {
+      const { refreshToken } = await register(t.app, "parallel");
+      const results = await Promise.all(Array.from({ length: 5 }, () => refresh(refreshToken)));
+      expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+      for (const res of results.filter((r) => r.status !== 200)) expectError(res, 401, "unauthorized");
+    });
+
     it("leaves the user's other sessions alive when one session's refresh token is replayed", async () => {
       const { refreshToken } = await register(t.app, "twosessions");
       const other = await login(t.app, "twosessions");
