@@ -5,7 +5,7 @@
  * is 429 `rate_limited` with `Retry-After`, for known and unknown usernames alike.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appOn, type TestApp } from "../helpers/build-test-app.js";
+import { appOn, buildTestApp, type TestApp } from "../helpers/build-test-app.js";
 import { register, strongPassword } from "../helpers/api.js";
 import { testDialects } from "../helpers/dialects.js";
 import { expectError, send, type Sent } from "./support.js";
@@ -57,6 +57,25 @@ for (const dialect of testDialects()) {
       expect((await loginFrom("192.0.2.99", "bystander", strongPassword)).status).toBe(200);
     });
 
+    it("verifies at most 20 of 60 parallel guesses against one account from 60 IPs", async () => {
+      await send(t.app, { method: "POST", url: "/api/auth/register", body: { username: "stormed", password: strongPassword }, remoteAddress: "198.51.100.3" });
+      const results = await Promise.all(Array.from({ length: 60 }, (_, i) => loginFrom(`10.1.${Math.floor(i / 200)}.${(i % 200) + 1}`, "stormed", `parallel guess ${i}`)));
+      const verified = results.filter((r) => r.status === 401).length;
+      expect(verified).toBeLessThanOrEqual(20);
+      expect(verified).toBeGreaterThan(0);
+      for (const res of results.filter((r) => r.status !== 401)) expectError(res, 429, "rate_limited");
+      expectError(await loginFrom("10.1.9.9", "stormed", strongPassword), 429, "rate_limited");
+    });
+
+    it("does not let X-Forwarded-For from an untrusted peer dodge the per-IP limit", async () => {
+      const answers: number[] = [];
+      for (let i = 1; i <= 31; i++) {
+        answers.push((await send(t.app, { method: "POST", url: "/api/auth/login", body: { username: `xff-${i}`, password: "wrong password guess" }, headers: { "x-forwarded-for": `10.9.9.${i}` }, remoteAddress: "203.0.113.77" })).status);
+      }
+      expect(answers.slice(0, 30).every((status) => status === 401)).toBe(true);
+      expect(answers[30]).toBe(429);
+    });
+
     it("limits an unknown username exactly like a known one (no enumeration through the limiter)", async () => {
       const answers: number[] = [];
       for (let i = 1; i <= 21; i++) answers.push((await loginFrom(`192.0.2.${120 + i}`, "ghost-account")).status);
@@ -98,6 +117,47 @@ for (const dialect of testDialects()) {
         const res = await send(t.app, { method: "POST", url: "/api/auth/login", body: { username: "free", password: "wrong password guess" } });
         expect(res.status, `attempt ${i}`).toBe(401);
       }
+    });
+  });
+}
+
+const redisUrl = process.env["TEST_REDIS_URL"];
+const [firstDialect] = testDialects();
+// Shared through Redis (REDIS_URL), as SPEC §3 asks when instances run side by side.
+if (redisUrl !== undefined && redisUrl !== "" && firstDialect !== undefined) {
+  describe("per-account login limit shared through Redis by two instances", () => {
+    let a: TestApp;
+    let b: TestApp;
+    // Redis outlives the test databases: unique names and addresses keep runs apart.
+    const run = Math.random().toString(36).slice(2, 8);
+    const victim = `victim-${run}`;
+    const ip = (i: number): string => `10.${Math.floor(Math.random() * 200) + 20}.${Math.floor(i / 200)}.${(i % 200) + 1}`;
+    beforeAll(async () => {
+      a = await appOn(firstDialect, { env: { RATE_LIMIT: "on" }, redisUrl });
+      b = await buildTestApp({ databaseUrl: a.databaseUrl, secretKey: a.secretKey, env: { RATE_LIMIT: "on" }, redisUrl });
+      await send(a.app, { method: "POST", url: "/api/auth/register", body: { username: victim, password: strongPassword }, remoteAddress: ip(0) });
+    });
+    afterAll(async () => {
+      await b.close();
+      await a.close();
+    });
+
+    it("counts failures on both instances against one allowance, and successes not at all", async () => {
+      for (let i = 1; i <= 5; i++) expect((await send(a.app, { method: "POST", url: "/api/auth/login", body: { username: victim, password: strongPassword }, remoteAddress: ip(i) })).status).toBe(200);
+      for (let i = 1; i <= 20; i++) {
+        const app = i % 2 === 0 ? a.app : b.app;
+        expect((await send(app, { method: "POST", url: "/api/auth/login", body: { username: victim, password: "wrong password guess" }, remoteAddress: ip(i) })).status, `failure ${i}`).toBe(401);
+      }
+      expectError(await send(a.app, { method: "POST", url: "/api/auth/login", body: { username: victim, password: strongPassword }, remoteAddress: ip(50) }), 429, "rate_limited");
+      expectError(await send(b.app, { method: "POST", url: "/api/auth/login", body: { username: victim, password: strongPassword }, remoteAddress: ip(51) }), 429, "rate_limited");
+    });
+
+    it("verifies at most 20 of 60 parallel guesses spread over both instances", async () => {
+      const name = `stormed-${run}`;
+      await send(b.app, { method: "POST", url: "/api/auth/register", body: { username: name, password: strongPassword }, remoteAddress: ip(0) });
+      const results = await Promise.all(Array.from({ length: 60 }, (_, i) => send(i % 2 === 0 ? a.app : b.app, { method: "POST", url: "/api/auth/login", body: { username: name, password: `guess ${i}` }, remoteAddress: ip(i) })));
+      expect(results.filter((r) => r.status === 401).length).toBeLessThanOrEqual(20);
+      expect(results.every((r) => r.status === 401 || r.status === 429)).toBe(true);
     });
   });
 }

@@ -15,6 +15,12 @@ export interface AccountLimiter {
   hit(scope: string, key: string, limit: AccountLimit): Promise<void>;
   /** check, then hit: for actions that count every time (link requests). */
   consume(scope: string, key: string, limit: AccountLimit): Promise<void>;
+  /**
+   * Counts an attempt *before* it is checked, so parallel attempts cannot all pass a limit that only
+   * failures should use up; `release` takes it back when the attempt did not fail. Throws rate_limited.
+   */
+  reserve(scope: string, key: string, limit: AccountLimit): Promise<void>;
+  release(scope: string, key: string): Promise<void>;
 }
 
 export function createAccountLimiter(store: CounterStore, enabled: boolean): AccountLimiter {
@@ -33,6 +39,18 @@ export function createAccountLimiter(store: CounterStore, enabled: boolean): Acc
       if (!enabled) return;
       const { count, resetInSeconds } = await store.hit(name(scope, key), limit.windowInSeconds);
       if (count > limit.max) throw new AppError("rate_limited", undefined, Math.max(1, resetInSeconds));
+    },
+    async reserve(scope, key, limit) {
+      if (!enabled) return;
+      const { count, resetInSeconds } = await store.hit(name(scope, key), limit.windowInSeconds);
+      if (count > limit.max) {
+        await store.release(name(scope, key));
+        throw new AppError("rate_limited", undefined, Math.max(1, resetInSeconds));
+      }
+    },
+    async release(scope, key) {
+      if (!enabled) return;
+      await store.release(name(scope, key));
     },
   };
 }

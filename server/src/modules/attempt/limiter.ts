@@ -8,6 +8,8 @@ export interface CounterStore {
   /** Adds one to `key` and returns the new count; the window starts with the first hit. */
   hit(key: string, windowInSeconds: number): Promise<{ count: number; resetInSeconds: number }>;
   peek(key: string): Promise<{ count: number; resetInSeconds: number }>;
+  /** Takes back one hit of a live window (never below zero, never starting a window). */
+  release(key: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,10 @@ export function createMemoryCounterStore(now: () => number): CounterStore {
       const entry = live(key);
       return { count: entry?.count ?? 0, resetInSeconds: entry === undefined ? 0 : Math.ceil((entry.resetAt - now()) / 1000) };
     },
+    async release(key) {
+      const entry = live(key);
+      if (entry !== undefined && entry.count > 0) entry.count -= 1;
+    },
     async close() {
       windows.clear();
     },
@@ -50,6 +56,10 @@ export function createRedisCounterStore(redis: Redis, prefix = "tessera:count:")
     async peek(key) {
       const [count, ttl] = await Promise.all([redis.get(prefix + key), redis.pttl(prefix + key)]);
       return { count: Number(count ?? 0), resetInSeconds: Math.max(0, Math.ceil(ttl / 1000)) };
+    },
+    async release(key) {
+      // Only an existing, positive counter: a plain DECR on an expired key would create one without a TTL.
+      await redis.eval("local n = tonumber(redis.call('get', KEYS[1]) or '0') if n > 0 then return redis.call('decr', KEYS[1]) end return 0", 1, prefix + key);
     },
     async close() {
       // The Redis connection belongs to the app, which closes it.

@@ -72,17 +72,22 @@ export async function authRoutes(fastify: FastifyInstance, { services, config, r
   }, async (request, reply) => {
     const body = request.body;
     const accountKey = body.username.normalize("NFKC").trim().toLowerCase();
-    await limits.check("login", accountKey, loginFailuresPerAccount);
+    // Reserved before the password is checked, so a burst of parallel guesses cannot all slip under the limit.
+    await limits.reserve("login", accountKey, loginFailuresPerAccount);
+    let failed = false;
     try {
       const result = await auth.login({ ...body, deviceCookie: readDeviceCookie(request) }, metaOf(request));
       app.metrics.logins.inc({ result: result.kind === "challenge" ? "mfa_required" : "ok" });
       return sendLogin(request, reply, result);
     } catch (error) {
       if (error instanceof AppError && error.code === "invalid_credentials") {
+        failed = true;
         app.metrics.logins.inc({ result: "failed" });
-        await limits.hit("login", accountKey, loginFailuresPerAccount);
       }
       throw error;
+    } finally {
+      // Only failures use up the account's allowance.
+      if (!failed) await limits.release("login", accountKey);
     }
   });
 
