@@ -94,6 +94,34 @@ for (const dialect of testDialects()) {
       }
     });
 
+    it("limits wrong passwords on the password-change and delete routes per account, as for login", async () => {
+      const res = await send(t.app, { method: "POST", url: "/api/auth/register", body: { username: "token-thief", password: strongPassword }, remoteAddress: "198.51.100.4" });
+      const token = String(res.body["access_token"]);
+      for (let i = 1; i <= 20; i++) {
+        const route = i % 2 === 0
+          ? { method: "POST" as const, url: "/api/user/password", body: { current_password: `guess number ${i}`, new_password: "a brand new passphrase" } }
+          : { method: "DELETE" as const, url: "/api/user", body: { password: `guess number ${i}` } };
+        expectError(await send(t.app, { ...route, token, remoteAddress: `172.16.0.${i}` }), 401, "invalid_credentials");
+      }
+      const blocked = await send(t.app, { method: "POST", url: "/api/user/password", token, body: { current_password: strongPassword, new_password: "a brand new passphrase" }, remoteAddress: "172.16.1.1" });
+      expectError(blocked, 429, "rate_limited");
+      expect(Number(blocked.headers["retry-after"])).toBeGreaterThan(0);
+      expectError(await send(t.app, { method: "DELETE", url: "/api/user", token, body: { password: strongPassword }, remoteAddress: "172.16.1.2" }), 429, "rate_limited");
+      // The account itself still works.
+      expect((await send(t.app, { method: "GET", url: "/api/user/me", token })).status).toBe(200);
+    });
+
+    it("limits password re-checks per IP", async () => {
+      const res = await send(t.app, { method: "POST", url: "/api/auth/register", body: { username: "reauth-ip", password: strongPassword }, remoteAddress: "198.51.100.5" });
+      const token = String(res.body["access_token"]);
+      const answers: number[] = [];
+      for (let i = 1; i <= 11; i++) {
+        answers.push((await send(t.app, { method: "POST", url: "/api/user/password", token, body: { current_password: `guess ${i} again`, new_password: "a brand new passphrase" }, remoteAddress: "172.17.0.1" })).status);
+      }
+      expect(answers.slice(0, 10).every((status) => status === 401)).toBe(true);
+      expect(answers[10]).toBe(429);
+    });
+
     it("limits registrations per IP too", async () => {
       const answers: number[] = [];
       for (let i = 1; i <= 11; i++) {

@@ -3,7 +3,9 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { authOf, metaOf, requireAuth } from "../../plugins/auth-guard.js";
 import { clearSessionCookies } from "../../plugins/cookies.js";
+import { AppError } from "../../errors.js";
 import type { RouteDeps } from "../../routes.js";
+import { loginFailuresPerAccount } from "../attempt/account-limits.js";
 import { userViewFromRow } from "./user.service.js";
 import { codeAliases, errorResponses, NullableTime, pickCode } from "../../schemas.js";
 
@@ -18,10 +20,26 @@ export const AuditEvent = Type.Object({
   user_agent: Type.Union([Type.String(), Type.Null()]), created_at: NullableTime,
 });
 
-export async function userRoutes(fastify: FastifyInstance, { services }: RouteDeps): Promise<void> {
+export async function userRoutes(fastify: FastifyInstance, { services, rateLimit }: RouteDeps): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { users, sessions, audit } = services;
+  const { users, sessions, audit, limits } = services;
   const guard = requireAuth(sessions);
+  const reauthPerIP = { rateLimit: rateLimit(10, 60) };
+
+  // Re-checking the password is a password guess too (a stolen access token must not become an
+  // unlimited oracle): failures count per account, as on login, reserved before the check.
+  async function reauthLimited(userId: string, action: () => Promise<void>): Promise<void> {
+    await limits.reserve("reauth", userId, loginFailuresPerAccount);
+    let failed = false;
+    try {
+      await action();
+    } catch (error) {
+      failed = error instanceof AppError && error.code === "invalid_credentials";
+      throw error;
+    } finally {
+      if (!failed) await limits.release("reauth", userId);
+    }
+  }
 
   app.get("/api/user/me", {
     schema: { tags: ["user"], summary: "The signed-in user", security: [{ bearer: [] }], response: { 200: Type.Ref("User"), ...errorResponses } },
@@ -30,18 +48,20 @@ export async function userRoutes(fastify: FastifyInstance, { services }: RouteDe
 
   app.post("/api/user/password", {
     schema: { tags: ["user"], summary: "Change the password; other sessions are revoked", security: [{ bearer: [] }], body: ChangePasswordBody, response: { 204: Type.Null(), ...errorResponses } },
-    preHandler: guard,
+    preHandler: guard, config: reauthPerIP,
   }, async (request, reply) => {
     const { current_password, new_password } = request.body;
-    await users.changePassword(authOf(request), { current_password, new_password, code: pickCode(request.body) }, metaOf(request));
+    const auth = authOf(request);
+    await reauthLimited(auth.userId, () => users.changePassword(auth, { current_password, new_password, code: pickCode(request.body) }, metaOf(request)));
     return reply.code(204).send(null);
   });
 
   app.delete("/api/user", {
     schema: { tags: ["user"], summary: "Delete the account and everything of it", security: [{ bearer: [] }], body: DeleteBody, response: { 204: Type.Null(), ...errorResponses } },
-    preHandler: guard,
+    preHandler: guard, config: reauthPerIP,
   }, async (request, reply) => {
-    await users.deleteAccount(authOf(request).userId, { password: request.body.password, code: pickCode(request.body) }, metaOf(request));
+    const { userId } = authOf(request);
+    await reauthLimited(userId, () => users.deleteAccount(userId, { password: request.body.password, code: pickCode(request.body) }, metaOf(request)));
     clearSessionCookies(reply);
     return reply.code(204).send(null);
   });
