@@ -48,6 +48,8 @@ export interface AppDeps {
 
 /** A malformed URL (bad percent-encoding) gets the one error shape too, not Fastify's default body. */
 function malformedURL(_error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  // No route matched, so the security-header hooks never ran: the essentials are set here.
+  void reply.headers({ "content-security-policy": "default-src 'none'; frame-ancestors 'none'", "x-content-type-options": "nosniff", "x-frame-options": "DENY" });
   void reply.code(422).send(errorBody("validation_failed", "The request URL is not valid."));
 }
 

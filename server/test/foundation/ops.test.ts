@@ -116,6 +116,30 @@ for (const dialect of testDialects()) {
       }
     });
 
+    it("sends nosniff and frame-deny on every kind of answer: 401, 404, 422, 415 and a malformed URL", async () => {
+      const answers = [
+        await send(t.app, { method: "GET", url: "/api/user/me" }),
+        await send(t.app, { method: "GET", url: "/no/such/page.php" }),
+        await send(t.app, { method: "POST", url: "/api/auth/login", body: { username: 1 } }),
+        await send(t.app, { method: "POST", url: "/api/auth/login", payload: "x", headers: { "content-type": "text/plain" } }),
+        await send(t.app, { method: "GET", url: "/api/auth/sessions/%ED%A0%80" }),
+      ];
+      expect(answers.map((res) => res.status)).toEqual([401, 404, 422, 415, 422]);
+      for (const res of answers) {
+        expect(res.headers["x-content-type-options"], String(res.status)).toBe("nosniff");
+        expect(res.headers["x-frame-options"], String(res.status)).toBe("DENY");
+        expect(String(res.headers["content-security-policy"]), String(res.status)).toMatch(/frame-ancestors 'none'/);
+        expect(typeof (res.body["error"] as { code?: unknown } | undefined)?.code).toBe("string");
+      }
+    });
+
+    it("labels unmatched URLs as one metrics series, so probing cannot blow up cardinality", async () => {
+      for (let i = 0; i < 5; i++) await send(t.app, { method: "GET", url: `/probe-${i}-${Math.random()}` });
+      const metrics = (await send(t.app, { method: "GET", url: "/metrics" })).text;
+      expect(metrics).not.toMatch(/probe-/);
+      expect(metrics).toMatch(/tessera_http_requests_total\{method="GET",route="unmatched",status="404"\} \d+/);
+    });
+
     it("sends no HSTS over plain http, and ignores X-Forwarded-Proto from an untrusted peer", async () => {
       expect((await send(t.app, { method: "GET", url: "/healthz" })).headers["strict-transport-security"]).toBeUndefined();
       const spoofed = await send(t.app, { method: "GET", url: "/healthz", headers: { "x-forwarded-proto": "https" } });
