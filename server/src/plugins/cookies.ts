@@ -2,6 +2,8 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { constantTimeEqual } from "../crypto/constant-time.js";
 import { randomToken } from "../crypto/random.js";
 import { AppError } from "../errors.js";
+import type { LoginResult } from "../modules/auth/auth.service.js";
+import type { TokenPair } from "../modules/session/session.service.js";
 
 export const refreshCookie = "tessera_refresh";
 export const csrfCookie = "tessera_csrf";
@@ -41,4 +43,17 @@ export function readDeviceCookie(request: FastifyRequest): string | undefined {
   if (raw === undefined) return undefined;
   const unsigned = request.unsignCookie(raw);
   return unsigned.valid && unsigned.value !== null ? unsigned.value : undefined;
+}
+
+/** Replies with a token pair and sets the browser's session cookies beside it (every route that logs in). */
+export function sendTokens(request: FastifyRequest, reply: FastifyReply, tokens: TokenPair, maxAgeSeconds: number, extra: Record<string, unknown> = {}): FastifyReply {
+  setSessionCookies(request, reply, tokens.refresh_token, maxAgeSeconds);
+  const { session_id: _sessionId, ...body } = tokens;
+  return reply.send({ ...body, ...extra });
+}
+
+/** The reply to any first factor: tokens, or the second-factor challenge (which sets no cookie). */
+export function sendLoginResult(request: FastifyRequest, reply: FastifyReply, result: LoginResult, maxAgeSeconds: number): FastifyReply {
+  if (result.kind === "challenge") return reply.send(result.challenge);
+  return sendTokens(request, reply, result.tokens, maxAgeSeconds, { user: result.user });
 }

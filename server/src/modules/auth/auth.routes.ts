@@ -3,12 +3,11 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../../errors.js";
 import { metaOf } from "../../plugins/auth-guard.js";
-import { clearSessionCookies, assertCsrf, readDeviceCookie, refreshCookie, setDeviceCookie, setSessionCookies } from "../../plugins/cookies.js";
+import { clearSessionCookies, assertCsrf, readDeviceCookie, refreshCookie, sendLoginResult, sendTokens as sendTokensReply, setDeviceCookie } from "../../plugins/cookies.js";
 import type { RouteDeps } from "../../routes.js";
 import { codeAliases, errorResponses, LoginReply, pickCode, tokenFields } from "../../schemas.js";
 import { loginFailuresPerAccount } from "../attempt/account-limits.js";
 import type { TokenPair } from "../session/session.service.js";
-import type { LoginResult } from "./auth.service.js";
 
 const RegisterBody = Type.Object({
   username: Type.String({ minLength: 1, maxLength: 64 }),
@@ -34,17 +33,8 @@ export async function authRoutes(fastify: FastifyInstance, { services, config, r
   const { auth, sessions, devices, limits } = services;
   const cookieMaxAge = config.refreshTokenTtlSeconds;
 
-  const sendTokens = (request: FastifyRequest, reply: FastifyReply, tokens: TokenPair, extra: Record<string, unknown> = {}): FastifyReply => {
-    setSessionCookies(request, reply, tokens.refresh_token, cookieMaxAge);
-    const { session_id: _sid, ...body } = tokens;
-    return reply.send({ ...body, ...extra });
-  };
-
-  const sendLogin = (request: FastifyRequest, reply: FastifyReply, result: LoginResult): FastifyReply => {
-    if (result.kind === "challenge") return reply.send(result.challenge);
-    return sendTokens(request, reply, result.tokens, { user: result.user });
-  };
-  fastify.decorate("sendLoginResult", sendLogin);
+  const sendTokens = (request: FastifyRequest, reply: FastifyReply, tokens: TokenPair, extra: Record<string, unknown> = {}): FastifyReply =>
+    sendTokensReply(request, reply, tokens, cookieMaxAge, extra);
 
   app.post("/api/auth/register", {
     schema: { tags: ["auth"], summary: "Create an account", body: RegisterBody, response: { 201: Type.Object({ ...tokenFields, user: Type.Ref("User"), mfa_setup: Type.Optional(Type.Ref("MFASetup")) }), ...errorResponses } },
@@ -78,7 +68,7 @@ export async function authRoutes(fastify: FastifyInstance, { services, config, r
     try {
       const result = await auth.login({ ...body, deviceCookie: readDeviceCookie(request) }, metaOf(request));
       app.metrics.logins.inc({ result: result.kind === "challenge" ? "mfa_required" : "ok" });
-      return sendLogin(request, reply, result);
+      return sendLoginResult(request, reply, result, cookieMaxAge);
     } catch (error) {
       if (error instanceof AppError && error.code === "invalid_credentials") {
         failed = true;
@@ -149,10 +139,4 @@ export async function authRoutes(fastify: FastifyInstance, { services, config, r
     clearSessionCookies(reply);
     return reply.code(204).send(null);
   });
-}
-
-declare module "fastify" {
-  interface FastifyInstance {
-    sendLoginResult(request: FastifyRequest, reply: FastifyReply, result: LoginResult): FastifyReply;
-  }
 }

@@ -2,7 +2,7 @@ import { Type } from "@sinclair/typebox";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { authOf, metaOf, requireAuth } from "../../plugins/auth-guard.js";
-import { clearSessionCookies, setSessionCookies } from "../../plugins/cookies.js";
+import { clearSessionCookies, sendLoginResult } from "../../plugins/cookies.js";
 import type { RouteDeps } from "../../routes.js";
 import { errorResponses, LoginReply } from "../../schemas.js";
 
@@ -46,11 +46,7 @@ export async function emailRoutes(fastify: FastifyInstance, { services, config, 
     config: { rateLimit: rateLimit(30, 60) },
   }, async (request, reply) => {
     const result = await recovery.loginWithMagicLink(request.body.token, metaOf(request));
-    if (result.kind === "challenge") return reply.send(result.challenge);
-    // As a password login replies (auth.routes.ts, whose sendLoginResult decorator is scoped to its own plugin).
-    setSessionCookies(request, reply, result.tokens.refresh_token, config.refreshTokenTtlSeconds);
-    const { session_id: _sessionId, ...tokens } = result.tokens;
-    return reply.send({ ...tokens, user: result.user });
+    return sendLoginResult(request, reply, result, config.refreshTokenTtlSeconds);
   });
 
   app.post("/api/auth/password/forgot", {

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { AppError } from "../../errors.js";
 import { authOf, metaOf, requireAuth } from "../../plugins/auth-guard.js";
-import { setSessionCookies } from "../../plugins/cookies.js";
+import { sendTokens } from "../../plugins/cookies.js";
 import type { RouteDeps } from "../../routes.js";
 import { codeAliases, errorResponses, pickCode, tokenFields } from "../../schemas.js";
 
@@ -55,9 +55,7 @@ export async function totpRoutes(fastify: FastifyInstance, { services, config, r
   }, async (request, reply) => {
     const auth = authOf(request);
     const result = await mfa.confirmSetup(auth, requiredCode(request.body), metaOf(request));
-    setSessionCookies(request, reply, result.tokens.refresh_token, config.refreshTokenTtlSeconds);
-    const { session_id: _sid, ...tokens } = result.tokens;
-    return { mfa_enabled: true as const, recovery_codes: result.recoveryCodes, ...tokens };
+    return sendTokens(request, reply, result.tokens, config.refreshTokenTtlSeconds, { mfa_enabled: true, recovery_codes: result.recoveryCodes });
   });
 
   app.post("/api/auth/2fa/disable", {
