@@ -105,6 +105,8 @@ export function ensureServerBuilt(): void {
     try {
       mkdirSync(lock);
     } catch {
+      // A lock left by a killed test run is stale after two minutes: a build takes seconds.
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
       if (Date.now() > deadline) throw new Error("timed out waiting for another build of server/dist");
       execFileSync("sleep", ["0.5"]);
       continue;
