@@ -14,7 +14,22 @@ export async function replaceLinkToken(db: Kysely<Database>, row: LinkTokenRow):
     .where("user_id", "=", row.user_id).where("purpose", "=", row.purpose).where("id", "!=", row.id)
     .where("created_at", "<=", row.created_at) // of two sent at once, the later one survives
     .execute();
-  if (older.length > 0) await db.deleteFrom("link_token").where("id", "in", older.map((link) => link.id)).execute();
+  if (older.length === 0) return;
+  const ids = older.map((link) => link.id).sort(); // one lock order for every caller
+  // Two cleanups of one user's links can still meet on the same rows on MySQL; its deadlock
+  // detector then aborts one of them, which simply tries again (the rows may be gone by then).
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await db.deleteFrom("link_token").where("id", "in", ids).execute();
+      return;
+    } catch (error) {
+      if (attempt >= 5 || !isDeadlock(error)) throw error;
+    }
+  }
+}
+
+function isDeadlock(error: unknown): boolean {
+  return typeof error === "object" && error !== null && "code" in error && (error.code === "ER_LOCK_DEADLOCK" || error.code === "40P01");
 }
 
 /** A link that can still be used: right purpose, unused, not expired. */
