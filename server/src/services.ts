@@ -70,7 +70,7 @@ export function createServices(deps: {
   });
   const limits = createAccountLimiter(deps.counters, config.rateLimitEnabled);
   const totp = createTOTPService({ db, clock, keyring, lockout, audit, notifier, issuer: config.totpIssuer });
-  const mfa = createMFAService({ db, clock, hasher, totp, lockout, sessions, devices, audit, notifier });
+  const mfa = createMFAService({ db, clock, hasher, totp, lockout, sessions, devices, audit, notifier, limits });
   const users = createUserService({ db, clock, hasher, sessions, audit, reauth: mfa, notifier, revokeTrustedDevices: (userId, executor) => devices.revokeAll(userId, executor) });
   const links = createLinkService({ db, clock, mailer, publicUrl: config.publicUrl });
   const email = createEmailService({ db, hasher, links, mailer, audit, notifier, limits, accounts: users });

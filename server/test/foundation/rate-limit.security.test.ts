@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appOn, buildTestApp, type TestApp } from "../helpers/build-test-app.js";
-import { register, strongPassword } from "../helpers/api.js";
+import { enrolledUser, register, strongPassword, totpCode } from "../helpers/api.js";
 import { testDialects } from "../helpers/dialects.js";
 import { expectError, send, type Sent } from "./support.js";
 
@@ -109,6 +109,17 @@ for (const dialect of testDialects()) {
       expectError(await send(t.app, { method: "DELETE", url: "/api/user", token, body: { password: strongPassword }, remoteAddress: "172.16.1.2" }), 429, "rate_limited");
       // The account itself still works.
       expect((await send(t.app, { method: "GET", url: "/api/user/me", token })).status).toBe(200);
+    });
+
+    it("limits wrong passwords on /2fa/disable and /2fa/recovery-codes per account through the same re-check", async () => {
+      const { accessToken: token, secret } = await enrolledUser(t.app, t.clock, "disable-thief");
+      for (let i = 1; i <= 20; i++) {
+        const url = i % 2 === 0 ? "/api/auth/2fa/disable" : "/api/auth/2fa/recovery-codes";
+        expectError(await send(t.app, { method: "POST", url, token, body: { password: `guess number ${i}`, code: "000000" }, remoteAddress: `172.18.0.${i}` }), 401, "invalid_credentials");
+      }
+      const blocked = await send(t.app, { method: "POST", url: "/api/auth/2fa/disable", token, body: { password: strongPassword, code: totpCode(secret, t.clock) }, remoteAddress: "172.18.1.1" });
+      expectError(blocked, 429, "rate_limited");
+      expect(Number(blocked.headers["retry-after"])).toBeGreaterThan(0);
     });
 
     it("limits password re-checks per IP", async () => {

@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/database.js";
 import { AppError } from "../../errors.js";
+import { loginFailuresPerAccount, type AccountLimiter } from "../attempt/account-limits.js";
 import type { MFALockout } from "../attempt/mfa-lockout.js";
 import type { AuditService, RequestMeta } from "../audit/audit.service.js";
 import type { DeviceService } from "../device/device.service.js";
@@ -39,8 +40,9 @@ export function createMFAService(deps: {
   devices: DeviceService;
   audit: AuditService;
   notifier: Notifier;
+  limits: AccountLimiter;
 }): MFAService {
-  const { db, clock, hasher, totp, lockout, sessions, devices, audit, notifier } = deps;
+  const { db, clock, hasher, totp, lockout, sessions, devices, audit, notifier, limits } = deps;
 
   async function turnOff(userId: string, trx: Kysely<Database>): Promise<void> {
     await totp.removeAll(userId, trx);
@@ -54,11 +56,15 @@ export function createMFAService(deps: {
     async reauthenticate(userId, input, meta) {
       const user = await users.findUserById(db, userId);
       if (user === undefined) throw new AppError("unauthorized");
+      // Re-checking the password is a password guess too: a stolen access token must not become an
+      // unlimited oracle. Failures count per account as on login, reserved before the check.
+      await limits.reserve("reauth", userId, loginFailuresPerAccount);
       const { valid } = await hasher.verify(user.password_hash, input.password);
       if (!valid) {
         await audit.record({ type: "login_failed", userId, meta, detail: { reason: "wrong_password_reauth" } });
         throw new AppError("invalid_credentials", "The password is not correct.");
       }
+      await limits.release("reauth", userId);
       if (user.mfa_enabled === 1) {
         if (input.code === undefined || input.code === "") throw new AppError("mfa_required", "Enter a current code from your authenticator app or a recovery code.");
         await totp.verifySecondFactor(userId, splitCode(input.code), meta);

@@ -3,9 +3,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { authOf, metaOf, requireAuth } from "../../plugins/auth-guard.js";
 import { clearSessionCookies } from "../../plugins/cookies.js";
-import { AppError } from "../../errors.js";
 import type { RouteDeps } from "../../routes.js";
-import { loginFailuresPerAccount } from "../attempt/account-limits.js";
 import { userViewFromRow } from "./user.service.js";
 import { codeAliases, errorResponses, NullableTime, pickCode } from "../../schemas.js";
 
@@ -22,24 +20,9 @@ export const AuditEvent = Type.Object({
 
 export async function userRoutes(fastify: FastifyInstance, { services, rateLimit }: RouteDeps): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { users, sessions, audit, limits } = services;
+  const { users, sessions, audit } = services;
   const guard = requireAuth(sessions);
   const reauthPerIP = { rateLimit: rateLimit(10, 60) };
-
-  // Re-checking the password is a password guess too (a stolen access token must not become an
-  // unlimited oracle): failures count per account, as on login, reserved before the check.
-  async function reauthLimited(userId: string, action: () => Promise<void>): Promise<void> {
-    await limits.reserve("reauth", userId, loginFailuresPerAccount);
-    let failed = false;
-    try {
-      await action();
-    } catch (error) {
-      failed = error instanceof AppError && error.code === "invalid_credentials";
-      throw error;
-    } finally {
-      if (!failed) await limits.release("reauth", userId);
-    }
-  }
 
   app.get("/api/user/me", {
     schema: { tags: ["user"], summary: "The signed-in user", security: [{ bearer: [] }], response: { 200: Type.Ref("User"), ...errorResponses } },
@@ -52,7 +35,7 @@ export async function userRoutes(fastify: FastifyInstance, { services, rateLimit
   }, async (request, reply) => {
     const { current_password, new_password } = request.body;
     const auth = authOf(request);
-    await reauthLimited(auth.userId, () => users.changePassword(auth, { current_password, new_password, code: pickCode(request.body) }, metaOf(request)));
+    await users.changePassword(auth, { current_password, new_password, code: pickCode(request.body) }, metaOf(request));
     return reply.code(204).send(null);
   });
 
@@ -61,7 +44,7 @@ export async function userRoutes(fastify: FastifyInstance, { services, rateLimit
     preHandler: guard, config: reauthPerIP,
   }, async (request, reply) => {
     const { userId } = authOf(request);
-    await reauthLimited(userId, () => users.deleteAccount(userId, { password: request.body.password, code: pickCode(request.body) }, metaOf(request)));
+    await users.deleteAccount(userId, { password: request.body.password, code: pickCode(request.body) }, metaOf(request));
     clearSessionCookies(reply);
     return reply.code(204).send(null);
   });
