@@ -48,6 +48,9 @@ function hashingPool(): Piscina {
     filename: new URL("../../../workers/password-hash.mjs", import.meta.url).href,
     maxThreads: availableParallelism(),
     minThreads: 1,
+    // Each thread already holds its next job when it finishes one: no idle gap while the event
+    // loop, busy with other requests, gets round to dispatching.
+    concurrentTasksPerWorker: 2,
     idleTimeout: 60_000,
   });
   return pool;
