@@ -73,7 +73,7 @@ export function createServices(deps: {
   const mfa = createMFAService({ db, clock, hasher, totp, lockout, sessions, devices, audit, notifier, limits });
   const users = createUserService({ db, clock, hasher, sessions, audit, reauth: mfa, notifier, revokeTrustedDevices: (userId, executor) => devices.revokeAll(userId, executor) });
   const links = createLinkService({ db, clock, mailer, publicUrl: config.publicUrl });
-  const email = createEmailService({ db, hasher, links, mailer, audit, notifier, limits, accounts: users });
+  const email = createEmailService({ db, links, mailer, audit, notifier, limits, accounts: users, reauth: mfa });
   const auth = createAuthService({
     db, clock, hasher, sessions, totp, lockout, devices, audit, notifier, requireEmailVerification: config.requireEmailVerification,
     onUserRegistered: (user, meta) => email.onUserRegistered(user, meta),

@@ -122,6 +122,16 @@ for (const dialect of testDialects()) {
       expect(Number(blocked.headers["retry-after"])).toBeGreaterThan(0);
     });
 
+    it("counts wrong passwords on the email-change route against the same per-account allowance", async () => {
+      const res = await send(t.app, { method: "POST", url: "/api/auth/register", body: { username: "email-thief", password: strongPassword }, remoteAddress: "198.51.100.6" });
+      const token = String(res.body["access_token"]);
+      for (let i = 1; i <= 20; i++) {
+        expectError(await send(t.app, { method: "POST", url: "/api/user/email", token, body: { email: `new${i}@example.org`, password: `guess number ${i}` }, remoteAddress: `172.19.0.${i}` }), 401, "invalid_credentials");
+      }
+      const blocked = await send(t.app, { method: "POST", url: "/api/user/email", token, body: { email: "new@example.org", password: strongPassword }, remoteAddress: "172.19.1.1" });
+      expectError(blocked, 429, "rate_limited");
+    });
+
     it("limits password re-checks per IP", async () => {
       const res = await send(t.app, { method: "POST", url: "/api/auth/register", body: { username: "reauth-ip", password: strongPassword }, remoteAddress: "198.51.100.5" });
       const token = String(res.body["access_token"]);

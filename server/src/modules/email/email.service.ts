@@ -3,7 +3,7 @@ import type { Database } from "../../db/database.js";
 import { AppError } from "../../errors.js";
 import type { AccountLimit, AccountLimiter } from "../attempt/account-limits.js";
 import type { AuditService, RequestMeta } from "../audit/audit.service.js";
-import type { PasswordHasher } from "../user/password.js";
+import type { MFAService } from "../totp/mfa.service.js";
 import * as users from "../user/user.repository.js";
 import { normalizeEmail, type UserService } from "../user/user.service.js";
 import type { LinkService } from "./link.service.js";
@@ -28,15 +28,15 @@ export interface EmailService {
 
 export function createEmailService(deps: {
   db: Kysely<Database>;
-  hasher: PasswordHasher;
   links: LinkService;
   mailer: Mailer;
   audit: AuditService;
   notifier: Notifier;
   limits: AccountLimiter;
   accounts: Pick<UserService, "deleteAccountNow">;
+  reauth: Pick<MFAService, "checkPassword">;
 }): EmailService {
-  const { db, hasher, links, mailer, audit, notifier, limits } = deps;
+  const { db, links, mailer, audit, notifier, limits } = deps;
   const invalid = (): AppError => new AppError("invalid_token");
 
   return {
@@ -48,13 +48,7 @@ export function createEmailService(deps: {
     },
 
     async requestEmailChange(userId, input, meta) {
-      const user = await users.findUserById(db, userId);
-      if (user === undefined) throw new AppError("unauthorized");
-      const { valid } = await hasher.verify(user.password_hash, input.password);
-      if (!valid) {
-        await audit.record({ type: "login_failed", userId, meta, detail: { reason: "wrong_password_reauth" } });
-        throw new AppError("invalid_credentials", "The password is not correct.");
-      }
+      const user = await deps.reauth.checkPassword(userId, input.password, meta);
       const email = normalizeEmail(input.email);
       await limits.consume("email_change", user.id, linksPerAccount);
       await limits.consume("verify_email", email, linksPerAddress);

@@ -23,6 +23,8 @@ export function splitCode(code: string | undefined): { code?: string; recoveryCo
 }
 
 export interface MFAService extends ReauthVerifier {
+  /** The password half of a re-check, under the per-account limit; for changes that need no code. */
+  checkPassword(userId: string, password: string, meta: RequestMeta): Promise<users.UserRow>;
   confirmSetup(auth: { userId: string; sessionId: string; amr: AuthMethod[] }, code: string, meta: RequestMeta): Promise<{ recoveryCodes: string[]; tokens: TokenPair }>;
   disable(userId: string, input: { password: string; code: string }, meta: RequestMeta, exceptSessionId: string): Promise<void>;
   regenerateRecoveryCodes(userId: string, input: { password: string; code: string }, meta: RequestMeta): Promise<string[]>;
@@ -53,18 +55,23 @@ export function createMFAService(deps: {
   }
 
   return {
-    async reauthenticate(userId, input, meta) {
+    async checkPassword(userId, password, meta) {
       const user = await users.findUserById(db, userId);
       if (user === undefined) throw new AppError("unauthorized");
       // Re-checking the password is a password guess too: a stolen access token must not become an
       // unlimited oracle. Failures count per account as on login, reserved before the check.
       await limits.reserve("reauth", userId, loginFailuresPerAccount);
-      const { valid } = await hasher.verify(user.password_hash, input.password);
+      const { valid } = await hasher.verify(user.password_hash, password);
       if (!valid) {
         await audit.record({ type: "login_failed", userId, meta, detail: { reason: "wrong_password_reauth" } });
         throw new AppError("invalid_credentials", "The password is not correct.");
       }
       await limits.release("reauth", userId);
+      return user;
+    },
+
+    async reauthenticate(userId, input, meta) {
+      const user = await this.checkPassword(userId, input.password, meta);
       if (user.mfa_enabled === 1) {
         if (input.code === undefined || input.code === "") throw new AppError("mfa_required", "Enter a current code from your authenticator app or a recovery code.");
         await totp.verifySecondFactor(userId, splitCode(input.code), meta);
