@@ -67,6 +67,17 @@ for (const dialect of testDialects()) {
       expect(linksIn(notice)).toEqual([]);
     });
 
+    it("ends a second-factor challenge started with the old password", async () => {
+      const { secret } = await verifiedEnrolledUser(t, sink, "paula", "paula@example.org");
+      const pending = await loginToken(t.app, "paula");
+      await call(t.app, "POST", "/api/auth/password/forgot", { body: { email: "paula@example.org" } });
+      const token = linkToken(await lastMailTo(t, sink, "paula@example.org"), "/reset-password");
+      expect((await call(t.app, "POST", "/api/auth/password/reset", { body: { token, new_password: newPassword } })).status).toBe(200);
+      const res = await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: pending, code: totpCode(secret, t.clock) } });
+      expect(res.status).toBe(401);
+      expect(errorCode(res.body)).toBe("login_token_expired");
+    });
+
     it("refuses a weak new password with 422 and keeps the link usable", async () => {
       await verifiedUser(t, sink, "wendy", "wendy@example.org");
       await call(t.app, "POST", "/api/auth/password/forgot", { body: { email: "wendy@example.org" } });

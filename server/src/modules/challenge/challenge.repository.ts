@@ -29,3 +29,8 @@ export async function consumeChallenge(db: Kysely<Database>, id: string, now: nu
 export async function deleteExpiredChallenges(db: Kysely<Database>, before: number): Promise<void> {
   await db.deleteFrom("login_challenge").where("expires_at", "<", before).execute();
 }
+
+/** Ends every pending login challenge of a user (their password changed: a started login must start over). */
+export async function deleteUserChallenges(db: Kysely<Database>, userId: string): Promise<void> {
+  await db.deleteFrom("login_challenge").where("user_id", "=", userId).execute();
+}

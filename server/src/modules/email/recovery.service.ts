@@ -7,6 +7,7 @@ import type { AuthService, LoginResult } from "../auth/auth.service.js";
 import type { DeviceService } from "../device/device.service.js";
 import type { SessionService } from "../session/session.service.js";
 import type { PasswordHasher } from "../user/password.js";
+import { deleteUserChallenges } from "../challenge/challenge.repository.js";
 import * as users from "../user/user.repository.js";
 import { assertPasswordAcceptable, normalizeEmail } from "../user/user.service.js";
 import { linksPerAddress } from "./email.service.js";
@@ -82,6 +83,7 @@ export function createRecoveryService(deps: {
         await users.updateUser(trx, user.id, { password_hash: passwordHash });
         await deps.sessions.revokeOthers(user.id, null, trx);
         await deps.devices.revokeAll(user.id, trx);
+        await deleteUserChallenges(trx, user.id);
         await audit.record({ type: "password_reset", userId: user.id, meta }, trx);
       });
       await links.revoke(user.id, ["magic_link", "password_reset"]);

@@ -6,6 +6,7 @@ import type { AuditService, RequestMeta } from "../audit/audit.service.js";
 import type { SessionService } from "../session/session.service.js";
 import type { Notifier } from "../email/notifier.js";
 import { passwordProblems, type PasswordHasher } from "./password.js";
+import { deleteUserChallenges } from "../challenge/challenge.repository.js";
 import * as repo from "./user.repository.js";
 
 export interface UserView {
@@ -90,6 +91,7 @@ export function createUserService(deps: {
         await repo.updateUser(trx, user.id, { password_hash: passwordHash });
         await sessions.revokeOthers(user.id, auth.sessionId, trx);
         await deps.revokeTrustedDevices(user.id, trx);
+        await deleteUserChallenges(trx, user.id);
         await audit.record({ type: "password_changed", userId: user.id, meta }, trx);
       });
       notifier.notify(user, "password_changed", meta);
