@@ -1,21 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TestApp } from "../helpers/build-test-app.js";
 import { call, errorCode, login, register } from "../helpers/api.js";
 import { testDialects } from "../helpers/dialects.js";
-import { lastMailTo, linksIn, linkToken, mailApp, mailSettled, verifiedEnrolledUser, verifiedUser } from "./email-helpers.js";
-import { startSMTPSink, type SMTPSink } from "./smtp-sink.js";
+import { lastMailTo, linkToken, linksIn, mailSettled, useMailApp, verifiedEnrolledUser, verifiedUser } from "./email-helpers.js";
+import type { SMTPSink } from "./smtp-sink.js";
 
 for (const dialect of testDialects()) {
   describe(`account deletion by emailed link [${dialect.name}]`, () => {
     let sink: SMTPSink;
     let t: TestApp;
-    beforeAll(async () => {
-      sink = await startSMTPSink();
-      t = await mailApp(dialect, sink);
-    });
-    afterAll(async () => {
-      await t.close();
-      await sink.close();
+    useMailApp(dialect, (app, smtp) => {
+      t = app;
+      sink = smtp;
     });
 
     it("emails a link on request and deletes the account and all its rows when it is confirmed", async () => {

@@ -1,14 +1,29 @@
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { call, enrolledUser, register, strongPassword } from "../helpers/api.js";
 import { appOn, type TestApp } from "../helpers/build-test-app.js";
 import type { TestDialect } from "../helpers/dialects.js";
-import type { ReceivedMail, SMTPSink } from "./smtp-sink.js";
+import { startSMTPSink, type ReceivedMail, type SMTPSink } from "./smtp-sink.js";
 
 export type LinkPath = "/verify-email" | "/magic-link" | "/reset-password" | "/delete-account";
 
 /** An app whose mail goes over real SMTP to `sink` (SMTP_URL), on a fresh database of `dialect`. */
 export async function mailApp(dialect: TestDialect, sink: SMTPSink, env: Record<string, string> = {}): Promise<TestApp> {
   return appOn(dialect, { env: { SMTP_URL: sink.url, MAIL_FROM: "Tessera <tessera@tessera.test>", ...env } });
+}
+
+/** One suite's SMTP sink and mail-sending app: started before its tests, closed after them. */
+export function useMailApp(dialect: TestDialect, bind: (t: TestApp, sink: SMTPSink) => void, env: Record<string, string> = {}): void {
+  let sink: SMTPSink | undefined;
+  let t: TestApp | undefined;
+  beforeAll(async () => {
+    sink = await startSMTPSink();
+    t = await mailApp(dialect, sink, env);
+    bind(t, sink);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await sink?.close();
+  });
 }
 
 /** Waits until the mail queue and its background lookups are done. */

@@ -9,12 +9,12 @@
  * - mail bombing: a per-address limit that answers the same for known and unknown addresses;
  * - skipping the second factor through a magic link, even from a remembered browser.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TestApp } from "../helpers/build-test-app.js";
 import { call, errorCode, loginToken, str, strongPassword, totpCode } from "../helpers/api.js";
 import { testDialects } from "../helpers/dialects.js";
-import { lastMailTo, linkToken, mailApp, mailSettled, verifiedEnrolledUser, verifiedUser, type LinkPath } from "./email-helpers.js";
-import { startSMTPSink, type SMTPSink } from "./smtp-sink.js";
+import { lastMailTo, linkToken, mailSettled, type LinkPath, useMailApp, verifiedEnrolledUser, verifiedUser } from "./email-helpers.js";
+import type { SMTPSink } from "./smtp-sink.js";
 
 type Use = (token: string) => Promise<{ status: number; body: Record<string, unknown> }>;
 
@@ -22,13 +22,9 @@ for (const dialect of testDialects()) {
   describe(`emailed links resist replay, expiry, confusion and enumeration [${dialect.name}]`, () => {
     let sink: SMTPSink;
     let t: TestApp;
-    beforeAll(async () => {
-      sink = await startSMTPSink();
-      t = await mailApp(dialect, sink);
-    });
-    afterAll(async () => {
-      await t.close();
-      await sink.close();
+    useMailApp(dialect, (app, smtp) => {
+      t = app;
+      sink = smtp;
     });
 
     const useVerify: Use = (token) => call(t.app, "POST", "/api/auth/email/verify", { body: { token } });
@@ -177,14 +173,10 @@ for (const dialect of testDialects()) {
   describe(`per-address limits on link requests [${dialect.name}]`, () => {
     let sink: SMTPSink;
     let t: TestApp;
-    beforeAll(async () => {
-      sink = await startSMTPSink();
-      t = await mailApp(dialect, sink, { RATE_LIMIT: "on" });
-    });
-    afterAll(async () => {
-      await t.close();
-      await sink.close();
-    });
+    useMailApp(dialect, (app, smtp) => {
+      t = app;
+      sink = smtp;
+    }, { RATE_LIMIT: "on" });
 
     it("stops mailing one address after 5 requests an hour, answering 429 for known and unknown addresses alike", async () => {
       await verifiedUser(t, sink, "bombed", "bombed@example.org");

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TestApp } from "../helpers/build-test-app.js";
 import { call, errorCode, register, str, totpCode, type Json } from "../helpers/api.js";
 import { testDialects } from "../helpers/dialects.js";
-import { lastMailTo, linkToken, mailApp, mailSettled, verifiedEnrolledUser, verifiedUser } from "./email-helpers.js";
-import { startSMTPSink, type SMTPSink } from "./smtp-sink.js";
+import { lastMailTo, linkToken, mailSettled, useMailApp, verifiedEnrolledUser, verifiedUser } from "./email-helpers.js";
+import type { SMTPSink } from "./smtp-sink.js";
 
 /** The claims of an access token (the payload is plain base64url JSON). */
 function claims(accessToken: string): Json {
@@ -14,13 +14,9 @@ for (const dialect of testDialects()) {
   describe(`magic-link sign-in over SMTP [${dialect.name}]`, () => {
     let sink: SMTPSink;
     let t: TestApp;
-    beforeAll(async () => {
-      sink = await startSMTPSink();
-      t = await mailApp(dialect, sink);
-    });
-    afterAll(async () => {
-      await t.close();
-      await sink.close();
+    useMailApp(dialect, (app, smtp) => {
+      t = app;
+      sink = smtp;
     });
 
     it("signs in with the emailed link as a first factor (amr email, aal 1) on an account without 2FA", async () => {

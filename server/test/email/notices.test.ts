@@ -1,21 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TestApp } from "../helpers/build-test-app.js";
 import { call, loginToken, register, str, strongPassword, totpCode } from "../helpers/api.js";
 import { testDialects } from "../helpers/dialects.js";
-import { linksIn, mailApp, mailSettled, verifiedUser } from "./email-helpers.js";
-import { startSMTPSink, type ReceivedMail, type SMTPSink } from "./smtp-sink.js";
+import { linksIn, mailSettled, useMailApp, verifiedUser } from "./email-helpers.js";
+import { type ReceivedMail, type SMTPSink } from "./smtp-sink.js";
 
 for (const dialect of testDialects()) {
   describe(`security notices by mail [${dialect.name}]`, () => {
     let sink: SMTPSink;
     let t: TestApp;
-    beforeAll(async () => {
-      sink = await startSMTPSink();
-      t = await mailApp(dialect, sink);
-    });
-    afterAll(async () => {
-      await t.close();
-      await sink.close();
+    useMailApp(dialect, (app, smtp) => {
+      t = app;
+      sink = smtp;
     });
 
     /** Runs `action` and returns the mail it caused to `address`. */

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TestApp } from "../helpers/build-test-app.js";
 import { call, errorCode, loginToken, login, str, totpCode } from "../helpers/api.js";
 import { testDialects } from "../helpers/dialects.js";
-import { lastMailTo, linksIn, linkToken, mailApp, mailSettled, verifiedEnrolledUser, verifiedUser } from "./email-helpers.js";
-import { startSMTPSink, type SMTPSink } from "./smtp-sink.js";
+import { lastMailTo, linkToken, linksIn, mailSettled, useMailApp, verifiedEnrolledUser, verifiedUser } from "./email-helpers.js";
+import type { SMTPSink } from "./smtp-sink.js";
 
 const newPassword = "a brand new passphrase 42";
 
@@ -11,13 +11,9 @@ for (const dialect of testDialects()) {
   describe(`password reset over SMTP [${dialect.name}]`, () => {
     let sink: SMTPSink;
     let t: TestApp;
-    beforeAll(async () => {
-      sink = await startSMTPSink();
-      t = await mailApp(dialect, sink);
-    });
-    afterAll(async () => {
-      await t.close();
-      await sink.close();
+    useMailApp(dialect, (app, smtp) => {
+      t = app;
+      sink = smtp;
     });
 
     it("resets the password from the emailed link, keeps 2FA on, and signs out every session and remembered device", async () => {

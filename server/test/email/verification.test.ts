@@ -1,21 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TestApp } from "../helpers/build-test-app.js";
 import { call, errorCode, login, register, strongPassword } from "../helpers/api.js";
 import { testDialects } from "../helpers/dialects.js";
-import { lastMailTo, linkToken, mailApp, mailSettled } from "./email-helpers.js";
-import { startSMTPSink, type SMTPSink } from "./smtp-sink.js";
+import { lastMailTo, linkToken, mailSettled, useMailApp } from "./email-helpers.js";
+import type { SMTPSink } from "./smtp-sink.js";
 
 for (const dialect of testDialects()) {
   describe(`email verification and email change over SMTP [${dialect.name}]`, () => {
     let sink: SMTPSink;
     let t: TestApp;
-    beforeAll(async () => {
-      sink = await startSMTPSink();
-      t = await mailApp(dialect, sink);
-    });
-    afterAll(async () => {
-      await t.close();
-      await sink.close();
+    useMailApp(dialect, (app, smtp) => {
+      t = app;
+      sink = smtp;
     });
 
     it("mails a verification link on register; following it marks the address verified in /me", async () => {
@@ -118,14 +114,10 @@ for (const dialect of testDialects()) {
   describe(`REQUIRE_EMAIL_VERIFICATION=true [${dialect.name}]`, () => {
     let sink: SMTPSink;
     let t: TestApp;
-    beforeAll(async () => {
-      sink = await startSMTPSink();
-      t = await mailApp(dialect, sink, { REQUIRE_EMAIL_VERIFICATION: "true" });
-    });
-    afterAll(async () => {
-      await t.close();
-      await sink.close();
-    });
+    useMailApp(dialect, (app, smtp) => {
+      t = app;
+      sink = smtp;
+    }, { REQUIRE_EMAIL_VERIFICATION: "true" });
 
     it("refuses a password login until the address is verified, then lets it through", async () => {
       await register(t.app, "strict", { email: "strict@example.org" });
