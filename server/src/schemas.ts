@@ -21,12 +21,15 @@ export const errorResponses = {
   429: Type.Ref("ErrorResponse"),
 };
 
-export const NullableTime = Type.Union([Type.String({ format: "date-time" }), Type.Null()]);
+// Nullable fields as one JSON Schema type list rather than anyOf: OpenAPI 3.1 documents them the same,
+// and the response serializer writes them directly instead of validating the value against each branch.
+export const NullableString = Type.Unsafe<string | null>({ type: ["string", "null"] });
+export const NullableTime = Type.Unsafe<string | null>({ type: ["string", "null"], format: "date-time" });
 
 export const UserSchema = Type.Object({
   id: Type.String(),
   username: Type.String(),
-  email: Type.Union([Type.String(), Type.Null()]),
+  email: NullableString,
   email_verified: Type.Boolean(),
   mfa_enabled: Type.Boolean(),
   created_at: Type.String({ format: "date-time" }),

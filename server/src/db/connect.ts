@@ -23,10 +23,13 @@ const statementCacheSize = 500;
  * Kysely prepares every query anew; preparing costs more than running our small indexed queries.
  * Queries are built from a fixed set of shapes, so caching statements by their SQL text is bounded.
  */
-function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+function withStatementCache(sqlite: SQLite.Database, reader: SQLite.Database | null): SqliteDatabase {
   const statements = new Map<string, SQLite.Statement>();
   return {
-    close: () => sqlite.close(),
+    close: () => {
+      reader?.close();
+      sqlite.close();
+    },
     prepare(sqlText: string) {
       let statement = statements.get(sqlText);
       if (statement === undefined) {
@@ -39,6 +42,17 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
   };
 }
 
+const readers = new WeakMap<Kysely<Database>, SQLite.Database>();
+
+/**
+ * A second, read-only connection to the same SQLite file, for hot reads outside Kysely (session-lookup.ts).
+ * It sees only committed data, never a transaction the writer connection has open. None for `:memory:`,
+ * PostgreSQL or MySQL.
+ */
+export function sqliteReader(db: Kysely<Database>): SQLite.Database | undefined {
+  return readers.get(db);
+}
+
 export function createDb(databaseUrl: string): Kysely<Database> {
   const dialect = dialectOf(databaseUrl);
   if (dialect === "sqlite") {
@@ -49,7 +63,11 @@ export function createDb(databaseUrl: string): Kysely<Database> {
     sqlite.pragma("synchronous = NORMAL");
     // Concurrent writers (two instances, CLI next to the server) wait instead of failing at once.
     sqlite.pragma("busy_timeout = 5000");
-    return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    const reader = path === ":memory:" ? null : new SQLite(path, { readonly: true });
+    reader?.pragma("busy_timeout = 5000");
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite, reader) }) });
+    if (reader !== null) readers.set(db, reader);
+    return db;
   }
   if (dialect === "mysql") {
     return new Kysely<Database>({

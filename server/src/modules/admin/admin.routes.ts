@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { metaOf, requireAuth } from "../../plugins/auth-guard.js";
 import type { RouteDeps } from "../../routes.js";
-import { errorResponses, NullableTime, UserSchema } from "../../schemas.js";
+import { errorResponses, NullableString, NullableTime, UserSchema } from "../../schemas.js";
 import { AuditEvent } from "../user/user.routes.js";
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -12,7 +12,7 @@ const Paging = Type.Object({
   offset: Type.Optional(Type.String({ pattern: "^[0-9]{1,9}$" })),
 });
 const AdminUser = Type.Composite([Type.Omit(UserSchema, []), Type.Object({ locked: Type.Boolean() })]);
-const AdminAuditEvent = Type.Composite([AuditEvent, Type.Object({ user_id: Type.Union([Type.String(), Type.Null()]), username: Type.Union([Type.String(), Type.Null()]), created_at: NullableTime })]);
+const AdminAuditEvent = Type.Composite([AuditEvent, Type.Object({ user_id: NullableString, username: NullableString, created_at: NullableTime })]);
 
 export async function adminRoutes(fastify: FastifyInstance, { services }: RouteDeps): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();

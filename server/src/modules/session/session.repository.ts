@@ -1,4 +1,4 @@
-import { CompiledQuery, type Kysely, type Selectable } from "kysely";
+import type { Kysely, Selectable } from "kysely";
 import type { Database, SessionTable, UserTable } from "../../db/database.js";
 
 export type SessionRow = Selectable<SessionTable>;
@@ -26,47 +26,53 @@ export async function findSession(db: Kysely<Database>, id: string): Promise<Ses
   return db.selectFrom("session").selectAll().where("id", "=", id).executeTakeFirst();
 }
 
-export type SessionWithUser = SessionRow & { user: Selectable<UserTable> };
+/** The user fields an authenticated request needs: who it is, whether it may act, and the /me view. */
+export type SessionUser = Pick<Selectable<UserTable>, "id" | "username" | "email" | "email_verified" | "roles" | "locked" | "mfa_enabled" | "created_at" | "last_login_at" | "previous_login_at">;
 
-function sessionWithUserQuery(db: Kysely<Database>, id: string) {
+/** A session that is not revoked, joined with its user. */
+export interface ActiveSession {
+  id: string;
+  user_id: string;
+  aal: number;
+  amr: string;
+  expires_at: number;
+  user: SessionUser;
+}
+
+/**
+ * The columns of an active session and its user, in this order; `sessionFromColumns` reads them back.
+ * Shared by the Kysely query below and the SQLite reader's prepared statement (session-lookup.ts).
+ */
+export const activeSessionColumns = [
+  "session.id", "session.user_id", "session.aal", "session.amr", "session.expires_at",
+  "user.username", "user.email", "user.email_verified", "user.roles", "user.locked", "user.mfa_enabled",
+  "user.created_at", "user.last_login_at", "user.previous_login_at",
+] as const;
+
+type ColumnValues = [string, string, number, string, number, string, string | null, number, string, number, number, number, number | null, number | null];
+
+export function sessionFromColumns(values: ColumnValues): ActiveSession {
+  const [id, user_id, aal, amr, expires_at, username, email, email_verified, roles, locked, mfa_enabled, created_at, last_login_at, previous_login_at] = values;
+  return {
+    id, user_id, aal, amr, expires_at,
+    user: { id: user_id, username, email, email_verified, roles, locked, mfa_enabled, created_at, last_login_at, previous_login_at },
+  };
+}
+
+export function activeSessionQuery(db: Kysely<Database>, id: string) {
   return db.selectFrom("session")
     .innerJoin("user", "user.id", "session.user_id")
-    .select([
-      "session.id", "session.user_id", "session.aal", "session.amr", "session.created_at", "session.last_used_at",
-      "session.expires_at", "session.revoked_at", "session.ip", "session.user_agent",
-      "user.username", "user.email", "user.email_verified", "user.password_hash", "user.roles", "user.locked",
-      "user.mfa_enabled", "user.mfa_failed_count", "user.mfa_window_started_at", "user.mfa_consecutive_failures",
-      "user.mfa_locked_until", "user.mfa_lockouts", "user.created_at as user_created_at", "user.last_login_at", "user.previous_login_at",
-    ])
+    .select(activeSessionColumns)
     .where("session.id", "=", id)
     .where("session.revoked_at", "is", null);
 }
 
-type SessionWithUserRow = NonNullable<Awaited<ReturnType<ReturnType<typeof sessionWithUserQuery>["executeTakeFirst"]>>>;
-
-// The hot query of every authenticated request, built and compiled once per database:
-// only its one parameter, the session id, changes.
-const compiledSessionQueries = new WeakMap<Kysely<Database>, string>();
-
-/** One indexed lookup per authenticated request: the live session joined with its user. */
-export async function findActiveSessionWithUser(db: Kysely<Database>, id: string): Promise<SessionWithUser | undefined> {
-  let sqlText = compiledSessionQueries.get(db);
-  if (sqlText === undefined) {
-    sqlText = sessionWithUserQuery(db, "").compile().sql;
-    compiledSessionQueries.set(db, sqlText);
-  }
-  const result = await db.executeQuery(CompiledQuery.raw(sqlText, [id]));
-  const [row] = result.rows as SessionWithUserRow[]; // the rows of sessionWithUserQuery, whose SQL this is
+/** One indexed lookup: the session, unless revoked, joined with its user. */
+export async function findActiveSession(db: Kysely<Database>, id: string): Promise<ActiveSession | undefined> {
+  const row = await activeSessionQuery(db, id).executeTakeFirst();
   if (row === undefined) return undefined;
-  const { username, email, email_verified, password_hash, roles, locked, mfa_enabled, mfa_failed_count, mfa_window_started_at,
-    mfa_consecutive_failures, mfa_locked_until, mfa_lockouts, user_created_at, last_login_at, previous_login_at, ...session } = row;
-  return {
-    ...session,
-    user: {
-      id: session.user_id, username, email, email_verified, password_hash, roles, locked, mfa_enabled, mfa_failed_count,
-      mfa_window_started_at, mfa_consecutive_failures, mfa_locked_until, mfa_lockouts, created_at: user_created_at, last_login_at, previous_login_at,
-    },
-  };
+  return sessionFromColumns([row.id, row.user_id, row.aal, row.amr, row.expires_at, row.username, row.email, row.email_verified,
+    row.roles, row.locked, row.mfa_enabled, row.created_at, row.last_login_at, row.previous_login_at]);
 }
 
 export async function listActiveSessions(db: Kysely<Database>, userId: string, now: number): Promise<SessionRow[]> {

@@ -4,13 +4,13 @@ import type { FastifyInstance } from "fastify";
 import { AppError } from "../../errors.js";
 import { authOf, metaOf, requireAuth } from "../../plugins/auth-guard.js";
 import type { RouteDeps } from "../../routes.js";
-import { errorResponses } from "../../schemas.js";
+import { errorResponses, NullableString } from "../../schemas.js";
 
 const Session = Type.Object({
-  id: Type.String(), created_at: Type.String(), last_used_at: Type.String(), ip: Type.Union([Type.String(), Type.Null()]),
-  user_agent: Type.Union([Type.String(), Type.Null()]), aal: Type.Integer(), amr: Type.Array(Type.String()), current: Type.Boolean(),
+  id: Type.String(), created_at: Type.String(), last_used_at: Type.String(), ip: NullableString,
+  user_agent: NullableString, aal: Type.Integer(), amr: Type.Array(Type.String()), current: Type.Boolean(),
 });
-const TrustedDevice = Type.Object({ id: Type.String(), created_at: Type.String(), expires_at: Type.String(), user_agent: Type.Union([Type.String(), Type.Null()]) });
+const TrustedDevice = Type.Object({ id: Type.String(), created_at: Type.String(), expires_at: Type.String(), user_agent: NullableString });
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 export async function sessionRoutes(fastify: FastifyInstance, { services }: RouteDeps): Promise<void> {

@@ -6,7 +6,7 @@ import type { Database } from "../../db/database.js";
 import { AppError } from "../../errors.js";
 import type { AuditService, RequestMeta } from "../audit/audit.service.js";
 import { isAuthMethod, type AuthMethod, type TokenService } from "../token/token.service.js";
-import type { UserRow } from "../user/user.repository.js";
+import { createActiveSessionLookup } from "./session-lookup.js";
 import * as repo from "./session.repository.js";
 
 export interface TokenPair {
@@ -24,8 +24,8 @@ export interface AuthContext {
   amr: AuthMethod[];
   mfaEnabled: boolean;
   roles: string[];
-  /** The user row read with the session, so a route needs no second query. */
-  user: UserRow;
+  /** The user read with the session, so a route needs no second query. */
+  user: repo.SessionUser;
 }
 
 export interface SessionView {
@@ -59,6 +59,7 @@ export function createSessionService(deps: {
 }): SessionService {
   const { db, clock, tokens, audit, refreshTokenTtlSeconds } = deps;
   const refreshTtlMs = refreshTokenTtlSeconds * 1000;
+  const findActiveSession = createActiveSessionLookup(db);
 
   async function issuePair(executor: Kysely<Database>, sessionId: string, userId: string, amr: AuthMethod[], aal: 1 | 2): Promise<TokenPair> {
     const refreshToken = randomToken(256);
@@ -93,7 +94,7 @@ export function createSessionService(deps: {
         }
         throw new AppError("unauthorized", "The refresh token is invalid, used or expired.");
       }
-      const row = await repo.findActiveSessionWithUser(db, known.session_id);
+      const row = await repo.findActiveSession(db, known.session_id);
       if (row === undefined || row.expires_at <= now || row.user.locked === 1) {
         throw new AppError("unauthorized", "The refresh token is invalid, used or expired.");
       }
@@ -105,8 +106,8 @@ export function createSessionService(deps: {
     async authenticate(accessToken) {
       const claims = await tokens.verifyAccessToken(accessToken);
       if (claims === null) return null;
-      const row = await repo.findActiveSessionWithUser(db, claims.sid);
-      if (row === undefined || row.user_id !== claims.sub || row.user.locked === 1) return null;
+      const row = await findActiveSession(claims.sid);
+      if (row === undefined || row.user_id !== claims.sub || row.user.locked === 1 || row.expires_at <= clock.now()) return null;
       return {
         userId: claims.sub,
         sessionId: claims.sid,

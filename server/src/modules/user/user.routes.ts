@@ -5,7 +5,7 @@ import { authOf, metaOf, requireAuth } from "../../plugins/auth-guard.js";
 import { clearSessionCookies } from "../../plugins/cookies.js";
 import type { RouteDeps } from "../../routes.js";
 import { userViewFromRow } from "./user.service.js";
-import { codeAliases, errorResponses, NullableTime, pickCode } from "../../schemas.js";
+import { codeAliases, errorResponses, NullableString, NullableTime, pickCode } from "../../schemas.js";
 
 const ChangePasswordBody = Type.Object({
   current_password: Type.String({ minLength: 1, maxLength: 1024 }),
@@ -14,8 +14,8 @@ const ChangePasswordBody = Type.Object({
 });
 const DeleteBody = Type.Object({ password: Type.String({ minLength: 1, maxLength: 1024 }), ...codeAliases });
 export const AuditEvent = Type.Object({
-  id: Type.String(), type: Type.String(), ip: Type.Union([Type.String(), Type.Null()]),
-  user_agent: Type.Union([Type.String(), Type.Null()]), created_at: NullableTime,
+  id: Type.String(), type: Type.String(), ip: NullableString,
+  user_agent: NullableString, created_at: NullableTime,
 });
 
 export async function userRoutes(fastify: FastifyInstance, { services, rateLimit }: RouteDeps): Promise<void> {

@@ -3,6 +3,7 @@ import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/database.js";
 import { AppError } from "../../errors.js";
 import type { AuditService, RequestMeta } from "../audit/audit.service.js";
+import type { SessionUser } from "../session/session.repository.js";
 import type { SessionService } from "../session/session.service.js";
 import type { Notifier } from "../email/notifier.js";
 import { passwordProblems, type PasswordHasher } from "./password.js";
@@ -21,7 +22,7 @@ export interface UserView {
   roles: string[];
 }
 
-export function userViewFromRow(row: repo.UserRow): UserView {
+export function userViewFromRow(row: SessionUser): UserView {
   const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
   return {
     id: row.id,
