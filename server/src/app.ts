@@ -1,9 +1,10 @@
 import { hkdfSync } from "node:crypto";
 import cookie from "@fastify/cookie";
 import rateLimitPlugin from "@fastify/rate-limit";
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
+import { pino, type Logger } from "pino";
 import type { Clock } from "./clock.js";
 import type { Config } from "./config.js";
 import type { Keyring, SecretKey } from "./crypto/encryption.js";
@@ -18,6 +19,7 @@ import { errorBody } from "./errors.js";
 import { installErrorHandler } from "./plugins/error-handler.js";
 import { installInputGuard } from "./plugins/input-guard.js";
 import { installMetrics, type Metrics } from "./plugins/metrics.js";
+import { installRequestLog } from "./plugins/request-log.js";
 import { registerSecurityHeaders } from "./plugins/security-headers.js";
 import { registerSwagger } from "./plugins/swagger.js";
 import { registerWebUI } from "./plugins/web-ui.js";
@@ -43,7 +45,8 @@ export interface AppDeps {
   notifier?: Notifier;
   /** The mail queue; by default built from SMTP_URL and closed with the app. */
   mailer?: Mailer;
-  logger?: FastifyServerOptions["logger"];
+  /** Where the app logs; silent by default. */
+  log?: Logger;
 }
 
 /** A malformed URL (bad percent-encoding) gets the one error shape too, not Fastify's default body. */
@@ -55,8 +58,11 @@ function malformedURL(_error: FastifyError, _request: FastifyRequest, reply: Fas
 
 /** Builds the whole HTTP app; never reads process.env and never listens (STYLE S11). */
 export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise<FastifyInstance> {
+  const log = deps.log ?? pino({ level: "silent" });
   const app = Fastify({
-    logger: deps.logger ?? false,
+    // The app logs through `log` itself (plugins/request-log.ts): Fastify's logger would give every
+    // request a child logger and response listeners whether or not anything is logged.
+    logger: false,
     bodyLimit: 64 * 1024, // 64 KiB: every request here is small; bigger bodies get 413
     trustProxy: config.trustProxy.length === 0 ? false : config.trustProxy,
     ajv: { customOptions: { removeAdditional: "all", coerceTypes: false, allErrors: false } },
@@ -65,14 +71,15 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   });
   const redis = deps.redis ?? null;
   const counters: CounterStore = redis === null ? createMemoryCounterStore(() => deps.clock.now()) : createRedisCounterStore(redis);
-  const mailer = deps.mailer ?? createMailerFromConfig(config, deps.clock, app.log);
+  const mailer = deps.mailer ?? createMailerFromConfig(config, deps.clock, log);
   const notifier = deps.notifier ?? createMailNotifier({ mailer, clock: deps.clock });
-  const services = createServices({ config, db: deps.db, clock: deps.clock, keyring: deps.keyring, log: app.log, counters, notifier, mailer });
+  const services = createServices({ config, db: deps.db, clock: deps.clock, keyring: deps.keyring, log, counters, notifier, mailer });
   app.decorate("services", services);
   app.decorate("metrics", installMetrics(app));
   app.decorateRequest("auth", null);
   for (const schema of sharedSchemas) app.addSchema(schema);
-  installErrorHandler(app);
+  installErrorHandler(app, log);
+  installRequestLog(app, log);
   // JSON only: Fastify's built-in text/plain parser would let a CORS-"simple" request reach the routes (415 instead).
   app.removeContentTypeParser("text/plain");
   installInputGuard(app);
@@ -90,7 +97,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   await registerSwagger(app, config);
 
   for (const routes of routeModules) await app.register(routes, { services, config, rateLimit });
-  await registerWebUI(app, config.webDist);
+  await registerWebUI(app, config.webDist, log);
 
   app.addHook("onClose", async () => {
     await counters.close();

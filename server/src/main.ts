@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import closeWithGrace from "close-with-grace";
+import { pino } from "pino";
 import { buildApp } from "./app.js";
 import { systemClock } from "./clock.js";
 import { ConfigError, loadConfig } from "./config.js";
@@ -25,16 +26,16 @@ async function main(): Promise<void> {
     console.error(`startup failed: ${describeError(error)}`);
     process.exit(1);
   }
-  const logger = {
+  const log = pino({
     level: config.logLevel,
     redact: { paths: ["req.headers.authorization", "req.headers.cookie", "res.headers[\"set-cookie\"]", "*.password", "*.code", "*.token", "*.refresh_token"], censor: "[redacted]" },
-  };
-  const app = await buildApp(config, { db: runtime.db, clock: systemClock, keyring: runtime.keyring, secretKey: runtime.secretKey, redis: runtime.redis, logger });
-  if (runtime.generatedKey) app.log.warn(`generated a new secret key in ${config.dataDir}/secret.key (mode 0600); back it up`);
+  });
+  const app = await buildApp(config, { db: runtime.db, clock: systemClock, keyring: runtime.keyring, secretKey: runtime.secretKey, redis: runtime.redis, log });
+  if (runtime.generatedKey) log.warn(`generated a new secret key in ${config.dataDir}/secret.key (mode 0600); back it up`);
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
-    if (err !== undefined) app.log.error({ err }, "shutting down after an error");
-    else app.log.info({ signal }, "shutting down");
+    if (err !== undefined) log.error({ err }, "shutting down after an error");
+    else log.info({ signal }, "shutting down");
     await app.close();
     await runtime.close();
   });

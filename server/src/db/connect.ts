@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, type SqliteDatabase } from "kysely";
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteStatement } from "kysely";
 import { createPool } from "mysql2";
 import pg from "pg";
 import type { Database } from "./database.js";
@@ -19,12 +19,18 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value))
 
 const statementCacheSize = 500;
 
+/** A statement that changes data or ends a transaction: once it has run, readers must not trust what they read before. */
+function endsWrite(sqlText: string, statement: SQLite.Statement): boolean {
+  return !statement.readonly || /^\s*(commit|end|rollback|release)\b/i.test(sqlText);
+}
+
 /**
  * Kysely prepares every query anew; preparing costs more than running our small indexed queries.
  * Queries are built from a fixed set of shapes, so caching statements by their SQL text is bounded.
+ * Statements that write report to `afterWrite` once they have run.
  */
-function withStatementCache(sqlite: SQLite.Database, reader: SQLite.Database | null): SqliteDatabase {
-  const statements = new Map<string, SQLite.Statement>();
+function withStatementCache(sqlite: SQLite.Database, reader: SQLite.Database | null, afterWrite: () => void): SqliteDatabase {
+  const statements = new Map<string, SqliteStatement>();
   return {
     close: () => {
       reader?.close();
@@ -34,7 +40,8 @@ function withStatementCache(sqlite: SQLite.Database, reader: SQLite.Database | n
       let statement = statements.get(sqlText);
       if (statement === undefined) {
         if (statements.size >= statementCacheSize) statements.clear();
-        statement = sqlite.prepare(sqlText);
+        const prepared = sqlite.prepare(sqlText);
+        statement = endsWrite(sqlText, prepared) ? reportingWrites(prepared, afterWrite) : prepared;
         statements.set(sqlText, statement);
       }
       return statement;
@@ -42,14 +49,44 @@ function withStatementCache(sqlite: SQLite.Database, reader: SQLite.Database | n
   };
 }
 
-const readers = new WeakMap<Kysely<Database>, SQLite.Database>();
+function reportingWrites(statement: SQLite.Statement, afterWrite: () => void): SqliteStatement {
+  return {
+    reader: statement.reader,
+    all(parameters) {
+      try {
+        return statement.all(parameters);
+      } finally {
+        afterWrite();
+      }
+    },
+    run(parameters) {
+      try {
+        return statement.run(parameters);
+      } finally {
+        afterWrite();
+      }
+    },
+    *iterate(parameters) {
+      try {
+        yield* statement.iterate(parameters);
+      } finally {
+        afterWrite();
+      }
+    },
+  };
+}
 
-/**
- * A second, read-only connection to the same SQLite file, for hot reads outside Kysely (session-lookup.ts).
- * It sees only committed data, never a transaction the writer connection has open. None for `:memory:`,
- * PostgreSQL or MySQL.
- */
-export function sqliteReader(db: Kysely<Database>): SQLite.Database | undefined {
+export interface SqliteReader {
+  /** A read-only connection to the same file: it sees committed data only, never a transaction the writer has open. */
+  connection: SQLite.Database;
+  /** `listener` runs after every statement of this process's writer that changes data or ends a transaction. */
+  onWrite(listener: () => void): void;
+}
+
+const readers = new WeakMap<Kysely<Database>, SqliteReader>();
+
+/** The reader of a SQLite file database, for hot reads outside Kysely (session-lookup.ts); none for `:memory:`, PostgreSQL or MySQL. */
+export function sqliteReader(db: Kysely<Database>): SqliteReader | undefined {
   return readers.get(db);
 }
 
@@ -65,8 +102,12 @@ export function createDb(databaseUrl: string): Kysely<Database> {
     sqlite.pragma("busy_timeout = 5000");
     const reader = path === ":memory:" ? null : new SQLite(path, { readonly: true });
     reader?.pragma("busy_timeout = 5000");
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite, reader) }) });
-    if (reader !== null) readers.set(db, reader);
+    const listeners: (() => void)[] = [];
+    const afterWrite = (): void => {
+      for (const listener of listeners) listener();
+    };
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite, reader, afterWrite) }) });
+    if (reader !== null) readers.set(db, { connection: reader, onWrite: (listener) => listeners.push(listener) });
     return db;
   }
   if (dialect === "mysql") {

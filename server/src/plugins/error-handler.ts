@@ -1,12 +1,13 @@
 import type { FastifyError, FastifyInstance } from "fastify";
+import type { Logger } from "pino";
 import { AppError, errorBody, type ErrorDetail } from "../errors.js";
 
 /** One place turns every failure into `{ error: { code, message } }`; 5xx never echo internals (STYLE S7). */
-export function installErrorHandler(app: FastifyInstance): void {
+export function installErrorHandler(app: FastifyInstance, log: Logger): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (error instanceof AppError) {
       if (error.retryAfterSeconds !== undefined) void reply.header("Retry-After", String(error.retryAfterSeconds));
-      if (error.statusCode >= 500) request.log.error({ err: error }, "request failed");
+      if (error.statusCode >= 500) log.error({ reqId: request.id, err: error }, "request failed");
       return reply.code(error.statusCode).send(errorBody(error.code, error.message, error.details));
     }
     if (error.validation !== undefined) {
@@ -36,7 +37,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send(errorBody(error.statusCode === 404 ? "not_found" : "validation_failed", "The request is not valid."));
     }
-    request.log.error({ err: error }, "unhandled error");
+    log.error({ reqId: request.id, err: error }, "unhandled error");
     return reply.code(500).send(errorBody("internal_error"));
   });
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import cors from "@fastify/cors";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import helmet, { type HelmetOptions } from "helmet";
 
 /**
@@ -22,30 +22,55 @@ function staticHelmetHeaders(options: HelmetOptions): Record<string, string> {
   return headers;
 }
 
-/** CSP, no-sniff, frame-deny; HSTS only over HTTPS (a trusted proxy's X-Forwarded-Proto counts); CORS only for configured origins. */
-export async function registerSecurityHeaders(app: FastifyInstance, options: { corsOrigins: string[] }): Promise<void> {
-  const headers = staticHelmetHeaders({
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", "data:"],
-        connectSrc: ["'self'"],
-        fontSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-      },
+/**
+ * Headers for HTML documents (the web UI's pages, Swagger UI): helmet's full set with a CSP that allows
+ * only our own scripts, styles and images. Computed once at start.
+ */
+export const documentHeaders: Readonly<Record<string, string>> = staticHelmetHeaders({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", "data:"],
+      connectSrc: ["'self'"],
+      fontSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
     },
-    frameguard: { action: "deny" },
-    strictTransportSecurity: false,
-    crossOriginEmbedderPolicy: false,
-  });
+  },
+  frameguard: { action: "deny" },
+  strictTransportSecurity: false,
+  crossOriginEmbedderPolicy: false,
+});
+
+/**
+ * Headers for every other answer: JSON, images, assets (the OWASP REST Security set). Such a response
+ * loads nothing, may not be framed, sniffed, read cross-origin or stored by a cache; a route that may be
+ * cached (JWKS, hashed assets) says so itself. The document headers' other members only mean something
+ * to a page.
+ */
+const apiHeaders: Readonly<Record<string, string>> = {
+  "cache-control": "no-store",
+  "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+  "cross-origin-resource-policy": "same-origin",
+  "referrer-policy": "no-referrer",
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+};
+
+/** Sets the document headers on a reply that sends an HTML page. */
+export function asDocument(reply: FastifyReply): FastifyReply {
+  return reply.headers(documentHeaders);
+}
+
+/** API headers on every answer (pages get the document set); HSTS only over HTTPS (a trusted proxy's X-Forwarded-Proto counts); CORS only for configured origins. */
+export async function registerSecurityHeaders(app: FastifyInstance, options: { corsOrigins: string[] }): Promise<void> {
   app.addHook("onRequest", (request, reply, done) => {
-    void reply.headers(headers);
+    void reply.headers(apiHeaders);
     // request.protocol honours X-Forwarded-Proto only from proxies listed in TRUST_PROXY.
     if (request.protocol === "https") void reply.header("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
     done();

@@ -2,6 +2,7 @@ import swagger from "@fastify/swagger";
 import swaggerUI from "@fastify/swagger-ui";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config.js";
+import { asDocument } from "./security-headers.js";
 
 /** OpenAPI built from the routes' own TypeBox schemas: `/openapi.json` and Swagger UI at `/docs`. */
 export async function registerSwagger(app: FastifyInstance, config: Readonly<Config>): Promise<void> {
@@ -13,6 +14,16 @@ export async function registerSwagger(app: FastifyInstance, config: Readonly<Con
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
     },
   });
-  await app.register(swaggerUI, { routePrefix: "/docs", staticCSP: true, uiConfig: { deepLinking: true } });
+  await app.register(swaggerUI, {
+    routePrefix: "/docs",
+    staticCSP: true, // its own CSP, which allows Swagger UI's inline script hashes
+    uiConfig: { deepLinking: true },
+    uiHooks: {
+      onRequest: (_request, reply, done) => {
+        asDocument(reply);
+        done();
+      },
+    },
+  });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 }

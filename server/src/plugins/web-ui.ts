@@ -2,14 +2,16 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Logger } from "pino";
 import { errorBody } from "../errors.js";
+import { asDocument } from "./security-headers.js";
 
 /** Serves the built Vue app: hashed assets cached for a year, index.html never cached, SPA fallback. */
-export async function registerWebUI(app: FastifyInstance, webDist: string | null): Promise<void> {
+export async function registerWebUI(app: FastifyInstance, webDist: string | null, log: Logger): Promise<void> {
   const notFound = (request: FastifyRequest, reply: FastifyReply): FastifyReply =>
     reply.code(404).send(errorBody("not_found", `No route ${request.method} ${request.url.split("?")[0] ?? "/"}.`));
   if (webDist === null || !existsSync(join(webDist, "index.html"))) {
-    if (webDist !== null) app.log.warn({ webDist }, "web UI not built; run `npm run build -w web`");
+    if (webDist !== null) log.warn({ webDist }, "web UI not built; run `npm run build -w web`");
     app.setNotFoundHandler(notFound);
     return;
   }
@@ -22,7 +24,7 @@ export async function registerWebUI(app: FastifyInstance, webDist: string | null
     },
   });
   const sendIndex = async (_request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    await reply.header("Cache-Control", "no-cache").sendFile("index.html");
+    await asDocument(reply).header("Cache-Control", "no-cache").sendFile("index.html");
   };
   app.get("/", { schema: { hide: true } }, sendIndex);
   app.setNotFoundHandler((request, reply) => {

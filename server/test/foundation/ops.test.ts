@@ -1,8 +1,11 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createConnection } from "mysql2/promise";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appOn, buildTestApp, type TestApp } from "../helpers/build-test-app.js";
-import { call, login, register } from "../helpers/api.js";
+import { call, login, register, strongPassword } from "../helpers/api.js";
 import { testDialects, type TestDialect } from "../helpers/dialects.js";
 import { expectError, send } from "./support.js";
 
@@ -104,16 +107,34 @@ for (const dialect of testDialects()) {
       expect(documented.has("GET /.well-known/jwks.json")).toBe(true);
     });
 
-    it("sends CSP, nosniff and frame-deny on API and ops responses", async () => {
+    it("sends the API headers on API and ops responses: CSP that loads nothing, nosniff, frame-deny, no-store", async () => {
       for (const url of ["/healthz", "/api/user/me", "/openapi.json"]) {
         const res = await send(t.app, { method: "GET", url });
         const csp = String(res.headers["content-security-policy"]);
-        expect(csp, url).toMatch(/default-src 'self'/);
+        expect(csp, url).toMatch(/default-src 'none'/);
         expect(csp, url).toMatch(/frame-ancestors 'none'/);
-        expect(csp, url).toMatch(/object-src 'none'/);
         expect(res.headers["x-content-type-options"], url).toBe("nosniff");
         expect(res.headers["x-frame-options"], url).toBe("DENY");
+        expect(res.headers["cache-control"], url).toBe("no-store");
+        expect(res.headers["cross-origin-resource-policy"], url).toBe("same-origin");
       }
+      // Public keys may be cached by the apps that verify tokens.
+      expect((await send(t.app, { method: "GET", url: "/.well-known/jwks.json" })).headers["cache-control"]).toBe("public, max-age=300");
+    });
+
+    it("sends no-store on token responses (RFC 6749 §5.1)", async () => {
+      const res = await send(t.app, { method: "POST", url: "/api/auth/register", body: { username: "nostore-user", password: strongPassword } });
+      expect(res.status).toBe(201);
+      expect(res.body["access_token"]).toEqual(expect.any(String));
+      expect(res.headers["cache-control"]).toBe("no-store");
+    });
+
+    it("sends the document headers on Swagger UI's page", async () => {
+      const res = await send(t.app, { method: "GET", url: "/docs/" });
+      expect(res.status).toBe(200);
+      expect(res.headers["x-frame-options"]).toBe("DENY");
+      expect(res.headers["cross-origin-opener-policy"]).toBe("same-origin");
+      expect(String(res.headers["content-security-policy"])).toMatch(/object-src 'none'/);
     });
 
     it("sends nosniff and frame-deny on every kind of answer: 401, 404, 422, 415 and a malformed URL", async () => {
@@ -157,6 +178,48 @@ for (const dialect of testDialects()) {
     it("answers unknown routes with a JSON 404 in the error shape", async () => {
       expectError(await call(t.app, "GET", "/api/nope"), 404, "not_found");
       expectError(await call(t.app, "POST", "/api/user/me"), 404, "not_found");
+    });
+  });
+
+  describe(`web UI pages and assets [${dialect.name}]`, () => {
+    let t: TestApp;
+    let dist: string;
+    beforeAll(async () => {
+      dist = mkdtempSync(join(tmpdir(), "tessera-web-"));
+      mkdirSync(join(dist, "assets"));
+      writeFileSync(join(dist, "index.html"), "<!doctype html><title>Tessera</title><div id=app></div>");
+      writeFileSync(join(dist, "assets", "app-1a2b3c.js"), "console.log(1)");
+      t = await appOn(dialect, { webDist: dist });
+    });
+    afterAll(async () => {
+      await t.close();
+      rmSync(dist, { recursive: true, force: true });
+    });
+
+    it("sends the document headers, with a CSP for our own scripts only, on the app's page and its client-side routes", async () => {
+      for (const url of ["/", "/settings/security"]) {
+        const res = await send(t.app, { method: "GET", url });
+        expect(res.status, url).toBe(200);
+        expect(String(res.headers["content-type"]), url).toMatch(/^text\/html/);
+        const csp = String(res.headers["content-security-policy"]);
+        expect(csp, url).toMatch(/default-src 'self'/);
+        expect(csp, url).toMatch(/script-src 'self'(;|$)/);
+        expect(csp, url).toMatch(/object-src 'none'/);
+        expect(csp, url).toMatch(/frame-ancestors 'none'/);
+        expect(res.headers["x-frame-options"], url).toBe("DENY");
+        expect(res.headers["cross-origin-opener-policy"], url).toBe("same-origin");
+        expect(res.headers["cache-control"], url).toBe("no-cache");
+      }
+    });
+
+    it("caches hashed assets for a year, still nosniff, and keeps API misses JSON", async () => {
+      const asset = await send(t.app, { method: "GET", url: "/assets/app-1a2b3c.js" });
+      expect(asset.status).toBe(200);
+      expect(asset.headers["cache-control"]).toBe("public, max-age=31536000, immutable");
+      expect(asset.headers["x-content-type-options"]).toBe("nosniff");
+      const miss = await send(t.app, { method: "GET", url: "/api/no-such-route" });
+      expect(miss.status).toBe(404);
+      expect(String(miss.headers["content-security-policy"])).toMatch(/default-src 'none'/);
     });
   });
 

@@ -2,9 +2,10 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { FastifyInstance, FastifyServerOptions } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
 import type { Kysely } from "kysely";
+import { pino } from "pino";
 import { buildApp } from "../../src/app.js";
 import { fixedClock, type FixedClock } from "../../src/clock.js";
 import { loadConfig, type Config } from "../../src/config.js";
@@ -36,8 +37,10 @@ export interface TestAppOptions {
   secretKey?: string;
   redisUrl?: string;
   notifier?: Notifier;
-  /** A pino logger config for the app (e.g. `{ level: "debug", stream }` to capture what it logs); silent by default. */
-  logger?: FastifyServerOptions["logger"];
+  /** Where the app's log lines go, and from which level (e.g. `{ level: "debug", stream }` to capture them); silent by default. */
+  logger?: { level: string; stream: { write(line: string): void } };
+  /** A built web UI to serve (a directory with index.html); none by default. */
+  webDist?: string;
 }
 
 export function newSecretKey(): string {
@@ -58,7 +61,7 @@ export async function buildTestApp(options: TestAppOptions): Promise<TestApp> {
     PASSWORD_HASH_ITERATIONS: "1",
     ...(options.redisUrl === undefined ? {} : { REDIS_URL: options.redisUrl }),
     ...options.env,
-  }, { webDist: null });
+  }, { webDist: options.webDist ?? null });
   const db = createDb(config.databaseUrl);
   await migrateToLatest(db);
   const keys = parseSecretKeys(config.secretKey ?? secretKey);
@@ -69,7 +72,7 @@ export async function buildTestApp(options: TestAppOptions): Promise<TestApp> {
   const app = await buildApp(config, {
     db, clock, keyring: createKeyring(keys), secretKey: primary, redis,
     ...(options.notifier === undefined ? {} : { notifier: options.notifier }),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.logger === undefined ? {} : { log: pino({ level: options.logger.level }, options.logger.stream) }),
   });
   await app.ready();
   return {

@@ -6,40 +6,49 @@ import { activeSessionQuery, findActiveSession, sessionFromColumns, type ActiveS
 export type ActiveSessionLookup = (id: string) => Promise<ActiveSession | undefined>;
 
 const cacheLimit = 10_000;
+/** How long a look at `PRAGMA data_version` stays good for: the most another process's commit can go unseen. */
+export const dataVersionRecheckMs = 1;
 
 /**
  * How an authenticated request finds its session.
  *
- * On a SQLite file, sessions once read stay in memory for as long as the database is unchanged. Each
- * lookup first reads SQLite's `PRAGMA data_version` on a read-only connection of its own; the value
- * changes whenever any other connection commits, whether this process's writer or another instance's,
- * and then the whole cache is dropped. A revocation, a lock or a role change is therefore seen by the
- * very next request in every process, and a request on an unchanged database runs no query. Being a
- * separate connection, the reader sees committed data only, never another request's open transaction.
+ * On a SQLite file, sessions once read stay in memory while the database is unchanged:
+ * - every write of this process (each data-changing statement, commit and rollback of its writer
+ *   connection) empties the cache as soon as it has run, so the next request here sees it;
+ * - a commit by another process (another instance on the same file, the CLI) changes SQLite's
+ *   `PRAGMA data_version`, read at most once per millisecond, and then empties it too.
+ * The reads go through a read-only connection of their own, so they see committed data only, never a
+ * transaction another request has open.
  *
  * On PostgreSQL and MySQL (and SQLite `:memory:`) every lookup is one indexed query.
  */
-export function createActiveSessionLookup(db: Kysely<Database>): ActiveSessionLookup {
+export function createActiveSessionLookup(db: Kysely<Database>, now: () => number = () => performance.now()): ActiveSessionLookup {
   const reader = sqliteReader(db);
   if (reader === undefined) return (id) => findActiveSession(db, id);
 
   const { sql } = activeSessionQuery(db, "").compile();
+  const cache = new Map<string, ActiveSession>();
+  reader.onWrite(() => cache.clear());
   // Prepared on first use: the reader may be opened before the migrations have created the tables.
   let select: { get(id: string): unknown } | null = null;
   let dataVersion: { get(): unknown } | null = null;
   let seenVersion: unknown = null;
-  const cache = new Map<string, ActiveSession>();
+  let checkedAt = -Infinity;
 
   return async (id) => {
-    dataVersion ??= reader.prepare("PRAGMA data_version").pluck();
-    const version = dataVersion.get();
-    if (version !== seenVersion) {
-      cache.clear();
-      seenVersion = version;
+    const at = now();
+    if (at - checkedAt >= dataVersionRecheckMs) {
+      dataVersion ??= reader.connection.prepare("PRAGMA data_version").pluck();
+      const version = dataVersion.get();
+      checkedAt = at;
+      if (version !== seenVersion) {
+        cache.clear();
+        seenVersion = version;
+      }
     }
     const cached = cache.get(id);
     if (cached !== undefined) return cached;
-    select ??= reader.prepare(sql).raw(true);
+    select ??= reader.connection.prepare(sql).raw(true);
     const columns = select.get(id) as Parameters<typeof sessionFromColumns>[0] | undefined; // the columns of activeSessionQuery, in order
     if (columns === undefined) return undefined;
     const session = sessionFromColumns(columns);

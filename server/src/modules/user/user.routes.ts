@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import { authOf, metaOf, requireAuth } from "../../plugins/auth-guard.js";
 import { clearSessionCookies } from "../../plugins/cookies.js";
 import type { RouteDeps } from "../../routes.js";
-import { userViewFromRow } from "./user.service.js";
+import { cachedUserView } from "./user.service.js";
 import { codeAliases, errorResponses, NullableString, NullableTime, pickCode } from "../../schemas.js";
 
 const ChangePasswordBody = Type.Object({
@@ -27,7 +27,7 @@ export async function userRoutes(fastify: FastifyInstance, { services, rateLimit
   app.get("/api/user/me", {
     schema: { tags: ["user"], summary: "The signed-in user", security: [{ bearer: [] }], response: { 200: Type.Ref("User"), ...errorResponses } },
     preHandler: guard,
-  }, async (request) => userViewFromRow(authOf(request).user));
+  }, async (request) => cachedUserView(authOf(request).user));
 
   app.post("/api/user/password", {
     schema: { tags: ["user"], summary: "Change the password; other sessions are revoked", security: [{ bearer: [] }], body: ChangePasswordBody, response: { 204: Type.Null(), ...errorResponses } },

@@ -37,6 +37,19 @@ export function userViewFromRow(row: SessionUser): UserView {
   };
 }
 
+// A session cached by the session lookup keeps one user object, so its view is built once, not per request.
+const views = new WeakMap<SessionUser, UserView>();
+
+/** The view of a user read with its session; shared between requests, so never to be changed. */
+export function cachedUserView(user: SessionUser): UserView {
+  let view = views.get(user);
+  if (view === undefined) {
+    view = userViewFromRow(user);
+    views.set(user, view);
+  }
+  return view;
+}
+
 /** NFKC + lower case, so "Alice" and "ａｌｉｃｅ" are one account. */
 export function normalizeUsername(username: string): string {
   return username.normalize("NFKC").trim().toLowerCase();
