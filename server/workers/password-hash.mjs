@@ -5,12 +5,12 @@ import { setPriority } from "node:os";
 import { hashSync, verifySync } from "@node-rs/argon2";
 import bcrypt from "bcryptjs";
 
-// A hashing thread runs at nice 10: a flood of logins cannot starve the event loop that answers
-// every other request, and with nothing else to run it still gets every core. On Linux a
-// thread's id is a valid target for setpriority(2); elsewhere the priority stays as it is.
+// A hashing thread runs at nice 19, the lowest priority: a flood of logins cannot starve the event
+// loop that answers every other request, and with nothing else to run it still gets every core.
+// On Linux a thread's id is a valid target for setpriority(2); elsewhere the priority stays as it is.
 try {
   const threadId = Number(readlinkSync("/proc/thread-self").split("/").pop());
-  if (Number.isInteger(threadId)) setPriority(threadId, 10);
+  if (Number.isInteger(threadId)) setPriority(threadId, 19);
 } catch {
   // Not Linux: keep the default priority.
 }

@@ -18,12 +18,14 @@ function fieldWithNul(value: unknown, path: string, depth = 0): string | null {
  * A preHandler, so it also sees bodies that a route builds in preValidation (HTTP Basic login).
  */
 export function installInputGuard(app: FastifyInstance): void {
-  app.addHook("preHandler", async (request) => {
+  app.addHook("preHandler", (request, _reply, done) => {
     for (const [part, value] of [["body", request.body], ["params", request.params], ["query", request.query]] as const) {
       const field = fieldWithNul(value, "");
       if (field === null) continue;
       const name = field === "" ? part : field;
-      throw new AppError("validation_failed", `The request ${part} is not valid: ${name} must not contain NUL characters.`, undefined, [{ field: name, message: "must not contain NUL characters" }]);
+      done(new AppError("validation_failed", `The request ${part} is not valid: ${name} must not contain NUL characters.`, undefined, [{ field: name, message: "must not contain NUL characters" }]));
+      return;
     }
+    done();
   });
 }

@@ -75,8 +75,10 @@ export async function registerSecurityHeaders(app: FastifyInstance, options: { c
     if (request.protocol === "https") void reply.header("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
     done();
   });
+  // Without configured origins there is nothing to allow: no CORS hook runs, and a preflight gets the 404 JSON.
+  if (options.corsOrigins.length === 0) return;
   await app.register(cors, {
-    origin: options.corsOrigins.length === 0 ? false : options.corsOrigins,
+    origin: options.corsOrigins,
     credentials: true,
     methods: ["GET", "POST", "DELETE"],
     allowedHeaders: ["Authorization", "Content-Type", "X-CSRF-Token"],

@@ -57,10 +57,17 @@ export function createAuthService(deps: {
   async function issueLogin(user: users.UserRow, amr: AuthMethod[], meta: RequestMeta): Promise<{ tokens: TokenPair; user: UserView }> {
     // Looked up before the new session exists; skipped for accounts without an address to notify.
     const fromNewDevice = user.email !== null && (await isNewUserAgent(db, user.id, meta.userAgent));
-    const tokens = await sessions.createSession(user.id, amr, meta);
     const now = clock.now();
-    await users.recordLogin(db, user.id, now);
-    await audit.record({ type: "login_succeeded", userId: user.id, meta, detail: { amr: amr.join(" ") } });
+    // The login's writes commit together (one SQLite commit instead of four). The user row first, as
+    // the password, reset and lock transactions do, so one of them and a login cannot deadlock.
+    const opened = await db.transaction().execute(async (trx) => {
+      await users.recordLogin(trx, user.id, now);
+      const session = await sessions.openSession(user.id, amr, meta, trx);
+      await audit.record({ type: "login_succeeded", userId: user.id, meta, detail: { amr: amr.join(" ") } }, trx);
+      return session;
+    });
+    // Signed after the commit: on SQLite a transaction holds the only connection.
+    const tokens = await sessions.tokensFor(opened);
     if (fromNewDevice) notifier.notify(user, "new_device_login", meta);
     // recordLogin shifted the times in one UPDATE; mirror it rather than read the row again.
     return { tokens, user: userViewFromRow({ ...user, previous_login_at: user.last_login_at, last_login_at: now }) };

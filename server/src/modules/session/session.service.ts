@@ -39,8 +39,21 @@ export interface SessionView {
   current: boolean;
 }
 
+/** A session whose rows are written (maybe inside a caller's transaction) but whose access token is not yet signed. */
+export interface OpenedSession {
+  sessionId: string;
+  userId: string;
+  amr: AuthMethod[];
+  aal: 1 | 2;
+  refreshToken: string;
+}
+
 export interface SessionService {
   createSession(userId: string, amr: AuthMethod[], meta: RequestMeta, db?: Kysely<Database>): Promise<TokenPair>;
+  /** The rows of a new session, written through `executor` (a transaction holds them with its other writes). */
+  openSession(userId: string, amr: AuthMethod[], meta: RequestMeta, executor: Kysely<Database>): Promise<OpenedSession>;
+  /** Signs the access token of an opened session; run it after the transaction that wrote the session has committed. */
+  tokensFor(session: OpenedSession): Promise<TokenPair>;
   /** Rotates a refresh token; a used one revokes its whole session (token theft detection). */
   refresh(refreshToken: string, meta: RequestMeta): Promise<TokenPair>;
   authenticate(accessToken: string): Promise<AuthContext | null>;
@@ -61,25 +74,38 @@ export function createSessionService(deps: {
   const refreshTtlMs = refreshTokenTtlSeconds * 1000;
   const findActiveSession = createActiveSessionLookup(db);
 
+  async function tokensFor(session: OpenedSession): Promise<TokenPair> {
+    const access = await tokens.issueAccessToken({ sub: session.userId, sid: session.sessionId, amr: session.amr, aal: session.aal });
+    return { access_token: access.token, refresh_token: session.refreshToken, token_type: "Bearer", expires_in: access.expiresIn, session_id: session.sessionId };
+  }
+
   async function issuePair(executor: Kysely<Database>, sessionId: string, userId: string, amr: AuthMethod[], aal: 1 | 2): Promise<TokenPair> {
     const refreshToken = randomToken(256);
     await repo.insertRefreshToken(executor, hashSecret(refreshToken), sessionId, clock.now());
-    const access = await tokens.issueAccessToken({ sub: userId, sid: sessionId, amr, aal });
-    return { access_token: access.token, refresh_token: refreshToken, token_type: "Bearer", expires_in: access.expiresIn, session_id: sessionId };
+    return tokensFor({ sessionId, userId, amr, aal, refreshToken });
+  }
+
+  async function openSession(userId: string, amr: AuthMethod[], meta: RequestMeta, executor: Kysely<Database>): Promise<OpenedSession> {
+    const now = clock.now();
+    const sessionId = randomId();
+    // NIST SP 800-63B §4.2: AAL2 needs a second, distinct factor.
+    const aal: 1 | 2 = amr.some((m) => m === "otp" || m === "recovery" || m === "device") ? 2 : 1;
+    await repo.insertSession(executor, {
+      id: sessionId, user_id: userId, aal, amr: amr.join(" "), created_at: now, last_used_at: now,
+      expires_at: now + refreshTtlMs, revoked_at: null, ip: meta.ip, user_agent: meta.userAgent,
+    });
+    const refreshToken = randomToken(256);
+    await repo.insertRefreshToken(executor, hashSecret(refreshToken), sessionId, now);
+    return { sessionId, userId, amr, aal, refreshToken };
   }
 
   return {
     async createSession(userId, amr, meta, executor = db) {
-      const now = clock.now();
-      const sessionId = randomId();
-      // NIST SP 800-63B §4.2: AAL2 needs a second, distinct factor.
-      const aal: 1 | 2 = amr.some((m) => m === "otp" || m === "recovery" || m === "device") ? 2 : 1;
-      await repo.insertSession(executor, {
-        id: sessionId, user_id: userId, aal, amr: amr.join(" "), created_at: now, last_used_at: now,
-        expires_at: now + refreshTtlMs, revoked_at: null, ip: meta.ip, user_agent: meta.userAgent,
-      });
-      return issuePair(executor, sessionId, userId, amr, aal);
+      return tokensFor(await openSession(userId, amr, meta, executor));
     },
+
+    openSession,
+    tokensFor,
 
     async refresh(refreshToken, meta) {
       const tokenHash = hashSecret(refreshToken);
