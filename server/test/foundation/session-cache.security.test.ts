@@ -8,9 +8,9 @@
  * SQLite file within `dataVersionRecheckMs` (1 ms); PostgreSQL and MySQL query on every request.
  * Run on every dialect, both apps on one database and one fixed clock.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { call, login, register, str } from "../helpers/api.js";
-import { appOn, buildTestApp, type TestApp } from "../helpers/build-test-app.js";
+import { useTwoInstances, type TestApp } from "../helpers/build-test-app.js";
 import { testDialects } from "../helpers/dialects.js";
 import { dataVersionRecheckMs } from "../../src/modules/session/session-lookup.js";
 
@@ -24,13 +24,9 @@ for (const dialect of testDialects()) {
   describe(`session cache on two instances of one ${dialect.name} database`, () => {
     let a: TestApp;
     let b: TestApp;
-    beforeAll(async () => {
-      a = await appOn(dialect);
-      b = await buildTestApp({ databaseUrl: a.databaseUrl, secretKey: a.secretKey, clock: a.clock });
-    });
-    afterAll(async () => {
-      await b.close();
-      await a.close();
+    useTwoInstances(dialect, (first, second) => {
+      a = first;
+      b = second;
     });
 
     const me = async (t: TestApp, token: string): Promise<number> => (await call(t.app, "GET", "/api/user/me", { token })).status;

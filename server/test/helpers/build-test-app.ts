@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
 import type { Kysely } from "kysely";
+import { afterAll, beforeAll } from "vitest";
 import { pino } from "pino";
 import { buildApp } from "../../src/app.js";
 import { fixedClock, type FixedClock } from "../../src/clock.js";
@@ -97,4 +98,22 @@ export async function appOn(dialect: TestDialect, options: Omit<TestAppOptions, 
       await database.drop();
     },
   };
+}
+
+/**
+ * Two instances on one fresh database (as behind a load balancer), with one secret key and one fixed
+ * clock, for a describe block: built before its tests, closed after them. `bind` receives both.
+ */
+export function useTwoInstances(dialect: TestDialect, bind: (a: TestApp, b: TestApp) => void): void {
+  let a: TestApp | undefined;
+  let b: TestApp | undefined;
+  beforeAll(async () => {
+    a = await appOn(dialect);
+    b = await buildTestApp({ databaseUrl: a.databaseUrl, secretKey: a.secretKey, clock: a.clock });
+    bind(a, b);
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
 }

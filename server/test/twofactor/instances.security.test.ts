@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, enrolledUser, loginToken, register, str, totpCode } from "../helpers/api.js";
-import { appOn, buildTestApp, type TestApp } from "../helpers/build-test-app.js";
+import { appOn, buildTestApp, useTwoInstances, type TestApp } from "../helpers/build-test-app.js";
 import { testDialects } from "../helpers/dialects.js";
 import { expectError, mfaLogin, send, uniqueName, wrongCode, type Reply } from "./twofactor-helpers.js";
 
@@ -20,13 +20,9 @@ for (const dialect of testDialects()) {
   describe(`two instances on one ${dialect.name} database`, () => {
     let a: TestApp;
     let b: TestApp;
-    beforeAll(async () => {
-      a = await appOn(dialect);
-      b = await buildTestApp({ databaseUrl: a.databaseUrl, secretKey: a.secretKey, clock: a.clock });
-    });
-    afterAll(async () => {
-      await b.close();
-      await a.close();
+    useTwoInstances(dialect, (first, second) => {
+      a = first;
+      b = second;
     });
 
     it("refuses on instance B a code already used on instance A", async () => {
