@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import closeWithGrace from "close-with-grace";
-import { pino } from "pino";
 import { buildApp } from "./app.js";
+import { createLogger } from "./logger.js";
 import { systemClock } from "./clock.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { describeError, openRuntime } from "./bootstrap.js";
@@ -26,10 +26,7 @@ async function main(): Promise<void> {
     console.error(`startup failed: ${describeError(error)}`);
     process.exit(1);
   }
-  const log = pino({
-    level: config.logLevel,
-    redact: { paths: ["req.headers.authorization", "req.headers.cookie", "res.headers[\"set-cookie\"]", "*.password", "*.code", "*.token", "*.refresh_token"], censor: "[redacted]" },
-  });
+  const log = createLogger(config.logLevel);
   const app = await buildApp(config, { db: runtime.db, clock: systemClock, keyring: runtime.keyring, secretKey: runtime.secretKey, redis: runtime.redis, log });
   if (runtime.generatedKey) log.warn(`generated a new secret key in ${config.dataDir}/secret.key (mode 0600); back it up`);
 

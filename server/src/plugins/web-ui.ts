@@ -19,8 +19,10 @@ export async function registerWebUI(app: FastifyInstance, webDist: string | null
     root: webDist,
     wildcard: false,
     index: false,
-    setHeaders: (res, path) => {
-      res.header("Cache-Control", path.includes("/assets/") ? "public, max-age=31536000, immutable" : "no-cache");
+    setHeaders: (reply, path) => {
+      reply.header("Cache-Control", path.includes("/assets/") ? "public, max-age=31536000, immutable" : "no-cache");
+      // A page asked for by its file name (/index.html) is still a page.
+      if (path.endsWith(".html")) asDocument(reply);
     },
   });
   const sendIndex = async (_request: FastifyRequest, reply: FastifyReply): Promise<void> => {

@@ -25,6 +25,25 @@ for (const dialect of testDialects()) {
       expect(me.status).toBe(200);
     });
 
+    it("gives no session to an account deleted or locked between the password check and the session (a race with deletion or an admin lock)", async () => {
+      const meta = { ip: "127.0.0.1", userAgent: "race/1.0" };
+      for (const [name, change] of [
+        ["race-deleted", (id: string) => t.db.deleteFrom("user").where("id", "=", id).execute()],
+        ["race-locked", (id: string) => t.db.updateTable("user").set({ locked: 1 }).where("id", "=", id).execute()],
+      ] as const) {
+        const { userId } = await register(t.app, name);
+        const row = await t.db.selectFrom("user").selectAll().where("id", "=", userId).executeTakeFirstOrThrow();
+        const sessionsBefore = await t.db.selectFrom("session").select("id").where("user_id", "=", userId).execute();
+        await change(userId);
+        // The row as the password check read it; the account changed after that.
+        await expect(t.app.services.auth.completeFirstFactor(row, "pwd", meta)).rejects.toMatchObject({ code: "invalid_credentials" });
+        const sessionsAfter = await t.db.selectFrom("session").select("id").where("user_id", "=", userId).execute();
+        expect(sessionsAfter.map((s) => s.id), name).toEqual(sessionsBefore.map((s) => s.id));
+        const succeeded = await t.db.selectFrom("audit_event").select("id").where("user_id", "=", userId).where("type", "=", "login_succeeded").execute();
+        expect(succeeded, name).toHaveLength(0);
+      }
+    });
+
     it("logs in by email, in any case", async () => {
       const res = await login(t.app, "ALICE@example.COM");
       expect(res.status, JSON.stringify(res.body)).toBe(200);

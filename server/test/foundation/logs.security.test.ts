@@ -5,6 +5,7 @@
  * access or refresh token, login token, TOTP secret, TOTP code, recovery code, cookie or secret key.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../../src/logger.js";
 import { appOn, type TestApp } from "../helpers/build-test-app.js";
 import { call, enrolledUser, login, loginToken, register, str, strongPassword, totpCode, type Json } from "../helpers/api.js";
 import { testDialects } from "../helpers/dialects.js";
@@ -24,6 +25,21 @@ for (const dialect of testDialects()) {
       t = await appOn(dialect, { logger: { level: "debug", stream: { write: (line: string) => void lines.push(line) } } });
     });
     afterAll(async () => t.close());
+
+    it("logs a failed statement's error without its SQL text or values (mysql2 inlines the values into err.sql)", () => {
+      const captured: string[] = [];
+      const log = createLogger("error", { write: (line: string) => void captured.push(line) });
+      const failure = Object.assign(new Error("Deadlock found when trying to get lock"), {
+        code: "ER_LOCK_DEADLOCK",
+        sql: "insert into `refresh_token` values ('hash-of-a-refresh-token', 'session-id')",
+        sqlMessage: "Deadlock found when trying to get lock",
+        parameters: ["hash-of-a-refresh-token"],
+      });
+      log.error({ err: failure }, "request failed");
+      expect(captured).toHaveLength(1);
+      expect(captured[0]).toContain("Deadlock found");
+      expect(captured[0]).not.toContain("hash-of-a-refresh-token");
+    });
 
     it("logs requests at debug level (the capture works)", async () => {
       await call(t.app, "GET", "/healthz");

@@ -197,7 +197,7 @@ for (const dialect of testDialects()) {
     });
 
     it("sends the document headers, with a CSP for our own scripts only, on the app's page and its client-side routes", async () => {
-      for (const url of ["/", "/settings/security"]) {
+      for (const url of ["/", "/settings/security", "/index.html"]) {
         const res = await send(t.app, { method: "GET", url });
         expect(res.status, url).toBe(200);
         expect(String(res.headers["content-type"]), url).toMatch(/^text\/html/);

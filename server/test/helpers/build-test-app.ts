@@ -6,12 +6,12 @@ import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll } from "vitest";
-import { pino } from "pino";
 import { buildApp } from "../../src/app.js";
 import { fixedClock, type FixedClock } from "../../src/clock.js";
 import { loadConfig, type Config } from "../../src/config.js";
 import { createKeyring, parseSecretKeys } from "../../src/crypto/encryption.js";
 import { createDb } from "../../src/db/connect.js";
+import { createLogger } from "../../src/logger.js";
 import type { Database } from "../../src/db/database.js";
 import { migrateToLatest } from "../../src/db/migrator.js";
 import type { Notifier } from "../../src/modules/email/notifier.js";
@@ -73,7 +73,7 @@ export async function buildTestApp(options: TestAppOptions): Promise<TestApp> {
   const app = await buildApp(config, {
     db, clock, keyring: createKeyring(keys), secretKey: primary, redis,
     ...(options.notifier === undefined ? {} : { notifier: options.notifier }),
-    ...(options.logger === undefined ? {} : { log: pino({ level: options.logger.level }, options.logger.stream) }),
+    ...(options.logger === undefined ? {} : { log: createLogger(options.logger.level, options.logger.stream, { redact: false }) }),
   });
   await app.ready();
   return {

@@ -59,9 +59,10 @@ export function createAuthService(deps: {
     const fromNewDevice = user.email !== null && (await isNewUserAgent(db, user.id, meta.userAgent));
     const now = clock.now();
     // The login's writes commit together (one SQLite commit instead of four). The user row first, as
-    // the password, reset and lock transactions do, so one of them and a login cannot deadlock.
+    // the password, reset, lock and deletion transactions do, so one of them and a login cannot deadlock.
     const opened = await db.transaction().execute(async (trx) => {
-      await users.recordLogin(trx, user.id, now);
+      // Deleted or locked since it was read: no session for it.
+      if (!(await users.recordLogin(trx, user.id, now))) throw new AppError("invalid_credentials");
       const session = await sessions.openSession(user.id, amr, meta, trx);
       await audit.record({ type: "login_succeeded", userId: user.id, meta, detail: { amr: amr.join(" ") } }, trx);
       return session;

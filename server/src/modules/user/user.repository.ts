@@ -24,10 +24,12 @@ export async function updateUser(db: Kysely<Database>, id: string, values: Updat
 }
 
 /** Shifts the last login into `previous_login_at` in one statement, so concurrent logins cannot lose one. */
-export async function recordLogin(db: Kysely<Database>, id: string, now: number): Promise<void> {
-  await db.updateTable("user")
+/** Shifts the login times of an unlocked user; false when the user is gone or was locked meanwhile. */
+export async function recordLogin(db: Kysely<Database>, id: string, now: number): Promise<boolean> {
+  const result = await db.updateTable("user")
     .set((eb) => ({ previous_login_at: eb.ref("last_login_at"), last_login_at: now }))
-    .where("id", "=", id).execute();
+    .where("id", "=", id).where("locked", "=", 0).executeTakeFirst();
+  return result.numUpdatedRows === 1n;
 }
 
 export async function listUsers(db: Kysely<Database>, limit: number, offset: number): Promise<UserRow[]> {
@@ -36,10 +38,13 @@ export async function listUsers(db: Kysely<Database>, limit: number, offset: num
 
 /** Removes the user and every row that belongs to them, in the caller's transaction. */
 export async function deleteUserCascade(db: Kysely<Database>, id: string): Promise<void> {
+  // The user row first, as every other transaction that writes a user's rows takes it: a login
+  // committing at the same time then waits for the deletion instead of deadlocking with it (MySQL)
+  // or leaving rows behind it (PostgreSQL), and finds no user to log in.
+  await db.deleteFrom("user").where("id", "=", id).execute();
   const sessionIds = db.selectFrom("session").select("id").where("user_id", "=", id);
   await db.deleteFrom("refresh_token").where("session_id", "in", sessionIds).execute();
   for (const table of ["session", "totp_credential", "recovery_code", "login_challenge", "trusted_device", "link_token", "audit_event"] as const) {
     await db.deleteFrom(table).where("user_id", "=", id).execute();
   }
-  await db.deleteFrom("user").where("id", "=", id).execute();
 }
