@@ -3,6 +3,7 @@ import type { Options } from "@node-rs/argon2";
 import { Piscina } from "piscina";
 import { dictionary } from "@zxcvbn-ts/language-common";
 import type { PasswordHashConfig } from "../../config.js";
+import { AppError } from "../../errors.js";
 
 export const passwordMinLength = 8;
 export const passwordMaxLength = 256;
@@ -66,7 +67,14 @@ async function runJob(job: HashJob): Promise<string | boolean> {
   return result;
 }
 
-export function createPasswordHasher(cost: PasswordHashConfig): PasswordHasher {
+/**
+ * Hash jobs one hasher lets wait at once, per hashing thread: about half a second of work at the
+ * default cost. Past that a flood of logins is answered 429 at once, instead of queueing without
+ * bound and answering everyone late.
+ */
+export const pendingHashJobsPerThread = 64;
+
+export function createPasswordHasher(cost: PasswordHashConfig, { maxPending = pendingHashJobsPerThread * availableParallelism() }: { maxPending?: number } = {}): PasswordHasher {
   const options: Options = {
     algorithm: 2, // Algorithm.Argon2id; a const enum, which verbatimModuleSyntax cannot import
 
@@ -77,25 +85,41 @@ export function createPasswordHasher(cost: PasswordHashConfig): PasswordHasher {
   const currentParams = `m=${cost.memoryKiB},t=${cost.iterations},p=${cost.parallelism}`;
   // Hashing runs on a pool of low-priority threads, never on the event loop (SPEC §5).
   let dummyHash: Promise<string> | null = null;
+  let pending = 0;
+  async function limited<T>(work: () => Promise<T>): Promise<T> {
+    if (pending >= maxPending) throw new AppError("rate_limited", "Too many passwords are being checked at once; try again in a moment.", 1);
+    pending += 1;
+    try {
+      return await work();
+    } finally {
+      pending -= 1;
+    }
+  }
+  function runLimited(job: HashJob & { op: "hash" }): Promise<string>;
+  function runLimited(job: HashJob): Promise<boolean>;
+  function runLimited(job: HashJob): Promise<string | boolean> {
+    return limited(() => runJob(job));
+  }
   return {
-    hash: (password) => runJob({ op: "hash", password: normalizePassword(password), options }),
+    hash: (password) => runLimited({ op: "hash", password: normalizePassword(password), options }),
     async verify(storedHash, password) {
       const normalized = normalizePassword(password);
       if (storedHash.startsWith("$argon2")) {
-        const valid = await runJob({ op: "verify", password: normalized, hash: storedHash });
+        const valid = await runLimited({ op: "verify", password: normalized, hash: storedHash });
         const needsRehash = valid && (!storedHash.startsWith("$argon2id$") || !storedHash.includes(currentParams));
         return { valid, needsRehash };
       }
       if (/^\$2[aby]\$/.test(storedHash)) {
         // Imported bcrypt hashes still verify, and are replaced by argon2id on success.
-        const valid = await runJob({ op: "bcrypt", password: normalized, hash: storedHash });
+        const valid = await runLimited({ op: "bcrypt", password: normalized, hash: storedHash });
         return { valid, needsRehash: valid };
       }
       return { valid: false, needsRehash: false };
     },
-    async verifyDummy(password) {
+    // Counted against the bound when called, like a real verification (no oracle there either).
+    verifyDummy: (password) => limited(async () => {
       dummyHash ??= runJob({ op: "hash", password: "tessera-dummy-password-for-unknown-users", options });
       await runJob({ op: "verify", password: normalizePassword(password), hash: await dummyHash });
-    },
+    }),
   };
 }
