@@ -15,7 +15,8 @@ declare module "fastify" {
 
 interface RouteSeries {
   duration: ReturnType<Histogram<"method" | "route">["labels"]>;
-  byStatus: Map<number, ReturnType<Counter<"method" | "route" | "status">["labels"]>>;
+  /** The request counter of this route for one status, created on first use. */
+  requestsWith(status: number): ReturnType<Counter<"method" | "route" | "status">["labels"]>;
 }
 
 /** Prometheus metrics on a registry of this app's own (tests build many apps in one process). */
@@ -32,11 +33,23 @@ export function installMetrics(app: FastifyInstance): Metrics {
   // The labelled series of each route, built once: the per-request work is two map lookups and two additions.
   const series = new Map<string, RouteSeries>();
   const seriesOf = (request: FastifyRequest): RouteSeries => {
+    const { method } = request;
     const route = request.is404 ? "unmatched" : (request.routeOptions.url ?? "unmatched");
-    const key = `${request.method} ${route}`;
+    const key = `${method} ${route}`;
     let found = series.get(key);
     if (found === undefined) {
-      found = { duration: duration.labels(request.method, route), byStatus: new Map() };
+      const byStatus = new Map<number, ReturnType<RouteSeries["requestsWith"]>>();
+      found = {
+        duration: duration.labels(method, route),
+        requestsWith(status) {
+          let counter = byStatus.get(status);
+          if (counter === undefined) {
+            counter = requests.labels(method, route, String(status));
+            byStatus.set(status, counter);
+          }
+          return counter;
+        },
+      };
       series.set(key, found);
     }
     return found;
@@ -50,14 +63,8 @@ export function installMetrics(app: FastifyInstance): Metrics {
   // Counted when the answer is handed to the socket (onSend), not on "finish": an onResponse hook
   // would make Fastify attach response listeners to every request.
   app.addHook("onSend", (request, reply, payload, done) => {
-    const { duration: latency, byStatus } = seriesOf(request);
-    const status = reply.statusCode;
-    let counter = byStatus.get(status);
-    if (counter === undefined) {
-      counter = requests.labels(request.method, request.is404 ? "unmatched" : (request.routeOptions.url ?? "unmatched"), String(status));
-      byStatus.set(status, counter);
-    }
-    counter.inc();
+    const { duration: latency, requestsWith } = seriesOf(request);
+    requestsWith(reply.statusCode).inc();
     if (request.receivedAt > 0) latency.observe((performance.now() - request.receivedAt) / 1000);
     done(null, payload);
   });

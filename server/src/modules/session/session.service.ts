@@ -79,10 +79,11 @@ export function createSessionService(deps: {
     return { access_token: access.token, refresh_token: session.refreshToken, token_type: "Bearer", expires_in: access.expiresIn, session_id: session.sessionId };
   }
 
-  async function issuePair(executor: Kysely<Database>, sessionId: string, userId: string, amr: AuthMethod[], aal: 1 | 2): Promise<TokenPair> {
+  /** A new refresh token of the session, stored hashed. */
+  async function newRefreshToken(executor: Kysely<Database>, sessionId: string, now: number): Promise<string> {
     const refreshToken = randomToken(256);
-    await repo.insertRefreshToken(executor, hashSecret(refreshToken), sessionId, clock.now());
-    return tokensFor({ sessionId, userId, amr, aal, refreshToken });
+    await repo.insertRefreshToken(executor, hashSecret(refreshToken), sessionId, now);
+    return refreshToken;
   }
 
   async function openSession(userId: string, amr: AuthMethod[], meta: RequestMeta, executor: Kysely<Database>): Promise<OpenedSession> {
@@ -94,9 +95,7 @@ export function createSessionService(deps: {
       id: sessionId, user_id: userId, aal, amr: amr.join(" "), created_at: now, last_used_at: now,
       expires_at: now + refreshTtlMs, revoked_at: null, ip: meta.ip, user_agent: meta.userAgent,
     });
-    const refreshToken = randomToken(256);
-    await repo.insertRefreshToken(executor, hashSecret(refreshToken), sessionId, now);
-    return { sessionId, userId, amr, aal, refreshToken };
+    return { sessionId, userId, amr, aal, refreshToken: await newRefreshToken(executor, sessionId, now) };
   }
 
   return {
@@ -126,7 +125,8 @@ export function createSessionService(deps: {
       }
       await repo.touchSession(db, row.id, now, now + refreshTtlMs);
       const amr = row.amr.split(" ").filter(isAuthMethod);
-      return issuePair(db, row.id, row.user_id, amr, row.aal === 2 ? 2 : 1);
+      const rotated = await newRefreshToken(db, row.id, clock.now());
+      return tokensFor({ sessionId: row.id, userId: row.user_id, amr, aal: row.aal === 2 ? 2 : 1, refreshToken: rotated });
     },
 
     async authenticate(accessToken) {

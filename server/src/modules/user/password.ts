@@ -95,23 +95,18 @@ export function createPasswordHasher(cost: PasswordHashConfig, { maxPending = pe
       pending -= 1;
     }
   }
-  function runLimited(job: HashJob & { op: "hash" }): Promise<string>;
-  function runLimited(job: HashJob): Promise<boolean>;
-  function runLimited(job: HashJob): Promise<string | boolean> {
-    return limited(() => runJob(job));
-  }
   return {
-    hash: (password) => runLimited({ op: "hash", password: normalizePassword(password), options }),
+    hash: (password) => limited(() => runJob({ op: "hash", password: normalizePassword(password), options })),
     async verify(storedHash, password) {
       const normalized = normalizePassword(password);
       if (storedHash.startsWith("$argon2")) {
-        const valid = await runLimited({ op: "verify", password: normalized, hash: storedHash });
+        const valid = await limited(() => runJob({ op: "verify", password: normalized, hash: storedHash }));
         const needsRehash = valid && (!storedHash.startsWith("$argon2id$") || !storedHash.includes(currentParams));
         return { valid, needsRehash };
       }
       if (/^\$2[aby]\$/.test(storedHash)) {
         // Imported bcrypt hashes still verify, and are replaced by argon2id on success.
-        const valid = await runLimited({ op: "bcrypt", password: normalized, hash: storedHash });
+        const valid = await limited(() => runJob({ op: "bcrypt", password: normalized, hash: storedHash }));
         return { valid, needsRehash: valid };
       }
       return { valid: false, needsRehash: false };
