@@ -17,13 +17,13 @@ export interface Runtime {
 }
 
 /** Opens what the server and the CLI share: the keys, the database (migrated) and Redis if configured. */
-export async function openRuntime(config: Readonly<Config>, options: { migrate: boolean }): Promise<Runtime> {
+export async function openRuntime(config: Readonly<Config>, options: { migrate: boolean; checkpointThread?: boolean }): Promise<Runtime> {
   const { keys, generated } = loadSecretKeys(config.secretKey, config.dataDir);
   const [primary] = keys;
   if (primary === undefined) throw new Error("TESSERA_SECRET_KEY: no key");
   let db: Kysely<Database> | undefined;
   try {
-    db = createDb(config.databaseUrl);
+    db = createDb(config.databaseUrl, { checkpointThread: options.checkpointThread === true });
     if (options.migrate) await migrateToLatest(db);
   } catch (error) {
     await db?.destroy().catch(() => undefined);

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   }
   let runtime;
   try {
-    runtime = await openRuntime(config, { migrate: true });
+    runtime = await openRuntime(config, { migrate: true, checkpointThread: true });
   } catch (error) {
     console.error(`startup failed: ${describeError(error)}`);
     process.exit(1);

@@ -66,10 +66,10 @@ export function createServices(deps: {
   const devices = createDeviceService({ db, clock, trustedDeviceDays: config.trustedDeviceDays });
   const lockout = createMFALockout({
     db, clock,
-    onLocked: (userId, lockedUntil, meta) => audit.record({ type: "mfa_locked", userId, meta, detail: { locked_until: new Date(Math.min(lockedUntil, 8.64e15)).toISOString() } }),
+    onLocked: (userId, lockedUntil, meta, executor) => audit.record({ type: "mfa_locked", userId, meta, detail: { locked_until: new Date(Math.min(lockedUntil, 8.64e15)).toISOString() } }, executor),
   });
   const limits = createAccountLimiter(deps.counters, config.rateLimitEnabled);
-  const totp = createTOTPService({ db, clock, keyring, lockout, audit, notifier, issuer: config.totpIssuer });
+  const totp = createTOTPService({ db, clock, keyring, lockout, audit, issuer: config.totpIssuer });
   const mfa = createMFAService({ db, clock, hasher, totp, lockout, sessions, devices, audit, notifier, limits });
   const users = createUserService({ db, clock, hasher, sessions, audit, reauth: mfa, notifier, revokeTrustedDevices: (userId, executor) => devices.revokeAll(userId, executor) });
   const links = createLinkService({ db, clock, mailer, publicUrl: config.publicUrl });

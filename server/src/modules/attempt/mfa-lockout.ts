@@ -1,6 +1,7 @@
 import type { ExpressionBuilder, Kysely } from "kysely";
 import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/database.js";
+import { affectedRows, preparedQuery } from "../../db/prepared.js";
 import { AppError } from "../../errors.js";
 import type { RequestMeta } from "../audit/audit.service.js";
 
@@ -13,41 +14,54 @@ export const mfaMaxLockInSeconds = 60 * 60 * 24; // 1 day
 export const mfaMaxConsecutiveFailures = 100;
 const lockedForever = Number.MAX_SAFE_INTEGER;
 
+type UserExpressions = ExpressionBuilder<Database, "user">;
+const unlocked = (eb: UserExpressions, now: number) => eb.or([eb("mfa_locked_until", "is", null), eb("mfa_locked_until", "<=", now)]);
+const windowOver = (eb: UserExpressions, windowStart: number) => eb.or([eb("mfa_window_started_at", "is", null), eb("mfa_window_started_at", "<", windowStart)]);
+
+// One conditional UPDATE both checks and counts (STYLE S9): it matches only while the account is
+// unlocked and this attempt is inside both limits. Reading the counters back afterwards would see
+// parallel attempts' increments and refuse attempts that were still within the limit.
+// MySQL evaluates SET left to right with new values, so mfa_failed_count must come before the window column.
+const countAttempt = preparedQuery((db, p: { userId: string; now: number; windowStart: number }) => db.updateTable("user")
+  .set((eb) => ({
+    mfa_failed_count: eb.case().when(windowOver(eb, p.windowStart)).then(1).else(eb("mfa_failed_count", "+", 1)).end(),
+    // eb.val: a bare value in then() is inlined into the SQL text, not passed as a parameter.
+    mfa_window_started_at: eb.case().when(windowOver(eb, p.windowStart)).then(eb.val(p.now)).else(eb.ref("mfa_window_started_at")).end(),
+    mfa_consecutive_failures: eb("mfa_consecutive_failures", "+", 1),
+  }))
+  .where("id", "=", p.userId)
+  .where((eb) => unlocked(eb, p.now))
+  .where((eb) => eb.or([windowOver(eb, p.windowStart), eb("mfa_failed_count", "<", mfaFailuresPerWindow)]))
+  .where("mfa_consecutive_failures", "<", mfaMaxConsecutiveFailures));
+
+const clearCounters = preparedQuery((db, p: { userId: string }) => db.updateTable("user")
+  .set({ mfa_failed_count: 0, mfa_window_started_at: null, mfa_consecutive_failures: 0, mfa_locked_until: null, mfa_lockouts: 0 })
+  .where("id", "=", p.userId));
+
 export interface MFALockout {
   /**
    * Counts an attempt *before* the code is checked (increment-then-check), so parallel guesses can
    * never exceed the limit; a success clears it again. Throws rate_limited while locked.
    * `meta` is the request that made the attempt: a lockout it starts is audited with its IP and user agent.
+   * Inside a transaction, pass it as `executor` and commit it also when this throws (the count and a lock must persist).
    */
-  beginAttempt(userId: string, meta: RequestMeta): Promise<{ lockedNow: boolean }>;
-  recordSuccess(userId: string): Promise<void>;
+  beginAttempt(userId: string, meta: RequestMeta, executor?: Kysely<Database>): Promise<void>;
+  /** A success: clears the counters and any lock. */
   reset(userId: string, executor?: Kysely<Database>): Promise<void>;
 }
 
-export function createMFALockout(deps: { db: Kysely<Database>; clock: Clock; onLocked(userId: string, lockedUntil: number, meta: RequestMeta): Promise<void> }): MFALockout {
-  const { db, clock } = deps;
+export function createMFALockout(deps: {
+  db: Kysely<Database>;
+  clock: Clock;
+  onLocked(userId: string, lockedUntil: number, meta: RequestMeta, executor: Kysely<Database>): Promise<void>;
+}): MFALockout {
+  const { clock } = deps;
   return {
-    async beginAttempt(userId, meta) {
+    async beginAttempt(userId, meta, db = deps.db) {
       const now = clock.now();
       const windowStart = now - mfaWindowInSeconds * 1000;
-      const unlocked = (eb: ExpressionBuilder<Database, "user">) => eb.or([eb("mfa_locked_until", "is", null), eb("mfa_locked_until", "<=", now)]);
-      const windowOver = (eb: ExpressionBuilder<Database, "user">) => eb.or([eb("mfa_window_started_at", "is", null), eb("mfa_window_started_at", "<", windowStart)]);
-      // One conditional UPDATE both checks and counts (STYLE S9): it matches only while the account is
-      // unlocked and this attempt is inside both limits. Reading the counters back afterwards would see
-      // parallel attempts' increments and refuse attempts that were still within the limit.
-      // MySQL evaluates SET left to right with new values, so mfa_failed_count must come before the window column.
-      const counted = await db.updateTable("user")
-        .set((eb) => ({
-          mfa_failed_count: eb.case().when(windowOver(eb)).then(1).else(eb("mfa_failed_count", "+", 1)).end(),
-          mfa_window_started_at: eb.case().when(windowOver(eb)).then(now).else(eb.ref("mfa_window_started_at")).end(),
-          mfa_consecutive_failures: eb("mfa_consecutive_failures", "+", 1),
-        }))
-        .where("id", "=", userId)
-        .where(unlocked)
-        .where((eb) => eb.or([windowOver(eb), eb("mfa_failed_count", "<", mfaFailuresPerWindow)]))
-        .where("mfa_consecutive_failures", "<", mfaMaxConsecutiveFailures)
-        .executeTakeFirst();
-      if (counted.numUpdatedRows === 1n) return { lockedNow: false };
+      const counted = await countAttempt.execute(db, { userId, now, windowStart });
+      if (affectedRows(counted) === 1n) return;
 
       // Refused: already locked, or one attempt past a limit, which starts the lock.
       const row = await db.selectFrom("user").select(["mfa_consecutive_failures", "mfa_lockouts", "mfa_locked_until"])
@@ -59,30 +73,24 @@ export function createMFALockout(deps: { db: Kysely<Database>; clock: Clock; onL
         const locked = await db.updateTable("user")
           .set((eb) => ({ mfa_locked_until: lockedUntil, mfa_lockouts: eb("mfa_lockouts", "+", 1), mfa_failed_count: 0, mfa_window_started_at: null }))
           .where("id", "=", userId)
-          .where(unlocked)
+          .where((eb) => unlocked(eb, now))
           // Still past a limit: a success in between (which clears the counters) must not be followed by a lock.
           .where((eb) => eb.or([
             eb("mfa_consecutive_failures", ">=", mfaMaxConsecutiveFailures),
             eb.and([eb("mfa_window_started_at", ">=", windowStart), eb("mfa_failed_count", ">=", mfaFailuresPerWindow)]),
           ]))
           .executeTakeFirst();
-        if (locked.numUpdatedRows === 1n) await deps.onLocked(userId, lockedUntil, meta);
+        if (locked.numUpdatedRows === 1n) await deps.onLocked(userId, lockedUntil, meta, db);
       }
-      throw await lockedError(userId);
+      throw await lockedError(userId, db);
     },
 
-    async recordSuccess(userId) {
-      await this.reset(userId);
-    },
-
-    async reset(userId, executor = db) {
-      await executor.updateTable("user")
-        .set({ mfa_failed_count: 0, mfa_window_started_at: null, mfa_consecutive_failures: 0, mfa_locked_until: null, mfa_lockouts: 0 })
-        .where("id", "=", userId).execute();
+    async reset(userId, executor = deps.db) {
+      await clearCounters.execute(executor, { userId });
     },
   };
 
-  async function lockedError(userId: string): Promise<AppError> {
+  async function lockedError(userId: string, db: Kysely<Database>): Promise<AppError> {
     const row = await db.selectFrom("user").select("mfa_locked_until").where("id", "=", userId).executeTakeFirst();
     const until = row?.mfa_locked_until ?? clock.now() + mfaFirstLockInSeconds * 1000;
     const retryAfter = until === lockedForever ? 60 * 60 * 24 : Math.max(1, Math.ceil((until - clock.now()) / 1000));

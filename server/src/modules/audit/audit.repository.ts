@@ -1,10 +1,15 @@
 import type { Kysely, Selectable } from "kysely";
 import type { AuditEventTable, Database } from "../../db/database.js";
+import { allColumns, preparedQuery } from "../../db/prepared.js";
 
 export type AuditEventRow = Selectable<AuditEventTable>;
 
+const insert = preparedQuery((db, row: AuditEventRow) => db.insertInto("audit_event").values(allColumns(row, {
+  id: true, user_id: true, type: true, ip: true, user_agent: true, detail: true, created_at: true,
+})));
+
 export async function insertAuditEvent(db: Kysely<Database>, row: AuditEventRow): Promise<void> {
-  await db.insertInto("audit_event").values(row).execute();
+  await insert.execute(db, row);
 }
 
 export async function listAuditEvents(db: Kysely<Database>, filter: { userId?: string; limit: number }): Promise<(AuditEventRow & { username: string | null })[]> {

@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { FastifyBaseLogger } from "fastify";
 import type { Clock } from "../../clock.js";
+import { randomBase64url } from "../../crypto/random.js";
 import type { Database } from "../../db/database.js";
 import * as repo from "./audit.repository.js";
 
@@ -50,7 +50,7 @@ export function createAuditService(deps: { db: Kysely<Database>; clock: Clock; l
       const now = clock.now();
       // Time-ordered ids: millisecond time, a per-process sequence, then randomness against collisions.
       sequence = (sequence + 1) % 1_679_616;
-      const id = `${now.toString(36).padStart(9, "0")}${sequence.toString(36).padStart(4, "0")}${randomBytes(6).toString("base64url")}`;
+      const id = `${now.toString(36).padStart(9, "0")}${sequence.toString(36).padStart(4, "0")}${randomBase64url(6)}`;
       await repo.insertAuditEvent(executor, {
         id,
         user_id: input.userId,

@@ -3,14 +3,15 @@ import type { Clock } from "../../clock.js";
 import { hashSecret } from "../../crypto/hash.js";
 import { randomId, randomToken } from "../../crypto/random.js";
 import type { Database } from "../../db/database.js";
-import { AppError } from "../../errors.js";
+import { transactionKeepingRefusals } from "../../db/transaction.js";
+import { AppError, type ErrorCode } from "../../errors.js";
 import type { MFALockout } from "../attempt/mfa-lockout.js";
 import type { AuditService, RequestMeta } from "../audit/audit.service.js";
 import * as challenges from "../challenge/challenge.repository.js";
 import type { DeviceService } from "../device/device.service.js";
 import { isNewUserAgent } from "../email/login-history.repository.js";
 import type { Notifier } from "../email/notifier.js";
-import type { SessionService, TokenPair } from "../session/session.service.js";
+import type { OpenedSession, SessionService, TokenPair } from "../session/session.service.js";
 import type { AuthMethod } from "../token/token.service.js";
 import type { SecondFactorInput, TOTPService, TOTPSetup } from "../totp/totp.service.js";
 import type { PasswordHasher } from "../user/password.js";
@@ -54,24 +55,38 @@ export function createAuthService(deps: {
   const { db, clock, hasher, sessions, totp, lockout, devices, audit, notifier } = deps;
   const invalidCredentials = (): AppError => new AppError("invalid_credentials");
 
-  async function issueLogin(user: users.UserRow, amr: AuthMethod[], meta: RequestMeta): Promise<{ tokens: TokenPair; user: UserView }> {
-    // Looked up before the new session exists; skipped for accounts without an address to notify.
-    const fromNewDevice = user.email !== null && (await isNewUserAgent(db, user.id, meta.userAgent));
+  interface OpenedLogin {
+    opened: OpenedSession;
+    now: number;
+    fromNewDevice: boolean;
+  }
+
+  /**
+   * A login's writes, in the caller's transaction: the login time (user row first, as the password,
+   * reset, lock and deletion transactions take it, so none of them and a login can deadlock), the
+   * session and the audit event. Refuses with `refusal` when the account was deleted or locked since it was read.
+   */
+  async function openLogin(trx: Kysely<Database>, user: users.UserRow, amr: AuthMethod[], meta: RequestMeta, refusal: ErrorCode): Promise<OpenedLogin> {
     const now = clock.now();
-    // The login's writes commit together (one SQLite commit instead of four). The user row first, as
-    // the password, reset, lock and deletion transactions do, so one of them and a login cannot deadlock.
-    const opened = await db.transaction().execute(async (trx) => {
-      // Deleted or locked since it was read: no session for it.
-      if (!(await users.recordLogin(trx, user.id, now))) throw new AppError("invalid_credentials");
-      const session = await sessions.openSession(user.id, amr, meta, trx);
-      await audit.record({ type: "login_succeeded", userId: user.id, meta, detail: { amr: amr.join(" ") } }, trx);
-      return session;
-    });
-    // Signed after the commit: on SQLite a transaction holds the only connection.
-    const tokens = await sessions.tokensFor(opened);
-    if (fromNewDevice) notifier.notify(user, "new_device_login", meta);
+    if (!(await users.recordLogin(trx, user.id, now))) throw new AppError(refusal);
+    // Read before the new session exists; skipped for accounts without an address to notify.
+    const fromNewDevice = user.email !== null && (await isNewUserAgent(trx, user.id, meta.userAgent));
+    const opened = await sessions.openSession(user.id, amr, meta, trx);
+    await audit.record({ type: "login_succeeded", userId: user.id, meta, detail: { amr: amr.join(" ") } }, trx);
+    return { opened, now, fromNewDevice };
+  }
+
+  /** After the commit: signs the access token (on SQLite a transaction holds the only connection) and tells the owner of a new device. */
+  async function finishLogin(user: users.UserRow, login: OpenedLogin, meta: RequestMeta): Promise<{ tokens: TokenPair; user: UserView }> {
+    const tokens = await sessions.tokensFor(login.opened);
+    if (login.fromNewDevice) notifier.notify(user, "new_device_login", meta);
     // recordLogin shifted the times in one UPDATE; mirror it rather than read the row again.
-    return { tokens, user: userViewFromRow({ ...user, previous_login_at: user.last_login_at, last_login_at: now }) };
+    return { tokens, user: userViewFromRow({ ...user, previous_login_at: user.last_login_at, last_login_at: login.now }) };
+  }
+
+  async function issueLogin(user: users.UserRow, amr: AuthMethod[], meta: RequestMeta): Promise<{ tokens: TokenPair; user: UserView }> {
+    const login = await db.transaction().execute((trx) => openLogin(trx, user, amr, meta, "invalid_credentials"));
+    return finishLogin(user, login, meta);
   }
 
   return {
@@ -152,24 +167,27 @@ export function createAuthService(deps: {
     },
 
     async loginWithSecondFactor(input, meta) {
-      const now = clock.now();
       const challenge = await challenges.findChallenge(db, hashSecret(input.loginToken));
-      if (challenge === undefined) throw new AppError("login_token_expired");
-      // Every code counts towards the account lockout, also one sent on a dead challenge (SPEC §2).
-      // Counted before the challenge's own attempt is taken: otherwise a burst on one login token
-      // could lock the account between takeAttempt and the check of the one live code.
-      await lockout.beginAttempt(challenge.user_id, meta);
-      if (!(await challenges.takeAttempt(db, challenge.id, loginTokenMaxAttempts, now))) {
-        await audit.record({ type: "mfa_failed", userId: challenge.user_id, meta, detail: { reason: "login_token_expired" } });
-        throw new AppError("login_token_expired");
-      }
-      const method = await totp.verifySecondFactor(challenge.user_id, input, meta, { attemptCounted: true });
-      if (!(await challenges.consumeChallenge(db, challenge.id, clock.now()))) throw new AppError("login_token_expired");
-      const user = await users.findUserById(db, challenge.user_id);
-      if (user === undefined || user.locked === 1) throw new AppError("login_token_expired");
+      const user = challenge === undefined ? undefined : await users.findUserById(db, challenge.user_id);
+      if (challenge === undefined || user === undefined) throw new AppError("login_token_expired");
       const firstFactor: AuthMethod = challenge.first_factor === "email" ? "email" : "pwd";
-      const result = await issueLogin(user, [firstFactor, method], meta);
-      return { ...result, userId: user.id };
+      // One transaction from the counted attempt to the new session: a refusal commits what it
+      // counted, consumed and audited, then throws; a success commits once.
+      const { login, method } = await transactionKeepingRefusals(db, async (trx) => {
+        // Every code counts towards the account lockout, also one sent on a dead challenge (SPEC §2).
+        // Counted before the challenge's own attempt is taken: otherwise a burst on one login token
+        // could lock the account between takeAttempt and the check of the one live code.
+        await lockout.beginAttempt(user.id, meta, trx);
+        if (!(await challenges.takeAttempt(trx, challenge.id, loginTokenMaxAttempts, clock.now()))) {
+          await audit.record({ type: "mfa_failed", userId: user.id, meta, detail: { reason: "login_token_expired" } }, trx);
+          throw new AppError("login_token_expired");
+        }
+        const method = await totp.verifySecondFactor(user.id, input, meta, { attemptCounted: true, executor: trx });
+        if (!(await challenges.consumeChallenge(trx, challenge.id, clock.now()))) throw new AppError("login_token_expired");
+        return { method, login: await openLogin(trx, user, [firstFactor, method], meta, "login_token_expired") };
+      });
+      if (method === "recovery") notifier.notify(user, "recovery_code_used", meta);
+      return { ...(await finishLogin(user, login, meta)), userId: user.id };
     },
   };
 }

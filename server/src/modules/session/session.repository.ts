@@ -1,29 +1,39 @@
 import type { Kysely, Selectable } from "kysely";
 import type { Database, SessionTable, UserTable } from "../../db/database.js";
+import { affectedRows, allColumns, preparedQuery } from "../../db/prepared.js";
 
 export type SessionRow = Selectable<SessionTable>;
 
+const insertSessionRow = preparedQuery((db, row: SessionRow) => db.insertInto("session").values(allColumns(row, {
+  id: true, user_id: true, aal: true, amr: true, created_at: true, last_used_at: true, expires_at: true, revoked_at: true, ip: true, user_agent: true,
+})));
+const insertRefreshTokenRow = preparedQuery((db, p: { tokenHash: string; sessionId: string; now: number }) => db.insertInto("refresh_token")
+  .values({ token_hash: p.tokenHash, session_id: p.sessionId, created_at: p.now, used_at: null }));
+const consumeRefreshTokenRow = preparedQuery((db, p: { tokenHash: string; now: number }) => db.updateTable("refresh_token").set({ used_at: p.now })
+  .where("token_hash", "=", p.tokenHash).where("used_at", "is", null));
+const refreshTokenByHash = preparedQuery((db, p: { tokenHash: string }) => db.selectFrom("refresh_token").select(["session_id", "used_at"])
+  .where("token_hash", "=", p.tokenHash));
+const sessionById = preparedQuery((db, p: { id: string }) => db.selectFrom("session").selectAll().where("id", "=", p.id));
+
 export async function insertSession(db: Kysely<Database>, row: SessionRow): Promise<void> {
-  await db.insertInto("session").values(row).execute();
+  await insertSessionRow.execute(db, row);
 }
 
 export async function insertRefreshToken(db: Kysely<Database>, tokenHash: string, sessionId: string, now: number): Promise<void> {
-  await db.insertInto("refresh_token").values({ token_hash: tokenHash, session_id: sessionId, created_at: now, used_at: null }).execute();
+  await insertRefreshTokenRow.execute(db, { tokenHash, sessionId, now });
 }
 
 /** Single use: only the first caller flips `used_at` (STYLE S9), so parallel refreshes cannot both win. */
 export async function consumeRefreshToken(db: Kysely<Database>, tokenHash: string, now: number): Promise<boolean> {
-  const result = await db.updateTable("refresh_token").set({ used_at: now })
-    .where("token_hash", "=", tokenHash).where("used_at", "is", null).executeTakeFirst();
-  return result.numUpdatedRows === 1n;
+  return affectedRows(await consumeRefreshTokenRow.execute(db, { tokenHash, now })) === 1n;
 }
 
 export async function findRefreshToken(db: Kysely<Database>, tokenHash: string): Promise<{ session_id: string; used_at: number | null } | undefined> {
-  return db.selectFrom("refresh_token").select(["session_id", "used_at"]).where("token_hash", "=", tokenHash).executeTakeFirst();
+  return (await refreshTokenByHash.execute(db, { tokenHash })).rows[0];
 }
 
 export async function findSession(db: Kysely<Database>, id: string): Promise<SessionRow | undefined> {
-  return db.selectFrom("session").selectAll().where("id", "=", id).executeTakeFirst();
+  return (await sessionById.execute(db, { id })).rows[0];
 }
 
 /** The user fields an authenticated request needs: who it is, whether it may act, and the /me view. */

@@ -47,11 +47,12 @@ export function createMFAService(deps: {
   const { db, clock, hasher, totp, lockout, sessions, devices, audit, notifier, limits } = deps;
 
   async function turnOff(userId: string, trx: Kysely<Database>): Promise<void> {
+    // The user row first, as a 2FA login's transaction takes it: the two cannot deadlock.
+    await users.updateUser(trx, userId, { mfa_enabled: 0 });
+    await lockout.reset(userId, trx);
     await totp.removeAll(userId, trx);
     await deleteRecoveryCodes(trx, userId);
     await devices.revokeAll(userId, trx);
-    await users.updateUser(trx, userId, { mfa_enabled: 0 });
-    await lockout.reset(userId, trx);
   }
 
   return {
@@ -74,7 +75,8 @@ export function createMFAService(deps: {
       const user = await this.checkPassword(userId, input.password, meta);
       if (user.mfa_enabled === 1) {
         if (input.code === undefined || input.code === "") throw new AppError("mfa_required", "Enter a current code from your authenticator app or a recovery code.");
-        await totp.verifySecondFactor(userId, splitCode(input.code), meta);
+        const method = await totp.verifySecondFactor(userId, splitCode(input.code), meta);
+        if (method === "recovery") notifier.notify(user, "recovery_code_used", meta);
       }
       return user;
     },

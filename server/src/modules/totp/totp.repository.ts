@@ -1,10 +1,16 @@
 import type { Kysely, Selectable } from "kysely";
 import type { Database, TOTPCredentialTable } from "../../db/database.js";
+import { affectedRows, preparedQuery } from "../../db/prepared.js";
 
 export type TOTPCredentialRow = Selectable<TOTPCredentialTable>;
 
+const active = preparedQuery((db, p: { userId: string }) => db.selectFrom("totp_credential").selectAll()
+  .where("user_id", "=", p.userId).where("confirmed_at", "is not", null));
+const stepUsed = preparedQuery((db, p: { id: string; step: number }) => db.updateTable("totp_credential").set({ last_used_step: p.step })
+  .where("id", "=", p.id).where("last_used_step", "<", p.step));
+
 export async function findActiveCredential(db: Kysely<Database>, userId: string): Promise<TOTPCredentialRow | undefined> {
-  return db.selectFrom("totp_credential").selectAll().where("user_id", "=", userId).where("confirmed_at", "is not", null).executeTakeFirst();
+  return (await active.execute(db, { userId })).rows[0];
 }
 
 export async function findPendingCredential(db: Kysely<Database>, userId: string, now: number): Promise<TOTPCredentialRow | undefined> {
@@ -33,9 +39,7 @@ export async function confirmCredential(db: Kysely<Database>, id: string, step: 
 
 /** Replay guard (STYLE S9): only a step later than the last accepted one moves the marker, atomically. */
 export async function consumeStep(db: Kysely<Database>, id: string, step: number): Promise<boolean> {
-  const result = await db.updateTable("totp_credential").set({ last_used_step: step })
-    .where("id", "=", id).where("last_used_step", "<", step).executeTakeFirst();
-  return result.numUpdatedRows === 1n;
+  return affectedRows(await stepUsed.execute(db, { id, step })) === 1n;
 }
 
 export async function listAllCredentials(db: Kysely<Database>): Promise<Pick<TOTPCredentialRow, "id" | "secret_ciphertext">[]> {

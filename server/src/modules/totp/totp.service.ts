@@ -11,7 +11,6 @@ import { createTOTPKeyURI } from "../../otp/key-uri.js";
 import { defaultTOTPParams, verifyTOTP } from "../../otp/totp.js";
 import type { MFALockout } from "../attempt/mfa-lockout.js";
 import type { AuditService, RequestMeta } from "../audit/audit.service.js";
-import type { Notifier } from "../email/notifier.js";
 import { redeemRecoveryCode } from "../recovery-code/recovery-code.service.js";
 import { findUserById } from "../user/user.repository.js";
 import * as repo from "./totp.repository.js";
@@ -43,9 +42,11 @@ export interface TOTPService {
   /**
    * Checks a TOTP or recovery code for an account with 2FA on, under the account lockout;
    * consumes it (replay guard) and returns which factor matched. `attemptCounted`: the caller
-   * already took this attempt from the lockout, so it is not counted twice.
+   * already took this attempt from the lockout, so it is not counted twice. `executor`: the
+   * caller's transaction, which must commit also when this refuses (transactionKeepingRefusals).
+   * A used recovery code is audited here; telling the owner is the caller's, after its commit.
    */
-  verifySecondFactor(userId: string, input: SecondFactorInput, meta: RequestMeta, options?: { attemptCounted?: boolean }): Promise<"otp" | "recovery">;
+  verifySecondFactor(userId: string, input: SecondFactorInput, meta: RequestMeta, options?: { attemptCounted?: boolean; executor?: Kysely<Database> }): Promise<"otp" | "recovery">;
   removeAll(userId: string, executor: Kysely<Database>): Promise<void>;
   reencrypt(): Promise<number>;
 }
@@ -56,7 +57,6 @@ export function createTOTPService(deps: {
   keyring: Keyring;
   lockout: MFALockout;
   audit: AuditService;
-  notifier: Notifier;
   issuer: string;
 }): TOTPService {
   const { db, clock, keyring, lockout, audit, issuer } = deps;
@@ -120,33 +120,30 @@ export function createTOTPService(deps: {
     },
 
     async verifySecondFactor(userId, input, meta, options) {
-      if (options?.attemptCounted !== true) await lockout.beginAttempt(userId, meta);
+      const executor = options?.executor ?? db;
+      if (options?.attemptCounted !== true) await lockout.beginAttempt(userId, meta, executor);
       let method: "otp" | "recovery";
       if (input.recoveryCode !== undefined) {
-        if (!(await redeemRecoveryCode(db, userId, input.recoveryCode, clock.now()))) {
-          await audit.record({ type: "mfa_failed", userId, meta, detail: { method: "recovery_code", reason: "invalid" } });
+        if (!(await redeemRecoveryCode(executor, userId, input.recoveryCode, clock.now()))) {
+          await audit.record({ type: "mfa_failed", userId, meta, detail: { method: "recovery_code", reason: "invalid" } }, executor);
           throw new AppError("invalid_otp", "The recovery code is not valid.");
         }
         method = "recovery";
       } else {
-        const row = await repo.findActiveCredential(db, userId);
+        const row = await repo.findActiveCredential(executor, userId);
         const step = row === undefined || input.code === undefined ? null : matchStep(row, input.code);
         if (row === undefined || step === null) {
-          await audit.record({ type: "mfa_failed", userId, meta, detail: { method: "totp", reason: "invalid" } });
+          await audit.record({ type: "mfa_failed", userId, meta, detail: { method: "totp", reason: "invalid" } }, executor);
           throw new AppError("invalid_otp");
         }
-        if (!(await repo.consumeStep(db, row.id, step))) {
-          await audit.record({ type: "mfa_failed", userId, meta, detail: { method: "totp", reason: "replayed" } });
+        if (!(await repo.consumeStep(executor, row.id, step))) {
+          await audit.record({ type: "mfa_failed", userId, meta, detail: { method: "totp", reason: "replayed" } }, executor);
           throw new AppError("otp_replayed");
         }
         method = "otp";
       }
-      await lockout.recordSuccess(userId);
-      if (method === "recovery") {
-        await audit.record({ type: "recovery_code_used", userId, meta });
-        const user = await findUserById(db, userId);
-        if (user !== undefined) deps.notifier.notify(user, "recovery_code_used", meta);
-      }
+      await lockout.reset(userId, executor);
+      if (method === "recovery") await audit.record({ type: "recovery_code_used", userId, meta }, executor);
       return method;
     },
 

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable, Updateable } from "kysely";
 import type { Database, UserTable } from "../../db/database.js";
+import { affectedRows, preparedQuery } from "../../db/prepared.js";
 
 export type UserRow = Selectable<UserTable>;
 
@@ -7,16 +8,20 @@ export async function insertUser(db: Kysely<Database>, row: UserRow): Promise<vo
   await db.insertInto("user").values(row).execute();
 }
 
+const byId = preparedQuery((db, p: { id: string }) => db.selectFrom("user").selectAll().where("id", "=", p.id));
+const byUsername = preparedQuery((db, p: { username: string }) => db.selectFrom("user").selectAll().where("username", "=", p.username));
+const byEmail = preparedQuery((db, p: { email: string }) => db.selectFrom("user").selectAll().where("email", "=", p.email));
+
 export async function findUserById(db: Kysely<Database>, id: string): Promise<UserRow | undefined> {
-  return db.selectFrom("user").selectAll().where("id", "=", id).executeTakeFirst();
+  return (await byId.execute(db, { id })).rows[0];
 }
 
 export async function findUserByUsername(db: Kysely<Database>, username: string): Promise<UserRow | undefined> {
-  return db.selectFrom("user").selectAll().where("username", "=", username).executeTakeFirst();
+  return (await byUsername.execute(db, { username })).rows[0];
 }
 
 export async function findUserByEmail(db: Kysely<Database>, email: string): Promise<UserRow | undefined> {
-  return db.selectFrom("user").selectAll().where("email", "=", email).executeTakeFirst();
+  return (await byEmail.execute(db, { email })).rows[0];
 }
 
 export async function updateUser(db: Kysely<Database>, id: string, values: Updateable<UserTable>): Promise<void> {
@@ -25,11 +30,12 @@ export async function updateUser(db: Kysely<Database>, id: string, values: Updat
 
 /** Shifts the last login into `previous_login_at` in one statement, so concurrent logins cannot lose one. */
 /** Shifts the login times of an unlocked user; false when the user is gone or was locked meanwhile. */
+const loginTimes = preparedQuery((db, p: { id: string; now: number }) => db.updateTable("user")
+  .set((eb) => ({ previous_login_at: eb.ref("last_login_at"), last_login_at: p.now }))
+  .where("id", "=", p.id).where("locked", "=", 0));
+
 export async function recordLogin(db: Kysely<Database>, id: string, now: number): Promise<boolean> {
-  const result = await db.updateTable("user")
-    .set((eb) => ({ previous_login_at: eb.ref("last_login_at"), last_login_at: now }))
-    .where("id", "=", id).where("locked", "=", 0).executeTakeFirst();
-  return result.numUpdatedRows === 1n;
+  return affectedRows(await loginTimes.execute(db, { id, now })) === 1n;
 }
 
 export async function listUsers(db: Kysely<Database>, limit: number, offset: number): Promise<UserRow[]> {

@@ -1,0 +1,79 @@
+import type { Compilable, CompiledQuery, Kysely, QueryResult } from "kysely";
+import type { Database } from "./database.js";
+
+/** Stands in for a named value while a prepared query is compiled. */
+class Slot {
+  constructor(readonly name: string) {}
+}
+
+interface Compiled {
+  template: CompiledQuery;
+  /** Per parameter: the named value, or the constant the query was built with. */
+  binds: ((values: Record<string, unknown>) => unknown)[];
+}
+
+export interface PreparedQuery<P extends Record<string, unknown>, R> {
+  execute(executor: Kysely<Database>, values: P): Promise<QueryResult<R>>;
+}
+
+/**
+ * A query that Kysely builds and compiles once per database, then runs with new values each time.
+ * Building and compiling Kysely's operation tree costs more than running one of our small indexed
+ * statements, and a login runs about a dozen of them.
+ *
+ * `build` receives stand-ins for the values. It may only place them in the query, never compute
+ * with them or branch on them. This is checked when the query is compiled: every stand-in must
+ * reach the query's parameters unchanged, or compiling throws.
+ */
+export function preparedQuery<P extends Record<string, unknown>, R>(build: (db: Kysely<Database>, values: P) => Compilable<R>): PreparedQuery<P, R> {
+  // One compiled form per dialect adapter: a transaction shares its database's adapter.
+  const compiledFor = new WeakMap<object, Compiled>();
+
+  function compile(executor: Kysely<Database>): Compiled {
+    const requested = new Set<string>();
+    const standIns = new Proxy({}, {
+      get(_target, name) {
+        if (typeof name !== "string") return undefined;
+        requested.add(name);
+        return new Slot(name);
+      },
+    }) as P;
+    const template = build(executor, standIns).compile();
+    const placed = new Set<string>();
+    const binds = template.parameters.map((parameter): Compiled["binds"][number] => {
+      if (!(parameter instanceof Slot)) return () => parameter;
+      placed.add(parameter.name);
+      return (values) => values[parameter.name];
+    });
+    for (const name of requested) {
+      if (!placed.has(name)) throw new Error(`prepared query: the value "${name}" was used in the query's construction instead of being placed as a parameter`);
+    }
+    return { template, binds };
+  }
+
+  return {
+    async execute(executor, values) {
+      const adapter = executor.getExecutor().adapter;
+      let compiled = compiledFor.get(adapter);
+      if (compiled === undefined) {
+        compiled = compile(executor);
+        compiledFor.set(adapter, compiled);
+      }
+      const parameters = compiled.binds.map((bind) => bind(values));
+      return executor.executeQuery({ ...compiled.template, parameters });
+    },
+  };
+}
+
+/** Rows an UPDATE or DELETE matched (as Kysely's own builders report it). */
+export function affectedRows(result: QueryResult<unknown>): bigint {
+  return result.numAffectedRows ?? 0n;
+}
+
+/**
+ * Every column of a row as stand-ins, for the `.values()` of a prepared INSERT (a Proxy has no keys
+ * to copy). `columns` is a Record so that the compiler names any column left out.
+ */
+export function allColumns<T extends Record<string, unknown>>(values: T, columns: Record<keyof T, true>): T {
+  return Object.fromEntries(Object.keys(columns).map((column) => [column, values[column]])) as T;
+}
