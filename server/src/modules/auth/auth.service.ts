@@ -64,11 +64,11 @@ export function createAuthService(deps: {
   /**
    * A login's writes, in the caller's transaction: the login time (user row first, as the password,
    * reset, lock and deletion transactions take it, so none of them and a login can deadlock), the
-   * session and the audit event. Refuses with `refusal` when the account was deleted or locked since it was read.
+   * session and the audit event. Refuses with `options.refusal` when the account was deleted or locked since it was read.
    */
-  async function openLogin(trx: Kysely<Database>, user: users.UserRow, amr: AuthMethod[], meta: RequestMeta, refusal: ErrorCode): Promise<OpenedLogin> {
+  async function openLogin(trx: Kysely<Database>, user: users.UserRow, amr: AuthMethod[], meta: RequestMeta, options: { refusal: ErrorCode; afterSecondFactor?: boolean }): Promise<OpenedLogin> {
     const now = clock.now();
-    if (!(await users.recordLogin(trx, user.id, now))) throw new AppError(refusal);
+    if (!(await users.recordLogin(trx, user.id, now, { afterSecondFactor: options.afterSecondFactor === true }))) throw new AppError(options.refusal);
     // Read before the new session exists; skipped for accounts without an address to notify.
     const fromNewDevice = user.email !== null && (await isNewUserAgent(trx, user.id, meta.userAgent));
     const opened = await sessions.openSession(user.id, amr, meta, trx);
@@ -85,7 +85,7 @@ export function createAuthService(deps: {
   }
 
   async function issueLogin(user: users.UserRow, amr: AuthMethod[], meta: RequestMeta): Promise<{ tokens: TokenPair; user: UserView }> {
-    const login = await db.transaction().execute((trx) => openLogin(trx, user, amr, meta, "invalid_credentials"));
+    const login = await db.transaction().execute((trx) => openLogin(trx, user, amr, meta, { refusal: "invalid_credentials" }));
     return finishLogin(user, login, meta);
   }
 
@@ -167,9 +167,9 @@ export function createAuthService(deps: {
     },
 
     async loginWithSecondFactor(input, meta) {
-      const challenge = await challenges.findChallenge(db, hashSecret(input.loginToken));
-      const user = challenge === undefined ? undefined : await users.findUserById(db, challenge.user_id);
-      if (challenge === undefined || user === undefined) throw new AppError("login_token_expired");
+      const found = await challenges.findChallengeForLogin(db, hashSecret(input.loginToken));
+      if (found === undefined) throw new AppError("login_token_expired");
+      const { challenge, user, credential } = found;
       const firstFactor: AuthMethod = challenge.first_factor === "email" ? "email" : "pwd";
       // One transaction from the counted attempt to the new session: a refusal commits what it
       // counted, consumed and audited, then throws; a success commits once.
@@ -182,9 +182,10 @@ export function createAuthService(deps: {
           await audit.record({ type: "mfa_failed", userId: user.id, meta, detail: { reason: "login_token_expired" } }, trx);
           throw new AppError("login_token_expired");
         }
-        const method = await totp.verifySecondFactor(user.id, input, meta, { attemptCounted: true, executor: trx });
+        const method = await totp.checkSecondFactor(user.id, input, meta, trx, credential);
         if (!(await challenges.consumeChallenge(trx, challenge.id, clock.now()))) throw new AppError("login_token_expired");
-        return { method, login: await openLogin(trx, user, [firstFactor, method], meta, "login_token_expired") };
+        // The login's user update also clears the lockout counters (the attempt succeeded).
+        return { method, login: await openLogin(trx, user, [firstFactor, method], meta, { refusal: "login_token_expired", afterSecondFactor: true }) };
       });
       if (method === "recovery") notifier.notify(user, "recovery_code_used", meta);
       return { ...(await finishLogin(user, login, meta)), userId: user.id };

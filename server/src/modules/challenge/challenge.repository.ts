@@ -1,13 +1,30 @@
 import type { Kysely, Selectable } from "kysely";
 import type { Database, LoginChallengeTable } from "../../db/database.js";
 import { affectedRows, allColumns, preparedQuery } from "../../db/prepared.js";
+import type { ActiveCredential } from "../totp/totp.repository.js";
+import type { UserRow } from "../user/user.repository.js";
 
 export type LoginChallengeRow = Selectable<LoginChallengeTable>;
+
+/** What finishing a login needs, read in one query: the challenge, its user and the user's confirmed TOTP credential. */
+export interface ChallengeForLogin {
+  challenge: Pick<LoginChallengeRow, "id" | "user_id" | "first_factor">;
+  user: UserRow;
+  credential: ActiveCredential | null;
+}
 
 const insert = preparedQuery((db, row: LoginChallengeRow) => db.insertInto("login_challenge").values(allColumns(row, {
   id: true, token_hash: true, user_id: true, first_factor: true, created_at: true, expires_at: true, failed_attempts: true, consumed_at: true, ip: true, user_agent: true,
 })));
-const byTokenHash = preparedQuery((db, p: { tokenHash: string }) => db.selectFrom("login_challenge").selectAll().where("token_hash", "=", p.tokenHash));
+const forLogin = preparedQuery((db, p: { tokenHash: string }) => db.selectFrom("login_challenge")
+  .innerJoin("user", "user.id", "login_challenge.user_id")
+  .leftJoin("totp_credential", (join) => join.onRef("totp_credential.user_id", "=", "login_challenge.user_id").on("totp_credential.confirmed_at", "is not", null))
+  .selectAll("user")
+  .select([
+    "login_challenge.id as challenge_id", "login_challenge.first_factor as challenge_first_factor",
+    "totp_credential.id as credential_id", "totp_credential.secret_ciphertext as credential_secret_ciphertext",
+  ])
+  .where("login_challenge.token_hash", "=", p.tokenHash));
 const attempt = preparedQuery((db, p: { id: string; maxAttempts: number; now: number }) => db.updateTable("login_challenge")
   .set((eb) => ({ failed_attempts: eb("failed_attempts", "+", 1) }))
   .where("id", "=", p.id).where("consumed_at", "is", null).where("expires_at", ">", p.now)
@@ -19,8 +36,16 @@ export async function insertChallenge(db: Kysely<Database>, row: LoginChallengeR
   await insert.execute(db, row);
 }
 
-export async function findChallenge(db: Kysely<Database>, tokenHash: string): Promise<LoginChallengeRow | undefined> {
-  return (await byTokenHash.execute(db, { tokenHash })).rows[0];
+/** The challenge with this token hash, its user and credential; undefined when there is no such challenge or user. */
+export async function findChallengeForLogin(db: Kysely<Database>, tokenHash: string): Promise<ChallengeForLogin | undefined> {
+  const row = (await forLogin.execute(db, { tokenHash })).rows[0];
+  if (row === undefined) return undefined;
+  const { challenge_id, challenge_first_factor, credential_id, credential_secret_ciphertext, ...user } = row;
+  return {
+    challenge: { id: challenge_id, user_id: user.id, first_factor: challenge_first_factor },
+    user,
+    credential: credential_id === null || credential_secret_ciphertext === null ? null : { id: credential_id, secret_ciphertext: credential_secret_ciphertext },
+  };
 }
 
 /** Takes one of the challenge's attempts before the code is checked; false when none is left. */

@@ -3,6 +3,8 @@ import type { Database, TOTPCredentialTable } from "../../db/database.js";
 import { affectedRows, preparedQuery } from "../../db/prepared.js";
 
 export type TOTPCredentialRow = Selectable<TOTPCredentialTable>;
+/** What checking a code needs of a confirmed credential. */
+export type ActiveCredential = Pick<TOTPCredentialRow, "id" | "secret_ciphertext">;
 
 const active = preparedQuery((db, p: { userId: string }) => db.selectFrom("totp_credential").selectAll()
   .where("user_id", "=", p.userId).where("confirmed_at", "is not", null));

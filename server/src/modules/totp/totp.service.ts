@@ -40,13 +40,18 @@ export interface TOTPService {
    */
   checkPendingCode(userId: string, code: string): Promise<{ activate(trx: Kysely<Database>): Promise<void> }>;
   /**
-   * Checks a TOTP or recovery code for an account with 2FA on, under the account lockout;
-   * consumes it (replay guard) and returns which factor matched. `attemptCounted`: the caller
-   * already took this attempt from the lockout, so it is not counted twice. `executor`: the
-   * caller's transaction, which must commit also when this refuses (transactionKeepingRefusals).
-   * A used recovery code is audited here; telling the owner is the caller's, after its commit.
+   * Checks a TOTP or recovery code for an account with 2FA on, under the account lockout: counts the
+   * attempt first, consumes the code (replay guard), clears the lockout on success, and returns which
+   * factor matched.
    */
-  verifySecondFactor(userId: string, input: SecondFactorInput, meta: RequestMeta, options?: { attemptCounted?: boolean; executor?: Kysely<Database> }): Promise<"otp" | "recovery">;
+  verifySecondFactor(userId: string, input: SecondFactorInput, meta: RequestMeta): Promise<"otp" | "recovery">;
+  /**
+   * The check alone, for a caller that counts the attempt and clears the lockout itself, inside its
+   * transaction `executor`, which must commit also when this refuses (transactionKeepingRefusals).
+   * `credential`: the user's confirmed TOTP credential as the caller read it, or null.
+   * Failures and a used recovery code are audited here; telling the owner is the caller's, after its commit.
+   */
+  checkSecondFactor(userId: string, input: SecondFactorInput, meta: RequestMeta, executor: Kysely<Database>, credential: repo.ActiveCredential | null): Promise<"otp" | "recovery">;
   removeAll(userId: string, executor: Kysely<Database>): Promise<void>;
   reencrypt(): Promise<number>;
 }
@@ -62,7 +67,7 @@ export function createTOTPService(deps: {
   const { db, clock, keyring, lockout, audit, issuer } = deps;
   const aad = (id: string): string => aadFor("totp_credential", "secret_ciphertext", id);
   const nowSeconds = (): number => Math.floor(clock.now() / 1000);
-  const matchStep = (row: repo.TOTPCredentialRow, code: string): number | null => {
+  const matchStep = (row: repo.ActiveCredential, code: string): number | null => {
     const step = verifyTOTP(keyring.decrypt(row.secret_ciphertext, aad(row.id)), code, defaultTOTPParams, nowSeconds());
     return step === null ? null : Number(step);
   };
@@ -119,32 +124,33 @@ export function createTOTPService(deps: {
       };
     },
 
-    async verifySecondFactor(userId, input, meta, options) {
-      const executor = options?.executor ?? db;
-      if (options?.attemptCounted !== true) await lockout.beginAttempt(userId, meta, executor);
-      let method: "otp" | "recovery";
+    async verifySecondFactor(userId, input, meta) {
+      await lockout.beginAttempt(userId, meta);
+      const credential = input.recoveryCode === undefined ? (await repo.findActiveCredential(db, userId)) ?? null : null;
+      const method = await this.checkSecondFactor(userId, input, meta, db, credential);
+      await lockout.reset(userId);
+      return method;
+    },
+
+    async checkSecondFactor(userId, input, meta, executor, credential) {
       if (input.recoveryCode !== undefined) {
         if (!(await redeemRecoveryCode(executor, userId, input.recoveryCode, clock.now()))) {
           await audit.record({ type: "mfa_failed", userId, meta, detail: { method: "recovery_code", reason: "invalid" } }, executor);
           throw new AppError("invalid_otp", "The recovery code is not valid.");
         }
-        method = "recovery";
-      } else {
-        const row = await repo.findActiveCredential(executor, userId);
-        const step = row === undefined || input.code === undefined ? null : matchStep(row, input.code);
-        if (row === undefined || step === null) {
-          await audit.record({ type: "mfa_failed", userId, meta, detail: { method: "totp", reason: "invalid" } }, executor);
-          throw new AppError("invalid_otp");
-        }
-        if (!(await repo.consumeStep(executor, row.id, step))) {
-          await audit.record({ type: "mfa_failed", userId, meta, detail: { method: "totp", reason: "replayed" } }, executor);
-          throw new AppError("otp_replayed");
-        }
-        method = "otp";
+        await audit.record({ type: "recovery_code_used", userId, meta }, executor);
+        return "recovery";
       }
-      await lockout.reset(userId, executor);
-      if (method === "recovery") await audit.record({ type: "recovery_code_used", userId, meta }, executor);
-      return method;
+      const step = credential === null || input.code === undefined ? null : matchStep(credential, input.code);
+      if (credential === null || step === null) {
+        await audit.record({ type: "mfa_failed", userId, meta, detail: { method: "totp", reason: "invalid" } }, executor);
+        throw new AppError("invalid_otp");
+      }
+      if (!(await repo.consumeStep(executor, credential.id, step))) {
+        await audit.record({ type: "mfa_failed", userId, meta, detail: { method: "totp", reason: "replayed" } }, executor);
+        throw new AppError("otp_replayed");
+      }
+      return "otp";
     },
 
     removeAll: (userId, executor) => repo.deleteAllCredentials(executor, userId),

@@ -29,13 +29,23 @@ export async function updateUser(db: Kysely<Database>, id: string, values: Updat
 }
 
 /** Shifts the last login into `previous_login_at` in one statement, so concurrent logins cannot lose one. */
-/** Shifts the login times of an unlocked user; false when the user is gone or was locked meanwhile. */
 const loginTimes = preparedQuery((db, p: { id: string; now: number }) => db.updateTable("user")
   .set((eb) => ({ previous_login_at: eb.ref("last_login_at"), last_login_at: p.now }))
   .where("id", "=", p.id).where("locked", "=", 0));
+const secondFactorLoginTimes = preparedQuery((db, p: { id: string; now: number }) => db.updateTable("user")
+  .set((eb) => ({
+    previous_login_at: eb.ref("last_login_at"), last_login_at: p.now,
+    mfa_failed_count: 0, mfa_window_started_at: null, mfa_consecutive_failures: 0, mfa_locked_until: null, mfa_lockouts: 0,
+  }))
+  .where("id", "=", p.id).where("locked", "=", 0));
 
-export async function recordLogin(db: Kysely<Database>, id: string, now: number): Promise<boolean> {
-  return affectedRows(await loginTimes.execute(db, { id, now })) === 1n;
+/**
+ * Shifts the login times of an unlocked user; false when the user is gone or was locked meanwhile.
+ * `afterSecondFactor`: the login passed a second factor, which also clears the 2FA lockout counters.
+ */
+export async function recordLogin(db: Kysely<Database>, id: string, now: number, options: { afterSecondFactor?: boolean } = {}): Promise<boolean> {
+  const query = options.afterSecondFactor === true ? secondFactorLoginTimes : loginTimes;
+  return affectedRows(await query.execute(db, { id, now })) === 1n;
 }
 
 export async function listUsers(db: Kysely<Database>, limit: number, offset: number): Promise<UserRow[]> {
