@@ -1,7 +1,8 @@
 import { randomFillSync } from "node:crypto";
 
 // The CSPRNG is called for 4 KiB at a time, not once per token: for short tokens the cost of a call,
-// not of its bytes, dominates (as Node's own randomUUID pools). Every byte is handed out once.
+// not of its bytes, dominates (as Node's own randomUUID pools). Every byte is handed out once and
+// zeroed as it is.
 const pool = Buffer.alloc(4096);
 let used = pool.length;
 
@@ -13,6 +14,8 @@ export function randomBase64url(bytes: number): string {
     used = 0;
   }
   const text = pool.toString("base64url", used, used + bytes);
+  // Issued tokens do not linger in the pool until its next refill.
+  pool.fill(0, used, used + bytes);
   used += bytes;
   return text;
 }

@@ -20,12 +20,14 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value))
 
 const statementCacheSize = 500;
 
-/** How often the checkpoint thread copies the WAL into the database file. */
-const checkpointIntervalMs = 10;
 /**
- * WAL pages after which a commit checkpoints by itself: the default (1000) without the checkpoint
- * thread, a backstop with it (about 40 MB with 4 KiB pages) should the thread fall behind.
+ * How often the checkpoint thread copies the WAL into the database file (a checkpoint with nothing
+ * new to copy does nothing). At 50 ms, a few thousand logins a second leave a WAL of a few MB.
  */
+const checkpointIntervalMs = 50;
+/** SQLite's default: WAL pages after which a commit checkpoints by itself. */
+const defaultCheckpointPages = 1000;
+/** With the checkpoint thread, the commits' own threshold is a backstop (about 40 MB with 4 KiB pages) should the thread fall behind. */
 const backstopCheckpointPages = 10_000;
 
 export interface DbOptions {
@@ -105,13 +107,27 @@ export function sqliteReader(db: Kysely<Database>): SqliteReader | undefined {
   return readers.get(db);
 }
 
-/** A thread that runs PASSIVE checkpoints on the file (workers/sqlite-checkpoint.mjs); it never keeps the process alive. */
-function startCheckpointThread(path: string): Worker {
+/**
+ * A thread that runs PASSIVE checkpoints on the file (workers/sqlite-checkpoint.mjs) and never keeps
+ * the process alive. The writer's own threshold is raised while the thread runs; should the thread
+ * fail to start or die, the writer goes back to SQLite's default and checkpoints inside its commits.
+ */
+function startCheckpointThread(path: string, writer: SQLite.Database): { close(): void } {
+  let closing = false;
   const worker = new Worker(new URL("../../workers/sqlite-checkpoint.mjs", import.meta.url), { workerData: { path, intervalMs: checkpointIntervalMs } });
   worker.unref();
-  // Without the thread, commits past the backstop still checkpoint: nothing is lost, only speed.
-  worker.on("error", () => undefined);
-  return worker;
+  writer.pragma(`wal_autocheckpoint = ${backstopCheckpointPages}`);
+  const fallBack = (): void => {
+    if (!closing && writer.open) writer.pragma(`wal_autocheckpoint = ${defaultCheckpointPages}`);
+  };
+  worker.on("error", fallBack);
+  worker.on("exit", fallBack);
+  return {
+    close() {
+      closing = true;
+      worker.postMessage("close");
+    },
+  };
 }
 
 export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<Database> {
@@ -124,15 +140,14 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<D
     sqlite.pragma("synchronous = NORMAL");
     // Concurrent writers (two instances, CLI next to the server) wait instead of failing at once.
     sqlite.pragma("busy_timeout = 5000");
-    const checkpointer = options.checkpointThread === true && path !== ":memory:" ? startCheckpointThread(path) : null;
-    if (checkpointer !== null) sqlite.pragma(`wal_autocheckpoint = ${backstopCheckpointPages}`);
+    const checkpointer = options.checkpointThread === true && path !== ":memory:" ? startCheckpointThread(path, sqlite) : null;
     const reader = path === ":memory:" ? null : new SQLite(path, { readonly: true });
     reader?.pragma("busy_timeout = 5000");
     const listeners: (() => void)[] = [];
     const afterWrite = (): void => {
       for (const listener of listeners) listener();
     };
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite, reader, afterWrite, () => checkpointer?.postMessage("close")) }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite, reader, afterWrite, () => checkpointer?.close()) }) });
     if (reader !== null) readers.set(db, { connection: reader, onWrite: (listener) => listeners.push(listener) });
     return db;
   }

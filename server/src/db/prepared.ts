@@ -1,9 +1,13 @@
-import type { Compilable, CompiledQuery, Kysely, QueryResult } from "kysely";
+import { createQueryId, type Compilable, type CompiledQuery, type Kysely, type QueryResult } from "kysely";
 import type { Database } from "./database.js";
 
-/** Stands in for a named value while a prepared query is compiled. */
+/** Stands in for a named value while a prepared query is compiled; computing with it throws. */
 class Slot {
   constructor(readonly name: string) {}
+
+  [Symbol.toPrimitive](): never {
+    throw new Error(`prepared query: the value "${this.name}" was used in the query's construction instead of being placed as a parameter`);
+  }
 }
 
 interface Compiled {
@@ -22,8 +26,13 @@ export interface PreparedQuery<P extends Record<string, unknown>, R> {
  * statements, and a login runs about a dozen of them.
  *
  * `build` receives stand-ins for the values. It may only place them in the query, never compute
- * with them or branch on them. This is checked when the query is compiled: every stand-in must
- * reach the query's parameters unchanged, or compiling throws.
+ * with them or branch on them. Compiling checks this: arithmetic, string building or comparison
+ * with a stand-in throws, and so does a stand-in that does not reach the query's parameters.
+ * (Branching on a stand-in's truthiness cannot be detected: it is always truthy.)
+ *
+ * The compiled form is kept per dialect adapter, read through Kysely's `getExecutor()` (internal
+ * API, stable within the pinned 0.28 line): a database and its transactions share one adapter.
+ * Builds must not depend on `withSchema` or plugins, which share the adapter too.
  */
 export function preparedQuery<P extends Record<string, unknown>, R>(build: (db: Kysely<Database>, values: P) => Compilable<R>): PreparedQuery<P, R> {
   // One compiled form per dialect adapter: a transaction shares its database's adapter.
@@ -60,7 +69,7 @@ export function preparedQuery<P extends Record<string, unknown>, R>(build: (db: 
         compiledFor.set(adapter, compiled);
       }
       const parameters = compiled.binds.map((bind) => bind(values));
-      return executor.executeQuery({ ...compiled.template, parameters });
+      return executor.executeQuery({ ...compiled.template, queryId: createQueryId(), parameters });
     },
   };
 }

@@ -32,7 +32,7 @@ describe("SQLite checkpoint thread", () => {
           }).execute();
         }
         largestWal = Math.max(largestWal, statSync(`${path}-wal`).size);
-        await sleep(15); // the thread runs every 10 ms
+        await sleep(60); // the thread runs every 50 ms
       }
       // Each insert commits on its own, so the 2,000 commits put about 40 MB of pages through the WAL
       // (a 4 KB row spills into an overflow page, and the indexes' pages are written again per commit).

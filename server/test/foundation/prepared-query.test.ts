@@ -66,6 +66,12 @@ for (const dialect of testDialects()) {
     it("refuses a build that computes with a value instead of placing it", async () => {
       const computed = preparedQuery((qb, p: { now: number }) => qb.selectFrom("audit_event").select("id").where("created_at", ">", p.now - 1000));
       await expect(computed.execute(db, { now: 5000 })).rejects.toThrow(/"now" was used in the query's construction/);
+      // Placed once and computed with elsewhere: the computation throws, not a NaN baked into the SQL.
+      const placedAndComputed = preparedQuery((qb, p: { now: number }) => qb.selectFrom("audit_event").select("id")
+        .where("created_at", "<", p.now).where("created_at", ">", p.now - 1000));
+      await expect(placedAndComputed.execute(db, { now: 5000 })).rejects.toThrow(/"now" was used in the query's construction/);
+      const concatenated = preparedQuery((qb, p: { type: string }) => qb.selectFrom("audit_event").select("id").where("type", "=", `${p.type}_x`));
+      await expect(concatenated.execute(db, { type: "register" })).rejects.toThrow(/"type"/);
     });
   });
 }

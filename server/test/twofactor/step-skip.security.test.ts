@@ -94,6 +94,24 @@ for (const dialect of testDialects()) {
       expectError(await call(t.app, "GET", "/api/user/me", { token: str(refreshed.body["access_token"]) }), 401, "mfa_required");
     });
 
+    it("finishes no login for an account locked after its password step, and uses up none of its codes", async () => {
+      const name = uniqueName("locked-mid");
+      const { userId, secret, recoveryCodes } = await enrolledUser(t.app, t.clock, name);
+      const token = await loginToken(t.app, name);
+      await t.db.updateTable("user").set({ locked: 1 }).where("id", "=", userId).execute();
+      const [recoveryCode] = recoveryCodes;
+      expectError(await mfaLogin(t.app, { login_token: token, recovery_code: str(recoveryCode) }), 401, "login_token_expired");
+      t.clock.advance(30);
+      expectError(await mfaLogin(t.app, { login_token: token, code: totpCode(secret, t.clock) }), 401, "login_token_expired");
+      const row = await t.db.selectFrom("user").select(["mfa_failed_count", "mfa_consecutive_failures"]).where("id", "=", userId).executeTakeFirstOrThrow();
+      expect(row).toEqual({ mfa_failed_count: 0, mfa_consecutive_failures: 0 });
+      expect(await t.db.selectFrom("recovery_code").select("id").where("user_id", "=", userId).where("used_at", "is not", null).execute()).toEqual([]);
+      expect(await t.db.selectFrom("session").select("id").where("user_id", "=", userId).where("aal", "=", 2).where("created_at", ">", t.clock.now() - 60_000).execute()).toEqual([]);
+      // Unlocked, the same recovery code still finishes a login.
+      await t.db.updateTable("user").set({ locked: 0 }).where("id", "=", userId).execute();
+      expect((await mfaLogin(t.app, { login_token: await loginToken(t.app, name), recovery_code: str(recoveryCode) })).status).toBe(200);
+    });
+
     it("never finishes a login without a code: missing, empty code or empty recovery code", async () => {
       const name = uniqueName("no-code");
       await enrolledUser(t.app, t.clock, name);

@@ -168,25 +168,35 @@ export function createAuthService(deps: {
 
     async loginWithSecondFactor(input, meta) {
       const found = await challenges.findChallengeForLogin(db, hashSecret(input.loginToken));
-      if (found === undefined) throw new AppError("login_token_expired");
+      // A locked account's codes are neither counted nor used up (recordLogin re-checks inside the transaction).
+      if (found === undefined || found.user.locked === 1) throw new AppError("login_token_expired");
       const { challenge, user, credential } = found;
       const firstFactor: AuthMethod = challenge.first_factor === "email" ? "email" : "pwd";
-      // One transaction from the counted attempt to the new session: a refusal commits what it
-      // counted, consumed and audited, then throws; a success commits once.
-      const { login, method } = await transactionKeepingRefusals(db, async (trx) => {
-        // Every code counts towards the account lockout, also one sent on a dead challenge (SPEC §2).
-        // Counted before the challenge's own attempt is taken: otherwise a burst on one login token
-        // could lock the account between takeAttempt and the check of the one live code.
-        await lockout.beginAttempt(user.id, meta, trx);
-        if (!(await challenges.takeAttempt(trx, challenge.id, loginTokenMaxAttempts, clock.now()))) {
-          await audit.record({ type: "mfa_failed", userId: user.id, meta, detail: { reason: "login_token_expired" } }, trx);
-          throw new AppError("login_token_expired");
-        }
-        const method = await totp.checkSecondFactor(user.id, input, meta, trx, credential);
-        if (!(await challenges.consumeChallenge(trx, challenge.id, clock.now()))) throw new AppError("login_token_expired");
-        // The login's user update also clears the lockout counters (the attempt succeeded).
-        return { method, login: await openLogin(trx, user, [firstFactor, method], meta, { refusal: "login_token_expired", afterSecondFactor: true }) };
-      });
+      let method: "otp" | "recovery" | undefined;
+      let login: OpenedLogin;
+      try {
+        // One transaction from the counted attempt to the new session: a refusal commits what it
+        // counted, consumed and audited, then throws; a success commits once.
+        login = await transactionKeepingRefusals(db, async (trx) => {
+          const now = clock.now();
+          // Every code counts towards the account lockout, also one sent on a dead challenge (SPEC §2).
+          // Counted before the challenge's own attempt is taken: otherwise a burst on one login token
+          // could lock the account between takeAttempt and the check of the one live code.
+          await lockout.beginAttempt(user.id, meta, trx);
+          if (!(await challenges.takeAttempt(trx, challenge.id, loginTokenMaxAttempts, now))) {
+            await audit.record({ type: "mfa_failed", userId: user.id, meta, detail: { reason: "login_token_expired" } }, trx);
+            throw new AppError("login_token_expired");
+          }
+          method = await totp.checkSecondFactor(user.id, input, meta, trx, credential);
+          if (!(await challenges.consumeChallenge(trx, challenge.id, now))) throw new AppError("login_token_expired");
+          // The login's user update also clears the lockout counters (the attempt succeeded).
+          return openLogin(trx, user, [firstFactor, method], meta, { refusal: "login_token_expired", afterSecondFactor: true });
+        });
+      } catch (error) {
+        // A refusal commits a recovery code it redeemed: its owner hears of it all the same.
+        if (error instanceof AppError && method === "recovery") notifier.notify(user, "recovery_code_used", meta);
+        throw error;
+      }
       if (method === "recovery") notifier.notify(user, "recovery_code_used", meta);
       return { ...(await finishLogin(user, login, meta)), userId: user.id };
     },

@@ -84,8 +84,9 @@ export function createMFAService(deps: {
     async confirmSetup(auth, code, meta) {
       const pending = await totp.checkPendingCode(auth.userId, code);
       const { recoveryCodes, user } = await db.transaction().execute(async (trx) => {
-        await pending.activate(trx);
+        // The user row first, as a 2FA login's transaction takes it: the two cannot deadlock.
         await users.updateUser(trx, auth.userId, { mfa_enabled: 1 });
+        await pending.activate(trx);
         await lockout.reset(auth.userId, trx);
         const codes = await generateRecoveryCodes(trx, auth.userId, clock.now());
         // Every session, this one too, is replaced: the new one carries aal 2 and a fresh sid.
