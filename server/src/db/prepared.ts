@@ -1,12 +1,14 @@
 import { createQueryId, type Compilable, type CompiledQuery, type Kysely, type QueryResult } from "kysely";
 import type { Database } from "./database.js";
 
+const misused = (name: string): Error => new Error(`prepared query: the value "${name}" was used in the query's construction instead of being placed as a parameter`);
+
 /** Stands in for a named value while a prepared query is compiled; computing with it throws. */
 class Slot {
   constructor(readonly name: string) {}
 
   [Symbol.toPrimitive](): never {
-    throw new Error(`prepared query: the value "${this.name}" was used in the query's construction instead of being placed as a parameter`);
+    throw misused(this.name);
   }
 }
 
@@ -55,7 +57,7 @@ export function preparedQuery<P extends Record<string, unknown>, R>(build: (db: 
       return (values) => values[parameter.name];
     });
     for (const name of requested) {
-      if (!placed.has(name)) throw new Error(`prepared query: the value "${name}" was used in the query's construction instead of being placed as a parameter`);
+      if (!placed.has(name)) throw misused(name);
     }
     return { template, binds };
   }

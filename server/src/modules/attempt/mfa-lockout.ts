@@ -4,6 +4,7 @@ import type { Database } from "../../db/database.js";
 import { affectedRows, preparedQuery } from "../../db/prepared.js";
 import { AppError } from "../../errors.js";
 import type { RequestMeta } from "../audit/audit.service.js";
+import { clearedMFACounters } from "../user/user.repository.js";
 
 /** @default 10 failures inside the window lock the second factor */
 export const mfaFailuresPerWindow = 10;
@@ -35,7 +36,7 @@ const countAttempt = preparedQuery((db, p: { userId: string; now: number; window
   .where("mfa_consecutive_failures", "<", mfaMaxConsecutiveFailures));
 
 const clearCounters = preparedQuery((db, p: { userId: string }) => db.updateTable("user")
-  .set({ mfa_failed_count: 0, mfa_window_started_at: null, mfa_consecutive_failures: 0, mfa_locked_until: null, mfa_lockouts: 0 })
+  .set(clearedMFACounters)
   .where("id", "=", p.userId));
 
 export interface MFALockout {

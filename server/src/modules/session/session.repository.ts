@@ -77,9 +77,11 @@ export function activeSessionQuery(db: Kysely<Database>, id: string) {
     .where("session.revoked_at", "is", null);
 }
 
+const activeSession = preparedQuery((db, p: { id: string }) => activeSessionQuery(db, p.id));
+
 /** One indexed lookup: the session, unless revoked, joined with its user. */
 export async function findActiveSession(db: Kysely<Database>, id: string): Promise<ActiveSession | undefined> {
-  const row = await activeSessionQuery(db, id).executeTakeFirst();
+  const row = (await activeSession.execute(db, { id })).rows[0];
   if (row === undefined) return undefined;
   return sessionFromColumns([row.id, row.user_id, row.aal, row.amr, row.expires_at, row.username, row.email, row.email_verified,
     row.roles, row.locked, row.mfa_enabled, row.created_at, row.last_login_at, row.previous_login_at]);

@@ -32,11 +32,11 @@ export async function updateUser(db: Kysely<Database>, id: string, values: Updat
 const loginTimes = preparedQuery((db, p: { id: string; now: number }) => db.updateTable("user")
   .set((eb) => ({ previous_login_at: eb.ref("last_login_at"), last_login_at: p.now }))
   .where("id", "=", p.id).where("locked", "=", 0));
+/** The 2FA lockout counters of a user with no failures and no lock (attempt/mfa-lockout.ts). */
+export const clearedMFACounters = { mfa_failed_count: 0, mfa_window_started_at: null, mfa_consecutive_failures: 0, mfa_locked_until: null, mfa_lockouts: 0 } as const;
+
 const secondFactorLoginTimes = preparedQuery((db, p: { id: string; now: number }) => db.updateTable("user")
-  .set((eb) => ({
-    previous_login_at: eb.ref("last_login_at"), last_login_at: p.now,
-    mfa_failed_count: 0, mfa_window_started_at: null, mfa_consecutive_failures: 0, mfa_locked_until: null, mfa_lockouts: 0,
-  }))
+  .set((eb) => ({ previous_login_at: eb.ref("last_login_at"), last_login_at: p.now, ...clearedMFACounters }))
   .where("id", "=", p.id).where("locked", "=", 0));
 
 /**
