@@ -6,6 +6,7 @@ import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, type SqliteDataba
 import { createPool } from "mysql2";
 import pg from "pg";
 import type { Database } from "./database.js";
+import { runPreparedInTransactions } from "./prepared.js";
 
 export type DialectName = "sqlite" | "postgres" | "mysql";
 
@@ -147,7 +148,15 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<D
     const afterWrite = (): void => {
       for (const listener of listeners) listener();
     };
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite, reader, afterWrite, () => checkpointer?.close()) }) });
+    const database = withStatementCache(sqlite, reader, afterWrite, () => checkpointer?.close());
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    // What Kysely's SQLite connection does per query, without its promise hand-offs.
+    runPreparedInTransactions(db, (sqlText, parameters) => {
+      const statement = database.prepare(sqlText);
+      if (statement.reader) return { rows: statement.all(parameters) };
+      const { changes, lastInsertRowid } = statement.run(parameters);
+      return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+    });
     if (reader !== null) readers.set(db, { connection: reader, onWrite: (listener) => listeners.push(listener) });
     return db;
   }

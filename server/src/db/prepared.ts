@@ -18,6 +18,20 @@ interface Compiled {
   binds: ((values: Record<string, unknown>) => unknown)[];
 }
 
+/** Runs a compiled statement at once on the connection a transaction holds. */
+export type HeldConnectionRunner = (sql: string, parameters: readonly unknown[]) => QueryResult<unknown>;
+
+const heldConnectionRunners = new WeakMap<object, HeldConnectionRunner>();
+
+/**
+ * For a database whose transactions hold its only connection (SQLite): prepared queries run inside
+ * a transaction go straight to `run`, past Kysely's per-query connection hand-off. Outside a
+ * transaction they still queue on Kysely's lock, so they never land inside another request's transaction.
+ */
+export function runPreparedInTransactions(db: Kysely<Database>, run: HeldConnectionRunner): void {
+  heldConnectionRunners.set(db.getExecutor().adapter, run);
+}
+
 export interface PreparedQuery<P extends Record<string, unknown>, R> {
   execute(executor: Kysely<Database>, values: P): Promise<QueryResult<R>>;
 }
@@ -71,6 +85,10 @@ export function preparedQuery<P extends Record<string, unknown>, R>(build: (db: 
         compiledFor.set(adapter, compiled);
       }
       const parameters = compiled.binds.map((bind) => bind(values));
+      if (executor.isTransaction) {
+        const run = heldConnectionRunners.get(adapter);
+        if (run !== undefined) return run(compiled.template.sql, parameters) as QueryResult<R>;
+      }
       return executor.executeQuery({ ...compiled.template, queryId: createQueryId(), parameters });
     },
   };

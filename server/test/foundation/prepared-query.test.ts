@@ -6,10 +6,13 @@
  * prepare no new SQLite statements: a time value inlined into the SQL text once made every
  * millisecond a new statement and flushed the statement cache.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import SQLite from "better-sqlite3";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createDb } from "../../src/db/connect.js";
+import { createDb, sqliteReader } from "../../src/db/connect.js";
 import { migrateToLatest } from "../../src/db/migrator.js";
 import { affectedRows, allColumns, preparedQuery } from "../../src/db/prepared.js";
 import { call, enrolledUser, loginToken, totpCode } from "../helpers/api.js";
@@ -75,6 +78,50 @@ for (const dialect of testDialects()) {
     });
   });
 }
+
+describe("prepared queries inside a SQLite file's transaction (run straight on the held connection)", () => {
+  let dir: string;
+  let db: ReturnType<typeof createDb>;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "tessera-prepared-"));
+    db = createDb(`sqlite:${join(dir, "t.db")}`);
+    await migrateToLatest(db);
+  });
+  afterAll(async () => {
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("stay inside the transaction: unseen by the reader until the commit, gone on rollback, and each write still reported", async () => {
+    const reader = sqliteReader(db);
+    if (reader === undefined) throw new Error("a SQLite file has a reader");
+    const writes = vi.fn();
+    reader.onWrite(writes);
+    const readerSees = (id: string): unknown => reader.connection.prepare("select id from audit_event where id = ?").get(id);
+    const event = (id: string): Parameters<typeof insertEvent.execute>[1] => ({ id, user_id: null, type: "held", ip: null, user_agent: null, detail: null, created_at: 1 });
+
+    let outside: Promise<{ id: string }[]> | undefined;
+    await db.transaction().execute(async (trx) => {
+      await insertEvent.execute(trx, event("h1"));
+      expect(writes).toHaveBeenCalled();
+      expect((await eventsOfType.execute(trx, { type: "held" })).rows.map((row) => row.id)).toEqual(["h1"]);
+      expect(readerSees("h1"), "an uncommitted write seen from outside the transaction").toBeUndefined();
+      // A query outside the transaction waits for it instead of running inside it.
+      outside = db.selectFrom("audit_event").select("id").where("type", "=", "held").execute();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(readerSees("h1")).toBeUndefined();
+    });
+    expect(readerSees("h1")).toEqual({ id: "h1" });
+    expect((await outside)?.map((row) => row.id)).toEqual(["h1"]);
+
+    await expect(db.transaction().execute(async (trx) => {
+      await insertEvent.execute(trx, event("h2"));
+      throw new Error("roll back");
+    })).rejects.toThrow("roll back");
+    expect(readerSees("h2")).toBeUndefined();
+    expect((await eventsOfType.execute(db, { type: "held" })).rows.map((row) => row.id)).toEqual(["h1"]);
+  });
+});
 
 describe("SQLite statements stay prepared across 2FA attempts", () => {
   let t: TestApp & { dropDatabase(): Promise<void> };
