@@ -38,6 +38,7 @@ for (const dialect of testDialects()) {
       const jwks = createRemoteJWKSet(jwksUrl);
       const { payload, protectedHeader } = await jwtVerify(accessToken, jwks, { issuer: t.config.publicUrl, algorithms: ["EdDSA"] });
       expect(protectedHeader.alg).toBe("EdDSA");
+      expect(protectedHeader.typ).toBe("JWT");
       expect(typeof protectedHeader.kid).toBe("string");
       expect(payload.iss).toBe("http://tessera.test");
       expect(payload.sub).toBe(userId);
