@@ -7,6 +7,7 @@ import { createPool } from "mysql2";
 import pg from "pg";
 import type { Database } from "./database.js";
 import { runPreparedInTransactions } from "./prepared.js";
+import { GroupCommitSqliteDialect, runOn } from "./sqlite-driver.js";
 
 export type DialectName = "sqlite" | "postgres" | "mysql";
 
@@ -34,6 +35,13 @@ const backstopCheckpointPages = 10_000;
 export interface DbOptions {
   /** SQLite files only: checkpoint the WAL on a thread of its own instead of inside commits (the server does). */
   checkpointThread?: boolean;
+  /**
+   * SQLite: transactions that end while others wait share one COMMIT (db/sqlite-driver.ts); on by
+   * default. A group holds the write lock until the event loop's next check phase, so two writing
+   * connections to one file in one thread (two test instances in one process) must turn it off: the
+   * second would wait synchronously for a lock the first can only release once it returns.
+   */
+  groupCommit?: boolean;
 }
 
 /** A statement that changes data or ends a transaction: once it has run, readers must not trust what they read before. */
@@ -149,14 +157,9 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<D
       for (const listener of listeners) listener();
     };
     const database = withStatementCache(sqlite, reader, afterWrite, () => checkpointer?.close());
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-    // What Kysely's SQLite connection does per query, without its promise hand-offs.
-    runPreparedInTransactions(db, (sqlText, parameters) => {
-      const statement = database.prepare(sqlText);
-      if (statement.reader) return { rows: statement.all(parameters) };
-      const { changes, lastInsertRowid } = statement.run(parameters);
-      return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
-    });
+    const db = new Kysely<Database>({ dialect: options.groupCommit === false ? new SqliteDialect({ database }) : new GroupCommitSqliteDialect(sqlite, database) });
+    // What the connection does per query, without its promise hand-offs.
+    runPreparedInTransactions(db, (sqlText, parameters) => runOn(database, sqlText, parameters));
     if (reader !== null) readers.set(db, { connection: reader, onWrite: (listener) => listeners.push(listener) });
     return db;
   }

@@ -69,8 +69,8 @@ for (const dialect of testDialects()) {
     let a: TestApp;
     let b: TestApp;
     beforeAll(async () => {
-      a = await appOn(dialect, { clock });
-      b = await buildTestApp({ databaseUrl: a.databaseUrl, secretKey: a.secretKey, clock });
+      a = await appOn(dialect, { clock, groupCommit: false });
+      b = await buildTestApp({ databaseUrl: a.databaseUrl, secretKey: a.secretKey, clock, groupCommit: false });
     });
     afterAll(async () => {
       await b.close();

@@ -182,8 +182,8 @@ if (redisUrl !== undefined && redisUrl !== "" && firstDialect !== undefined) {
     const victim = `victim-${run}`;
     const ip = (i: number): string => `10.${Math.floor(Math.random() * 200) + 20}.${Math.floor(i / 200)}.${(i % 200) + 1}`;
     beforeAll(async () => {
-      a = await appOn(firstDialect, { env: { RATE_LIMIT: "on" }, redisUrl });
-      b = await buildTestApp({ databaseUrl: a.databaseUrl, secretKey: a.secretKey, env: { RATE_LIMIT: "on" }, redisUrl });
+      a = await appOn(firstDialect, { env: { RATE_LIMIT: "on" }, redisUrl, groupCommit: false });
+      b = await buildTestApp({ databaseUrl: a.databaseUrl, secretKey: a.secretKey, env: { RATE_LIMIT: "on" }, redisUrl, groupCommit: false });
       await send(a.app, { method: "POST", url: "/api/auth/register", body: { username: victim, password: strongPassword }, remoteAddress: ip(0) });
     });
     afterAll(async () => {

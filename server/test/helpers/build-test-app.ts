@@ -42,6 +42,8 @@ export interface TestAppOptions {
   logger?: { level: string; stream: { write(line: string): void } };
   /** A built web UI to serve (a directory with index.html); none by default. */
   webDist?: string;
+  /** SQLite group commit (on by default, as in the server); off for two instances in this one process, see DbOptions. */
+  groupCommit?: boolean;
 }
 
 export function newSecretKey(): string {
@@ -63,7 +65,7 @@ export async function buildTestApp(options: TestAppOptions): Promise<TestApp> {
     ...(options.redisUrl === undefined ? {} : { REDIS_URL: options.redisUrl }),
     ...options.env,
   }, { webDist: options.webDist ?? null });
-  const db = createDb(config.databaseUrl);
+  const db = createDb(config.databaseUrl, { groupCommit: options.groupCommit !== false });
   await migrateToLatest(db);
   const keys = parseSecretKeys(config.secretKey ?? secretKey);
   const [primary] = keys;
@@ -108,8 +110,9 @@ export function useTwoInstances(dialect: TestDialect, bind: (a: TestApp, b: Test
   let a: TestApp | undefined;
   let b: TestApp | undefined;
   beforeAll(async () => {
-    a = await appOn(dialect);
-    b = await buildTestApp({ databaseUrl: a.databaseUrl, secretKey: a.secretKey, clock: a.clock });
+    // Two SQLite writers in one thread: group commit off (see DbOptions.groupCommit); separate processes keep it on.
+    a = await appOn(dialect, { groupCommit: false });
+    b = await buildTestApp({ databaseUrl: a.databaseUrl, secretKey: a.secretKey, clock: a.clock, groupCommit: false });
     bind(a, b);
   });
   afterAll(async () => {

@@ -93,8 +93,8 @@ for (const dialect of testDialects()) {
     let b: TestApp;
     beforeAll(async () => {
       const env = { RATE_LIMIT: "on" };
-      a = await appOn(dialect, { env, ...(redisUrl === undefined ? {} : { redisUrl }) });
-      b = await buildTestApp({ databaseUrl: a.databaseUrl, secretKey: a.secretKey, clock: a.clock, env, ...(redisUrl === undefined ? {} : { redisUrl }) });
+      a = await appOn(dialect, { env, groupCommit: false, ...(redisUrl === undefined ? {} : { redisUrl }) });
+      b = await buildTestApp({ databaseUrl: a.databaseUrl, secretKey: a.secretKey, clock: a.clock, env, groupCommit: false, ...(redisUrl === undefined ? {} : { redisUrl }) });
     });
     afterAll(async () => {
       await b.close();
