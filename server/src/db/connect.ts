@@ -149,6 +149,9 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<D
     sqlite.pragma("synchronous = NORMAL");
     // Concurrent writers (two instances, CLI next to the server) wait instead of failing at once.
     sqlite.pragma("busy_timeout = 5000");
+    // Group commit runs each transaction in a savepoint: its sub-journal (the pages' contents before
+    // the savepoint) stays in memory instead of spilling to a temporary file once a group passes 64 KiB.
+    sqlite.pragma("temp_store = MEMORY");
     const checkpointer = options.checkpointThread === true && path !== ":memory:" ? startCheckpointThread(path, sqlite) : null;
     const reader = path === ":memory:" ? null : new SQLite(path, { readonly: true });
     reader?.pragma("busy_timeout = 5000");
