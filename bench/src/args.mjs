@@ -10,6 +10,9 @@ export const USAGE = `usage: npm run bench -- [flags]
   --hash-connections N  connections for argon2-bound routes: register, logins (default 16)
   --mfa-users N         2FA users prepared per target; /2fa/login is count-bounded by it
                         (default 3000, quick 1000)
+  --warmup-users N      more 2FA users per target for one untimed /2fa/login pass before the
+                        first round, so no target is timed while its JIT is cold (default 500,
+                        quick 100; 0 skips it)
   --hash-memory KiB     argon2id memory (default 19456, OWASP)
   --hash-iterations N   argon2id iterations (default 2)
   --hash-loops N        concurrent verify loops for the bare hash ceiling (default 8)
@@ -32,6 +35,7 @@ const OPTIONS = {
   connections: { type: "string" },
   "hash-connections": { type: "string" },
   "mfa-users": { type: "string" },
+  "warmup-users": { type: "string" },
   "hash-memory": { type: "string" },
   "hash-iterations": { type: "string" },
   "hash-loops": { type: "string" },
@@ -86,6 +90,7 @@ export function readArgs(argv, env = process.env) {
     connections: int("connections", 32),
     hashConnections: int("hash-connections", 16),
     mfaUsers: int("mfa-users", quick ? 1000 : 3000, 10),
+    warmupUsers: int("warmup-users", quick ? 100 : 500, 0),
     hash: {
       memoryKiB: int("hash-memory", 19456, 1024),
       iterations: int("hash-iterations", 2),

@@ -77,16 +77,18 @@ class BetterAuthTarget {
     return { body: res.body, cookie: cookiesFrom(res.headers).join("; ") };
   }
 
-  /** Users without 2FA, and users with TOTP enabled and verified (enable → verify-totp). */
-  async prepareUsers({ plainCount, mfaCount, concurrency = 8 }) {
+  /** Users without 2FA, and users with TOTP enabled and verified (enable → verify-totp): `mfaCount` timed, `warmupCount` for the untimed warm-up. */
+  async prepareUsers({ plainCount, mfaCount, warmupCount = 0, concurrency = 8 }) {
     this.plainUsers = await mapLimit(Array.from({ length: plainCount }), concurrency, () => this.signUp(this.nextEmail("plain")));
-    this.mfaUsers = await mapLimit(Array.from({ length: mfaCount }), concurrency, async () => {
+    const enrolled = await mapLimit(Array.from({ length: mfaCount + warmupCount }), concurrency, async () => {
       const user = await this.signUp(this.nextEmail("mfa"));
       const enabled = await this.post("/api/auth/two-factor/enable", { password: PASSWORD }, user.cookie);
       const u = { email: user.email, totp: totpFromUri(enabled.body.totpURI), lastStep: -1 };
       await this.post("/api/auth/two-factor/verify-totp", { code: codeFor(u, currentStep()) }, user.cookie);
       return u;
     });
+    this.mfaUsers = enrolled.slice(0, mfaCount);
+    this.warmupUsers = enrolled.slice(mfaCount);
   }
 
   // ---- scenarios ----
@@ -122,8 +124,7 @@ class BetterAuthTarget {
   }
 
   /** N distinct users, each signed in (two-factor cookie) with its current code; count-bounded. */
-  async mfa_login_spec({ connections, concurrency = 8 }) {
-    const users = this.mfaUsers;
+  async mfa_login_spec({ connections, users = this.mfaUsers, concurrency = 8 }) {
     const cookies = await mapLimit(users, concurrency, async (u) => {
       const { body, cookie } = await this.signIn(u.email);
       if (body?.twoFactorRedirect !== true) throw new Error(`sign-in of a 2FA user did not redirect to 2FA: ${JSON.stringify(body).slice(0, 300)}`);

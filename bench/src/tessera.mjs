@@ -84,10 +84,10 @@ class TesseraTarget {
     return (await expectOk(this.base, "POST", "/api/auth/login", { json: { username, password: PASSWORD } }, 200)).body;
   }
 
-  /** Users without 2FA (login, /me, refresh) and `mfaCount` users enrolled in TOTP. */
-  async prepareUsers({ plainCount, mfaCount, concurrency = 8 }) {
+  /** Users without 2FA (login, /me, refresh), `mfaCount` users enrolled in TOTP and `warmupCount` more for the untimed warm-up. */
+  async prepareUsers({ plainCount, mfaCount, warmupCount = 0, concurrency = 8 }) {
     this.plainUsers = await mapLimit(Array.from({ length: plainCount }), concurrency, () => this.register(this.nextName("plain")));
-    this.mfaUsers = await mapLimit(Array.from({ length: mfaCount }), concurrency, async () => {
+    const enrolled = await mapLimit(Array.from({ length: mfaCount + warmupCount }), concurrency, async () => {
       const user = await this.register(this.nextName("mfa"));
       const auth = { authorization: `Bearer ${user.access}` };
       const setup = await expectOk(this.base, "POST", "/api/auth/2fa/setup", { headers: auth, json: {} });
@@ -97,6 +97,8 @@ class TesseraTarget {
       await expectOk(this.base, "POST", "/api/auth/2fa/verify-setup", { headers: auth, json: { code: codeFor(user2, step) } });
       return user2;
     });
+    this.mfaUsers = enrolled.slice(0, mfaCount);
+    this.warmupUsers = enrolled.slice(mfaCount);
   }
 
   // ---- scenarios: each returns an autocannon load spec (data prepared before the timing) ----
@@ -128,8 +130,7 @@ class TesseraTarget {
   }
 
   /** N distinct users, each with a fresh login_token and its current code; count-bounded. */
-  async mfa_login_spec({ connections, concurrency = 8 }) {
-    const users = this.mfaUsers;
+  async mfa_login_spec({ connections, users = this.mfaUsers, concurrency = 8 }) {
     const tokens = await mapLimit(users, concurrency, async (u) => {
       const body = await this.login(u.username);
       if (body.mfa_required !== true) throw new Error(`login of a 2FA user did not ask for 2FA: ${JSON.stringify(body).slice(0, 300)}`);
