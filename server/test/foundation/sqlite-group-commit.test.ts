@@ -3,11 +3,13 @@
  * COMMIT. Pins what must not change for them: a transaction's `execute` resolves only once its
  * writes are committed (another connection sees them), a rollback undoes its own writes only, a
  * group is bounded, and when the group's COMMIT fails or SQLite aborts the group, every member fails
- * and none of its writes stays.
+ * and none of its writes stays; another writer on the same file (another thread here, as another
+ * process would be) waits its turn and loses nothing.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import SQLite from "better-sqlite3";
 import { Kysely, sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -32,6 +34,7 @@ describe("SQLite group commit", () => {
     const path = join(dir, "test.db");
     sqlite = new SQLite(path);
     sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("busy_timeout = 5000");
     sqlite.exec("create table item (id integer primary key, label text not null)");
     sqlite.exec("create table parent (id integer primary key)");
     sqlite.exec("create table child (id integer primary key, parent_id integer not null references parent (id) deferrable initially deferred)");
@@ -153,5 +156,36 @@ describe("SQLite group commit", () => {
     ]);
     expect(order[0]).toBe("transaction ended");
     expect(order).toContain("read grouped");
+  });
+
+  it("shares the file with a writer on another thread (as another process would be): neither loses a write or times out", async () => {
+    // The other writer: its own connection and event loop, plain autocommit inserts as fast as it can.
+    const otherCount = 3000;
+    const otherWriter = new Worker(`
+      const { workerData, parentPort } = require("node:worker_threads");
+      const SQLite = require("better-sqlite3");
+      const db = new SQLite(workerData.path);
+      db.pragma("busy_timeout = 5000");
+      const insert = db.prepare("insert into item (label) values (?)");
+      for (let i = 0; i < workerData.count; i++) {
+        insert.run("w" + i);
+        if (i === 0) parentPort.postMessage("writing");
+      }
+      db.close();
+      parentPort.postMessage("done");
+    `, { eval: true, workerData: { path: sqlite.name, count: otherCount } });
+    const message = (expected: string): Promise<void> => new Promise((resolve, reject) => {
+      otherWriter.on("message", (m) => m === expected && resolve());
+      otherWriter.on("error", reject);
+    });
+    const finished = message("done");
+    await message("writing");
+    await Promise.all(Array.from({ length: 300 }, (_, i) => db.transaction().execute((trx) => insert(trx, `g${i}`))));
+    await finished;
+    const labels = committedLabels();
+    expect(labels.filter((label) => label.startsWith("w"))).toHaveLength(otherCount);
+    expect(labels.filter((label) => label.startsWith("g"))).toHaveLength(300);
+    // The writers took turns on the file: the other one's rows come both before and after ours.
+    expect(labels.filter((label, i) => i > 0 && label[0] !== labels[i - 1]?.[0]).length).toBeGreaterThanOrEqual(2);
   });
 });
