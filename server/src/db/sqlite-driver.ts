@@ -1,5 +1,5 @@
 import type SQLite from "better-sqlite3";
-import { SelectQueryNode, SqliteDialect, type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, type SqliteDatabase } from "kysely";
+import { createQueryId, IdentifierNode, RawNode, SelectQueryNode, SqliteDialect, type CompiledQuery, type DatabaseConnection, type Driver, type QueryCompiler, type QueryResult, type SqliteDatabase } from "kysely";
 
 /** Most transactions one commit carries. */
 export const maxGroupSize = 32;
@@ -28,7 +28,16 @@ export function runOn(database: SqliteDatabase, sqlText: string, parameters: rea
   return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
 }
 
+/** `command "name"` with the name escaped by the query compiler. */
+function savepointCommand(command: string, name: string): RawNode {
+  return RawNode.createWithChildren([RawNode.createWithSql(`${command} `), IdentifierNode.create(name)]);
+}
+
+/** One holder's turn on the single connection (a new one per acquire). */
 class SqliteConnection implements DatabaseConnection {
+  /** Its transaction committed and passed the connection on: its release has nothing left to do. */
+  handedOff = false;
+
   constructor(private readonly database: SqliteDatabase) {}
 
   executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
@@ -59,7 +68,6 @@ class SqliteConnection implements DatabaseConnection {
 export class GroupCommitSqliteDriver implements Driver {
   readonly #sqlite: SQLite.Database;
   readonly #database: SqliteDatabase;
-  readonly #connection: SqliteConnection;
   #held = false;
   readonly #queue: (() => void)[] = [];
   #group: Group | null = null;
@@ -68,7 +76,6 @@ export class GroupCommitSqliteDriver implements Driver {
   constructor(sqlite: SQLite.Database, database: SqliteDatabase) {
     this.#sqlite = sqlite;
     this.#database = database;
-    this.#connection = new SqliteConnection(database);
   }
 
   async init(): Promise<void> {}
@@ -80,7 +87,7 @@ export class GroupCommitSqliteDriver implements Driver {
     } else {
       this.#held = true;
     }
-    return this.#connection;
+    return new SqliteConnection(this.#database);
   }
 
   async beginTransaction(): Promise<void> {
@@ -94,30 +101,45 @@ export class GroupCommitSqliteDriver implements Driver {
     this.#group.size += 1;
   }
 
-  async commitTransaction(): Promise<void> {
+  /**
+   * Resolves once the group's COMMIT has succeeded. The connection passes on here, not at release:
+   * a controlled transaction (`startTransaction`) releases its connection only after `commit()` has
+   * resolved, and the group must be able to grow meanwhile.
+   */
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
     this.#run(`release ${member}`);
+    (connection as SqliteConnection).handedOff = true;
+    return this.#endTurn();
   }
 
-  async rollbackTransaction(): Promise<void> {
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    // After a failed group COMMIT the connection is another holder's: there is nothing of this one's left to undo.
+    if ((connection as SqliteConnection).handedOff) return;
     // When SQLite has already aborted the whole group there is no savepoint left; releaseConnection reports it.
     if (!this.#sqlite.inTransaction) return;
     this.#run(`rollback to ${member}`);
     this.#run(`release ${member}`);
   }
 
-  async savepoint(_connection: DatabaseConnection, name: string): Promise<void> {
-    this.#run(`savepoint "${name}"`);
+  // A caller's own savepoints inside a transaction; the name is compiled as an identifier, as Kysely's driver does.
+  async savepoint(connection: DatabaseConnection, name: string, compileQuery: QueryCompiler["compileQuery"]): Promise<void> {
+    await connection.executeQuery(compileQuery(savepointCommand("savepoint", name), createQueryId()));
   }
 
-  async rollbackToSavepoint(_connection: DatabaseConnection, name: string): Promise<void> {
-    this.#run(`rollback to "${name}"`);
+  async rollbackToSavepoint(connection: DatabaseConnection, name: string, compileQuery: QueryCompiler["compileQuery"]): Promise<void> {
+    await connection.executeQuery(compileQuery(savepointCommand("rollback to", name), createQueryId()));
   }
 
-  async releaseSavepoint(_connection: DatabaseConnection, name: string): Promise<void> {
-    this.#run(`release "${name}"`);
+  async releaseSavepoint(connection: DatabaseConnection, name: string, compileQuery: QueryCompiler["compileQuery"]): Promise<void> {
+    await connection.executeQuery(compileQuery(savepointCommand("release", name), createQueryId()));
   }
 
-  releaseConnection(): Promise<void> {
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return (connection as SqliteConnection).handedOff ? Promise.resolve() : this.#endTurn();
+  }
+
+  /** Passes the connection on; resolves once the holder's writes are committed (at once outside a group). */
+  #endTurn(): Promise<void> {
     const group = this.#group;
     if (group === null) {
       this.#handOff();

@@ -1,7 +1,8 @@
 /*
  * db/sqlite-driver.ts: transactions on the one SQLite connection that end while others wait share a
- * COMMIT. Pins what must not change for them: a transaction's `execute` resolves only once its
- * writes are committed (another connection sees them), a rollback undoes its own writes only, a
+ * COMMIT. Pins what must not change for them: a transaction's `execute` (or a controlled one's
+ * `commit()`) resolves only once its writes are committed (another connection sees them), a
+ * rollback undoes its own writes only, a
  * group is bounded, and when the group's COMMIT fails or SQLite aborts the group, every member fails
  * and none of its writes stays; another writer on the same file (another thread here, as another
  * process would be) waits its turn and loses nothing.
@@ -156,6 +157,17 @@ describe("SQLite group commit", () => {
     ]);
     expect(order[0]).toBe("transaction ended");
     expect(order).toContain("read grouped");
+  });
+
+  it("a controlled transaction (startTransaction) resolves its commit() once committed; its own savepoint rolls back to itself, its name escaped", async () => {
+    const trx = await db.startTransaction().execute();
+    await insert(trx, "before");
+    const inner = await trx.savepoint('odd "name"').execute();
+    await insert(inner, "undone");
+    const back = await inner.rollbackToSavepoint('odd "name"').execute();
+    await insert(back, "after");
+    await back.commit().execute();
+    expect(committedLabels()).toEqual(["before", "after"]);
   });
 
   it("shares the file with a writer on another thread (as another process would be): neither loses a write or times out", async () => {
