@@ -117,13 +117,15 @@ async function main() {
 
     // --- one untimed /2fa/login pass per target on users of its own, so round 1 meets a warm JIT ---
     // (/2fa/login is count-bounded: a short burst, where a cold start would weigh on the shorter run.)
-    for (const { target } of warmupCount > 0 ? targets : []) {
-      try {
-        const spec = await target.mfa_login_spec({ connections: args.connections, users: target.warmupUsers });
-        const r = await runLoad(spec, { pid: target.pid, durationSec: args.durationSec });
-        log(`  warm-up ${target.label}: ${r.amount} untimed 2FA logins, ${r.failures} failures`);
-      } catch (error) {
-        log(`  warm-up ${target.label}: ERROR ${error.message}`);
+    if (warmupCount > 0) {
+      for (const { target } of targets) {
+        try {
+          const spec = await target.mfa_login_spec({ connections: args.connections, users: target.warmupUsers });
+          const r = await runLoad(spec, { pid: target.pid, durationSec: args.durationSec });
+          log(`  warm-up ${target.label}: ${r.amount} untimed 2FA logins, ${r.failures} failures`);
+        } catch (error) {
+          log(`  warm-up ${target.label}: ERROR ${error.message}`);
+        }
       }
     }
 
