@@ -2,10 +2,9 @@
  * db/sqlite-driver.ts: transactions on the one SQLite connection that end while others wait share a
  * COMMIT. Pins what must not change for them: a transaction's `execute` (or a controlled one's
  * `commit()`) resolves only once its writes are committed (another connection sees them), a
- * rollback undoes its own writes only, a
- * group is bounded, and when the group's COMMIT fails or SQLite aborts the group, every member fails
- * and none of its writes stays; another writer on the same file (another thread here, as another
- * process would be) waits its turn and loses nothing.
+ * rollback undoes its own writes only, a group is bounded, and when the group's COMMIT fails or
+ * SQLite aborts the group, every member fails and none of its writes stays; another writer on the
+ * same file (another thread here, as another process would be) waits its turn and loses nothing.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
