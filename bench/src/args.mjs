@@ -63,7 +63,9 @@ export function flagsFromNpmConfig(env) {
     if (def.type === "boolean") {
       if (name.startsWith("no-") ? value === "" || value === "false" : value === "true") flags.push(`--${name}`);
     } else if (value === "true" || value === "") {
-      throw new Error(`npm kept --${name} for itself and dropped its value: write --${name}=VALUE (or run node bench/src/run.mjs directly)`);
+      throw new Error(
+        `npm kept --${name} for itself and dropped its value: write --${name}=VALUE (or run node bench/src/run.mjs directly)`,
+      );
     } else {
       flags.push(`--${name}=${value}`);
     }
@@ -97,7 +99,14 @@ export function readArgs(argv, env = process.env) {
       parallelism: 1,
     },
     hashLoops: int("hash-loops", 8),
-    only: values.only ? new Set(values.only.split(",").map((s) => s.trim()).filter(Boolean)) : null,
+    only: values.only
+      ? new Set(
+          values.only
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean),
+        )
+      : null,
     betterAuth: !values["no-better-auth"],
     tessera: !values["no-tessera"],
     out: values.out ?? null,

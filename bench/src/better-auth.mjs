@@ -27,7 +27,13 @@ export async function startBetterAuth({ hash, log }) {
   };
   let child;
   try {
-    child = await startChild({ name: "better-auth", args: [serverScript], env, healthUrl: `${base}/healthz`, cwd: dataDir });
+    child = await startChild({
+      name: "better-auth",
+      args: [serverScript],
+      env,
+      healthUrl: `${base}/healthz`,
+      cwd: dataDir,
+    });
   } catch (error) {
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
@@ -79,7 +85,9 @@ class BetterAuthTarget {
 
   /** Users without 2FA, and users with TOTP enabled and verified (enable → verify-totp): `mfaCount` timed, `warmupCount` for the untimed warm-up. */
   async prepareUsers({ plainCount, mfaCount, warmupCount = 0, concurrency = 8 }) {
-    this.plainUsers = await mapLimit(Array.from({ length: plainCount }), concurrency, () => this.signUp(this.nextEmail("plain")));
+    this.plainUsers = await mapLimit(Array.from({ length: plainCount }), concurrency, () =>
+      this.signUp(this.nextEmail("plain")),
+    );
     const enrolled = await mapLimit(Array.from({ length: mfaCount + warmupCount }), concurrency, async () => {
       const user = await this.signUp(this.nextEmail("mfa"));
       const enabled = await this.post("/api/auth/two-factor/enable", { password: PASSWORD }, user.cookie);
@@ -95,13 +103,19 @@ class BetterAuthTarget {
 
   async register_spec({ connections }) {
     return {
-      base: this.base, method: "POST", path: "/api/auth/sign-up/email", headers: this.jsonHeaders, connections,
-      requests: [{
-        setupRequest: (req) => {
-          const email = this.nextEmail("reg");
-          return { ...req, body: JSON.stringify({ email, password: PASSWORD, name: "bench" }) };
+      base: this.base,
+      method: "POST",
+      path: "/api/auth/sign-up/email",
+      headers: this.jsonHeaders,
+      connections,
+      requests: [
+        {
+          setupRequest: (req) => {
+            const email = this.nextEmail("reg");
+            return { ...req, body: JSON.stringify({ email, password: PASSWORD, name: "bench" }) };
+          },
         },
-      }],
+      ],
     };
   }
 
@@ -109,7 +123,11 @@ class BetterAuthTarget {
     let i = 0;
     const bodies = users.map((u) => JSON.stringify({ email: u.email, password: PASSWORD }));
     return {
-      base: this.base, method: "POST", path: "/api/auth/sign-in/email", headers: this.jsonHeaders, connections,
+      base: this.base,
+      method: "POST",
+      path: "/api/auth/sign-in/email",
+      headers: this.jsonHeaders,
+      connections,
       requests: [{ setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
       check,
     };
@@ -127,7 +145,8 @@ class BetterAuthTarget {
   async mfa_login_spec({ connections, users = this.mfaUsers, concurrency = 8 }) {
     const cookies = await mapLimit(users, concurrency, async (u) => {
       const { body, cookie } = await this.signIn(u.email);
-      if (body?.twoFactorRedirect !== true) throw new Error(`sign-in of a 2FA user did not redirect to 2FA: ${JSON.stringify(body).slice(0, 300)}`);
+      if (body?.twoFactorRedirect !== true)
+        throw new Error(`sign-in of a 2FA user did not redirect to 2FA: ${JSON.stringify(body).slice(0, 300)}`);
       return cookie;
     });
     // better-auth does not reject a reused code, but the users are paced the same way as Tessera's.
@@ -135,15 +154,20 @@ class BetterAuthTarget {
     const prepared = users.map((u, i) => ({ cookie: cookies[i], body: JSON.stringify({ code: codeFor(u, step) }) }));
     let i = 0;
     return {
-      base: this.base, method: "POST", path: "/api/auth/two-factor/verify-totp", headers: this.jsonHeaders,
+      base: this.base,
+      method: "POST",
+      path: "/api/auth/two-factor/verify-totp",
+      headers: this.jsonHeaders,
       connections: Math.min(connections, prepared.length), // autocannon needs amount >= connections
       amount: prepared.length,
-      requests: [{
-        setupRequest: (req) => {
-          const p = prepared[i++ % prepared.length];
-          return { ...req, headers: { ...req.headers, cookie: p.cookie }, body: p.body };
+      requests: [
+        {
+          setupRequest: (req) => {
+            const p = prepared[i++ % prepared.length];
+            return { ...req, headers: { ...req.headers, cookie: p.cookie }, body: p.body };
+          },
         },
-      }],
+      ],
       check: (body) => typeof body.token === "string",
     };
   }
@@ -151,7 +175,10 @@ class BetterAuthTarget {
   async me_spec({ connections }) {
     const { cookie } = await this.signIn(this.plainUsers[0].email);
     return {
-      base: this.base, method: "GET", path: "/api/auth/get-session", connections,
+      base: this.base,
+      method: "GET",
+      path: "/api/auth/get-session",
+      connections,
       headers: { cookie, origin: this.base },
       check: (body) => body !== null && typeof body.session === "object",
     };

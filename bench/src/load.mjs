@@ -49,7 +49,7 @@ function withProbe(request, spec, probe) {
         if (probe.samples.length < 3) probe.samples.push({ status, body: String(body).slice(0, 400) });
       } else if (spec.check && probe.checked < 20) {
         probe.checked++;
-        let good = false;
+        let good;
         try {
           good = Boolean(spec.check(JSON.parse(body)));
         } catch {
@@ -57,7 +57,8 @@ function withProbe(request, spec, probe) {
         }
         if (!good) {
           probe.unexpected++;
-          if (probe.samples.length < 3) probe.samples.push({ status, body: String(body).slice(0, 400), note: "unexpected 2xx body" });
+          if (probe.samples.length < 3)
+            probe.samples.push({ status, body: String(body).slice(0, 400), note: "unexpected 2xx body" });
         }
       }
       if (inner) inner(status, body, context, headers);

@@ -26,10 +26,22 @@ export function analyzeCpuProfile(profile, repoRoot) {
     const key = `${name}  ${url ? `${url}:${callFrame.lineNumber + 1}` : ""}`.trim();
     fns.set(key, (fns.get(key) ?? 0) + ms);
     const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
-    const area = pkg ? pkg : url.startsWith("server/") ? "tessera server code" : url.startsWith("node:") ? "node core (JS)" : url ? url : name;
+    const area = pkg
+      ? pkg
+      : url.startsWith("server/")
+        ? "tessera server code"
+        : url.startsWith("node:")
+          ? "node core (JS)"
+          : url
+            ? url
+            : name;
     areas.set(area, (areas.get(area) ?? 0) + ms);
   }
-  const top = (m, n) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([what, ms]) => ({ what, ms, share: ms / total }));
+  const top = (m, n) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([what, ms]) => ({ what, ms, share: ms / total }));
   return { total_ms: total, functions: top(fns, 30), areas: top(areas, 15) };
 }
 
@@ -55,12 +67,20 @@ export async function runProfile({ args, serverMain, log }) {
       await tessera.restart(["--cpu-prof", `--cpu-prof-dir=${flowDir}`]);
       log(`${flow.name} under --cpu-prof`);
       const figures = await runLoad(flow.spec, { pid: tessera.pid, durationSec: args.durationSec });
-      log(`  ${figures.ok_rps.toFixed(0)} req/s, ${figures.failures} failures${figures.count_bounded ? ` (${figures.amount} requests)` : ""}`);
+      log(
+        `  ${figures.ok_rps.toFixed(0)} req/s, ${figures.failures} failures${figures.count_bounded ? ` (${figures.amount} requests)` : ""}`,
+      );
       await tessera.restart([]); // SIGTERM: the profile is written as the process exits
       const files = readdirSync(flowDir).filter((f) => f.endsWith(".cpuprofile"));
-      if (files.length === 0) throw new Error(`no .cpuprofile written in ${flowDir} (did the server exit normally on SIGTERM?)`);
+      if (files.length === 0)
+        throw new Error(`no .cpuprofile written in ${flowDir} (did the server exit normally on SIGTERM?)`);
       const file = join(flowDir, files[0]);
-      reports.push({ flow, figures, file, analysis: analyzeCpuProfile(JSON.parse(readFileSync(file, "utf8")), repoRoot) });
+      reports.push({
+        flow,
+        figures,
+        file,
+        analysis: analyzeCpuProfile(JSON.parse(readFileSync(file, "utf8")), repoRoot),
+      });
     }
   } finally {
     await tessera.stop();
@@ -68,7 +88,9 @@ export async function runProfile({ args, serverMain, log }) {
 
   const row = (r) => `${(r.share * 100).toFixed(1).padStart(5)}%  ${r.ms.toFixed(0).padStart(7)} ms  ${r.what}`;
   for (const { flow, figures, file, analysis } of reports) {
-    console.log(`\n=== ${flow.name}: ${figures.ok_rps.toFixed(0)} req/s, p99 ${figures.p99_ms} ms, ${figures.failures} failures — main thread, ${(analysis.total_ms / 1000).toFixed(1)} s sampled (startup included)`);
+    console.log(
+      `\n=== ${flow.name}: ${figures.ok_rps.toFixed(0)} req/s, p99 ${figures.p99_ms} ms, ${figures.failures} failures — main thread, ${(analysis.total_ms / 1000).toFixed(1)} s sampled (startup included)`,
+    );
     console.log("Top self time by function:");
     console.log(analysis.functions.map(row).join("\n"));
     console.log("Self time by package / area:");

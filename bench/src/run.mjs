@@ -9,7 +9,14 @@ import { startBetterAuth } from "./better-auth.mjs";
 import { measureHashCeiling } from "./hash-ceiling.mjs";
 import { runLoad, runLoads } from "./load.mjs";
 import { freePort, startChild } from "./proc.mjs";
-import { evaluateTargets, renderCeilings, renderFailures, renderMixed, renderTables, renderTargets } from "./report.mjs";
+import {
+  evaluateTargets,
+  renderCeilings,
+  renderFailures,
+  renderMixed,
+  renderTables,
+  renderTargets,
+} from "./report.mjs";
 import { median, ratio, summarizeRounds } from "./stats.mjs";
 import { startTessera } from "./tessera.mjs";
 import { runProfile } from "./profile.mjs";
@@ -58,11 +65,27 @@ async function main() {
   const outFile = args.out ? resolve(args.out) : join(here, "../results/latest.json");
   const results = {
     started_at: new Date().toISOString(),
-    machine: { cores: cpus().length, cpu_model: cpus()[0]?.model ?? "unknown", node: process.version, platform: `${process.platform}-${process.arch}`, total_mem_bytes: totalmem(), loadavg_at_start: loadavg() },
+    machine: {
+      cores: cpus().length,
+      cpu_model: cpus()[0]?.model ?? "unknown",
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      total_mem_bytes: totalmem(),
+      loadavg_at_start: loadavg(),
+    },
     parameters: {
-      duration_s: args.durationSec, rounds: args.rounds, connections: args.connections, hash_connections: args.hashConnections,
-      mfa_users: args.mfaUsers, warmup_users: args.warmupUsers, hash: args.hash, hash_loops: args.hashLoops, quick: args.quick,
-      postgres: Boolean(process.env.BENCH_POSTGRES_URL), tessera: args.tessera, better_auth: args.betterAuth,
+      duration_s: args.durationSec,
+      rounds: args.rounds,
+      connections: args.connections,
+      hash_connections: args.hashConnections,
+      mfa_users: args.mfaUsers,
+      warmup_users: args.warmupUsers,
+      hash: args.hash,
+      hash_loops: args.hashLoops,
+      quick: args.quick,
+      postgres: Boolean(process.env.BENCH_POSTGRES_URL),
+      tessera: args.tessera,
+      better_auth: args.betterAuth,
     },
     ceilings: { hash_rounds: [], hello_rounds: [] },
     scenarios: {},
@@ -99,14 +122,21 @@ async function main() {
     }
     const helloPort = await freePort();
     helloBase = `http://127.0.0.1:${helloPort}`;
-    hello = await startChild({ name: "hello", args: [join(here, "hello-server.mjs")], env: { PORT: String(helloPort) }, healthUrl: `${helloBase}/hello` });
+    hello = await startChild({
+      name: "hello",
+      args: [join(here, "hello-server.mjs")],
+      env: { PORT: String(helloPort) },
+      healthUrl: `${helloBase}/hello`,
+    });
     stoppers.push(() => hello.stop());
 
     // --- prepare users (outside any timing) ---
     const needMfa = wanted("login_mfa") || wanted("mfa_login");
     const warmupCount = wanted("mfa_login") ? args.warmupUsers : 0;
     for (const { key, target } of targets) {
-      log(`${target.label}: preparing 16 users${needMfa ? ` and ${args.mfaUsers} 2FA users` : ""}${warmupCount > 0 ? ` (+${warmupCount} for the warm-up)` : ""}`);
+      log(
+        `${target.label}: preparing 16 users${needMfa ? ` and ${args.mfaUsers} 2FA users` : ""}${warmupCount > 0 ? ` (+${warmupCount} for the warm-up)` : ""}`,
+      );
       try {
         await target.prepareUsers({ plainCount: 16, mfaCount: needMfa ? args.mfaUsers : 0, warmupCount });
       } catch (error) {
@@ -141,7 +171,10 @@ async function main() {
     };
     const measureHello = async (round) => {
       log(`round ${round + 1}: bare Fastify /hello`);
-      const h = await runLoad({ base: helloBase, path: "/hello", connections: args.connections }, { pid: hello.pid, durationSec: args.durationSec });
+      const h = await runLoad(
+        { base: helloBase, path: "/hello", connections: args.connections },
+        { pid: hello.pid, durationSec: args.durationSec },
+      );
       results.ceilings.hello_rounds.push(h);
       log(`  ${h.ok_rps.toFixed(0)} req/s`);
     };
@@ -164,7 +197,9 @@ async function main() {
             const r = await runLoad(spec, { pid: target.pid, durationSec: args.durationSec });
             if (measureLoop) r.event_loop = await target.eventLoop();
             slot.rounds.push(r);
-            log(`  ${sc.key} ${target.label}: ${r.ok_rps.toFixed(1)} req/s, p99 ${r.p99_ms} ms, failures ${r.failures}${r.count_bounded ? ` (count-bounded: ${r.amount} requests in ${r.seconds.toFixed(2)} s)` : ""}`);
+            log(
+              `  ${sc.key} ${target.label}: ${r.ok_rps.toFixed(1)} req/s, p99 ${r.p99_ms} ms, failures ${r.failures}${r.count_bounded ? ` (count-bounded: ${r.amount} requests in ${r.seconds.toFixed(2)} s)` : ""}`,
+            );
           } catch (error) {
             slot.rounds.push({ error: error.message });
             log(`  ${sc.key} ${target.label}: ERROR ${error.message}`);
@@ -178,9 +213,15 @@ async function main() {
           try {
             const me = await target.me_spec({ connections: args.connections });
             const login = await target.login_spec({ connections: args.hashConnections });
-            const { results: [a, b], rss_idle, rss_max } = await runLoads([me, login], { pid: target.pid, durationSec: args.durationSec });
+            const {
+              results: [a, b],
+              rss_idle,
+              rss_max,
+            } = await runLoads([me, login], { pid: target.pid, durationSec: args.durationSec });
             slot.rounds.push({ me: a, login: b, rss_idle, rss_max });
-            log(`  mixed ${target.label}: session check ${a.ok_rps.toFixed(0)} req/s (p99 ${a.p99_ms} ms) with ${b.ok_rps.toFixed(1)} logins/s`);
+            log(
+              `  mixed ${target.label}: session check ${a.ok_rps.toFixed(0)} req/s (p99 ${a.p99_ms} ms) with ${b.ok_rps.toFixed(1)} logins/s`,
+            );
           } catch (error) {
             slot.rounds.push({ error: error.message });
             log(`  mixed ${target.label}: ERROR ${error.message}`);
@@ -204,7 +245,11 @@ async function main() {
   // --- medians ---
   const hr = results.ceilings.hash_rounds;
   results.ceilings.hash = hr.length
-    ? { verifies_per_s: median(hr.map((r) => r.verifies_per_s)), event_loop_p99_s: median(hr.map((r) => r.event_loop_p99_s)), event_loop_max_s: median(hr.map((r) => r.event_loop_max_s)) }
+    ? {
+        verifies_per_s: median(hr.map((r) => r.verifies_per_s)),
+        event_loop_p99_s: median(hr.map((r) => r.event_loop_p99_s)),
+        event_loop_max_s: median(hr.map((r) => r.event_loop_max_s)),
+      }
     : null;
   results.ceilings.hello = summarizeRounds(results.ceilings.hello_rounds);
   for (const per of Object.values(results.scenarios)) {
@@ -246,14 +291,24 @@ async function main() {
   results.finished_at = new Date().toISOString();
 
   // --- output ---
-  const targetKeys = ["tessera", "tessera_pg", "better_auth"].filter((k) => Object.values(results.scenarios).some((per) => per[k]) || results.mixed[k]);
+  const targetKeys = ["tessera", "tessera_pg", "better_auth"].filter(
+    (k) => Object.values(results.scenarios).some((per) => per[k]) || results.mixed[k],
+  );
   const out = [];
-  out.push(`Tessera bench — ${results.machine.cores} cores, ${results.machine.cpu_model}, Node ${results.machine.node}`);
-  out.push(`load average (1/5/15 min) at start ${results.machine.loadavg_at_start.map((v) => v.toFixed(1)).join("/")}, at end ${results.machine.loadavg_at_end.map((v) => v.toFixed(1)).join("/")} — anything else running on these cores is noise`);
-  out.push(`argon2id m=${args.hash.memoryKiB} KiB t=${args.hash.iterations} p=1; ${args.durationSec} s per scenario, ${args.rounds} round(s), medians; ${args.connections} connections (${args.hashConnections} for hash-bound routes)`);
+  out.push(
+    `Tessera bench — ${results.machine.cores} cores, ${results.machine.cpu_model}, Node ${results.machine.node}`,
+  );
+  out.push(
+    `load average (1/5/15 min) at start ${results.machine.loadavg_at_start.map((v) => v.toFixed(1)).join("/")}, at end ${results.machine.loadavg_at_end.map((v) => v.toFixed(1)).join("/")} — anything else running on these cores is noise`,
+  );
+  out.push(
+    `argon2id m=${args.hash.memoryKiB} KiB t=${args.hash.iterations} p=1; ${args.durationSec} s per scenario, ${args.rounds} round(s), medians; ${args.connections} connections (${args.hashConnections} for hash-bound routes)`,
+  );
   out.push("");
   out.push(renderTables(results, targetKeys, scenarios));
-  out.push(`* count-bounded: ${args.mfaUsers} distinct users, each with a fresh login challenge and its current TOTP code (replay protection forbids reuse within a step); req/s = requests / elapsed.`);
+  out.push(
+    `* count-bounded: ${args.mfaUsers} distinct users, each with a fresh login challenge and its current TOTP code (replay protection forbids reuse within a step); req/s = requests / elapsed.`,
+  );
   out.push("");
   out.push(renderCeilings(results));
   if (Object.keys(results.mixed).length) {
@@ -283,12 +338,20 @@ function pairedRatios(results) {
   const ok = (r) => (r && !r.error ? r : null);
   const sc = (key, target) => results.scenarios[key]?.[target]?.rounds ?? [];
   const pairs = {
-    login_vs_hash: sc("login", "tessera").map((r, i) => ratio(ok(r)?.ok_rps, results.ceilings.hash_rounds[i]?.verifies_per_s)),
+    login_vs_hash: sc("login", "tessera").map((r, i) =>
+      ratio(ok(r)?.ok_rps, results.ceilings.hash_rounds[i]?.verifies_per_s),
+    ),
     me_vs_hello: sc("me", "tessera").map((r, i) => ratio(ok(r)?.ok_rps, results.ceilings.hello_rounds[i]?.ok_rps)),
     me_vs_better_auth: sc("me", "tessera").map((r, i) => ratio(ok(r)?.ok_rps, ok(sc("me", "better_auth")[i])?.ok_rps)),
-    mfa_login_vs_better_auth: sc("mfa_login", "tessera").map((r, i) => ratio(ok(r)?.ok_rps, ok(sc("mfa_login", "better_auth")[i])?.ok_rps)),
-    mixed_me_share: (results.mixed.tessera?.rounds ?? []).map((m, i) => ratio(ok(m)?.me?.ok_rps, ok(sc("me", "tessera")[i])?.ok_rps)),
-    mixed_get_session_share: (results.mixed.better_auth?.rounds ?? []).map((m, i) => ratio(ok(m)?.me?.ok_rps, ok(sc("me", "better_auth")[i])?.ok_rps)),
+    mfa_login_vs_better_auth: sc("mfa_login", "tessera").map((r, i) =>
+      ratio(ok(r)?.ok_rps, ok(sc("mfa_login", "better_auth")[i])?.ok_rps),
+    ),
+    mixed_me_share: (results.mixed.tessera?.rounds ?? []).map((m, i) =>
+      ratio(ok(m)?.me?.ok_rps, ok(sc("me", "tessera")[i])?.ok_rps),
+    ),
+    mixed_get_session_share: (results.mixed.better_auth?.rounds ?? []).map((m, i) =>
+      ratio(ok(m)?.me?.ok_rps, ok(sc("me", "better_auth")[i])?.ok_rps),
+    ),
   };
   return Object.fromEntries(Object.entries(pairs).map(([k, rounds]) => [k, { rounds, median: median(rounds) }]));
 }

@@ -31,7 +31,8 @@ export async function startTessera({ serverMain, hash, databaseUrl, label = "Tes
     PASSWORD_HASH_ITERATIONS: String(hash.iterations),
     PASSWORD_HASH_PARALLELISM: String(hash.parallelism),
   };
-  const launch = (args) => startChild({ name: label, args: [...args, serverMain], env, healthUrl: `${base}/healthz`, cwd: dataDir });
+  const launch = (args) =>
+    startChild({ name: label, args: [...args, serverMain], env, healthUrl: `${base}/healthz`, cwd: dataDir });
   let child;
   try {
     child = await launch(nodeArgs);
@@ -76,7 +77,13 @@ class TesseraTarget {
   }
 
   async register(username) {
-    const res = await expectOk(this.base, "POST", "/api/auth/register", { json: { username, password: PASSWORD } }, 201);
+    const res = await expectOk(
+      this.base,
+      "POST",
+      "/api/auth/register",
+      { json: { username, password: PASSWORD } },
+      201,
+    );
     return { username, access: res.body.access_token, refresh: res.body.refresh_token };
   }
 
@@ -86,7 +93,9 @@ class TesseraTarget {
 
   /** Users without 2FA (login, /me, refresh), `mfaCount` users enrolled in TOTP and `warmupCount` more for the untimed warm-up. */
   async prepareUsers({ plainCount, mfaCount, warmupCount = 0, concurrency = 8 }) {
-    this.plainUsers = await mapLimit(Array.from({ length: plainCount }), concurrency, () => this.register(this.nextName("plain")));
+    this.plainUsers = await mapLimit(Array.from({ length: plainCount }), concurrency, () =>
+      this.register(this.nextName("plain")),
+    );
     const enrolled = await mapLimit(Array.from({ length: mfaCount + warmupCount }), concurrency, async () => {
       const user = await this.register(this.nextName("mfa"));
       const auth = { authorization: `Bearer ${user.access}` };
@@ -94,7 +103,10 @@ class TesseraTarget {
       const totp = totpFromUri(setup.body.otpauth_url);
       const step = currentStep();
       const user2 = { username: user.username, totp, lastStep: -1 };
-      await expectOk(this.base, "POST", "/api/auth/2fa/verify-setup", { headers: auth, json: { code: codeFor(user2, step) } });
+      await expectOk(this.base, "POST", "/api/auth/2fa/verify-setup", {
+        headers: auth,
+        json: { code: codeFor(user2, step) },
+      });
       return user2;
     });
     this.mfaUsers = enrolled.slice(0, mfaCount);
@@ -105,8 +117,19 @@ class TesseraTarget {
 
   async register_spec({ connections }) {
     return {
-      base: this.base, method: "POST", path: "/api/auth/register", headers: JSON_HEADERS, connections,
-      requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify({ username: this.nextName("reg"), password: PASSWORD }) }) }],
+      base: this.base,
+      method: "POST",
+      path: "/api/auth/register",
+      headers: JSON_HEADERS,
+      connections,
+      requests: [
+        {
+          setupRequest: (req) => ({
+            ...req,
+            body: JSON.stringify({ username: this.nextName("reg"), password: PASSWORD }),
+          }),
+        },
+      ],
       expect: (status) => status === 201,
     };
   }
@@ -115,7 +138,11 @@ class TesseraTarget {
     let i = 0;
     const bodies = users.map((u) => JSON.stringify({ username: u.username, password: PASSWORD }));
     return {
-      base: this.base, method: "POST", path: "/api/auth/login", headers: JSON_HEADERS, connections,
+      base: this.base,
+      method: "POST",
+      path: "/api/auth/login",
+      headers: JSON_HEADERS,
+      connections,
       requests: [{ setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
       check,
     };
@@ -133,14 +160,18 @@ class TesseraTarget {
   async mfa_login_spec({ connections, users = this.mfaUsers, concurrency = 8 }) {
     const tokens = await mapLimit(users, concurrency, async (u) => {
       const body = await this.login(u.username);
-      if (body.mfa_required !== true) throw new Error(`login of a 2FA user did not ask for 2FA: ${JSON.stringify(body).slice(0, 300)}`);
+      if (body.mfa_required !== true)
+        throw new Error(`login of a 2FA user did not ask for 2FA: ${JSON.stringify(body).slice(0, 300)}`);
       return body.login_token;
     });
     const step = await stepAfter(users, this.log);
     const bodies = users.map((u, i) => JSON.stringify({ login_token: tokens[i], code: codeFor(u, step) }));
     let i = 0;
     return {
-      base: this.base, method: "POST", path: "/api/auth/2fa/login", headers: JSON_HEADERS,
+      base: this.base,
+      method: "POST",
+      path: "/api/auth/2fa/login",
+      headers: JSON_HEADERS,
       connections: Math.min(connections, bodies.length), // autocannon needs amount >= connections
       amount: bodies.length,
       requests: [{ setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
@@ -153,7 +184,10 @@ class TesseraTarget {
     // A fresh access token (the registration one may be near expiry in a long run).
     const tokens = await this.login(user.username);
     return {
-      base: this.base, method: "GET", path: "/api/user/me", connections,
+      base: this.base,
+      method: "GET",
+      path: "/api/user/me",
+      connections,
       headers: { authorization: `Bearer ${tokens.access_token}` },
     };
   }
@@ -167,13 +201,22 @@ class TesseraTarget {
     const users = Array.from({ length: poolSize }, (_, i) => this.plainUsers[i % this.plainUsers.length]);
     const pool = await mapLimit(users, concurrency, async (u) => (await this.login(u.username)).refresh_token);
     return {
-      base: this.base, method: "POST", path: "/api/auth/token/refresh", headers: JSON_HEADERS, connections,
-      requests: [{
-        setupRequest: (req) => ({ ...req, body: JSON.stringify({ refresh_token: pool.shift() ?? "pool-exhausted" }) }),
-        onResponse: (status, body) => {
-          if (status === 200) pool.push(JSON.parse(body).refresh_token);
+      base: this.base,
+      method: "POST",
+      path: "/api/auth/token/refresh",
+      headers: JSON_HEADERS,
+      connections,
+      requests: [
+        {
+          setupRequest: (req) => ({
+            ...req,
+            body: JSON.stringify({ refresh_token: pool.shift() ?? "pool-exhausted" }),
+          }),
+          onResponse: (status, body) => {
+            if (status === 200) pool.push(JSON.parse(body).refresh_token);
+          },
         },
-      }],
+      ],
       note: `pool of ${poolSize} refresh tokens, each rotated token reused`,
     };
   }

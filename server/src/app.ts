@@ -52,7 +52,11 @@ export interface AppDeps {
 /** A malformed URL (bad percent-encoding) gets the one error shape too, not Fastify's default body. */
 function malformedURL(_error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   // No route matched, so the security-header hooks never ran: the essentials are set here.
-  void reply.headers({ "content-security-policy": "default-src 'none'; frame-ancestors 'none'", "x-content-type-options": "nosniff", "x-frame-options": "DENY" });
+  void reply.headers({
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+  });
   void reply.code(422).send(errorBody("validation_failed", "The request URL is not valid."));
 }
 
@@ -70,10 +74,20 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     frameworkErrors: malformedURL,
   });
   const redis = deps.redis ?? null;
-  const counters: CounterStore = redis === null ? createMemoryCounterStore(() => deps.clock.now()) : createRedisCounterStore(redis);
+  const counters: CounterStore =
+    redis === null ? createMemoryCounterStore(() => deps.clock.now()) : createRedisCounterStore(redis);
   const mailer = deps.mailer ?? createMailerFromConfig(config, deps.clock, log);
   const notifier = deps.notifier ?? createMailNotifier({ mailer, clock: deps.clock });
-  const services = createServices({ config, db: deps.db, clock: deps.clock, keyring: deps.keyring, log, counters, notifier, mailer });
+  const services = createServices({
+    config,
+    db: deps.db,
+    clock: deps.clock,
+    keyring: deps.keyring,
+    log,
+    counters,
+    notifier,
+    mailer,
+  });
   app.decorate("services", services);
   app.decorate("metrics", installMetrics(app));
   app.decorateRequest("auth", null);
@@ -84,16 +98,25 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   app.removeContentTypeParser("text/plain");
   installInputGuard(app);
 
-  const cookieSecret = Buffer.from(hkdfSync("sha256", deps.secretKey.key, Buffer.alloc(0), "tessera cookie signing", 32));
+  const cookieSecret = Buffer.from(
+    hkdfSync("sha256", deps.secretKey.key, Buffer.alloc(0), "tessera cookie signing", 32),
+  );
   await app.register(cookie, { secret: cookieSecret });
   await registerSecurityHeaders(app, { corsOrigins: config.corsOrigins });
   await app.register(rateLimitPlugin, {
     global: false,
     ...(redis === null ? {} : { redis, nameSpace: "tessera:rl:" }),
-    errorResponseBuilder: (_request, context) => Object.assign(new Error("rate limited"), { statusCode: 429, retryAfter: context.after }),
-    addHeaders: { "retry-after": true, "x-ratelimit-limit": true, "x-ratelimit-remaining": true, "x-ratelimit-reset": true },
+    errorResponseBuilder: (_request, context) =>
+      Object.assign(new Error("rate limited"), { statusCode: 429, retryAfter: context.after }),
+    addHeaders: {
+      "retry-after": true,
+      "x-ratelimit-limit": true,
+      "x-ratelimit-remaining": true,
+      "x-ratelimit-reset": true,
+    },
   });
-  const rateLimit: RateLimitFor = (max, windowInSeconds) => (config.rateLimitEnabled ? { max, timeWindow: windowInSeconds * 1000 } : false);
+  const rateLimit: RateLimitFor = (max, windowInSeconds) =>
+    config.rateLimitEnabled ? { max, timeWindow: windowInSeconds * 1000 } : false;
   await registerSwagger(app, config);
 
   for (const routes of routeModules) await app.register(routes, { services, config, rateLimit });

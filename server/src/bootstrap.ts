@@ -17,7 +17,10 @@ export interface Runtime {
 }
 
 /** Opens what the server and the CLI share: the keys, the database (migrated) and Redis if configured. */
-export async function openRuntime(config: Readonly<Config>, options: { migrate: boolean; checkpointThread?: boolean }): Promise<Runtime> {
+export async function openRuntime(
+  config: Readonly<Config>,
+  options: { migrate: boolean; checkpointThread?: boolean },
+): Promise<Runtime> {
   const { keys, generated } = loadSecretKeys(config.secretKey, config.dataDir);
   const [primary] = keys;
   if (primary === undefined) throw new Error("TESSERA_SECRET_KEY: no key");
@@ -28,11 +31,20 @@ export async function openRuntime(config: Readonly<Config>, options: { migrate: 
   } catch (error) {
     await db?.destroy().catch(() => undefined);
     // Name the variable (SPEC §1), never the URL itself: it may carry a password.
+    // The driver's error is not attached as `cause`: its message or fields may carry the URL's password.
+    // eslint-disable-next-line preserve-caught-error
     throw new Error(`DATABASE_URL: cannot open the database: ${describeError(error)}`);
   }
-  const redis = config.redisUrl === null ? null : new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
+  const redis =
+    config.redisUrl === null
+      ? null
+      : new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
   return {
-    db, keyring: createKeyring(keys), secretKey: primary, redis, generatedKey: generated,
+    db,
+    keyring: createKeyring(keys),
+    secretKey: primary,
+    redis,
+    generatedKey: generated,
     async close() {
       await db.destroy();
       if (redis !== null) redis.disconnect();

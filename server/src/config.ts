@@ -107,7 +107,10 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
   const port = int("PORT", 8000, 0, 65535);
   const host = str("HOST", "127.0.0.1");
   const dataDir = resolve(str("DATA_DIR", "./data"));
-  const publicUrl = url("PUBLIC_URL", str("PUBLIC_URL", `http://localhost:${port}`), ["http:", "https:"]).replace(/\/+$/, "");
+  const publicUrl = url("PUBLIC_URL", str("PUBLIC_URL", `http://localhost:${port}`), ["http:", "https:"]).replace(
+    /\/+$/,
+    "",
+  );
   const databaseUrl = str("DATABASE_URL", `sqlite:${resolve(dataDir, "tessera.db")}`);
   if (!/^(sqlite:|postgres:\/\/|postgresql:\/\/|mysql:\/\/)/.test(databaseUrl)) {
     problems.push("DATABASE_URL: must start with sqlite:, postgres:// or mysql://");
@@ -119,12 +122,15 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
     url("SMTP_URL", smtpUrl, ["smtp:", "smtps:"]);
     // `?starttls=off|required` is the one option read from the URL (modules/email/transports.ts).
     const starttls = URL.canParse(smtpUrl) ? new URL(smtpUrl).searchParams.get("starttls") : null;
-    if (starttls !== null && starttls !== "off" && starttls !== "required") problems.push("SMTP_URL: ?starttls= must be off or required");
+    if (starttls !== null && starttls !== "off" && starttls !== "required")
+      problems.push("SMTP_URL: ?starttls= must be off or required");
   }
   const trustProxy = list("TRUST_PROXY");
   const badProxies = trustProxy.filter((entry) => !isProxyAddress(entry));
   if (badProxies.length > 0) {
-    problems.push(`TRUST_PROXY: must list IP addresses, CIDR ranges or loopback/linklocal/uniquelocal, got "${badProxies.join(", ")}"`);
+    problems.push(
+      `TRUST_PROXY: must list IP addresses, CIDR ranges or loopback/linklocal/uniquelocal, got "${badProxies.join(", ")}"`,
+    );
   }
   const secretKey = optional("TESSERA_SECRET_KEY");
   if (secretKey !== null) {

@@ -4,14 +4,27 @@ import { pino, stdSerializers, type DestinationStream, type Logger } from "pino"
  * Log fields that may hold a secret. Request logging (plugins/request-log.ts) writes no headers or
  * bodies; these catch anything else that passes one on.
  */
-const redactPaths = ["req.headers.authorization", "req.headers.cookie", "res.headers[\"set-cookie\"]", "*.password", "*.code", "*.token", "*.refresh_token"];
+const redactPaths = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  'res.headers["set-cookie"]',
+  "*.password",
+  "*.code",
+  "*.token",
+  "*.refresh_token",
+];
 
 /**
  * Errors without the statement that failed: a database driver's error carries its SQL text and
  * values (mysql2 inlines them into `sql`), which may be password hashes, token hashes or secrets.
  */
 function errorWithoutStatement(error: Error): Record<string, unknown> {
-  const { sql: _sql, sqlMessage: _sqlMessage, parameters: _parameters, ...rest } = stdSerializers.err(error) as unknown as Record<string, unknown>;
+  const {
+    sql: _sql,
+    sqlMessage: _sqlMessage,
+    parameters: _parameters,
+    ...rest
+  } = stdSerializers.err(error) as unknown as Record<string, unknown>;
   return rest;
 }
 
@@ -19,7 +32,15 @@ function errorWithoutStatement(error: Error): Record<string, unknown> {
  * The app's logger: JSON lines to stdout (or `destination`), secret fields redacted. Tests turn
  * `redact` off to show that no secret is logged in the first place.
  */
-export function createLogger(level: string, destination?: DestinationStream, { redact = true }: { redact?: boolean } = {}): Logger {
-  const options = { level, ...(redact ? { redact: { paths: redactPaths, censor: "[redacted]" } } : {}), serializers: { err: errorWithoutStatement } };
+export function createLogger(
+  level: string,
+  destination?: DestinationStream,
+  { redact = true }: { redact?: boolean } = {},
+): Logger {
+  const options = {
+    level,
+    ...(redact ? { redact: { paths: redactPaths, censor: "[redacted]" } } : {}),
+    serializers: { err: errorWithoutStatement },
+  };
   return destination === undefined ? pino(options) : pino(options, destination);
 }

@@ -27,8 +27,16 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const log = createLogger(config.logLevel);
-  const app = await buildApp(config, { db: runtime.db, clock: systemClock, keyring: runtime.keyring, secretKey: runtime.secretKey, redis: runtime.redis, log });
-  if (runtime.generatedKey) log.warn(`generated a new secret key in ${config.dataDir}/secret.key (mode 0600); back it up`);
+  const app = await buildApp(config, {
+    db: runtime.db,
+    clock: systemClock,
+    keyring: runtime.keyring,
+    secretKey: runtime.secretKey,
+    redis: runtime.redis,
+    log,
+  });
+  if (runtime.generatedKey)
+    log.warn(`generated a new secret key in ${config.dataDir}/secret.key (mode 0600); back it up`);
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err !== undefined) log.error({ err }, "shutting down after an error");
@@ -40,7 +48,9 @@ async function main(): Promise<void> {
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     // A taken port or an address this machine does not have: one line naming the variables, not a stack.
-    console.error(`startup failed: cannot listen on ${config.host}:${config.port} (HOST, PORT): ${describeError(error)}`);
+    console.error(
+      `startup failed: cannot listen on ${config.host}:${config.port} (HOST, PORT): ${describeError(error)}`,
+    );
     await app.close();
     await runtime.close();
     process.exit(1);

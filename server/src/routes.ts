@@ -21,4 +21,12 @@ export interface RouteDeps {
 export type RoutePlugin = (app: FastifyInstance, deps: RouteDeps) => Promise<void>;
 
 /** Every API module, registered in this order. */
-export const routeModules: RoutePlugin[] = [opsRoutes, authRoutes, totpRoutes, userRoutes, sessionRoutes, adminRoutes, emailRoutes];
+export const routeModules: RoutePlugin[] = [
+  opsRoutes,
+  authRoutes,
+  totpRoutes,
+  userRoutes,
+  sessionRoutes,
+  adminRoutes,
+  emailRoutes,
+];

@@ -1,13 +1,16 @@
 import { Type, type TSchema } from "@sinclair/typebox";
 
 /** The one error shape (SPEC §2); referenced by every route's response schema. */
-export const ErrorResponse = Type.Object({
-  error: Type.Object({
-    code: Type.String(),
-    message: Type.String(),
-    details: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
-  }),
-}, { $id: "ErrorResponse" });
+export const ErrorResponse = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+    }),
+  },
+  { $id: "ErrorResponse" },
+);
 
 export const errorResponses = {
   400: Type.Ref("ErrorResponse"),
@@ -26,17 +29,20 @@ export const errorResponses = {
 export const NullableString = Type.Unsafe<string | null>({ type: ["string", "null"] });
 export const NullableTime = Type.Unsafe<string | null>({ type: ["string", "null"], format: "date-time" });
 
-export const UserSchema = Type.Object({
-  id: Type.String(),
-  username: Type.String(),
-  email: NullableString,
-  email_verified: Type.Boolean(),
-  mfa_enabled: Type.Boolean(),
-  created_at: Type.String({ format: "date-time" }),
-  last_login_at: NullableTime,
-  previous_login_at: NullableTime,
-  roles: Type.Array(Type.String()),
-}, { $id: "User" });
+export const UserSchema = Type.Object(
+  {
+    id: Type.String(),
+    username: Type.String(),
+    email: NullableString,
+    email_verified: Type.Boolean(),
+    mfa_enabled: Type.Boolean(),
+    created_at: Type.String({ format: "date-time" }),
+    last_login_at: NullableTime,
+    previous_login_at: NullableTime,
+    roles: Type.Array(Type.String()),
+  },
+  { $id: "User" },
+);
 
 export const tokenFields = {
   access_token: Type.String(),
@@ -45,14 +51,17 @@ export const tokenFields = {
   expires_in: Type.Integer({ description: "Seconds until the access token expires" }),
 };
 
-export const MFASetupSchema = Type.Object({
-  secret: Type.String({ description: "Base32 secret for manual entry" }),
-  otpauth_url: Type.String(),
-  qr_png: Type.String({ description: "data:image/png;base64,… URL" }),
-  qr_base64: Type.String({ description: "Alias of qr_png" }),
-  qr_svg: Type.String(),
-  expires_in: Type.Integer(),
-}, { $id: "MFASetup" });
+export const MFASetupSchema = Type.Object(
+  {
+    secret: Type.String({ description: "Base32 secret for manual entry" }),
+    otpauth_url: Type.String(),
+    qr_png: Type.String({ description: "data:image/png;base64,… URL" }),
+    qr_base64: Type.String({ description: "Alias of qr_png" }),
+    qr_svg: Type.String(),
+    expires_in: Type.Integer(),
+  },
+  { $id: "MFASetup" },
+);
 
 export const ChallengeSchema = Type.Object({
   mfa_required: Type.Literal(true),
@@ -62,10 +71,7 @@ export const ChallengeSchema = Type.Object({
   expires_in: Type.Integer(),
 });
 
-export const LoginReply = Type.Union([
-  Type.Object({ ...tokenFields, user: Type.Ref("User") }),
-  ChallengeSchema,
-]);
+export const LoginReply = Type.Union([Type.Object({ ...tokenFields, user: Type.Ref("User") }), ChallengeSchema]);
 
 /** Codes arrive as `code` or, for clients of the seed API, `otp` / `token` (SPEC §2). */
 export const codeAliases = {
@@ -74,7 +80,11 @@ export const codeAliases = {
   token: Type.Optional(Type.String({ maxLength: 64 })),
 };
 
-export function pickCode(body: { code?: string | undefined; otp?: string | undefined; token?: string | undefined }): string | undefined {
+export function pickCode(body: {
+  code?: string | undefined;
+  otp?: string | undefined;
+  token?: string | undefined;
+}): string | undefined {
   return body.code ?? body.otp ?? body.token;
 }
 

@@ -61,24 +61,95 @@ export function createServices(deps: {
   const mailer = deps.mailer ?? droppingMailer;
   const hasher = createPasswordHasher(config.passwordHash);
   const audit = createAuditService({ db, clock, log });
-  const tokens = createTokenService({ db, keyring, clock, issuer: config.publicUrl, accessTokenTtlSeconds: config.accessTokenTtlSeconds });
-  const sessions = createSessionService({ db, clock, tokens, audit, refreshTokenTtlSeconds: config.refreshTokenTtlSeconds });
+  const tokens = createTokenService({
+    db,
+    keyring,
+    clock,
+    issuer: config.publicUrl,
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+  });
+  const sessions = createSessionService({
+    db,
+    clock,
+    tokens,
+    audit,
+    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+  });
   const devices = createDeviceService({ db, clock, trustedDeviceDays: config.trustedDeviceDays });
   const lockout = createMFALockout({
-    db, clock,
-    onLocked: (userId, lockedUntil, meta, executor) => audit.record({ type: "mfa_locked", userId, meta, detail: { locked_until: new Date(Math.min(lockedUntil, 8.64e15)).toISOString() } }, executor),
+    db,
+    clock,
+    onLocked: (userId, lockedUntil, meta, executor) =>
+      audit.record(
+        {
+          type: "mfa_locked",
+          userId,
+          meta,
+          detail: { locked_until: new Date(Math.min(lockedUntil, 8.64e15)).toISOString() },
+        },
+        executor,
+      ),
   });
   const limits = createAccountLimiter(deps.counters, config.rateLimitEnabled);
   const totp = createTOTPService({ db, clock, keyring, lockout, audit, issuer: config.totpIssuer });
   const mfa = createMFAService({ db, clock, hasher, totp, lockout, sessions, devices, audit, notifier, limits });
-  const users = createUserService({ db, clock, hasher, sessions, audit, reauth: mfa, notifier, revokeTrustedDevices: (userId, executor) => devices.revokeAll(userId, executor) });
+  const users = createUserService({
+    db,
+    clock,
+    hasher,
+    sessions,
+    audit,
+    reauth: mfa,
+    notifier,
+    revokeTrustedDevices: (userId, executor) => devices.revokeAll(userId, executor),
+  });
   const links = createLinkService({ db, clock, mailer, publicUrl: config.publicUrl });
   const email = createEmailService({ db, links, mailer, audit, notifier, limits, accounts: users, reauth: mfa });
   const auth = createAuthService({
-    db, clock, hasher, sessions, totp, lockout, devices, audit, notifier, requireEmailVerification: config.requireEmailVerification,
+    db,
+    clock,
+    hasher,
+    sessions,
+    totp,
+    lockout,
+    devices,
+    audit,
+    notifier,
+    requireEmailVerification: config.requireEmailVerification,
     onUserRegistered: (user, meta) => email.onUserRegistered(user, meta),
   });
-  const recovery = createRecoveryService({ db, hasher, links, mailer, audit, notifier, limits, auth, sessions, devices });
+  const recovery = createRecoveryService({
+    db,
+    hasher,
+    links,
+    mailer,
+    audit,
+    notifier,
+    limits,
+    auth,
+    sessions,
+    devices,
+  });
   const admin = createAdminService({ db, clock, sessions, audit });
-  return { db, clock, keyring, hasher, audit, tokens, sessions, devices, lockout, limits, totp, mfa, auth, users, notifier, mailer, email, recovery, admin };
+  return {
+    db,
+    clock,
+    keyring,
+    hasher,
+    audit,
+    tokens,
+    sessions,
+    devices,
+    lockout,
+    limits,
+    totp,
+    mfa,
+    auth,
+    users,
+    notifier,
+    mailer,
+    email,
+    recovery,
+    admin,
+  };
 }

@@ -18,7 +18,9 @@ describe("administration", () => {
 
   step("an admin created with the CLI signs in and turns on 2FA", async () => {
     const { browser, server, problems } = suite();
-    const created = await server.cli(["user", "create-admin", admin.username], { TESSERA_ADMIN_PASSWORD: admin.password });
+    const created = await server.cli(["user", "create-admin", admin.username], {
+      TESSERA_ADMIN_PASSWORD: admin.password,
+    });
     expect(created.code, `tessera user create-admin failed:\n${created.output}`).toBe(0);
     member = await createAccount(server.baseURL, newAccount("member"), true);
     page = await (await newWatchedContext(browser, server.baseURL, problems)).newPage();

@@ -60,11 +60,15 @@ describe("sign-in behaviour", () => {
     const page = await (await newWatchedContext(browser, server.baseURL, problems)).newPage();
     await page.goto("/login");
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
-    const focusedAutocomplete = (): Promise<string | null> => page.evaluate(() => document.activeElement?.getAttribute("autocomplete") ?? null);
-    for (let presses = 0; presses < 20 && (await focusedAutocomplete()) !== "username"; presses += 1) await page.keyboard.press("Tab");
+    const focusedAutocomplete = (): Promise<string | null> =>
+      page.evaluate(() => document.activeElement?.getAttribute("autocomplete") ?? null);
+    for (let presses = 0; presses < 20 && (await focusedAutocomplete()) !== "username"; presses += 1)
+      await page.keyboard.press("Tab");
     expect(await focusedAutocomplete()).toBe("username");
     // A keyboard user must see where the focus is.
-    expect(await page.evaluate(() => getComputedStyle(document.activeElement ?? document.body).outlineStyle)).not.toBe("none");
+    expect(await page.evaluate(() => getComputedStyle(document.activeElement ?? document.body).outlineStyle)).not.toBe(
+      "none",
+    );
     await page.keyboard.type(account.username);
     await page.keyboard.press("Tab");
     expect(await focusedAutocomplete()).toBe("current-password");
@@ -95,7 +99,10 @@ describe("sign-in behaviour", () => {
     const devices = page.getByTestId("trusted-devices").locator("li");
     await expect.poll(() => devices.count()).toBe(1);
     await snap(page, "13-profile-trusted-device");
-    await devices.first().getByRole("button", { name: /Remove/ }).click();
+    await devices
+      .first()
+      .getByRole("button", { name: /Remove/ })
+      .click();
     await expect.poll(() => page.getByTestId("trusted-devices").count()).toBe(0);
     await page.getByRole("button", { name: /Sign out/ }).click();
     await page.waitForURL("**/login");

@@ -35,7 +35,8 @@ describe("two-factor account lifecycle", () => {
     // The server's own reasons (error.details) appear on the field.
     await page.getByRole("button", { name: "Create account" }).click();
     await expect.poll(() => password.getAttribute("aria-invalid")).toBe("true");
-    const reasonId = (await password.getAttribute("aria-describedby"))?.split(" ").find((id) => id.endsWith("-error")) ?? "missing";
+    const reasonId =
+      (await password.getAttribute("aria-describedby"))?.split(" ").find((id) => id.endsWith("-error")) ?? "missing";
     expect(await page.locator(`[id="${reasonId}"]`).textContent()).toMatch(/common/i);
     await snap(page, "01-register-rejected-password");
     await password.fill(account.password);
@@ -58,9 +59,14 @@ describe("two-factor account lifecycle", () => {
   });
 
   step("shows 10 recovery codes to download, and asks to confirm they are saved", async () => {
-    recoveryCodes = (await page.getByTestId("recovery-codes").locator("li").allTextContents()).map((code) => code.trim());
+    recoveryCodes = (await page.getByTestId("recovery-codes").locator("li").allTextContents()).map((code) =>
+      code.trim(),
+    );
     expect(recoveryCodes).toHaveLength(10);
-    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download .txt" }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Download .txt" }).click(),
+    ]);
     expect(download.suggestedFilename()).toBe("tessera-recovery-codes.txt");
     const text = readFileSync(await download.path(), "utf8");
     for (const code of recoveryCodes) expect(text).toContain(code);
@@ -121,8 +127,13 @@ describe("two-factor account lifecycle", () => {
   step("revokes the other session, which is then signed out", async () => {
     const sessions = other.getByTestId("sessions").locator("li");
     await expect.poll(() => sessions.count()).toBe(2);
-    expect(await other.locator('[data-testid="sessions"] li[data-current="true"]').textContent()).toContain("This device");
-    await other.locator('[data-testid="sessions"] li[data-current="false"]').getByRole("button", { name: /Revoke/ }).click();
+    expect(await other.locator('[data-testid="sessions"] li[data-current="true"]').textContent()).toContain(
+      "This device",
+    );
+    await other
+      .locator('[data-testid="sessions"] li[data-current="false"]')
+      .getByRole("button", { name: /Revoke/ })
+      .click();
     await expect.poll(() => sessions.count()).toBe(1);
     await snap(other, "08-profile-sessions");
     // The first browser's refresh token is dead now: a reload lands on the login page.

@@ -27,7 +27,11 @@ const usage = `Usage: tessera <command>
 const cliMeta = { ip: null, userAgent: "tessera-cli" };
 
 async function run(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { user: { type: "string" }, limit: { type: "string" }, help: { type: "boolean", short: "h" } } });
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { user: { type: "string" }, limit: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
   const [command, sub, arg] = positionals;
   if (command === undefined || values.help === true) {
     console.log(usage);
@@ -44,8 +48,13 @@ async function run(argv: string[]): Promise<number> {
     }
     await migrateToLatest(runtime.db);
     const services = createServices({
-      config, db: runtime.db, clock: systemClock, keyring: runtime.keyring, log: pino({ level: "silent" }),
-      counters: createMemoryCounterStore(() => Date.now()), notifier: silentNotifier,
+      config,
+      db: runtime.db,
+      clock: systemClock,
+      keyring: runtime.keyring,
+      log: pino({ level: "silent" }),
+      counters: createMemoryCounterStore(() => Date.now()),
+      notifier: silentNotifier,
     });
     const findUser = async (name: string | undefined): Promise<users.UserRow> => {
       const user = name === undefined ? undefined : await users.findUserByUsername(runtime.db, normalizeUsername(name));
@@ -55,12 +64,23 @@ async function run(argv: string[]): Promise<number> {
     switch (`${command} ${sub ?? ""}`.trim()) {
       case "users list": {
         const rows = await services.admin.listUsers(10_000, 0);
-        for (const u of rows) console.log([u.id, u.username, u.email ?? "-", u.mfa_enabled ? "2fa" : "no-2fa", u.locked ? "locked" : "active", u.roles.join(",") || "-"].join("\t"));
+        for (const u of rows)
+          console.log(
+            [
+              u.id,
+              u.username,
+              u.email ?? "-",
+              u.mfa_enabled ? "2fa" : "no-2fa",
+              u.locked ? "locked" : "active",
+              u.roles.join(",") || "-",
+            ].join("\t"),
+          );
         return 0;
       }
       case "user create-admin": {
         const password = process.env["TESSERA_ADMIN_PASSWORD"];
-        if (arg === undefined || password === undefined) throw new AppError("validation_failed", "give a username and set TESSERA_ADMIN_PASSWORD");
+        if (arg === undefined || password === undefined)
+          throw new AppError("validation_failed", "give a username and set TESSERA_ADMIN_PASSWORD");
         await services.auth.register({ username: arg, password }, cliMeta);
         await services.admin.grantRole(normalizeUsername(arg), "admin");
         console.log(`created admin ${normalizeUsername(arg)}; sign in and turn on 2FA before using the admin routes`);
@@ -80,8 +100,14 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       case "audit": {
         const userId = values.user === undefined ? undefined : (await findUser(values.user)).id;
-        const events = await services.audit.list({ ...(userId === undefined ? {} : { userId }), limit: Number(values.limit ?? 50) });
-        for (const e of events) console.log([e.created_at, e.type, e.username ?? e.user_id ?? "-", e.ip ?? "-", e.user_agent ?? "-"].join("\t"));
+        const events = await services.audit.list({
+          ...(userId === undefined ? {} : { userId }),
+          limit: Number(values.limit ?? 50),
+        });
+        for (const e of events)
+          console.log(
+            [e.created_at, e.type, e.username ?? e.user_id ?? "-", e.ip ?? "-", e.user_agent ?? "-"].join("\t"),
+          );
         return 0;
       }
       case "keys rotate":
@@ -89,7 +115,9 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       case "keys reencrypt": {
         const [signing, totp] = [await services.tokens.reencrypt(), await services.totp.reencrypt()];
-        console.log(`re-encrypted ${signing} signing key(s) and ${totp} TOTP secret(s) under key ${runtime.keyring.primaryKeyId}`);
+        console.log(
+          `re-encrypted ${signing} signing key(s) and ${totp} TOTP secret(s) under key ${runtime.keyring.primaryKeyId}`,
+        );
         return 0;
       }
       default:

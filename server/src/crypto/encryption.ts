@@ -80,6 +80,7 @@ export function parseSecretKeys(value: string): SecretKey[] {
     }
     return { id: id ?? keyIdOf(key), key };
   });
-  if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new Error("TESSERA_SECRET_KEY: key ids must be unique");
+  if (new Set(keys.map((k) => k.id)).size !== keys.length)
+    throw new Error("TESSERA_SECRET_KEY: key ids must be unique");
   return keys;
 }

@@ -8,7 +8,8 @@ let used = pool.length;
 
 /** `bytes` fresh random bytes, as base64url text. */
 export function randomBase64url(bytes: number): string {
-  if (!Number.isInteger(bytes) || bytes < 1 || bytes > pool.length) throw new RangeError("bytes must be a whole number from 1 to 4096");
+  if (!Number.isInteger(bytes) || bytes < 1 || bytes > pool.length)
+    throw new RangeError("bytes must be a whole number from 1 to 4096");
   if (used + bytes > pool.length) {
     randomFillSync(pool);
     used = 0;

@@ -2,7 +2,14 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { Worker } from "node:worker_threads";
 import SQLite from "better-sqlite3";
-import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, type SqliteDatabase, type SqliteStatement } from "kysely";
+import {
+  Kysely,
+  MysqlDialect,
+  PostgresDialect,
+  SqliteDialect,
+  type SqliteDatabase,
+  type SqliteStatement,
+} from "kysely";
 import { createPool } from "mysql2";
 import pg from "pg";
 import type { Database } from "./database.js";
@@ -54,7 +61,12 @@ function endsWrite(sqlText: string, statement: SQLite.Statement): boolean {
  * Queries are built from a fixed set of shapes, so caching statements by their SQL text is bounded.
  * Statements that write report to `afterWrite` once they have run.
  */
-function withStatementCache(sqlite: SQLite.Database, reader: SQLite.Database | null, afterWrite: () => void, onClose: () => void): SqliteDatabase {
+function withStatementCache(
+  sqlite: SQLite.Database,
+  reader: SQLite.Database | null,
+  afterWrite: () => void,
+  onClose: () => void,
+): SqliteDatabase {
   const statements = new Map<string, SqliteStatement>();
   return {
     close: () => {
@@ -123,7 +135,9 @@ export function sqliteReader(db: Kysely<Database>): SqliteReader | undefined {
  */
 function startCheckpointThread(path: string, writer: SQLite.Database): { close(): void } {
   let closing = false;
-  const worker = new Worker(new URL("../../workers/sqlite-checkpoint.mjs", import.meta.url), { workerData: { path, intervalMs: checkpointIntervalMs } });
+  const worker = new Worker(new URL("../../workers/sqlite-checkpoint.mjs", import.meta.url), {
+    workerData: { path, intervalMs: checkpointIntervalMs },
+  });
   worker.unref();
   writer.pragma(`wal_autocheckpoint = ${backstopCheckpointPages}`);
   const fallBack = (): void => {
@@ -152,7 +166,8 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<D
     // Group commit runs each transaction in a savepoint: its sub-journal (the pages' contents before
     // the savepoint) stays in memory instead of spilling to a temporary file once a group passes 64 KiB.
     sqlite.pragma("temp_store = MEMORY");
-    const checkpointer = options.checkpointThread === true && path !== ":memory:" ? startCheckpointThread(path, sqlite) : null;
+    const checkpointer =
+      options.checkpointThread === true && path !== ":memory:" ? startCheckpointThread(path, sqlite) : null;
     const reader = path === ":memory:" ? null : new SQLite(path, { readonly: true });
     reader?.pragma("busy_timeout = 5000");
     const listeners: (() => void)[] = [];
@@ -160,7 +175,12 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<D
       for (const listener of listeners) listener();
     };
     const database = withStatementCache(sqlite, reader, afterWrite, () => checkpointer?.close());
-    const db = new Kysely<Database>({ dialect: options.groupCommit === false ? new SqliteDialect({ database }) : new GroupCommitSqliteDialect(sqlite, database) });
+    const db = new Kysely<Database>({
+      dialect:
+        options.groupCommit === false
+          ? new SqliteDialect({ database })
+          : new GroupCommitSqliteDialect(sqlite, database),
+    });
     // What the connection does per query, without its promise hand-offs.
     runPreparedInTransactions(db, (sqlText, parameters) => runOn(database, sqlText, parameters));
     if (reader !== null) readers.set(db, { connection: reader, onWrite: (listener) => listeners.push(listener) });

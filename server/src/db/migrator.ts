@@ -11,7 +11,12 @@ const migrations: Record<string, Migration> = {
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 export function createMigrator(db: Kysely<Database>): Migrator {
-  return new Migrator({ db, provider, migrationTableName: "tessera_migration", migrationLockTableName: "tessera_migration_lock" });
+  return new Migrator({
+    db,
+    provider,
+    migrationTableName: "tessera_migration",
+    migrationLockTableName: "tessera_migration_lock",
+  });
 }
 
 /** Applies every pending migration; throws on the first failure so callers can exit non-zero. */

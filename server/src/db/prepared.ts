@@ -1,7 +1,10 @@
 import { createQueryId, type Compilable, type CompiledQuery, type Kysely, type QueryResult } from "kysely";
 import type { Database } from "./database.js";
 
-const misused = (name: string): Error => new Error(`prepared query: the value "${name}" was used in the query's construction instead of being placed as a parameter`);
+const misused = (name: string): Error =>
+  new Error(
+    `prepared query: the value "${name}" was used in the query's construction instead of being placed as a parameter`,
+  );
 
 /** Stands in for a named value while a prepared query is compiled; computing with it throws. */
 class Slot {
@@ -50,19 +53,24 @@ export interface PreparedQuery<P extends Record<string, unknown>, R> {
  * API, stable within the pinned 0.28 line): a database and its transactions share one adapter.
  * Builds must not depend on `withSchema` or plugins, which share the adapter too.
  */
-export function preparedQuery<P extends Record<string, unknown>, R>(build: (db: Kysely<Database>, values: P) => Compilable<R>): PreparedQuery<P, R> {
+export function preparedQuery<P extends Record<string, unknown>, R>(
+  build: (db: Kysely<Database>, values: P) => Compilable<R>,
+): PreparedQuery<P, R> {
   // One compiled form per dialect adapter: a transaction shares its database's adapter.
   const compiledFor = new WeakMap<object, Compiled>();
 
   function compile(executor: Kysely<Database>): Compiled {
     const requested = new Set<string>();
-    const standIns = new Proxy({}, {
-      get(_target, name) {
-        if (typeof name !== "string") return undefined;
-        requested.add(name);
-        return new Slot(name);
+    const standIns = new Proxy(
+      {},
+      {
+        get(_target, name) {
+          if (typeof name !== "string") return undefined;
+          requested.add(name);
+          return new Slot(name);
+        },
       },
-    }) as P;
+    ) as P;
     const template = build(executor, standIns).compile();
     const placed = new Set<string>();
     const binds = template.parameters.map((parameter): Compiled["binds"][number] => {

@@ -1,5 +1,17 @@
 import type SQLite from "better-sqlite3";
-import { createQueryId, IdentifierNode, RawNode, SelectQueryNode, SqliteDialect, type CompiledQuery, type DatabaseConnection, type Driver, type QueryCompiler, type QueryResult, type SqliteDatabase } from "kysely";
+import {
+  createQueryId,
+  IdentifierNode,
+  RawNode,
+  SelectQueryNode,
+  SqliteDialect,
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  type QueryCompiler,
+  type QueryResult,
+  type SqliteDatabase,
+} from "kysely";
 
 /** Most transactions one commit carries. */
 export const maxGroupSize = 32;
@@ -46,7 +58,8 @@ class SqliteConnection implements DatabaseConnection {
 
   async *streamQuery<R>(compiledQuery: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
     if (!SelectQueryNode.is(compiledQuery.query)) throw new Error("SQLite streams SELECT queries only");
-    for (const row of this.database.prepare(compiledQuery.sql).iterate(compiledQuery.parameters)) yield { rows: [row as R] };
+    for (const row of this.database.prepare(compiledQuery.sql).iterate(compiledQuery.parameters))
+      yield { rows: [row as R] };
   }
 }
 
@@ -122,15 +135,27 @@ export class GroupCommitSqliteDriver implements Driver {
   }
 
   // A caller's own savepoints inside a transaction; the name is compiled as an identifier, as Kysely's driver does.
-  async savepoint(connection: DatabaseConnection, name: string, compileQuery: QueryCompiler["compileQuery"]): Promise<void> {
+  async savepoint(
+    connection: DatabaseConnection,
+    name: string,
+    compileQuery: QueryCompiler["compileQuery"],
+  ): Promise<void> {
     await connection.executeQuery(compileQuery(savepointCommand("savepoint", name), createQueryId()));
   }
 
-  async rollbackToSavepoint(connection: DatabaseConnection, name: string, compileQuery: QueryCompiler["compileQuery"]): Promise<void> {
+  async rollbackToSavepoint(
+    connection: DatabaseConnection,
+    name: string,
+    compileQuery: QueryCompiler["compileQuery"],
+  ): Promise<void> {
     await connection.executeQuery(compileQuery(savepointCommand("rollback to", name), createQueryId()));
   }
 
-  async releaseSavepoint(connection: DatabaseConnection, name: string, compileQuery: QueryCompiler["compileQuery"]): Promise<void> {
+  async releaseSavepoint(
+    connection: DatabaseConnection,
+    name: string,
+    compileQuery: QueryCompiler["compileQuery"],
+  ): Promise<void> {
     await connection.executeQuery(compileQuery(savepointCommand("release", name), createQueryId()));
   }
 
@@ -147,7 +172,9 @@ export class GroupCommitSqliteDriver implements Driver {
     }
     const committed = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
     if (!this.#sqlite.inTransaction) {
-      this.#endGroup(new Error("SQLite rolled back the transaction group after an error; none of its transactions was committed"));
+      this.#endGroup(
+        new Error("SQLite rolled back the transaction group after an error; none of its transactions was committed"),
+      );
     } else if (group.size >= maxGroupSize || performance.now() - group.openedAt >= maxGroupMs) {
       this.#endGroup(null);
     } else if (this.#queue.length === 0) {

@@ -8,7 +8,10 @@ import type { Database } from "./database.js";
  * a lock or an audited failure must persist, and one commit is cheaper than one per statement.
  * Any other error rolls the transaction back as usual.
  */
-export async function transactionKeepingRefusals<T>(db: Kysely<Database>, work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+export async function transactionKeepingRefusals<T>(
+  db: Kysely<Database>,
+  work: (trx: Kysely<Database>) => Promise<T>,
+): Promise<T> {
   const outcome = await db.transaction().execute(async (trx): Promise<{ value: T } | { refusal: AppError }> => {
     try {
       return { value: await work(trx) };

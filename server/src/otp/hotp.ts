@@ -14,12 +14,7 @@ const maxCounter = 2n ** 64n - 1n; // RFC 4226 §5.1: the counter is an 8-byte v
  * RFC 4226 HOTP: HMAC of the big-endian 8-byte counter, dynamically truncated to `digits` decimal digits.
  * Throws a RangeError for `digits` outside 6–8 or a counter outside 0…2^64−1.
  */
-export function generateHOTP(
-  key: Uint8Array,
-  counter: bigint,
-  digits = 6,
-  algorithm: OTPAlgorithm = "SHA1",
-): string {
+export function generateHOTP(key: Uint8Array, counter: bigint, digits = 6, algorithm: OTPAlgorithm = "SHA1"): string {
   // RFC 4226 §5.3: a code has at least 6 digits, and possibly 7 or 8.
   if (!Number.isInteger(digits) || digits < 6 || digits > 8) {
     throw new RangeError("digits must be an integer from 6 to 8");

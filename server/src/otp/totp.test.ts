@@ -7,8 +7,7 @@ import { defaultTOTPParams, generateTOTP, timeStep, verifyTOTP } from "./totp.js
 import type { TOTPParams } from "./totp.js";
 
 // RFC 6238 Appendix B: each algorithm uses the ASCII "1234567890" pattern cut to its own hash length.
-const seedOfLength = (length: number): Uint8Array =>
-  new TextEncoder().encode("1234567890".repeat(7).slice(0, length));
+const seedOfLength = (length: number): Uint8Array => new TextEncoder().encode("1234567890".repeat(7).slice(0, length));
 const seeds: Record<OTPAlgorithm, Uint8Array> = {
   SHA1: seedOfLength(20),
   SHA256: seedOfLength(32),

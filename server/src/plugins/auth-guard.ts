@@ -35,7 +35,8 @@ export function requireAuth(sessions: SessionService, options: GuardOptions = {}
     if (options.role === "admin") {
       if (!auth.roles.includes("admin")) throw new AppError("forbidden");
       // Administrators must themselves use a second factor (SPEC §2 Admin).
-      if (!auth.mfaEnabled || auth.aal < 2) throw new AppError("mfa_required", "Administrators must sign in with two-factor authentication.");
+      if (!auth.mfaEnabled || auth.aal < 2)
+        throw new AppError("mfa_required", "Administrators must sign in with two-factor authentication.");
     }
     request.auth = auth;
   };

@@ -13,10 +13,27 @@ export const deviceCookie = "tessera_device";
  * Browser sessions: the refresh token lives in an httpOnly, SameSite=Strict cookie scoped to the auth
  * routes, with a readable CSRF cookie beside it for the double-submit check (SPEC §2 Tokens).
  */
-export function setSessionCookies(request: FastifyRequest, reply: FastifyReply, refreshToken: string, maxAgeSeconds: number): void {
+export function setSessionCookies(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  refreshToken: string,
+  maxAgeSeconds: number,
+): void {
   const secure = request.protocol === "https";
-  void reply.setCookie(refreshCookie, refreshToken, { httpOnly: true, sameSite: "strict", secure, path: "/api/auth", maxAge: maxAgeSeconds });
-  void reply.setCookie(csrfCookie, randomToken(128), { httpOnly: false, sameSite: "strict", secure, path: "/", maxAge: maxAgeSeconds });
+  void reply.setCookie(refreshCookie, refreshToken, {
+    httpOnly: true,
+    sameSite: "strict",
+    secure,
+    path: "/api/auth",
+    maxAge: maxAgeSeconds,
+  });
+  void reply.setCookie(csrfCookie, randomToken(128), {
+    httpOnly: false,
+    sameSite: "strict",
+    secure,
+    path: "/",
+    maxAge: maxAgeSeconds,
+  });
 }
 
 export function clearSessionCookies(reply: FastifyReply): void {
@@ -33,8 +50,20 @@ export function assertCsrf(request: FastifyRequest): void {
   }
 }
 
-export function setDeviceCookie(request: FastifyRequest, reply: FastifyReply, value: string, maxAgeSeconds: number): void {
-  void reply.setCookie(deviceCookie, value, { httpOnly: true, sameSite: "strict", secure: request.protocol === "https", path: "/api/auth", maxAge: maxAgeSeconds, signed: true });
+export function setDeviceCookie(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  value: string,
+  maxAgeSeconds: number,
+): void {
+  void reply.setCookie(deviceCookie, value, {
+    httpOnly: true,
+    sameSite: "strict",
+    secure: request.protocol === "https",
+    path: "/api/auth",
+    maxAge: maxAgeSeconds,
+    signed: true,
+  });
 }
 
 /** The device token from the signed cookie, or undefined when it is missing or its signature is wrong. */
@@ -46,14 +75,25 @@ export function readDeviceCookie(request: FastifyRequest): string | undefined {
 }
 
 /** Replies with a token pair and sets the browser's session cookies beside it (every route that logs in). */
-export function sendTokens(request: FastifyRequest, reply: FastifyReply, tokens: TokenPair, maxAgeSeconds: number, extra: Record<string, unknown> = {}): FastifyReply {
+export function sendTokens(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  tokens: TokenPair,
+  maxAgeSeconds: number,
+  extra: Record<string, unknown> = {},
+): FastifyReply {
   setSessionCookies(request, reply, tokens.refresh_token, maxAgeSeconds);
   const { session_id: _sessionId, ...body } = tokens;
   return reply.send({ ...body, ...extra });
 }
 
 /** The reply to any first factor: tokens, or the second-factor challenge (which sets no cookie). */
-export function sendLoginResult(request: FastifyRequest, reply: FastifyReply, result: LoginResult, maxAgeSeconds: number): FastifyReply {
+export function sendLoginResult(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  result: LoginResult,
+  maxAgeSeconds: number,
+): FastifyReply {
   if (result.kind === "challenge") return reply.send(result.challenge);
   return sendTokens(request, reply, result.tokens, maxAgeSeconds, { user: result.user });
 }

@@ -16,7 +16,15 @@ export function installErrorHandler(app: FastifyInstance, log: Logger): void {
         message: issue.message ?? "is not valid",
       }));
       const context = error.validationContext ?? "body";
-      return reply.code(422).send(errorBody("validation_failed", `The request ${context} is not valid: ${details.map((d) => `${d.field} ${d.message}`).join("; ")}.`, details));
+      return reply
+        .code(422)
+        .send(
+          errorBody(
+            "validation_failed",
+            `The request ${context} is not valid: ${details.map((d) => `${d.field} ${d.message}`).join("; ")}.`,
+            details,
+          ),
+        );
     }
     switch (error.code) {
       case "FST_ERR_CTP_INVALID_JSON_BODY":
@@ -35,7 +43,9 @@ export function installErrorHandler(app: FastifyInstance, log: Logger): void {
       return reply.code(429).send(errorBody("rate_limited"));
     }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-      return reply.code(error.statusCode).send(errorBody(error.statusCode === 404 ? "not_found" : "validation_failed", "The request is not valid."));
+      return reply
+        .code(error.statusCode)
+        .send(errorBody(error.statusCode === 404 ? "not_found" : "validation_failed", "The request is not valid."));
     }
     log.error({ reqId: request.id, err: error }, "unhandled error");
     return reply.code(500).send(errorBody("internal_error"));

@@ -19,11 +19,22 @@ function fieldWithNul(value: unknown, path: string, depth = 0): string | null {
  */
 export function installInputGuard(app: FastifyInstance): void {
   app.addHook("preHandler", (request, _reply, done) => {
-    for (const [part, value] of [["body", request.body], ["params", request.params], ["query", request.query]] as const) {
+    for (const [part, value] of [
+      ["body", request.body],
+      ["params", request.params],
+      ["query", request.query],
+    ] as const) {
       const field = fieldWithNul(value, "");
       if (field === null) continue;
       const name = field === "" ? part : field;
-      done(new AppError("validation_failed", `The request ${part} is not valid: ${name} must not contain NUL characters.`, undefined, [{ field: name, message: "must not contain NUL characters" }]));
+      done(
+        new AppError(
+          "validation_failed",
+          `The request ${part} is not valid: ${name} must not contain NUL characters.`,
+          undefined,
+          [{ field: name, message: "must not contain NUL characters" }],
+        ),
+      );
       return;
     }
     done();

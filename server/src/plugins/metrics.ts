@@ -23,12 +23,25 @@ interface RouteSeries {
 export function installMetrics(app: FastifyInstance): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
-  const requests = new Counter({ name: "tessera_http_requests_total", help: "HTTP requests by route and status", labelNames: ["method", "route", "status"], registers: [registry] });
-  const duration = new Histogram({
-    name: "tessera_http_request_duration_seconds", help: "HTTP request latency", labelNames: ["method", "route"],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
+  const requests = new Counter({
+    name: "tessera_http_requests_total",
+    help: "HTTP requests by route and status",
+    labelNames: ["method", "route", "status"],
+    registers: [registry],
   });
-  const logins = new Counter({ name: "tessera_logins_total", help: "Login attempts by result", labelNames: ["result"], registers: [registry] });
+  const duration = new Histogram({
+    name: "tessera_http_request_duration_seconds",
+    help: "HTTP request latency",
+    labelNames: ["method", "route"],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const logins = new Counter({
+    name: "tessera_logins_total",
+    help: "Login attempts by result",
+    labelNames: ["result"],
+    registers: [registry],
+  });
 
   // The labelled series of each route, built once: the per-request work is two map lookups and two additions.
   const series = new Map<string, RouteSeries>();

@@ -11,7 +11,15 @@ export function installRequestLog(app: FastifyInstance, log: Logger): void {
   if (!log.isLevelEnabled("info")) return;
   app.addHook("onResponse", (request, reply, done) => {
     const path = request.url.split("?", 1)[0];
-    log.info({ reqId: request.id, req: { method: request.method, path, ip: request.ip }, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, "request completed");
+    log.info(
+      {
+        reqId: request.id,
+        req: { method: request.method, path, ip: request.ip },
+        res: { statusCode: reply.statusCode },
+        responseTime: reply.elapsedTime,
+      },
+      "request completed",
+    );
     done();
   });
 }

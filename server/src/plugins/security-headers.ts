@@ -72,7 +72,8 @@ export async function registerSecurityHeaders(app: FastifyInstance, options: { c
   app.addHook("onRequest", (request, reply, done) => {
     void reply.headers(apiHeaders);
     // request.protocol honours X-Forwarded-Proto only from proxies listed in TRUST_PROXY.
-    if (request.protocol === "https") void reply.header("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+    if (request.protocol === "https")
+      void reply.header("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
     done();
   });
   // Without configured origins there is nothing to allow: no CORS hook runs, and a preflight gets the 404 JSON.

@@ -32,7 +32,8 @@ export async function registerWebUI(app: FastifyInstance, webDist: string | null
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split("?")[0] ?? "/";
     // Client-side routes get the app; API and asset misses stay JSON 404s.
-    if (request.method === "GET" && !/^\/(api|assets|docs|dev|\.well-known)(\/|$)/.test(path) && !path.includes(".")) return sendIndex(request, reply);
+    if (request.method === "GET" && !/^\/(api|assets|docs|dev|\.well-known)(\/|$)/.test(path) && !path.includes("."))
+      return sendIndex(request, reply);
     return notFound(request, reply);
   });
 }

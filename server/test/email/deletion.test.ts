@@ -2,7 +2,15 @@ import { describe, expect, it } from "vitest";
 import type { TestApp } from "../helpers/build-test-app.js";
 import { call, errorCode, login, register } from "../helpers/api.js";
 import { testDialects } from "../helpers/dialects.js";
-import { lastMailTo, linkToken, linksIn, mailSettled, useMailApp, verifiedEnrolledUser, verifiedUser } from "./email-helpers.js";
+import {
+  lastMailTo,
+  linkToken,
+  linksIn,
+  mailSettled,
+  useMailApp,
+  verifiedEnrolledUser,
+  verifiedUser,
+} from "./email-helpers.js";
 import type { SMTPSink } from "./smtp-sink.js";
 
 for (const dialect of testDialects()) {
@@ -25,11 +33,15 @@ for (const dialect of testDialects()) {
       // Requesting is not deleting.
       expect((await call(t.app, "GET", "/api/user/me", { token: accessToken })).status).toBe(200);
 
-      const confirm = await call(t.app, "POST", "/api/user/delete-confirm", { body: { token: linkToken(mail, "/delete-account") } });
+      const confirm = await call(t.app, "POST", "/api/user/delete-confirm", {
+        body: { token: linkToken(mail, "/delete-account") },
+      });
       expect(confirm.status, JSON.stringify(confirm.body)).toBe(204);
       expect(await t.db.selectFrom("user").select("id").where("id", "=", userId).execute()).toEqual([]);
       for (const table of ["session", "link_token", "audit_event", "trusted_device", "login_challenge"] as const) {
-        expect(await t.db.selectFrom(table).select("user_id").where("user_id", "=", userId).execute(), table).toEqual([]);
+        expect(await t.db.selectFrom(table).select("user_id").where("user_id", "=", userId).execute(), table).toEqual(
+          [],
+        );
       }
       expect((await call(t.app, "GET", "/api/user/me", { token: accessToken })).status).toBe(401);
       expect((await login(t.app, "gone")).status).toBe(401);
@@ -57,7 +69,9 @@ for (const dialect of testDialects()) {
       const unverified = await register(t.app, "unverified", { email: "unverified@example.org" });
       await mailSettled(t);
       const before = sink.to("unverified@example.org").length;
-      expect((await call(t.app, "POST", "/api/user/delete-request", { token: unverified.accessToken })).status).toBe(403);
+      expect((await call(t.app, "POST", "/api/user/delete-request", { token: unverified.accessToken })).status).toBe(
+        403,
+      );
       await mailSettled(t);
       expect(sink.to("unverified@example.org")).toHaveLength(before);
     });

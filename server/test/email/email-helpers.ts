@@ -7,12 +7,20 @@ import { startSMTPSink, type ReceivedMail, type SMTPSink } from "./smtp-sink.js"
 export type LinkPath = "/verify-email" | "/magic-link" | "/reset-password" | "/delete-account";
 
 /** An app whose mail goes over real SMTP to `sink` (SMTP_URL), on a fresh database of `dialect`. */
-export async function mailApp(dialect: TestDialect, sink: SMTPSink, env: Record<string, string> = {}): Promise<TestApp> {
+export async function mailApp(
+  dialect: TestDialect,
+  sink: SMTPSink,
+  env: Record<string, string> = {},
+): Promise<TestApp> {
   return appOn(dialect, { env: { SMTP_URL: sink.url, MAIL_FROM: "Tessera <tessera@tessera.test>", ...env } });
 }
 
 /** One suite's SMTP sink and mail-sending app: started before its tests, closed after them. */
-export function useMailApp(dialect: TestDialect, bind: (t: TestApp, sink: SMTPSink) => void, env: Record<string, string> = {}): void {
+export function useMailApp(
+  dialect: TestDialect,
+  bind: (t: TestApp, sink: SMTPSink) => void,
+  env: Record<string, string> = {},
+): void {
   let sink: SMTPSink | undefined;
   let t: TestApp | undefined;
   beforeAll(async () => {
@@ -61,21 +69,36 @@ export function linksIn(mail: ReceivedMail): string[] {
 /** Follows the newest verification link sent to `email`. */
 export async function verifyAddress(t: TestApp, sink: SMTPSink, email: string): Promise<void> {
   const mail = await lastMailTo(t, sink, email);
-  const res = await call(t.app, "POST", "/api/auth/email/verify", { body: { token: linkToken(mail, "/verify-email") } });
+  const res = await call(t.app, "POST", "/api/auth/email/verify", {
+    body: { token: linkToken(mail, "/verify-email") },
+  });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
 }
 
 /** Registers with `email` and verifies it. */
-export async function verifiedUser(t: TestApp, sink: SMTPSink, username: string, email: string): Promise<{ userId: string; accessToken: string; refreshToken: string }> {
+export async function verifiedUser(
+  t: TestApp,
+  sink: SMTPSink,
+  username: string,
+  email: string,
+): Promise<{ userId: string; accessToken: string; refreshToken: string }> {
   const user = await register(t.app, username, { email });
   await verifyAddress(t, sink, email);
   return user;
 }
 
 /** A 2FA account with a verified address (enrolled first, then the address added and verified). */
-export async function verifiedEnrolledUser(t: TestApp, sink: SMTPSink, username: string, email: string): Promise<Awaited<ReturnType<typeof enrolledUser>>> {
+export async function verifiedEnrolledUser(
+  t: TestApp,
+  sink: SMTPSink,
+  username: string,
+  email: string,
+): Promise<Awaited<ReturnType<typeof enrolledUser>>> {
   const user = await enrolledUser(t.app, t.clock, username);
-  const res = await call(t.app, "POST", "/api/user/email", { token: user.accessToken, body: { email, password: strongPassword } });
+  const res = await call(t.app, "POST", "/api/user/email", {
+    token: user.accessToken,
+    body: { email, password: strongPassword },
+  });
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   await verifyAddress(t, sink, email);
   return user;

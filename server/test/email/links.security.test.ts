@@ -13,7 +13,15 @@ import { describe, expect, it } from "vitest";
 import type { TestApp } from "../helpers/build-test-app.js";
 import { call, errorCode, loginToken, str, strongPassword, totpCode } from "../helpers/api.js";
 import { testDialects } from "../helpers/dialects.js";
-import { lastMailTo, linkToken, mailSettled, type LinkPath, useMailApp, verifiedEnrolledUser, verifiedUser } from "./email-helpers.js";
+import {
+  lastMailTo,
+  linkToken,
+  mailSettled,
+  type LinkPath,
+  useMailApp,
+  verifiedEnrolledUser,
+  verifiedUser,
+} from "./email-helpers.js";
 import type { SMTPSink } from "./smtp-sink.js";
 
 type Use = (token: string) => Promise<{ status: number; body: Record<string, unknown> }>;
@@ -29,7 +37,8 @@ for (const dialect of testDialects()) {
 
     const useVerify: Use = (token) => call(t.app, "POST", "/api/auth/email/verify", { body: { token } });
     const useMagic: Use = (token) => call(t.app, "POST", "/api/auth/magic-link/verify", { body: { token } });
-    const useReset: Use = (token) => call(t.app, "POST", "/api/auth/password/reset", { body: { token, new_password: "a fresh passphrase 99" } });
+    const useReset: Use = (token) =>
+      call(t.app, "POST", "/api/auth/password/reset", { body: { token, new_password: "a fresh passphrase 99" } });
     const useDelete: Use = (token) => call(t.app, "POST", "/api/user/delete-confirm", { body: { token } });
 
     const expectInvalid = (res: { status: number; body: Record<string, unknown> }, what: string): void => {
@@ -49,15 +58,27 @@ for (const dialect of testDialects()) {
       const reset = linkToken(await lastMailTo(t, sink, email), "/reset-password");
       await call(t.app, "POST", "/api/user/delete-request", { token: accessToken });
       const del = linkToken(await lastMailTo(t, sink, email), "/delete-account");
-      return { "/verify-email": verify, "/magic-link": magic, "/reset-password": reset, "/delete-account": del, accessToken };
+      return {
+        "/verify-email": verify,
+        "/magic-link": magic,
+        "/reset-password": reset,
+        "/delete-account": del,
+        accessToken,
+      };
     }
 
     it("refuses a link on any route but its own, and the refusal does not use the link up", async () => {
       const links = await freshLinks("confused");
-      const routes: [LinkPath, Use][] = [["/verify-email", useVerify], ["/magic-link", useMagic], ["/reset-password", useReset], ["/delete-account", useDelete]];
+      const routes: [LinkPath, Use][] = [
+        ["/verify-email", useVerify],
+        ["/magic-link", useMagic],
+        ["/reset-password", useReset],
+        ["/delete-account", useDelete],
+      ];
       for (const [path, token] of Object.entries(links)) {
         for (const [routePath, use] of routes) {
-          if (routePath !== path && path !== "accessToken") expectInvalid(await use(token), `${path} link on ${routePath}`);
+          if (routePath !== path && path !== "accessToken")
+            expectInvalid(await use(token), `${path} link on ${routePath}`);
         }
       }
       expect((await useVerify(links["/verify-email"])).status).toBe(200);
@@ -68,7 +89,12 @@ for (const dialect of testDialects()) {
 
     it("refuses every link a second time", async () => {
       const links = await freshLinks("replayer");
-      const uses: [string, Use][] = [[links["/verify-email"], useVerify], [links["/magic-link"], useMagic], [links["/reset-password"], useReset], [links["/delete-account"], useDelete]];
+      const uses: [string, Use][] = [
+        [links["/verify-email"], useVerify],
+        [links["/magic-link"], useMagic],
+        [links["/reset-password"], useReset],
+        [links["/delete-account"], useDelete],
+      ];
       for (const [token, use] of uses) {
         expect((await use(token)).status).toBeLessThan(300);
         expectInvalid(await use(token), "second use");
@@ -84,7 +110,12 @@ for (const dialect of testDialects()) {
     });
 
     it("lets each link live exactly its lifetime: 24 h to verify, 15 min to sign in, 30 min to reset or delete", async () => {
-      const cases: [LinkPath, Use, number][] = [["/verify-email", useVerify, 24 * 60 * 60], ["/magic-link", useMagic, 15 * 60], ["/reset-password", useReset, 30 * 60], ["/delete-account", useDelete, 30 * 60]];
+      const cases: [LinkPath, Use, number][] = [
+        ["/verify-email", useVerify, 24 * 60 * 60],
+        ["/magic-link", useMagic, 15 * 60],
+        ["/reset-password", useReset, 30 * 60],
+        ["/delete-account", useDelete, 30 * 60],
+      ];
       for (const [path, use, lifetimeInSeconds] of cases) {
         const stale = await freshLinks(`stale${path.slice(1, 4)}`);
         const fresh = await freshLinks(`fresh${path.slice(1, 4)}`);
@@ -108,8 +139,13 @@ for (const dialect of testDialects()) {
 
     it("kills sign-in and reset links mailed to an address once the account moved to another", async () => {
       const links = await freshLinks("mover");
-      await call(t.app, "POST", "/api/user/email", { token: links.accessToken, body: { email: "mover.new@example.org", password: strongPassword } });
-      expect((await useVerify(linkToken(await lastMailTo(t, sink, "mover.new@example.org"), "/verify-email"))).status).toBe(200);
+      await call(t.app, "POST", "/api/user/email", {
+        token: links.accessToken,
+        body: { email: "mover.new@example.org", password: strongPassword },
+      });
+      expect(
+        (await useVerify(linkToken(await lastMailTo(t, sink, "mover.new@example.org"), "/verify-email"))).status,
+      ).toBe(200);
       expectInvalid(await useMagic(links["/magic-link"]), "magic link to the old address");
       expectInvalid(await useReset(links["/reset-password"]), "reset link to the old address");
       expectInvalid(await useDelete(links["/delete-account"]), "deletion link to the old address");
@@ -128,7 +164,10 @@ for (const dialect of testDialects()) {
 
     it("builds links from PUBLIC_URL, whatever Host header the request carried", async () => {
       await verifiedUser(t, sink, "hosted", "hosted@example.org");
-      await call(t.app, "POST", "/api/auth/password/forgot", { body: { email: "hosted@example.org" }, headers: { host: "evil.example", "x-forwarded-host": "evil.example" } });
+      await call(t.app, "POST", "/api/auth/password/forgot", {
+        body: { email: "hosted@example.org" },
+        headers: { host: "evil.example", "x-forwarded-host": "evil.example" },
+      });
       const mail = await lastMailTo(t, sink, "hosted@example.org");
       expect(mail.text).not.toContain("evil.example");
       expect(mail.html).not.toContain("evil.example");
@@ -137,7 +176,9 @@ for (const dialect of testDialects()) {
 
     it("answers a known, an unverified and an unknown address alike, and mails only the verified one", async () => {
       await verifiedUser(t, sink, "known", "known@example.org");
-      await call(t.app, "POST", "/api/auth/register", { body: { username: "halfway", password: strongPassword, email: "halfway@example.org" } });
+      await call(t.app, "POST", "/api/auth/register", {
+        body: { username: "halfway", password: strongPassword, email: "halfway@example.org" },
+      });
       await mailSettled(t);
       const before = sink.messages.length;
       for (const route of ["/api/auth/magic-link", "/api/auth/password/forgot"]) {
@@ -156,7 +197,13 @@ for (const dialect of testDialects()) {
 
     it("never skips the second factor: a magic link to a 2FA account gives a challenge, even from a remembered browser", async () => {
       const { secret } = await verifiedEnrolledUser(t, sink, "guarded", "guarded@example.org");
-      const remembered = await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: await loginToken(t.app, "guarded"), code: totpCode(secret, t.clock), remember_device: true } });
+      const remembered = await call(t.app, "POST", "/api/auth/2fa/login", {
+        body: {
+          login_token: await loginToken(t.app, "guarded"),
+          code: totpCode(secret, t.clock),
+          remember_device: true,
+        },
+      });
       const cookie = String(remembered.headers["set-cookie"]).match(/tessera_device=[^;]+/)?.[0] ?? "";
       expect(cookie).not.toBe("");
       await call(t.app, "POST", "/api/auth/magic-link", { body: { email: "guarded@example.org" } });
@@ -173,10 +220,14 @@ for (const dialect of testDialects()) {
   describe(`per-address limits on link requests [${dialect.name}]`, () => {
     let sink: SMTPSink;
     let t: TestApp;
-    useMailApp(dialect, (app, smtp) => {
-      t = app;
-      sink = smtp;
-    }, { RATE_LIMIT: "on" });
+    useMailApp(
+      dialect,
+      (app, smtp) => {
+        t = app;
+        sink = smtp;
+      },
+      { RATE_LIMIT: "on" },
+    );
 
     it("stops mailing one address after 5 requests an hour, answering 429 for known and unknown addresses alike", async () => {
       await verifiedUser(t, sink, "bombed", "bombed@example.org");
@@ -184,7 +235,8 @@ for (const dialect of testDialects()) {
       const before = sink.to("bombed@example.org").length;
       // Each address from its own client IP, so the per-IP limit (10 a minute) is not what answers.
       const ask = async (email: string, remoteAddress: string): Promise<number> =>
-        (await t.app.inject({ method: "POST", url: "/api/auth/password/forgot", payload: { email }, remoteAddress })).statusCode;
+        (await t.app.inject({ method: "POST", url: "/api/auth/password/forgot", payload: { email }, remoteAddress }))
+          .statusCode;
       const known: number[] = [];
       const unknown: number[] = [];
       for (let i = 0; i < 6; i += 1) {

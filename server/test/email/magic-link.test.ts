@@ -27,7 +27,9 @@ for (const dialect of testDialects()) {
       expect(mail.subject).toBe("Tessera: Your sign-in link");
       expect(mail.text).toContain("expires in 15 minutes");
 
-      const login = await call(t.app, "POST", "/api/auth/magic-link/verify", { body: { token: linkToken(mail, "/magic-link") } });
+      const login = await call(t.app, "POST", "/api/auth/magic-link/verify", {
+        body: { token: linkToken(mail, "/magic-link") },
+      });
       expect(login.status, JSON.stringify(login.body)).toBe(200);
       const accessToken = str(login.body["access_token"]);
       expect(claims(accessToken)["amr"]).toEqual(["email"]);
@@ -41,7 +43,9 @@ for (const dialect of testDialects()) {
       const { secret } = await verifiedEnrolledUser(t, sink, "tfa", "tfa@example.org");
       await call(t.app, "POST", "/api/auth/magic-link", { body: { email: "tfa@example.org" } });
       const mail = await lastMailTo(t, sink, "tfa@example.org");
-      const first = await call(t.app, "POST", "/api/auth/magic-link/verify", { body: { token: linkToken(mail, "/magic-link") } });
+      const first = await call(t.app, "POST", "/api/auth/magic-link/verify", {
+        body: { token: linkToken(mail, "/magic-link") },
+      });
       expect(first.status).toBe(200);
       expect(first.body["mfa_required"]).toBe(true);
       expect(first.body["2fa_required"]).toBe(true);
@@ -49,7 +53,9 @@ for (const dialect of testDialects()) {
       expect(first.body["refresh_token"]).toBeUndefined();
       expect(first.headers["set-cookie"]).toBeUndefined();
 
-      const second = await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: str(first.body["login_token"]), code: totpCode(secret, t.clock) } });
+      const second = await call(t.app, "POST", "/api/auth/2fa/login", {
+        body: { login_token: str(first.body["login_token"]), code: totpCode(secret, t.clock) },
+      });
       expect(second.status, JSON.stringify(second.body)).toBe(200);
       const token = str(second.body["access_token"]);
       expect(claims(token)["amr"]).toEqual(["email", "otp"]);

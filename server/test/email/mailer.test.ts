@@ -15,17 +15,24 @@ function capturingLog(): { log: FastifyBaseLogger; lines: string[] } {
   return { log, lines };
 }
 
-const mail = (n: number): OutgoingMail => ({ to: `user${n}@example.org`, subject: `Message ${n}`, text: `secret text ${n} token=abc${n}`, html: `<p>${n}</p>` });
+const mail = (n: number): OutgoingMail => ({
+  to: `user${n}@example.org`,
+  subject: `Message ${n}`,
+  text: `secret text ${n} token=abc${n}`,
+  html: `<p>${n}</p>`,
+});
 
 /** A transport that fails its first `failures` deliveries, recording when each try happened. */
 function flakyTransport(failures: number): MailTransport & { tries: number[]; delivered: OutgoingMail[] } {
   const tries: number[] = [];
   const delivered: OutgoingMail[] = [];
   return {
-    tries, delivered,
+    tries,
+    delivered,
     async deliver(message) {
       tries.push(Date.now());
-      if (tries.length <= failures) throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNECTION" });
+      if (tries.length <= failures)
+        throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNECTION" });
       delivered.push(message);
     },
     close: () => undefined,
@@ -86,7 +93,12 @@ describe("the mail queue", () => {
   });
 
   it("keeps the last 50 delivered messages, newest first, only when asked to", async () => {
-    const kept = createMailer({ transport: flakyTransport(0), clock: fixedClock(1_700_000_000), log: capturingLog().log, keepOutbox: true });
+    const kept = createMailer({
+      transport: flakyTransport(0),
+      clock: fixedClock(1_700_000_000),
+      log: capturingLog().log,
+      keepOutbox: true,
+    });
     for (let n = 1; n <= 55; n += 1) kept.send(mail(n));
     await kept.idle();
     const outbox = kept.outbox() ?? [];
@@ -137,8 +149,17 @@ describe("without SMTP_URL", () => {
 
 describe("SMTP_URL", () => {
   it("maps smtp and smtps URLs, percent-encoded credentials and ?starttls to transport options", () => {
-    expect(smtpOptionsFromUrl("smtp://mail.example.org:587")).toMatchObject({ host: "mail.example.org", port: 587, secure: false, ignoreTLS: false, requireTLS: false });
-    expect(smtpOptionsFromUrl("smtps://user%40example.org:p%3Ass%2Fword@mail.example.org")).toMatchObject({ secure: true, auth: { user: "user@example.org", pass: "p:ss/word" } });
+    expect(smtpOptionsFromUrl("smtp://mail.example.org:587")).toMatchObject({
+      host: "mail.example.org",
+      port: 587,
+      secure: false,
+      ignoreTLS: false,
+      requireTLS: false,
+    });
+    expect(smtpOptionsFromUrl("smtps://user%40example.org:p%3Ass%2Fword@mail.example.org")).toMatchObject({
+      secure: true,
+      auth: { user: "user@example.org", pass: "p:ss/word" },
+    });
     expect(smtpOptionsFromUrl("smtp://127.0.0.1:2525?starttls=off")).toMatchObject({ ignoreTLS: true });
     expect(smtpOptionsFromUrl("smtp://relay?starttls=required")).toMatchObject({ requireTLS: true });
     expect(smtpOptionsFromUrl("smtp://[::1]:25")).toMatchObject({ host: "::1", port: 25 });
@@ -161,32 +182,50 @@ describe("SMTP_URL", () => {
     const logins: { username: string; password: string }[] = [];
     const sink = await startSMTPSink({
       server: {
-        authOptional: false, allowInsecureAuth: true,
+        authOptional: false,
+        allowInsecureAuth: true,
         onAuth(auth, _session, callback) {
           logins.push({ username: auth.username ?? "", password: auth.password ?? "" });
           callback(null, { user: auth.username });
         },
       },
     });
-    const transport = createSMTPTransport(`smtp://mailer%40tessera.test:s3cr%3At@127.0.0.1:${sink.port}?starttls=off`, "Tessera <tessera@tessera.test>");
+    const transport = createSMTPTransport(
+      `smtp://mailer%40tessera.test:s3cr%3At@127.0.0.1:${sink.port}?starttls=off`,
+      "Tessera <tessera@tessera.test>",
+    );
     await transport.deliver(mail(1));
     transport.close();
     await sink.close();
     expect(logins).toEqual([{ username: "mailer@tessera.test", password: "s3cr:t" }]);
-    expect(sink.messages[0]).toMatchObject({ from: "tessera@tessera.test", to: ["user1@example.org"], subject: "Message 1", text: "secret text 1 token=abc1" });
+    expect(sink.messages[0]).toMatchObject({
+      from: "tessera@tessera.test",
+      to: ["user1@example.org"],
+      subject: "Message 1",
+      text: "secret text 1 token=abc1",
+    });
   });
 });
 
 describe("templates", () => {
   it("escape every interpolated value in HTML and name the action, the expiry and what to do if it was not you", () => {
-    const link = linkMail("password_reset", { username: "<img src=x onerror=alert(1)>", url: "http://tessera.test/reset-password?token=a\"b<c", lifetimeInSeconds: 1800 });
+    const link = linkMail("password_reset", {
+      username: "<img src=x onerror=alert(1)>",
+      url: 'http://tessera.test/reset-password?token=a"b<c',
+      lifetimeInSeconds: 1800,
+    });
     expect(link.html).not.toContain("<img");
     expect(link.html).toContain("&#60;img src=x onerror=alert(1)&#62;");
-    expect(link.html).toContain("href=\"http://tessera.test/reset-password?token=a&#34;b&#60;c\"");
+    expect(link.html).toContain('href="http://tessera.test/reset-password?token=a&#34;b&#60;c"');
     expect(link.text).toContain("choose a new password");
     expect(link.text).toContain("expires in 30 minutes");
     expect(link.text).toContain("If you did not ask for this");
-    const notice = noticeMail("mfa_disabled", { username: "a&b", at: new Date(0), ip: "192.0.2.1", userAgent: "\"quoted\" <ua>" });
+    const notice = noticeMail("mfa_disabled", {
+      username: "a&b",
+      at: new Date(0),
+      ip: "192.0.2.1",
+      userAgent: '"quoted" <ua>',
+    });
     expect(notice.html).toContain("a&#38;b");
     expect(notice.html).toContain("&#34;quoted&#34; &#60;ua&#62;");
     expect(notice.text).toContain("Time: 1970-01-01 00:00:00 UTC");

@@ -44,29 +44,47 @@ for (const dialect of testDialects()) {
       await expectNotice("Two-factor authentication turned on", async () => {
         const setup = await call(t.app, "POST", "/api/auth/2fa/setup", { token });
         secret = str(setup.body["secret"]);
-        const confirm = await call(t.app, "POST", "/api/auth/2fa/verify-setup", { token, body: { code: totpCode(secret, t.clock) } });
+        const confirm = await call(t.app, "POST", "/api/auth/2fa/verify-setup", {
+          token,
+          body: { code: totpCode(secret, t.clock) },
+        });
         expect(confirm.status).toBe(200);
         token = str(confirm.body["access_token"]);
         recoveryCodes = confirm.body["recovery_codes"] as string[];
       });
       t.clock.advance(30);
       await expectNotice("New recovery codes", async () => {
-        const res = await call(t.app, "POST", "/api/auth/2fa/recovery-codes", { token, body: { password: strongPassword, code: totpCode(secret, t.clock) } });
+        const res = await call(t.app, "POST", "/api/auth/2fa/recovery-codes", {
+          token,
+          body: { password: strongPassword, code: totpCode(secret, t.clock) },
+        });
         expect(res.status, JSON.stringify(res.body)).toBe(200);
         recoveryCodes = res.body["recovery_codes"] as string[];
       });
       t.clock.advance(30);
       await expectNotice("A recovery code was used", async () => {
-        const res = await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: await loginToken(t.app, "nina"), recovery_code: recoveryCodes[0] } });
+        const res = await call(t.app, "POST", "/api/auth/2fa/login", {
+          body: { login_token: await loginToken(t.app, "nina"), recovery_code: recoveryCodes[0] },
+        });
         expect(res.status, JSON.stringify(res.body)).toBe(200);
       });
       await expectNotice("Your password was changed", async () => {
-        const res = await call(t.app, "POST", "/api/user/password", { token, body: { current_password: strongPassword, new_password: "another good passphrase", code: totpCode(secret, t.clock) } });
+        const res = await call(t.app, "POST", "/api/user/password", {
+          token,
+          body: {
+            current_password: strongPassword,
+            new_password: "another good passphrase",
+            code: totpCode(secret, t.clock),
+          },
+        });
         expect(res.status, JSON.stringify(res.body)).toBe(204);
       });
       t.clock.advance(30);
       await expectNotice("Two-factor authentication turned off", async () => {
-        const res = await call(t.app, "POST", "/api/auth/2fa/disable", { token, body: { password: "another good passphrase", code: totpCode(secret, t.clock) } });
+        const res = await call(t.app, "POST", "/api/auth/2fa/disable", {
+          token,
+          body: { password: "another good passphrase", code: totpCode(secret, t.clock) },
+        });
         expect(res.status, JSON.stringify(res.body)).toBe(200);
       });
       expect(subjects).toHaveLength(5);
@@ -76,7 +94,10 @@ for (const dialect of testDialects()) {
       const address = "olga@example.org";
       await verifiedUser(t, sink, "olga", address);
       const loginWith = (userAgent?: string): Promise<unknown> =>
-        call(t.app, "POST", "/api/auth/login", { body: { username: "olga", password: strongPassword }, ...(userAgent === undefined ? {} : { headers: { "user-agent": userAgent } }) });
+        call(t.app, "POST", "/api/auth/login", {
+          body: { username: "olga", password: strongPassword },
+          ...(userAgent === undefined ? {} : { headers: { "user-agent": userAgent } }),
+        });
 
       expect(await mailsFrom(address, () => loginWith())).toEqual([]);
       const firstFromPhone = await mailsFrom(address, () => loginWith("Phone <b>Browser</b> 1.0"));
@@ -93,8 +114,14 @@ for (const dialect of testDialects()) {
       const { accessToken } = await register(t.app, "quiet");
       await mailSettled(t);
       const count = sink.messages.length;
-      await call(t.app, "POST", "/api/user/password", { token: accessToken, body: { current_password: strongPassword, new_password: "another good passphrase" } });
-      await call(t.app, "POST", "/api/auth/login", { body: { username: "quiet", password: "another good passphrase" }, headers: { "user-agent": "Elsewhere/2" } });
+      await call(t.app, "POST", "/api/user/password", {
+        token: accessToken,
+        body: { current_password: strongPassword, new_password: "another good passphrase" },
+      });
+      await call(t.app, "POST", "/api/auth/login", {
+        body: { username: "quiet", password: "another good passphrase" },
+        headers: { "user-agent": "Elsewhere/2" },
+      });
       await mailSettled(t);
       expect(sink.messages.length).toBe(count);
     });

@@ -2,7 +2,15 @@ import { describe, expect, it } from "vitest";
 import type { TestApp } from "../helpers/build-test-app.js";
 import { call, errorCode, loginToken, login, str, totpCode } from "../helpers/api.js";
 import { testDialects } from "../helpers/dialects.js";
-import { lastMailTo, linkToken, linksIn, mailSettled, useMailApp, verifiedEnrolledUser, verifiedUser } from "./email-helpers.js";
+import {
+  lastMailTo,
+  linkToken,
+  linksIn,
+  mailSettled,
+  useMailApp,
+  verifiedEnrolledUser,
+  verifiedUser,
+} from "./email-helpers.js";
 import type { SMTPSink } from "./smtp-sink.js";
 
 const newPassword = "a brand new passphrase 42";
@@ -17,14 +25,24 @@ for (const dialect of testDialects()) {
     });
 
     it("resets the password from the emailed link, keeps 2FA on, and signs out every session and remembered device", async () => {
-      const { userId, secret, accessToken, refreshToken } = await verifiedEnrolledUser(t, sink, "rita", "rita@example.org");
+      const { userId, secret, accessToken, refreshToken } = await verifiedEnrolledUser(
+        t,
+        sink,
+        "rita",
+        "rita@example.org",
+      );
       // A second session, from a browser that is remembered as a trusted device.
-      const remembered = await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: await loginToken(t.app, "rita"), code: totpCode(secret, t.clock), remember_device: true } });
+      const remembered = await call(t.app, "POST", "/api/auth/2fa/login", {
+        body: { login_token: await loginToken(t.app, "rita"), code: totpCode(secret, t.clock), remember_device: true },
+      });
       expect(remembered.status, JSON.stringify(remembered.body)).toBe(200);
       const deviceCookie = String(remembered.headers["set-cookie"]).match(/tessera_device=[^;]+/)?.[0] ?? "";
       expect(deviceCookie).not.toBe("");
       t.clock.advance(30);
-      const trusted = await call(t.app, "POST", "/api/auth/login", { body: { username: "rita", password: "correct horse battery staple" }, headers: { cookie: deviceCookie } });
+      const trusted = await call(t.app, "POST", "/api/auth/login", {
+        body: { username: "rita", password: "correct horse battery staple" },
+        headers: { cookie: deviceCookie },
+      });
       expect(trusted.body["mfa_required"], "the remembered browser skips the code before the reset").toBeUndefined();
 
       const forgot = await call(t.app, "POST", "/api/auth/password/forgot", { body: { email: "rita@example.org" } });
@@ -34,7 +52,9 @@ for (const dialect of testDialects()) {
       expect(mail.text).toContain("expires in 30 minutes");
       const token = linkToken(mail, "/reset-password");
 
-      const reset = await call(t.app, "POST", "/api/auth/password/reset", { body: { token, new_password: newPassword } });
+      const reset = await call(t.app, "POST", "/api/auth/password/reset", {
+        body: { token, new_password: newPassword },
+      });
       expect(reset.status, JSON.stringify(reset.body)).toBe(200);
       expect(reset.body).toEqual({ password_reset: true });
 
@@ -43,17 +63,29 @@ for (const dialect of testDialects()) {
         expect((await call(t.app, "GET", "/api/user/me", { token })).status).toBe(401);
       }
       for (const refresh of [refreshToken, str(remembered.body["refresh_token"])]) {
-        expect((await call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: refresh } })).status).toBe(401);
+        expect(
+          (await call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: refresh } })).status,
+        ).toBe(401);
       }
-      const live = await t.db.selectFrom("session").select("id").where("user_id", "=", userId).where("revoked_at", "is", null).execute();
+      const live = await t.db
+        .selectFrom("session")
+        .select("id")
+        .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .execute();
       expect(live).toEqual([]);
 
       // The old password is refused; the new one still asks for the code, even from the remembered browser.
       expect((await login(t.app, "rita")).status).toBe(401);
-      const fromDevice = await call(t.app, "POST", "/api/auth/login", { body: { username: "rita", password: newPassword }, headers: { cookie: deviceCookie } });
+      const fromDevice = await call(t.app, "POST", "/api/auth/login", {
+        body: { username: "rita", password: newPassword },
+        headers: { cookie: deviceCookie },
+      });
       expect(fromDevice.status).toBe(200);
       expect(fromDevice.body["mfa_required"]).toBe(true);
-      const finish = await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: str(fromDevice.body["login_token"]), code: totpCode(secret, t.clock) } });
+      const finish = await call(t.app, "POST", "/api/auth/2fa/login", {
+        body: { login_token: str(fromDevice.body["login_token"]), code: totpCode(secret, t.clock) },
+      });
       expect(finish.status).toBe(200);
       const me = await call(t.app, "GET", "/api/user/me", { token: str(finish.body["access_token"]) });
       expect(me.body["mfa_enabled"]).toBe(true);
@@ -68,8 +100,12 @@ for (const dialect of testDialects()) {
       const pending = await loginToken(t.app, "paula");
       await call(t.app, "POST", "/api/auth/password/forgot", { body: { email: "paula@example.org" } });
       const token = linkToken(await lastMailTo(t, sink, "paula@example.org"), "/reset-password");
-      expect((await call(t.app, "POST", "/api/auth/password/reset", { body: { token, new_password: newPassword } })).status).toBe(200);
-      const res = await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: pending, code: totpCode(secret, t.clock) } });
+      expect(
+        (await call(t.app, "POST", "/api/auth/password/reset", { body: { token, new_password: newPassword } })).status,
+      ).toBe(200);
+      const res = await call(t.app, "POST", "/api/auth/2fa/login", {
+        body: { login_token: pending, code: totpCode(secret, t.clock) },
+      });
       expect(res.status).toBe(401);
       expect(errorCode(res.body)).toBe("login_token_expired");
     });
@@ -85,7 +121,9 @@ for (const dialect of testDialects()) {
       }
       const ok = await call(t.app, "POST", "/api/auth/password/reset", { body: { token, new_password: newPassword } });
       expect(ok.status).toBe(200);
-      const reuse = await call(t.app, "POST", "/api/auth/password/reset", { body: { token, new_password: "yet another passphrase 7" } });
+      const reuse = await call(t.app, "POST", "/api/auth/password/reset", {
+        body: { token, new_password: "yet another passphrase 7" },
+      });
       expect(reuse.status).toBe(400);
       expect(errorCode(reuse.body)).toBe("invalid_token");
       expect((await login(t.app, "wendy", newPassword)).status).toBe(200);

@@ -38,7 +38,9 @@ for (const dialect of testDialects()) {
       expect(mails.map((m) => m.subject)).toEqual(["Tessera: Confirm your email address"]);
       const [mail] = mails;
       if (mail === undefined) throw new Error("no mail");
-      const verify = await call(t.app, "POST", "/api/auth/email/verify", { body: { token: linkToken(mail, "/verify-email") } });
+      const verify = await call(t.app, "POST", "/api/auth/email/verify", {
+        body: { token: linkToken(mail, "/verify-email") },
+      });
       expect(verify.status).toBe(200);
       expect((await call(t.app, "GET", "/api/user/me", { token: accessToken })).body["email_verified"]).toBe(true);
     });

@@ -32,7 +32,9 @@ export async function freePort(): Promise<number> {
 }
 
 /** A real SMTP server (the smtp-server package) on 127.0.0.1 that keeps every message it accepts. */
-export async function startSMTPSink(options: { port?: number; server?: Partial<SMTPServerOptions> } = {}): Promise<SMTPSink> {
+export async function startSMTPSink(
+  options: { port?: number; server?: Partial<SMTPServerOptions> } = {},
+): Promise<SMTPSink> {
   const messages: ReceivedMail[] = [];
   const server = new SMTPServer({
     authOptional: true,

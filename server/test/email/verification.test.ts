@@ -24,7 +24,9 @@ for (const dialect of testDialects()) {
       const before = await call(t.app, "GET", "/api/user/me", { token: accessToken });
       expect(before.body["email_verified"]).toBe(false);
 
-      const res = await call(t.app, "POST", "/api/auth/email/verify", { body: { token: linkToken(mail, "/verify-email") } });
+      const res = await call(t.app, "POST", "/api/auth/email/verify", {
+        body: { token: linkToken(mail, "/verify-email") },
+      });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(res.body).toEqual({ email_verified: true });
       const me = await call(t.app, "GET", "/api/user/me", { token: accessToken });
@@ -37,14 +39,19 @@ for (const dialect of testDialects()) {
       const first = await lastMailTo(t, sink, "carl@example.org");
       await call(t.app, "POST", "/api/auth/email/verify", { body: { token: linkToken(first, "/verify-email") } });
 
-      const res = await call(t.app, "POST", "/api/user/email", { token: accessToken, body: { email: "carl.new@example.org", password: strongPassword } });
+      const res = await call(t.app, "POST", "/api/user/email", {
+        token: accessToken,
+        body: { email: "carl.new@example.org", password: strongPassword },
+      });
       expect(res.status, JSON.stringify(res.body)).toBe(202);
       const mail = await lastMailTo(t, sink, "carl.new@example.org");
       const pending = await call(t.app, "GET", "/api/user/me", { token: accessToken });
       expect(pending.body["email"]).toBe("carl@example.org");
       expect(pending.body["email_verified"]).toBe(true);
 
-      const verify = await call(t.app, "POST", "/api/auth/email/verify", { body: { token: linkToken(mail, "/verify-email") } });
+      const verify = await call(t.app, "POST", "/api/auth/email/verify", {
+        body: { token: linkToken(mail, "/verify-email") },
+      });
       expect(verify.status).toBe(200);
       const me = await call(t.app, "GET", "/api/user/me", { token: accessToken });
       expect(me.body["email"]).toBe("carl.new@example.org");
@@ -55,12 +62,20 @@ for (const dialect of testDialects()) {
 
     it("asks for the password to change the address, and the route needs a session", async () => {
       const { accessToken } = await register(t.app, "dora", { email: "dora@example.org" });
-      const wrong = await call(t.app, "POST", "/api/user/email", { token: accessToken, body: { email: "x@example.org", password: "not the password" } });
+      const wrong = await call(t.app, "POST", "/api/user/email", {
+        token: accessToken,
+        body: { email: "x@example.org", password: "not the password" },
+      });
       expect(wrong.status).toBe(401);
       expect(errorCode(wrong.body)).toBe("invalid_credentials");
-      const anonymous = await call(t.app, "POST", "/api/user/email", { body: { email: "x@example.org", password: strongPassword } });
+      const anonymous = await call(t.app, "POST", "/api/user/email", {
+        body: { email: "x@example.org", password: strongPassword },
+      });
       expect(anonymous.status).toBe(401);
-      const malformed = await call(t.app, "POST", "/api/user/email", { token: accessToken, body: { email: "not an address", password: strongPassword } });
+      const malformed = await call(t.app, "POST", "/api/user/email", {
+        token: accessToken,
+        body: { email: "not an address", password: strongPassword },
+      });
       expect(malformed.status).toBe(422);
       await mailSettled(t);
       expect(sink.to("x@example.org")).toHaveLength(0);
@@ -71,10 +86,20 @@ for (const dialect of testDialects()) {
       await mailSettled(t);
       const ownerMailsBefore = sink.to("taken@example.org").length;
       const { accessToken } = await register(t.app, "thief", { email: "thief@example.org" });
-      const res = await call(t.app, "POST", "/api/user/email", { token: accessToken, body: { email: "taken@example.org", password: strongPassword } });
-      const control = await call(t.app, "POST", "/api/user/email", { token: (await register(t.app, "control")).accessToken, body: { email: "free@example.org", password: strongPassword } });
+      const res = await call(t.app, "POST", "/api/user/email", {
+        token: accessToken,
+        body: { email: "taken@example.org", password: strongPassword },
+      });
+      const control = await call(t.app, "POST", "/api/user/email", {
+        token: (await register(t.app, "control")).accessToken,
+        body: { email: "free@example.org", password: strongPassword },
+      });
       expect(res.status).toBe(202);
-      expect([res.status, res.raw.body, res.headers["content-type"]]).toEqual([control.status, control.raw.body, control.headers["content-type"]]);
+      expect([res.status, res.raw.body, res.headers["content-type"]]).toEqual([
+        control.status,
+        control.raw.body,
+        control.headers["content-type"],
+      ]);
       await mailSettled(t);
       const newMails = sink.to("taken@example.org").slice(ownerMailsBefore);
       expect(newMails).toHaveLength(1);
@@ -90,8 +115,17 @@ for (const dialect of testDialects()) {
       const before = sink.to("owned@example.org").length;
       const fresh = await register(t.app, "newcomer", { email: "fresh@example.org" });
       const copycat = await register(t.app, "copycat", { email: "owned@example.org" });
-      const shape = (body: Record<string, unknown>): unknown => ({ ...(body["user"] as object), id: "", username: "", created_at: "", last_login_at: "" });
-      expect({ ...(shape(copycat.body) as object), email: "" }).toEqual({ ...(shape(fresh.body) as object), email: "" });
+      const shape = (body: Record<string, unknown>): unknown => ({
+        ...(body["user"] as object),
+        id: "",
+        username: "",
+        created_at: "",
+        last_login_at: "",
+      });
+      expect({ ...(shape(copycat.body) as object), email: "" }).toEqual({
+        ...(shape(fresh.body) as object),
+        email: "",
+      });
       expect((copycat.body["user"] as Record<string, unknown>)["email"]).toBe("owned@example.org");
       await mailSettled(t);
       const after = sink.to("owned@example.org").slice(before);
@@ -114,10 +148,14 @@ for (const dialect of testDialects()) {
   describe(`REQUIRE_EMAIL_VERIFICATION=true [${dialect.name}]`, () => {
     let sink: SMTPSink;
     let t: TestApp;
-    useMailApp(dialect, (app, smtp) => {
-      t = app;
-      sink = smtp;
-    }, { REQUIRE_EMAIL_VERIFICATION: "true" });
+    useMailApp(
+      dialect,
+      (app, smtp) => {
+        t = app;
+        sink = smtp;
+      },
+      { REQUIRE_EMAIL_VERIFICATION: "true" },
+    );
 
     it("refuses a password login until the address is verified, then lets it through", async () => {
       await register(t.app, "strict", { email: "strict@example.org" });
@@ -125,7 +163,10 @@ for (const dialect of testDialects()) {
       expect(refused.status).toBe(403);
       expect(errorCode(refused.body)).toBe("forbidden");
       const mail = await lastMailTo(t, sink, "strict@example.org");
-      expect((await call(t.app, "POST", "/api/auth/email/verify", { body: { token: linkToken(mail, "/verify-email") } })).status).toBe(200);
+      expect(
+        (await call(t.app, "POST", "/api/auth/email/verify", { body: { token: linkToken(mail, "/verify-email") } }))
+          .status,
+      ).toBe(200);
       const allowed = await login(t.app, "strict");
       expect(allowed.status, JSON.stringify(allowed.body)).toBe(200);
       expect(typeof allowed.body["access_token"]).toBe("string");

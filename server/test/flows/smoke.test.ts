@@ -14,7 +14,9 @@ for (const dialect of testDialects()) {
     it("registers, enrols TOTP, logs in with a code and reads /me at aal 2", async () => {
       const { secret } = await enrolledUser(t.app, t.clock, "alice");
       const token = await loginToken(t.app, "alice");
-      const res = await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: token, code: totpCode(secret, t.clock) } });
+      const res = await call(t.app, "POST", "/api/auth/2fa/login", {
+        body: { login_token: token, code: totpCode(secret, t.clock) },
+      });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       const me = await call(t.app, "GET", "/api/user/me", { token: String(res.body["access_token"]) });
       expect(me.status).toBe(200);

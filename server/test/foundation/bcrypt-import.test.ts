@@ -16,14 +16,31 @@ for (const dialect of testDialects()) {
     afterAll(async () => t.close());
 
     async function importUser(id: string, username: string, passwordHash: string): Promise<void> {
-      await t.db.insertInto("user").values({
-        id, username, email: null, email_verified: 0, password_hash: passwordHash, roles: "", locked: 0, mfa_enabled: 0,
-        mfa_failed_count: 0, mfa_window_started_at: null, mfa_consecutive_failures: 0, mfa_locked_until: null, mfa_lockouts: 0,
-        created_at: t.clock.now(), last_login_at: null, previous_login_at: null,
-      }).execute();
+      await t.db
+        .insertInto("user")
+        .values({
+          id,
+          username,
+          email: null,
+          email_verified: 0,
+          password_hash: passwordHash,
+          roles: "",
+          locked: 0,
+          mfa_enabled: 0,
+          mfa_failed_count: 0,
+          mfa_window_started_at: null,
+          mfa_consecutive_failures: 0,
+          mfa_locked_until: null,
+          mfa_lockouts: 0,
+          created_at: t.clock.now(),
+          last_login_at: null,
+          previous_login_at: null,
+        })
+        .execute();
     }
     const storedHash = async (id: string): Promise<string> =>
-      (await t.db.selectFrom("user").select("password_hash").where("id", "=", id).executeTakeFirstOrThrow()).password_hash;
+      (await t.db.selectFrom("user").select("password_hash").where("id", "=", id).executeTakeFirstOrThrow())
+        .password_hash;
 
     it("logs in with the bcrypt password and replaces the hash with argon2id", async () => {
       const hash = bcrypt.hashSync(importedPassword, 4);
@@ -31,7 +48,9 @@ for (const dialect of testDialects()) {
       await importUser("imported-1", "legacy", hash);
       const res = await login(t.app, "legacy", importedPassword);
       expect(res.status, JSON.stringify(res.body)).toBe(200);
-      expect((await call(t.app, "GET", "/api/user/me", { token: str(res.body["access_token"]) })).body["username"]).toBe("legacy");
+      expect(
+        (await call(t.app, "GET", "/api/user/me", { token: str(res.body["access_token"]) })).body["username"],
+      ).toBe("legacy");
       const after = await storedHash("imported-1");
       expect(after).toMatch(/^\$argon2id\$/);
       // The new hash works, and the same password keeps logging in.
@@ -55,12 +74,16 @@ for (const dialect of testDialects()) {
     });
 
     it("rehashes an argon2id hash made with older, weaker parameters", async () => {
-      const weak = await import("@node-rs/argon2").then((argon2) => argon2.hash(importedPassword, { algorithm: 2, memoryCost: 1024, timeCost: 1, parallelism: 1 }));
+      const weak = await import("@node-rs/argon2").then((argon2) =>
+        argon2.hash(importedPassword, { algorithm: 2, memoryCost: 1024, timeCost: 1, parallelism: 1 }),
+      );
       await importUser("imported-5", "weakargon", weak);
       expect((await login(t.app, "weakargon", importedPassword)).status).toBe(200);
       const after = await storedHash("imported-5");
       expect(after).not.toBe(weak);
-      expect(after).toContain(`m=${t.config.passwordHash.memoryKiB},t=${t.config.passwordHash.iterations},p=${t.config.passwordHash.parallelism}`);
+      expect(after).toContain(
+        `m=${t.config.passwordHash.memoryKiB},t=${t.config.passwordHash.iterations},p=${t.config.passwordHash.parallelism}`,
+      );
     });
 
     it("refuses a row with an unknown hash format without a 5xx", async () => {

@@ -27,9 +27,18 @@ describe("SQLite checkpoint thread", () => {
       let largestWal = 0;
       for (let batch = 0; batch < 40; batch++) {
         for (let i = 0; i < 50; i++) {
-          await db.insertInto("audit_event").values({
-            id: `e${batch}-${i}`, user_id: null, type: "register", ip: null, user_agent: null, detail, created_at: batch,
-          }).execute();
+          await db
+            .insertInto("audit_event")
+            .values({
+              id: `e${batch}-${i}`,
+              user_id: null,
+              type: "register",
+              ip: null,
+              user_agent: null,
+              detail,
+              created_at: batch,
+            })
+            .execute();
         }
         largestWal = Math.max(largestWal, statSync(`${path}-wal`).size);
         await sleep(60); // the thread runs every 50 ms
@@ -38,7 +47,12 @@ describe("SQLite checkpoint thread", () => {
       // (a 4 KB row spills into an overflow page, and the indexes' pages are written again per commit).
       // The file stops growing once the thread has started: a few batches' worth.
       expect(largestWal).toBeLessThan(8_000_000);
-      expect(await db.selectFrom("audit_event").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).toEqual({ n: 2000 });
+      expect(
+        await db
+          .selectFrom("audit_event")
+          .select((eb) => eb.fn.countAll<number>().as("n"))
+          .executeTakeFirstOrThrow(),
+      ).toEqual({ n: 2000 });
     } finally {
       await db.destroy();
     }

@@ -20,7 +20,12 @@ describe("the tessera command line, against a SQLite database", () => {
   const secretKey = randomBytes(32).toString("base64");
 
   const tessera = (...args: string[]): Run => {
-    const result = spawnSync(process.execPath, [join(serverDir, "bin", "tessera.mjs"), ...args], { cwd: dir, env, encoding: "utf8", timeout: 30_000 });
+    const result = spawnSync(process.execPath, [join(serverDir, "bin", "tessera.mjs"), ...args], {
+      cwd: dir,
+      env,
+      encoding: "utf8",
+      timeout: 30_000,
+    });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   };
   /** An app on the same database, to set up state and to observe the command's effect through the API. */
@@ -36,7 +41,12 @@ describe("the tessera command line, against a SQLite database", () => {
   beforeAll(async () => {
     ensureServerBuilt();
     dir = mkdtempSync(join(tmpdir(), "tessera-cli-"));
-    env = { PATH: process.env["PATH"] ?? "", DATA_DIR: join(dir, "data"), DATABASE_URL: `sqlite:${join(dir, "data", "tessera.db")}`, TESSERA_SECRET_KEY: secretKey };
+    env = {
+      PATH: process.env["PATH"] ?? "",
+      DATA_DIR: join(dir, "data"),
+      DATABASE_URL: `sqlite:${join(dir, "data", "tessera.db")}`,
+      TESSERA_SECRET_KEY: secretKey,
+    };
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -57,7 +67,10 @@ describe("the tessera command line, against a SQLite database", () => {
     });
     const run = tessera("users", "list");
     expect(run.status, run.stderr).toBe(0);
-    const rows = run.stdout.trim().split("\n").map((line) => line.split("\t"));
+    const rows = run.stdout
+      .trim()
+      .split("\n")
+      .map((line) => line.split("\t"));
     expect(rows.map((row) => row[1])).toEqual(["alice", "bob"]);
     expect(rows[0]).toEqual([expect.any(String), "alice", "-", "2fa", "active", "-"]);
     expect(rows[1]).toEqual([expect.any(String), "bob", "bob@example.com", "no-2fa", "active", "-"]);
@@ -80,7 +93,9 @@ describe("the tessera command line, against a SQLite database", () => {
       const jwks = await call(t.app, "GET", "/.well-known/jwks.json");
       expect((jwks.body["keys"] as Json[]).map((k) => k["kid"])).toEqual(expect.arrayContaining([...before.kids, kid]));
       const fresh = await login(t.app, "bob");
-      const header = JSON.parse(Buffer.from(String(fresh.body["access_token"]).split(".")[0] ?? "", "base64url").toString("utf8")) as Json;
+      const header = JSON.parse(
+        Buffer.from(String(fresh.body["access_token"]).split(".")[0] ?? "", "base64url").toString("utf8"),
+      ) as Json;
       expect(header["kid"]).toBe(kid);
     });
   });
@@ -99,7 +114,12 @@ describe("the tessera command line, against a SQLite database", () => {
       expect(user.mfa_enabled).toBe(0);
       expect(await t.db.selectFrom("totp_credential").selectAll().where("user_id", "=", user.id).execute()).toEqual([]);
       expect(await t.db.selectFrom("recovery_code").selectAll().where("user_id", "=", user.id).execute()).toEqual([]);
-      const live = await t.db.selectFrom("session").selectAll().where("user_id", "=", user.id).where("revoked_at", "is", null).execute();
+      const live = await t.db
+        .selectFrom("session")
+        .selectAll()
+        .where("user_id", "=", user.id)
+        .where("revoked_at", "is", null)
+        .execute();
       expect(live).toEqual([]);
       const res = await login(t.app, "alice");
       expect(res.status).toBe(200);
@@ -112,7 +132,10 @@ describe("the tessera command line, against a SQLite database", () => {
   });
 
   it("deletes a user and everything of theirs", async () => {
-    const bobId = await withApp(async (t) => (await t.db.selectFrom("user").select("id").where("username", "=", "bob").executeTakeFirstOrThrow()).id);
+    const bobId = await withApp(
+      async (t) =>
+        (await t.db.selectFrom("user").select("id").where("username", "=", "bob").executeTakeFirstOrThrow()).id,
+    );
     const run = tessera("user", "delete", "bob");
     expect(run.status, run.stderr).toBe(0);
     await withApp(async (t) => {
@@ -134,7 +157,11 @@ describe("the tessera command line, against a SQLite database", () => {
   });
 
   it("creates an admin from TESSERA_ADMIN_PASSWORD", async () => {
-    const run = spawnSync(process.execPath, [join(serverDir, "bin", "tessera.mjs"), "user", "create-admin", "root"], { cwd: dir, env: { ...env, TESSERA_ADMIN_PASSWORD: strongPassword }, encoding: "utf8" });
+    const run = spawnSync(process.execPath, [join(serverDir, "bin", "tessera.mjs"), "user", "create-admin", "root"], {
+      cwd: dir,
+      env: { ...env, TESSERA_ADMIN_PASSWORD: strongPassword },
+      encoding: "utf8",
+    });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).not.toContain(strongPassword);
     await withApp(async (t) => {
@@ -145,13 +172,18 @@ describe("the tessera command line, against a SQLite database", () => {
 
   it("re-encrypts every secret under the first key of a new key list", async () => {
     const newKey = randomBytes(32).toString("base64");
-    const run = spawnSync(process.execPath, [join(serverDir, "bin", "tessera.mjs"), "keys", "reencrypt"], { cwd: dir, env: { ...env, TESSERA_SECRET_KEY: `next:${newKey},${secretKey}` }, encoding: "utf8" });
+    const run = spawnSync(process.execPath, [join(serverDir, "bin", "tessera.mjs"), "keys", "reencrypt"], {
+      cwd: dir,
+      env: { ...env, TESSERA_SECRET_KEY: `next:${newKey},${secretKey}` },
+      encoding: "utf8",
+    });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/re-encrypted \d+ signing key\(s\) and \d+ TOTP secret\(s\) under key next/);
     expect(run.stdout + run.stderr).not.toContain(newKey);
     const t = await buildTestApp({ databaseUrl: env["DATABASE_URL"] ?? "", secretKey: `next:${newKey}` });
     try {
-      for (const row of await t.db.selectFrom("signing_key").select("private_jwk_ciphertext").execute()) expect(row.private_jwk_ciphertext).toMatch(/^v1:next:/);
+      for (const row of await t.db.selectFrom("signing_key").select("private_jwk_ciphertext").execute())
+        expect(row.private_jwk_ciphertext).toMatch(/^v1:next:/);
       expect((await login(t.app, "alice")).status).toBe(200);
     } finally {
       await t.close();
@@ -176,7 +208,11 @@ describe("the tessera command line, against a SQLite database", () => {
   });
 
   it("exits 1 naming the variable when the configuration is bad", () => {
-    const run = spawnSync(process.execPath, [join(serverDir, "bin", "tessera.mjs"), "users", "list"], { cwd: dir, env: { ...env, DATABASE_URL: "ftp://x" }, encoding: "utf8" });
+    const run = spawnSync(process.execPath, [join(serverDir, "bin", "tessera.mjs"), "users", "list"], {
+      cwd: dir,
+      env: { ...env, DATABASE_URL: "ftp://x" },
+      encoding: "utf8",
+    });
     expect(run.status).toBe(1);
     expect(run.stderr.trim()).toMatch(/^config error: DATABASE_URL/);
   });

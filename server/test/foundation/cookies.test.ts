@@ -17,10 +17,12 @@ function setCookies(headers: LightMyRequestResponse["headers"]): SetCookie[] {
   return lines.map((line) => {
     const [pair = "", ...rest] = line.split(";").map((part) => part.trim());
     const separator = pair.indexOf("=");
-    const attributes = new Map(rest.map((attr) => {
-      const eq = attr.indexOf("=");
-      return eq === -1 ? [attr.toLowerCase(), ""] : [attr.slice(0, eq).toLowerCase(), attr.slice(eq + 1)];
-    }));
+    const attributes = new Map(
+      rest.map((attr) => {
+        const eq = attr.indexOf("=");
+        return eq === -1 ? [attr.toLowerCase(), ""] : [attr.slice(0, eq).toLowerCase(), attr.slice(eq + 1)];
+      }),
+    );
     return { name: pair.slice(0, separator), value: decodeURIComponent(pair.slice(separator + 1)), attributes };
   });
 }
@@ -40,13 +42,26 @@ for (const dialect of testDialects()) {
     });
     afterAll(async () => t.close());
 
-    async function browserLogin(): Promise<{ refresh: string; csrf: string; headers: LightMyRequestResponse["headers"] }> {
-      const res = await send(t.app, { method: "POST", url: "/api/auth/login", body: { username: "browser", password: strongPassword } });
+    async function browserLogin(): Promise<{
+      refresh: string;
+      csrf: string;
+      headers: LightMyRequestResponse["headers"];
+    }> {
+      const res = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/login",
+        body: { username: "browser", password: strongPassword },
+      });
       expect(res.status).toBe(200);
-      return { refresh: cookie(res.headers, "tessera_refresh").value, csrf: cookie(res.headers, "tessera_csrf").value, headers: res.headers };
+      return {
+        refresh: cookie(res.headers, "tessera_refresh").value,
+        csrf: cookie(res.headers, "tessera_csrf").value,
+        headers: res.headers,
+      };
     }
 
-    const cookieHeader = (refresh: string, csrf: string): string => `tessera_refresh=${encodeURIComponent(refresh)}; tessera_csrf=${encodeURIComponent(csrf)}`;
+    const cookieHeader = (refresh: string, csrf: string): string =>
+      `tessera_refresh=${encodeURIComponent(refresh)}; tessera_csrf=${encodeURIComponent(csrf)}`;
 
     it("sets the refresh token in an HttpOnly, SameSite=Strict cookie scoped to /api/auth, and a readable CSRF cookie", async () => {
       const { headers, refresh } = await browserLogin();
@@ -67,7 +82,12 @@ for (const dialect of testDialects()) {
       const proxied = await appOn(dialect, { env: { TRUST_PROXY: "127.0.0.1" } });
       try {
         await register(proxied.app, "secure-browser");
-        const res = await send(proxied.app, { method: "POST", url: "/api/auth/login", body: { username: "secure-browser", password: strongPassword }, headers: { "x-forwarded-proto": "https" } });
+        const res = await send(proxied.app, {
+          method: "POST",
+          url: "/api/auth/login",
+          body: { username: "secure-browser", password: strongPassword },
+          headers: { "x-forwarded-proto": "https" },
+        });
         expect(res.status).toBe(200);
         expect(cookie(res.headers, "tessera_refresh").attributes.has("secure")).toBe(true);
         expect(cookie(res.headers, "tessera_csrf").attributes.has("secure")).toBe(true);
@@ -78,7 +98,11 @@ for (const dialect of testDialects()) {
 
     it("refreshes with the cookie and a matching X-CSRF-Token header, rotating the cookie", async () => {
       const { refresh, csrf } = await browserLogin();
-      const res = await send(t.app, { method: "POST", url: "/api/auth/token/refresh", headers: { cookie: cookieHeader(refresh, csrf), "x-csrf-token": csrf } });
+      const res = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/token/refresh",
+        headers: { cookie: cookieHeader(refresh, csrf), "x-csrf-token": csrf },
+      });
       expect(res.status, res.text).toBe(200);
       expect(typeof res.body["access_token"]).toBe("string");
       const rotated = cookie(res.headers, "tessera_refresh").value;
@@ -90,21 +114,53 @@ for (const dialect of testDialects()) {
 
     it("refuses a cookie refresh without the CSRF header: 403 forbidden, and the token stays usable", async () => {
       const { refresh, csrf } = await browserLogin();
-      expectError(await send(t.app, { method: "POST", url: "/api/auth/token/refresh", headers: { cookie: cookieHeader(refresh, csrf) } }), 403, "forbidden");
+      expectError(
+        await send(t.app, {
+          method: "POST",
+          url: "/api/auth/token/refresh",
+          headers: { cookie: cookieHeader(refresh, csrf) },
+        }),
+        403,
+        "forbidden",
+      );
       // The refused request did not consume the refresh token.
-      const ok = await send(t.app, { method: "POST", url: "/api/auth/token/refresh", headers: { cookie: cookieHeader(refresh, csrf), "x-csrf-token": csrf } });
+      const ok = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/token/refresh",
+        headers: { cookie: cookieHeader(refresh, csrf), "x-csrf-token": csrf },
+      });
       expect(ok.status).toBe(200);
     });
 
     it("refuses a cookie refresh with a wrong CSRF header: 403 forbidden", async () => {
       const { refresh, csrf } = await browserLogin();
-      expectError(await send(t.app, { method: "POST", url: "/api/auth/token/refresh", headers: { cookie: cookieHeader(refresh, csrf), "x-csrf-token": `${csrf}x` } }), 403, "forbidden");
-      expectError(await send(t.app, { method: "POST", url: "/api/auth/token/refresh", headers: { cookie: cookieHeader(refresh, csrf), "x-csrf-token": "" } }), 403, "forbidden");
+      expectError(
+        await send(t.app, {
+          method: "POST",
+          url: "/api/auth/token/refresh",
+          headers: { cookie: cookieHeader(refresh, csrf), "x-csrf-token": `${csrf}x` },
+        }),
+        403,
+        "forbidden",
+      );
+      expectError(
+        await send(t.app, {
+          method: "POST",
+          url: "/api/auth/token/refresh",
+          headers: { cookie: cookieHeader(refresh, csrf), "x-csrf-token": "" },
+        }),
+        403,
+        "forbidden",
+      );
     });
 
     it("refuses a cookie refresh when the CSRF cookie is missing, even with a header", async () => {
       const { refresh, csrf } = await browserLogin();
-      const res = await send(t.app, { method: "POST", url: "/api/auth/token/refresh", headers: { cookie: `tessera_refresh=${encodeURIComponent(refresh)}`, "x-csrf-token": csrf } });
+      const res = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/token/refresh",
+        headers: { cookie: `tessera_refresh=${encodeURIComponent(refresh)}`, "x-csrf-token": csrf },
+      });
       expectError(res, 403, "forbidden");
     });
 
@@ -114,12 +170,32 @@ for (const dialect of testDialects()) {
 
     it("logs out with the cookie only when the CSRF header matches", async () => {
       const { refresh, csrf } = await browserLogin();
-      expectError(await send(t.app, { method: "POST", url: "/api/auth/logout", headers: { cookie: cookieHeader(refresh, csrf) } }), 403, "forbidden");
-      const res = await send(t.app, { method: "POST", url: "/api/auth/logout", headers: { cookie: cookieHeader(refresh, csrf), "x-csrf-token": csrf } });
+      expectError(
+        await send(t.app, {
+          method: "POST",
+          url: "/api/auth/logout",
+          headers: { cookie: cookieHeader(refresh, csrf) },
+        }),
+        403,
+        "forbidden",
+      );
+      const res = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/logout",
+        headers: { cookie: cookieHeader(refresh, csrf), "x-csrf-token": csrf },
+      });
       expect(res.status).toBe(204);
       const cleared = cookie(res.headers, "tessera_refresh");
       expect(cleared.value).toBe("");
-      expectError(await send(t.app, { method: "POST", url: "/api/auth/token/refresh", headers: { cookie: cookieHeader(refresh, csrf), "x-csrf-token": csrf } }), 401, "unauthorized");
+      expectError(
+        await send(t.app, {
+          method: "POST",
+          url: "/api/auth/token/refresh",
+          headers: { cookie: cookieHeader(refresh, csrf), "x-csrf-token": csrf },
+        }),
+        401,
+        "unauthorized",
+      );
     });
   });
 }

@@ -33,7 +33,8 @@ for (const dialect of testDialects()) {
     });
     afterAll(async () => t.close());
 
-    const attempt = (username: string, password: string): Promise<Sent> => send(t.app, { method: "POST", url: "/api/auth/login", body: { username, password } });
+    const attempt = (username: string, password: string): Promise<Sent> =>
+      send(t.app, { method: "POST", url: "/api/auth/login", body: { username, password } });
 
     it("answers an unknown user and a wrong password with the same status, body and headers", async () => {
       const unknown = await attempt("nobody-at-all", "some password guess");
@@ -59,7 +60,12 @@ for (const dialect of testDialects()) {
     });
 
     it("answers HTTP Basic probes identically too", async () => {
-      const basic = (user: string): Promise<Sent> => send(t.app, { method: "POST", url: "/api/auth/login", headers: { authorization: `Basic ${Buffer.from(`${user}:guess-guess`).toString("base64")}` } });
+      const basic = (user: string): Promise<Sent> =>
+        send(t.app, {
+          method: "POST",
+          url: "/api/auth/login",
+          headers: { authorization: `Basic ${Buffer.from(`${user}:guess-guess`).toString("base64")}` },
+        });
       const [unknown, wrong] = [await basic("nobody-at-all"), await basic("known")];
       expect(unknown.status).toBe(401);
       expect(unknown.text).toBe(wrong.text);
@@ -107,8 +113,16 @@ for (const dialect of testDialects()) {
     });
 
     it("registers with an address already on another account with the same reply as with a fresh one", async () => {
-      const taken = await send(t.app, { method: "POST", url: "/api/auth/register", body: { username: "copycat", password: strongPassword, email: "known@example.com" } });
-      const fresh = await send(t.app, { method: "POST", url: "/api/auth/register", body: { username: "original", password: strongPassword, email: "fresh@example.com" } });
+      const taken = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/register",
+        body: { username: "copycat", password: strongPassword, email: "known@example.com" },
+      });
+      const fresh = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/register",
+        body: { username: "original", password: strongPassword, email: "fresh@example.com" },
+      });
       expect(taken.status).toBe(201);
       expect(fresh.status).toBe(201);
       const shape = (res: Sent): unknown => {
@@ -120,7 +134,11 @@ for (const dialect of testDialects()) {
     });
 
     it("does reveal a taken username at registration, as the spec allows, and nothing else", async () => {
-      const res = await send(t.app, { method: "POST", url: "/api/auth/register", body: { username: "known", password: strongPassword } });
+      const res = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/register",
+        body: { username: "known", password: strongPassword },
+      });
       expectError(res, 409, "user_exists");
       expect(JSON.stringify(res.body)).not.toMatch(/known@example\.com/);
     });

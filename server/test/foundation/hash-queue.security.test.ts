@@ -14,7 +14,9 @@ describe("bounded hashing queue", () => {
   it("refuses jobs past the bound at once with rate_limited and Retry-After, and accepts again once jobs finish", async () => {
     const hasher = createPasswordHasher(cheap, { maxPending: 3 });
     const stored = await hasher.hash("correct horse battery staple");
-    const flood = Array.from({ length: 20 }, (_, i) => hasher.verify(stored, i % 2 === 0 ? "correct horse battery staple" : "a wrong password guess"));
+    const flood = Array.from({ length: 20 }, (_, i) =>
+      hasher.verify(stored, i % 2 === 0 ? "correct horse battery staple" : "a wrong password guess"),
+    );
     const settled = await Promise.allSettled(flood);
     const accepted = settled.filter((s) => s.status === "fulfilled");
     const refused = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected");
@@ -32,7 +34,11 @@ describe("bounded hashing queue", () => {
   it("counts the dummy verification of unknown users and new hashes against the same bound", async () => {
     const hasher = createPasswordHasher(cheap, { maxPending: 1 });
     await hasher.verifyDummy("warm up the dummy hash");
-    const results = await Promise.allSettled([hasher.verifyDummy("guess one"), hasher.hash("a new password here"), hasher.verifyDummy("guess two")]);
+    const results = await Promise.allSettled([
+      hasher.verifyDummy("guess one"),
+      hasher.hash("a new password here"),
+      hasher.verifyDummy("guess two"),
+    ]);
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "rejected"]);
   });
 });

@@ -53,7 +53,11 @@ for (const dialect of testDialects()) {
       expectError(await me(unsignedSameClaims), 401, "unauthorized");
       // Lower-case variants some libraries mishandle, and with the original signature still attached.
       for (const alg of ["None", "NONE", "nOnE"]) {
-        expectError(await me(`${encodeJson({ ...header, alg })}.${encodeJson(payload)}.${splitToken(genuine).signature}`), 401, "unauthorized");
+        expectError(
+          await me(`${encodeJson({ ...header, alg })}.${encodeJson(payload)}.${splitToken(genuine).signature}`),
+          401,
+          "unauthorized",
+        );
       }
     });
 
@@ -72,7 +76,9 @@ for (const dialect of testDialects()) {
         expectError(await me(hs256(forgedHeader, payload, secret)), 401, "unauthorized");
       }
       // jose itself, with the public key bytes as an HS256 key.
-      const viaJose = await new SignJWT(forgedPayload).setProtectedHeader({ alg: "HS256", kid: String(header["kid"]) }).sign(base64url.decode(String(publicJwk["x"])));
+      const viaJose = await new SignJWT(forgedPayload)
+        .setProtectedHeader({ alg: "HS256", kid: String(header["kid"]) })
+        .sign(base64url.decode(String(publicJwk["x"])));
       expectError(await me(viaJose), 401, "unauthorized");
     });
 
@@ -90,12 +96,18 @@ for (const dialect of testDialects()) {
     it("refuses a token signed by another Ed25519 key under our kid", async () => {
       const { header, payload } = splitToken(genuine);
       const attacker = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
-      const forged = await new SignJWT(payload).setProtectedHeader({ alg: "EdDSA", kid: String(header["kid"]), typ: "JWT" }).sign(attacker.privateKey);
+      const forged = await new SignJWT(payload)
+        .setProtectedHeader({ alg: "EdDSA", kid: String(header["kid"]), typ: "JWT" })
+        .sign(attacker.privateKey);
       expectError(await me(forged), 401, "unauthorized");
       // Also with the attacker's key embedded in the header (jwk / jku header injection).
-      const embedded = await new SignJWT(payload).setProtectedHeader({ alg: "EdDSA", kid: String(header["kid"]), jwk: await exportJWK(attacker.publicKey) }).sign(attacker.privateKey);
+      const embedded = await new SignJWT(payload)
+        .setProtectedHeader({ alg: "EdDSA", kid: String(header["kid"]), jwk: await exportJWK(attacker.publicKey) })
+        .sign(attacker.privateKey);
       expectError(await me(embedded), 401, "unauthorized");
-      const jku = await new SignJWT(payload).setProtectedHeader({ alg: "EdDSA", jku: "https://attacker.example/jwks.json" }).sign(attacker.privateKey);
+      const jku = await new SignJWT(payload)
+        .setProtectedHeader({ alg: "EdDSA", jku: "https://attacker.example/jwks.json" })
+        .sign(attacker.privateKey);
       expectError(await me(jku), 401, "unauthorized");
     });
 
@@ -117,13 +129,26 @@ for (const dialect of testDialects()) {
 
     it("refuses an unknown kid and a token without a kid", async () => {
       const { header, payload, signature } = splitToken(genuine);
-      expectError(await me(`${encodeJson({ ...header, kid: "no-such-key" })}.${encodeJson(payload)}.${signature}`), 401, "unauthorized");
+      expectError(
+        await me(`${encodeJson({ ...header, kid: "no-such-key" })}.${encodeJson(payload)}.${signature}`),
+        401,
+        "unauthorized",
+      );
       const { kid: _kid, ...noKid } = header;
       expectError(await me(`${encodeJson(noKid)}.${encodeJson(payload)}.${signature}`), 401, "unauthorized");
     });
 
     it("refuses garbage in the Authorization header without a 5xx", async () => {
-      for (const token of ["", ".", "..", "a.b.c", "e30.e30.", `${"A".repeat(5000)}.e30.e30`, "eyJhbGciOiJub25lIn0.bnVsbA.", "eyJhbGciOiJFZERTQSJ9.W10.AAAA"]) {
+      for (const token of [
+        "",
+        ".",
+        "..",
+        "a.b.c",
+        "e30.e30.",
+        `${"A".repeat(5000)}.e30.e30`,
+        "eyJhbGciOiJub25lIn0.bnVsbA.",
+        "eyJhbGciOiJFZERTQSJ9.W10.AAAA",
+      ]) {
         const res = await call(t.app, "GET", "/api/user/me", { headers: { authorization: `Bearer ${token}` } });
         expect(res.status, token.slice(0, 40)).toBe(401);
       }

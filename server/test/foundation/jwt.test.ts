@@ -36,7 +36,10 @@ for (const dialect of testDialects()) {
     it("issues a password-login token that jose verifies against the JWKS, with every spec claim", async () => {
       const { accessToken, userId } = await register(t.app, "verified");
       const jwks = createRemoteJWKSet(jwksUrl);
-      const { payload, protectedHeader } = await jwtVerify(accessToken, jwks, { issuer: t.config.publicUrl, algorithms: ["EdDSA"] });
+      const { payload, protectedHeader } = await jwtVerify(accessToken, jwks, {
+        issuer: t.config.publicUrl,
+        algorithms: ["EdDSA"],
+      });
       expect(protectedHeader.alg).toBe("EdDSA");
       expect(protectedHeader.typ).toBe("JWT");
       expect(typeof protectedHeader.kid).toBe("string");
@@ -51,16 +54,24 @@ for (const dialect of testDialects()) {
 
     it("issues aal 2 with amr pwd+otp after a TOTP login, also verifiable outside", async () => {
       const { secret } = await enrolledUser(t.app, t.clock, "verified2fa");
-      const res = await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: await loginToken(t.app, "verified2fa"), code: totpCode(secret, t.clock) } });
+      const res = await call(t.app, "POST", "/api/auth/2fa/login", {
+        body: { login_token: await loginToken(t.app, "verified2fa"), code: totpCode(secret, t.clock) },
+      });
       expect(res.status).toBe(200);
-      const { payload } = await jwtVerify(str(res.body["access_token"]), createRemoteJWKSet(jwksUrl), { issuer: t.config.publicUrl, algorithms: ["EdDSA"], currentDate: new Date(t.clock.now()) });
+      const { payload } = await jwtVerify(str(res.body["access_token"]), createRemoteJWKSet(jwksUrl), {
+        issuer: t.config.publicUrl,
+        algorithms: ["EdDSA"],
+        currentDate: new Date(t.clock.now()),
+      });
       expect(payload["aal"]).toBe(2);
       expect(payload["amr"]).toEqual(["pwd", "otp"]);
     });
 
     it("is refused by the outside verifier for another issuer", async () => {
       const { accessToken } = await register(t.app, "wrongissuer");
-      await expect(jwtVerify(accessToken, createRemoteJWKSet(jwksUrl), { issuer: "https://someone-else.example" })).rejects.toThrow();
+      await expect(
+        jwtVerify(accessToken, createRemoteJWKSet(jwksUrl), { issuer: "https://someone-else.example" }),
+      ).rejects.toThrow();
     });
   });
 
@@ -83,15 +94,22 @@ for (const dialect of testDialects()) {
       const fromB = await login(b.app, "roamer");
       expect(fromB.status).toBe(200);
       expect((await call(a.app, "GET", "/api/user/me", { token: str(fromB.body["access_token"]) })).status).toBe(200);
-      const refreshed = await call(b.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: fromA.refreshToken } });
+      const refreshed = await call(b.app, "POST", "/api/auth/token/refresh", {
+        body: { refresh_token: fromA.refreshToken },
+      });
       expect(refreshed.status).toBe(200);
       // A session revoked on one instance is refused on the other at once.
-      expect((await call(a.app, "POST", "/api/auth/logout", { token: str(fromB.body["access_token"]) })).status).toBe(204);
+      expect((await call(a.app, "POST", "/api/auth/logout", { token: str(fromB.body["access_token"]) })).status).toBe(
+        204,
+      );
       expect((await call(b.app, "GET", "/api/user/me", { token: str(fromB.body["access_token"]) })).status).toBe(401);
     });
 
     it("share one signing key: both publish the same JWKS", async () => {
-      const [jwksA, jwksB] = await Promise.all([call(a.app, "GET", "/.well-known/jwks.json"), call(b.app, "GET", "/.well-known/jwks.json")]);
+      const [jwksA, jwksB] = await Promise.all([
+        call(a.app, "GET", "/.well-known/jwks.json"),
+        call(b.app, "GET", "/.well-known/jwks.json"),
+      ]);
       expect(jwksA.body).toEqual(jwksB.body);
     });
 
@@ -105,7 +123,8 @@ for (const dialect of testDialects()) {
       // Time passes between the rotation and the next login, as it does when an operator runs `tessera keys rotate`.
       clock.advance(10);
 
-      for (const app of [a.app, b.app]) expect((await call(app, "GET", "/api/user/me", { token: oldToken })).status).toBe(200);
+      for (const app of [a.app, b.app])
+        expect((await call(app, "GET", "/api/user/me", { token: oldToken })).status).toBe(200);
       const after = await login(a.app, "roamer");
       const newToken = str(after.body["access_token"]);
       expect(decodeProtectedHeader(newToken).kid).toBe(newKid);

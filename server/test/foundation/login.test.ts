@@ -4,7 +4,8 @@ import { call, login, register, strongPassword, type Json } from "../helpers/api
 import { testDialects } from "../helpers/dialects.js";
 import { expectError, send } from "./support.js";
 
-const basic = (username: string, password: string): string => `Basic ${Buffer.from(`${username}:${password}`, "utf8").toString("base64")}`;
+const basic = (username: string, password: string): string =>
+  `Basic ${Buffer.from(`${username}:${password}`, "utf8").toString("base64")}`;
 
 for (const dialect of testDialects()) {
   describe(`POST /api/auth/login and GET /api/user/me [${dialect.name}]`, () => {
@@ -18,7 +19,13 @@ for (const dialect of testDialects()) {
     it("logs in by username and answers tokens and the user", async () => {
       const res = await login(t.app, "alice");
       expect(res.status, JSON.stringify(res.body)).toBe(200);
-      expect(Object.keys(res.body).sort()).toEqual(["access_token", "expires_in", "refresh_token", "token_type", "user"]);
+      expect(Object.keys(res.body).sort()).toEqual([
+        "access_token",
+        "expires_in",
+        "refresh_token",
+        "token_type",
+        "user",
+      ]);
       expect(res.body).toMatchObject({ token_type: "Bearer", expires_in: 900, user: { username: "alice" } });
       expect(res.body["mfa_required"]).toBeUndefined();
       const me = await call(t.app, "GET", "/api/user/me", { token: String(res.body["access_token"]) });
@@ -36,10 +43,20 @@ for (const dialect of testDialects()) {
         const sessionsBefore = await t.db.selectFrom("session").select("id").where("user_id", "=", userId).execute();
         await change(userId);
         // The row as the password check read it; the account changed after that.
-        await expect(t.app.services.auth.completeFirstFactor(row, "pwd", meta)).rejects.toMatchObject({ code: "invalid_credentials" });
+        await expect(t.app.services.auth.completeFirstFactor(row, "pwd", meta)).rejects.toMatchObject({
+          code: "invalid_credentials",
+        });
         const sessionsAfter = await t.db.selectFrom("session").select("id").where("user_id", "=", userId).execute();
-        expect(sessionsAfter.map((s) => s.id), name).toEqual(sessionsBefore.map((s) => s.id));
-        const succeeded = await t.db.selectFrom("audit_event").select("id").where("user_id", "=", userId).where("type", "=", "login_succeeded").execute();
+        expect(
+          sessionsAfter.map((s) => s.id),
+          name,
+        ).toEqual(sessionsBefore.map((s) => s.id));
+        const succeeded = await t.db
+          .selectFrom("audit_event")
+          .select("id")
+          .where("user_id", "=", userId)
+          .where("type", "=", "login_succeeded")
+          .execute();
         expect(succeeded, name).toHaveLength(0);
       }
     });
@@ -56,19 +73,35 @@ for (const dialect of testDialects()) {
     });
 
     it("accepts HTTP Basic credentials with no body", async () => {
-      const res = await send(t.app, { method: "POST", url: "/api/auth/login", headers: { authorization: basic("alice", strongPassword) } });
+      const res = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/login",
+        headers: { authorization: basic("alice", strongPassword) },
+      });
       expect(res.status, res.text).toBe(200);
       expect(typeof res.body["access_token"]).toBe("string");
     });
 
     it("accepts HTTP Basic credentials whose password contains a colon", async () => {
       await register(t.app, "colon", { password: "pass:word:with:colons" });
-      const res = await send(t.app, { method: "POST", url: "/api/auth/login", headers: { authorization: basic("colon", "pass:word:with:colons") } });
+      const res = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/login",
+        headers: { authorization: basic("colon", "pass:word:with:colons") },
+      });
       expect(res.status, res.text).toBe(200);
     });
 
     it("refuses HTTP Basic with a wrong password with 401 invalid_credentials", async () => {
-      expectError(await send(t.app, { method: "POST", url: "/api/auth/login", headers: { authorization: basic("alice", "wrong password here") } }), 401, "invalid_credentials");
+      expectError(
+        await send(t.app, {
+          method: "POST",
+          url: "/api/auth/login",
+          headers: { authorization: basic("alice", "wrong password here") },
+        }),
+        401,
+        "invalid_credentials",
+      );
     });
 
     it("refuses a wrong password with 401 invalid_credentials", async () => {
@@ -94,8 +127,24 @@ for (const dialect of testDialects()) {
       const { accessToken } = await register(t.app, "fields", { email: "fields@example.com" });
       const me = await call(t.app, "GET", "/api/user/me", { token: accessToken });
       expect(me.status).toBe(200);
-      expect(Object.keys(me.body).sort()).toEqual(["created_at", "email", "email_verified", "id", "last_login_at", "mfa_enabled", "previous_login_at", "roles", "username"]);
-      expect(me.body).toMatchObject({ username: "fields", email: "fields@example.com", email_verified: false, mfa_enabled: false, roles: [] });
+      expect(Object.keys(me.body).sort()).toEqual([
+        "created_at",
+        "email",
+        "email_verified",
+        "id",
+        "last_login_at",
+        "mfa_enabled",
+        "previous_login_at",
+        "roles",
+        "username",
+      ]);
+      expect(me.body).toMatchObject({
+        username: "fields",
+        email: "fields@example.com",
+        email_verified: false,
+        mfa_enabled: false,
+        roles: [],
+      });
     });
 
     it("shifts last_login_at into previous_login_at on each login", async () => {
@@ -129,7 +178,11 @@ for (const dialect of testDialects()) {
     it("refuses /me without a token, with a garbage token and with a Basic header: 401 unauthorized", async () => {
       expectError(await call(t.app, "GET", "/api/user/me"), 401, "unauthorized");
       expectError(await call(t.app, "GET", "/api/user/me", { token: "not.a.jwt" }), 401, "unauthorized");
-      expectError(await call(t.app, "GET", "/api/user/me", { headers: { authorization: basic("alice", strongPassword) } }), 401, "unauthorized");
+      expectError(
+        await call(t.app, "GET", "/api/user/me", { headers: { authorization: basic("alice", strongPassword) } }),
+        401,
+        "unauthorized",
+      );
     });
   });
 }

@@ -7,7 +7,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { appOn, type TestApp } from "../helpers/build-test-app.js";
-import { call, enrolledUser, login, loginToken, register, str, strongPassword, totpCode, type Json } from "../helpers/api.js";
+import {
+  call,
+  enrolledUser,
+  login,
+  loginToken,
+  register,
+  str,
+  strongPassword,
+  totpCode,
+  type Json,
+} from "../helpers/api.js";
 import { testDialects } from "../helpers/dialects.js";
 import { send } from "./support.js";
 
@@ -22,7 +32,9 @@ for (const dialect of testDialects()) {
       return text;
     };
     beforeAll(async () => {
-      t = await appOn(dialect, { logger: { level: "debug", stream: { write: (line: string) => void lines.push(line) } } });
+      t = await appOn(dialect, {
+        logger: { level: "debug", stream: { write: (line: string) => void lines.push(line) } },
+      });
     });
     afterAll(async () => t.close());
 
@@ -56,12 +68,27 @@ for (const dialect of testDialects()) {
 
       await login(t.app, "logged", "a wrong password attempt");
       await login(t.app, "nobody-logged", "an unknown user's password");
-      await send(t.app, { method: "POST", url: "/api/auth/login", headers: { authorization: `Basic ${Buffer.from(`logged:${strongPassword}`).toString("base64")}` } });
-      const browser = await send(t.app, { method: "POST", url: "/api/auth/login", body: { username: "logged", password: strongPassword } });
+      await send(t.app, {
+        method: "POST",
+        url: "/api/auth/login",
+        headers: { authorization: `Basic ${Buffer.from(`logged:${strongPassword}`).toString("base64")}` },
+      });
+      const browser = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/login",
+        body: { username: "logged", password: strongPassword },
+      });
       const csrf = /tessera_csrf=([^;]+)/.exec(String(browser.headers["set-cookie"]))?.[1] ?? "";
       remember("browser refresh token", browser.body["refresh_token"]);
       remember("csrf token", decodeURIComponent(csrf));
-      const cookieRefresh = await send(t.app, { method: "POST", url: "/api/auth/token/refresh", headers: { cookie: `tessera_refresh=${str(browser.body["refresh_token"])}; tessera_csrf=${csrf}`, "x-csrf-token": decodeURIComponent(csrf) } });
+      const cookieRefresh = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/token/refresh",
+        headers: {
+          cookie: `tessera_refresh=${str(browser.body["refresh_token"])}; tessera_csrf=${csrf}`,
+          "x-csrf-token": decodeURIComponent(csrf),
+        },
+      });
       expect(cookieRefresh.status).toBe(200);
       remember("cookie-rotated refresh token", cookieRefresh.body["refresh_token"]);
 
@@ -75,13 +102,17 @@ for (const dialect of testDialects()) {
       const wrongCode = totpCode(enrolled.secret, t.clock, 5);
       await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: challenge, code: wrongCode } });
       const code = remember("totp code", totpCode(enrolled.secret, t.clock));
-      const secondFactor = await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: challenge, code, remember_device: true } });
+      const secondFactor = await call(t.app, "POST", "/api/auth/2fa/login", {
+        body: { login_token: challenge, code, remember_device: true },
+      });
       expect(secondFactor.status, JSON.stringify(secondFactor.body)).toBe(200);
       remember("2fa access token", secondFactor.body["access_token"]);
       const refreshToken = remember("2fa refresh token", secondFactor.body["refresh_token"]);
       // A replayed code, and the used login token again.
       await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: challenge, code } });
-      const recovery = await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: await loginToken(t.app, "logged2fa"), recovery_code: enrolled.recoveryCodes[0] } });
+      const recovery = await call(t.app, "POST", "/api/auth/2fa/login", {
+        body: { login_token: await loginToken(t.app, "logged2fa"), recovery_code: enrolled.recoveryCodes[0] },
+      });
       expect(recovery.status).toBe(200);
 
       const refreshed = await call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: refreshToken } });
@@ -91,17 +122,30 @@ for (const dialect of testDialects()) {
       await call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: refreshToken } });
 
       t.clock.advance(30);
-      const fresh = await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: await loginToken(t.app, "logged2fa"), code: totpCode(enrolled.secret, t.clock) } });
+      const fresh = await call(t.app, "POST", "/api/auth/2fa/login", {
+        body: { login_token: await loginToken(t.app, "logged2fa"), code: totpCode(enrolled.secret, t.clock) },
+      });
       const token = remember("fresh access token", fresh.body["access_token"]);
       t.clock.advance(30);
       const newPassword = remember("new password", "a new password for the log test");
-      const change = await call(t.app, "POST", "/api/user/password", { token, body: { current_password: strongPassword, new_password: newPassword, code: totpCode(enrolled.secret, t.clock) } });
+      const change = await call(t.app, "POST", "/api/user/password", {
+        token,
+        body: { current_password: strongPassword, new_password: newPassword, code: totpCode(enrolled.secret, t.clock) },
+      });
       expect(change.status, JSON.stringify(change.body)).toBe(204);
-      await call(t.app, "POST", "/api/user/password", { token, body: { current_password: "wrong current password", new_password: "another new password x" } });
+      await call(t.app, "POST", "/api/user/password", {
+        token,
+        body: { current_password: "wrong current password", new_password: "another new password x" },
+      });
       await call(t.app, "GET", "/api/user/me", { token: access });
       await call(t.app, "GET", "/api/user/me", { token: `${token}tampered` });
       // Malformed input, whose error path logs too.
-      await send(t.app, { method: "POST", url: "/api/auth/login", payload: `{"username":"logged","password":"${strongPassword}"`, headers: { "content-type": "application/json" } });
+      await send(t.app, {
+        method: "POST",
+        url: "/api/auth/login",
+        payload: `{"username":"logged","password":"${strongPassword}"`,
+        headers: { "content-type": "application/json" },
+      });
       await send(t.app, { method: "POST", url: "/api/auth/register", body: { username: "x", password: newPassword } });
       await call(t.app, "POST", "/api/auth/logout", { token });
 

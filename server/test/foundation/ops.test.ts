@@ -20,7 +20,14 @@ function routesOf(tree: string): { path: string; methods: string[] }[] {
     stack.length = depth;
     const path = `${stack.join("")}${match[2] ?? ""}`;
     stack.push(match[2] ?? "");
-    if (match[3] !== undefined) routes.push({ path, methods: match[3].split(",").map((m) => m.trim()).filter((m) => m !== "HEAD") });
+    if (match[3] !== undefined)
+      routes.push({
+        path,
+        methods: match[3]
+          .split(",")
+          .map((m) => m.trim())
+          .filter((m) => m !== "HEAD"),
+      });
   }
   return routes;
 }
@@ -32,7 +39,10 @@ async function killConnections(dialect: TestDialect, databaseUrl: string): Promi
     const admin = new pg.Client({ connectionString: process.env["TEST_POSTGRES_URL"] });
     await admin.connect();
     try {
-      const result = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [name]);
+      const result = await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        [name],
+      );
       return result.rowCount ?? 0;
     } finally {
       await admin.end();
@@ -40,7 +50,10 @@ async function killConnections(dialect: TestDialect, databaseUrl: string): Promi
   }
   const admin = await createConnection(process.env["TEST_MYSQL_URL"] ?? "");
   try {
-    const [rows] = await admin.query("SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()", [name]);
+    const [rows] = await admin.query(
+      "SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()",
+      [name],
+    );
     const ids = (rows as { id: number }[]).map((row) => row.id);
     for (const id of ids) await admin.query(`KILL ${Number(id)}`);
     return ids.length;
@@ -74,7 +87,9 @@ for (const dialect of testDialects()) {
       expect(res.status).toBe(200);
       expect(String(res.headers["content-type"])).toMatch(/^text\/plain/);
       expect(res.text).toMatch(/^# TYPE tessera_http_requests_total counter$/m);
-      expect(res.text).toMatch(/^tessera_http_requests_total\{[^}]*route="\/api\/auth\/login"[^}]*status="200"[^}]*\} \d+$/m);
+      expect(res.text).toMatch(
+        /^tessera_http_requests_total\{[^}]*route="\/api\/auth\/login"[^}]*status="200"[^}]*\} \d+$/m,
+      );
       expect(res.text).toMatch(/^tessera_logins_total\{result="ok"\} [1-9]\d*$/m);
       expect(res.text).toMatch(/^tessera_logins_total\{result="failed"\} [1-9]\d*$/m);
       expect(res.text).toMatch(/^process_resident_memory_bytes /m);
@@ -96,12 +111,26 @@ for (const dialect of testDialects()) {
       expect(res.status).toBe(200);
       expect(String(res.body["openapi"])).toMatch(/^3\./);
       const paths = res.body["paths"] as Record<string, Record<string, unknown>>;
-      const documented = new Set(Object.entries(paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`)));
-      const served = routesOf(t.app.printRoutes({ commonPrefix: false })).filter((route) => route.path.startsWith("/api/"));
+      const documented = new Set(
+        Object.entries(paths).flatMap(([path, operations]) =>
+          Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`),
+        ),
+      );
+      const served = routesOf(t.app.printRoutes({ commonPrefix: false })).filter((route) =>
+        route.path.startsWith("/api/"),
+      );
       expect(served.length).toBeGreaterThanOrEqual(20);
-      const missing = served.flatMap((route) => route.methods.map((method) => `${method} ${route.path}`)).filter((route) => !documented.has(route));
+      const missing = served
+        .flatMap((route) => route.methods.map((method) => `${method} ${route.path}`))
+        .filter((route) => !documented.has(route));
       expect(missing).toEqual([]);
-      for (const expected of ["POST /api/auth/register", "POST /api/auth/login", "GET /api/user/me", "DELETE /api/auth/sessions/:id", "POST /api/auth/token/refresh"]) {
+      for (const expected of [
+        "POST /api/auth/register",
+        "POST /api/auth/login",
+        "GET /api/user/me",
+        "DELETE /api/auth/sessions/:id",
+        "POST /api/auth/token/refresh",
+      ]) {
         expect(documented.has(expected), expected).toBe(true);
       }
       expect(documented.has("GET /.well-known/jwks.json")).toBe(true);
@@ -119,11 +148,17 @@ for (const dialect of testDialects()) {
         expect(res.headers["cross-origin-resource-policy"], url).toBe("same-origin");
       }
       // Public keys may be cached by the apps that verify tokens.
-      expect((await send(t.app, { method: "GET", url: "/.well-known/jwks.json" })).headers["cache-control"]).toBe("public, max-age=300");
+      expect((await send(t.app, { method: "GET", url: "/.well-known/jwks.json" })).headers["cache-control"]).toBe(
+        "public, max-age=300",
+      );
     });
 
     it("sends no-store on token responses (RFC 6749 §5.1)", async () => {
-      const res = await send(t.app, { method: "POST", url: "/api/auth/register", body: { username: "nostore-user", password: strongPassword } });
+      const res = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/register",
+        body: { username: "nostore-user", password: strongPassword },
+      });
       expect(res.status).toBe(201);
       expect(res.body["access_token"]).toEqual(expect.any(String));
       expect(res.headers["cache-control"]).toBe("no-store");
@@ -142,7 +177,12 @@ for (const dialect of testDialects()) {
         await send(t.app, { method: "GET", url: "/api/user/me" }),
         await send(t.app, { method: "GET", url: "/no/such/page.php" }),
         await send(t.app, { method: "POST", url: "/api/auth/login", body: { username: 1 } }),
-        await send(t.app, { method: "POST", url: "/api/auth/login", payload: "x", headers: { "content-type": "text/plain" } }),
+        await send(t.app, {
+          method: "POST",
+          url: "/api/auth/login",
+          payload: "x",
+          headers: { "content-type": "text/plain" },
+        }),
         await send(t.app, { method: "GET", url: "/api/auth/sessions/%ED%A0%80" }),
       ];
       expect(answers.map((res) => res.status)).toEqual([401, 404, 422, 415, 422]);
@@ -162,7 +202,9 @@ for (const dialect of testDialects()) {
     });
 
     it("sends no HSTS over plain http, and ignores X-Forwarded-Proto from an untrusted peer", async () => {
-      expect((await send(t.app, { method: "GET", url: "/healthz" })).headers["strict-transport-security"]).toBeUndefined();
+      expect(
+        (await send(t.app, { method: "GET", url: "/healthz" })).headers["strict-transport-security"],
+      ).toBeUndefined();
       const spoofed = await send(t.app, { method: "GET", url: "/healthz", headers: { "x-forwarded-proto": "https" } });
       expect(spoofed.headers["strict-transport-security"]).toBeUndefined();
     });
@@ -170,7 +212,11 @@ for (const dialect of testDialects()) {
     it("gives a disallowed Origin no Access-Control-Allow-Origin", async () => {
       const simple = await send(t.app, { method: "GET", url: "/healthz", headers: { origin: "https://evil.example" } });
       expect(simple.headers["access-control-allow-origin"]).toBeUndefined();
-      const preflight = await send(t.app, { method: "OPTIONS", url: "/api/auth/login", headers: { origin: "https://evil.example", "access-control-request-method": "POST" } });
+      const preflight = await send(t.app, {
+        method: "OPTIONS",
+        url: "/api/auth/login",
+        headers: { origin: "https://evil.example", "access-control-request-method": "POST" },
+      });
       expect(preflight.headers["access-control-allow-origin"]).toBeUndefined();
       expect(preflight.headers["access-control-allow-credentials"]).toBeUndefined();
     });
@@ -233,23 +279,42 @@ for (const dialect of testDialects()) {
     it("sends HSTS when the trusted proxy says X-Forwarded-Proto: https", async () => {
       const res = await send(t.app, { method: "GET", url: "/healthz", headers: { "x-forwarded-proto": "https" } });
       expect(String(res.headers["strict-transport-security"])).toMatch(/max-age=\d{7,}/);
-      expect((await send(t.app, { method: "GET", url: "/healthz" })).headers["strict-transport-security"]).toBeUndefined();
+      expect(
+        (await send(t.app, { method: "GET", url: "/healthz" })).headers["strict-transport-security"],
+      ).toBeUndefined();
     });
 
     it("ignores X-Forwarded-Proto from a peer that is not the trusted proxy", async () => {
-      const res = await send(t.app, { method: "GET", url: "/healthz", headers: { "x-forwarded-proto": "https" }, remoteAddress: "203.0.113.9" });
+      const res = await send(t.app, {
+        method: "GET",
+        url: "/healthz",
+        headers: { "x-forwarded-proto": "https" },
+        remoteAddress: "203.0.113.9",
+      });
       expect(res.headers["strict-transport-security"]).toBeUndefined();
     });
 
     it("allows the configured origin, with credentials, and still refuses others", async () => {
-      const allowed = await send(t.app, { method: "OPTIONS", url: "/api/auth/login", headers: { origin: "https://app.example", "access-control-request-method": "POST", "access-control-request-headers": "content-type,x-csrf-token" } });
+      const allowed = await send(t.app, {
+        method: "OPTIONS",
+        url: "/api/auth/login",
+        headers: {
+          origin: "https://app.example",
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "content-type,x-csrf-token",
+        },
+      });
       expect(allowed.status).toBeLessThan(300);
       expect(allowed.headers["access-control-allow-origin"]).toBe("https://app.example");
       expect(allowed.headers["access-control-allow-credentials"]).toBe("true");
       expect(String(allowed.headers["access-control-allow-headers"]).toLowerCase()).toContain("x-csrf-token");
       const simple = await send(t.app, { method: "GET", url: "/healthz", headers: { origin: "https://app.example" } });
       expect(simple.headers["access-control-allow-origin"]).toBe("https://app.example");
-      const other = await send(t.app, { method: "GET", url: "/healthz", headers: { origin: "https://app.example.evil.test" } });
+      const other = await send(t.app, {
+        method: "GET",
+        url: "/healthz",
+        headers: { origin: "https://app.example.evil.test" },
+      });
       expect(other.headers["access-control-allow-origin"]).toBeUndefined();
     });
   });
@@ -269,20 +334,21 @@ for (const dialect of testDialects()) {
     });
 
     // SQLite is a file in this process: there is no server connection to lose.
-    if (dialect.name !== "sqlite") it("survives the database closing its idle connections, and reconnects", async () => {
-      const t = await appOn(dialect);
-      try {
-        await register(t.app, "reconnect");
-        expect((await call(t.app, "GET", "/readyz")).status).toBe(200);
-        expect(await killConnections(dialect, t.databaseUrl)).toBeGreaterThan(0);
-        // Give the driver time to notice the closed sockets; an unhandled pool error would crash the process here.
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        expect((await call(t.app, "GET", "/readyz")).status).toBe(200);
-        expect((await login(t.app, "reconnect")).status).toBe(200);
-      } finally {
-        await t.close();
-      }
-    });
+    if (dialect.name !== "sqlite")
+      it("survives the database closing its idle connections, and reconnects", async () => {
+        const t = await appOn(dialect);
+        try {
+          await register(t.app, "reconnect");
+          expect((await call(t.app, "GET", "/readyz")).status).toBe(200);
+          expect(await killConnections(dialect, t.databaseUrl)).toBeGreaterThan(0);
+          // Give the driver time to notice the closed sockets; an unhandled pool error would crash the process here.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          expect((await call(t.app, "GET", "/readyz")).status).toBe(200);
+          expect((await login(t.app, "reconnect")).status).toBe(200);
+        } finally {
+          await t.close();
+        }
+      });
   });
 
   describe(`a second app on the same database sees the same readiness [${dialect.name}]`, () => {

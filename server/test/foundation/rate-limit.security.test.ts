@@ -16,8 +16,18 @@ for (const dialect of testDialects()) {
     beforeAll(async () => {
       t = await appOn(dialect, { env: { RATE_LIMIT: "on" } });
       // Registered from their own addresses: registration has a per-IP limit of its own.
-      await send(t.app, { method: "POST", url: "/api/auth/register", body: { username: "victim", password: strongPassword }, remoteAddress: "198.51.100.1" });
-      await send(t.app, { method: "POST", url: "/api/auth/register", body: { username: "bystander", password: strongPassword }, remoteAddress: "198.51.100.2" });
+      await send(t.app, {
+        method: "POST",
+        url: "/api/auth/register",
+        body: { username: "victim", password: strongPassword },
+        remoteAddress: "198.51.100.1",
+      });
+      await send(t.app, {
+        method: "POST",
+        url: "/api/auth/register",
+        body: { username: "bystander", password: strongPassword },
+        remoteAddress: "198.51.100.2",
+      });
     });
     afterAll(async () => t.close());
 
@@ -58,8 +68,17 @@ for (const dialect of testDialects()) {
     });
 
     it("verifies at most 20 of 60 parallel guesses against one account from 60 IPs", async () => {
-      await send(t.app, { method: "POST", url: "/api/auth/register", body: { username: "stormed", password: strongPassword }, remoteAddress: "198.51.100.3" });
-      const results = await Promise.all(Array.from({ length: 60 }, (_, i) => loginFrom(`10.1.${Math.floor(i / 200)}.${(i % 200) + 1}`, "stormed", `parallel guess ${i}`)));
+      await send(t.app, {
+        method: "POST",
+        url: "/api/auth/register",
+        body: { username: "stormed", password: strongPassword },
+        remoteAddress: "198.51.100.3",
+      });
+      const results = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          loginFrom(`10.1.${Math.floor(i / 200)}.${(i % 200) + 1}`, "stormed", `parallel guess ${i}`),
+        ),
+      );
       const verified = results.filter((r) => r.status === 401).length;
       expect(verified).toBeLessThanOrEqual(20);
       expect(verified).toBeGreaterThan(0);
@@ -70,7 +89,17 @@ for (const dialect of testDialects()) {
     it("does not let X-Forwarded-For from an untrusted peer dodge the per-IP limit", async () => {
       const answers: number[] = [];
       for (let i = 1; i <= 31; i++) {
-        answers.push((await send(t.app, { method: "POST", url: "/api/auth/login", body: { username: `xff-${i}`, password: "wrong password guess" }, headers: { "x-forwarded-for": `10.9.9.${i}` }, remoteAddress: "203.0.113.77" })).status);
+        answers.push(
+          (
+            await send(t.app, {
+              method: "POST",
+              url: "/api/auth/login",
+              body: { username: `xff-${i}`, password: "wrong password guess" },
+              headers: { "x-forwarded-for": `10.9.9.${i}` },
+              remoteAddress: "203.0.113.77",
+            })
+          ).status,
+        );
       }
       expect(answers.slice(0, 30).every((status) => status === 401)).toBe(true);
       expect(answers[30]).toBe(429);
@@ -95,18 +124,44 @@ for (const dialect of testDialects()) {
     });
 
     it("limits wrong passwords on the password-change and delete routes per account, as for login", async () => {
-      const res = await send(t.app, { method: "POST", url: "/api/auth/register", body: { username: "token-thief", password: strongPassword }, remoteAddress: "198.51.100.4" });
+      const res = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/register",
+        body: { username: "token-thief", password: strongPassword },
+        remoteAddress: "198.51.100.4",
+      });
       const token = String(res.body["access_token"]);
       for (let i = 1; i <= 20; i++) {
-        const route = i % 2 === 0
-          ? { method: "POST" as const, url: "/api/user/password", body: { current_password: `guess number ${i}`, new_password: "a brand new passphrase" } }
-          : { method: "DELETE" as const, url: "/api/user", body: { password: `guess number ${i}` } };
+        const route =
+          i % 2 === 0
+            ? {
+                method: "POST" as const,
+                url: "/api/user/password",
+                body: { current_password: `guess number ${i}`, new_password: "a brand new passphrase" },
+              }
+            : { method: "DELETE" as const, url: "/api/user", body: { password: `guess number ${i}` } };
         expectError(await send(t.app, { ...route, token, remoteAddress: `172.16.0.${i}` }), 401, "invalid_credentials");
       }
-      const blocked = await send(t.app, { method: "POST", url: "/api/user/password", token, body: { current_password: strongPassword, new_password: "a brand new passphrase" }, remoteAddress: "172.16.1.1" });
+      const blocked = await send(t.app, {
+        method: "POST",
+        url: "/api/user/password",
+        token,
+        body: { current_password: strongPassword, new_password: "a brand new passphrase" },
+        remoteAddress: "172.16.1.1",
+      });
       expectError(blocked, 429, "rate_limited");
       expect(Number(blocked.headers["retry-after"])).toBeGreaterThan(0);
-      expectError(await send(t.app, { method: "DELETE", url: "/api/user", token, body: { password: strongPassword }, remoteAddress: "172.16.1.2" }), 429, "rate_limited");
+      expectError(
+        await send(t.app, {
+          method: "DELETE",
+          url: "/api/user",
+          token,
+          body: { password: strongPassword },
+          remoteAddress: "172.16.1.2",
+        }),
+        429,
+        "rate_limited",
+      );
       // The account itself still works.
       expect((await send(t.app, { method: "GET", url: "/api/user/me", token })).status).toBe(200);
     });
@@ -115,29 +170,81 @@ for (const dialect of testDialects()) {
       const { accessToken: token, secret } = await enrolledUser(t.app, t.clock, "disable-thief");
       for (let i = 1; i <= 20; i++) {
         const url = i % 2 === 0 ? "/api/auth/2fa/disable" : "/api/auth/2fa/recovery-codes";
-        expectError(await send(t.app, { method: "POST", url, token, body: { password: `guess number ${i}`, code: "000000" }, remoteAddress: `172.18.0.${i}` }), 401, "invalid_credentials");
+        expectError(
+          await send(t.app, {
+            method: "POST",
+            url,
+            token,
+            body: { password: `guess number ${i}`, code: "000000" },
+            remoteAddress: `172.18.0.${i}`,
+          }),
+          401,
+          "invalid_credentials",
+        );
       }
-      const blocked = await send(t.app, { method: "POST", url: "/api/auth/2fa/disable", token, body: { password: strongPassword, code: totpCode(secret, t.clock) }, remoteAddress: "172.18.1.1" });
+      const blocked = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/2fa/disable",
+        token,
+        body: { password: strongPassword, code: totpCode(secret, t.clock) },
+        remoteAddress: "172.18.1.1",
+      });
       expectError(blocked, 429, "rate_limited");
       expect(Number(blocked.headers["retry-after"])).toBeGreaterThan(0);
     });
 
     it("counts wrong passwords on the email-change route against the same per-account allowance", async () => {
-      const res = await send(t.app, { method: "POST", url: "/api/auth/register", body: { username: "email-thief", password: strongPassword }, remoteAddress: "198.51.100.6" });
+      const res = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/register",
+        body: { username: "email-thief", password: strongPassword },
+        remoteAddress: "198.51.100.6",
+      });
       const token = String(res.body["access_token"]);
       for (let i = 1; i <= 20; i++) {
-        expectError(await send(t.app, { method: "POST", url: "/api/user/email", token, body: { email: `new${i}@example.org`, password: `guess number ${i}` }, remoteAddress: `172.19.0.${i}` }), 401, "invalid_credentials");
+        expectError(
+          await send(t.app, {
+            method: "POST",
+            url: "/api/user/email",
+            token,
+            body: { email: `new${i}@example.org`, password: `guess number ${i}` },
+            remoteAddress: `172.19.0.${i}`,
+          }),
+          401,
+          "invalid_credentials",
+        );
       }
-      const blocked = await send(t.app, { method: "POST", url: "/api/user/email", token, body: { email: "new@example.org", password: strongPassword }, remoteAddress: "172.19.1.1" });
+      const blocked = await send(t.app, {
+        method: "POST",
+        url: "/api/user/email",
+        token,
+        body: { email: "new@example.org", password: strongPassword },
+        remoteAddress: "172.19.1.1",
+      });
       expectError(blocked, 429, "rate_limited");
     });
 
     it("limits password re-checks per IP", async () => {
-      const res = await send(t.app, { method: "POST", url: "/api/auth/register", body: { username: "reauth-ip", password: strongPassword }, remoteAddress: "198.51.100.5" });
+      const res = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/register",
+        body: { username: "reauth-ip", password: strongPassword },
+        remoteAddress: "198.51.100.5",
+      });
       const token = String(res.body["access_token"]);
       const answers: number[] = [];
       for (let i = 1; i <= 11; i++) {
-        answers.push((await send(t.app, { method: "POST", url: "/api/user/password", token, body: { current_password: `guess ${i} again`, new_password: "a brand new passphrase" }, remoteAddress: "172.17.0.1" })).status);
+        answers.push(
+          (
+            await send(t.app, {
+              method: "POST",
+              url: "/api/user/password",
+              token,
+              body: { current_password: `guess ${i} again`, new_password: "a brand new passphrase" },
+              remoteAddress: "172.17.0.1",
+            })
+          ).status,
+        );
       }
       expect(answers.slice(0, 10).every((status) => status === 401)).toBe(true);
       expect(answers[10]).toBe(429);
@@ -146,7 +253,16 @@ for (const dialect of testDialects()) {
     it("limits registrations per IP too", async () => {
       const answers: number[] = [];
       for (let i = 1; i <= 11; i++) {
-        answers.push((await send(t.app, { method: "POST", url: "/api/auth/register", body: { username: `spam-${i}`, password: strongPassword }, remoteAddress: "203.0.113.50" })).status);
+        answers.push(
+          (
+            await send(t.app, {
+              method: "POST",
+              url: "/api/auth/register",
+              body: { username: `spam-${i}`, password: strongPassword },
+              remoteAddress: "203.0.113.50",
+            })
+          ).status,
+        );
       }
       expect(answers.slice(0, 10).every((status) => status === 201)).toBe(true);
       expect(answers[10]).toBe(429);
@@ -163,7 +279,11 @@ for (const dialect of testDialects()) {
 
     it("never answers 429 with RATE_LIMIT=off", async () => {
       for (let i = 1; i <= 40; i++) {
-        const res = await send(t.app, { method: "POST", url: "/api/auth/login", body: { username: "free", password: "wrong password guess" } });
+        const res = await send(t.app, {
+          method: "POST",
+          url: "/api/auth/login",
+          body: { username: "free", password: "wrong password guess" },
+        });
         expect(res.status, `attempt ${i}`).toBe(401);
       }
     });
@@ -180,11 +300,23 @@ if (redisUrl !== undefined && redisUrl !== "" && firstDialect !== undefined) {
     // Redis outlives the test databases: unique names and addresses keep runs apart.
     const run = Math.random().toString(36).slice(2, 8);
     const victim = `victim-${run}`;
-    const ip = (i: number): string => `10.${Math.floor(Math.random() * 200) + 20}.${Math.floor(i / 200)}.${(i % 200) + 1}`;
+    const ip = (i: number): string =>
+      `10.${Math.floor(Math.random() * 200) + 20}.${Math.floor(i / 200)}.${(i % 200) + 1}`;
     beforeAll(async () => {
       a = await appOn(firstDialect, { env: { RATE_LIMIT: "on" }, redisUrl, groupCommit: false });
-      b = await buildTestApp({ databaseUrl: a.databaseUrl, secretKey: a.secretKey, env: { RATE_LIMIT: "on" }, redisUrl, groupCommit: false });
-      await send(a.app, { method: "POST", url: "/api/auth/register", body: { username: victim, password: strongPassword }, remoteAddress: ip(0) });
+      b = await buildTestApp({
+        databaseUrl: a.databaseUrl,
+        secretKey: a.secretKey,
+        env: { RATE_LIMIT: "on" },
+        redisUrl,
+        groupCommit: false,
+      });
+      await send(a.app, {
+        method: "POST",
+        url: "/api/auth/register",
+        body: { username: victim, password: strongPassword },
+        remoteAddress: ip(0),
+      });
     });
     afterAll(async () => {
       await b.close();
@@ -192,19 +324,71 @@ if (redisUrl !== undefined && redisUrl !== "" && firstDialect !== undefined) {
     });
 
     it("counts failures on both instances against one allowance, and successes not at all", async () => {
-      for (let i = 1; i <= 5; i++) expect((await send(a.app, { method: "POST", url: "/api/auth/login", body: { username: victim, password: strongPassword }, remoteAddress: ip(i) })).status).toBe(200);
+      for (let i = 1; i <= 5; i++)
+        expect(
+          (
+            await send(a.app, {
+              method: "POST",
+              url: "/api/auth/login",
+              body: { username: victim, password: strongPassword },
+              remoteAddress: ip(i),
+            })
+          ).status,
+        ).toBe(200);
       for (let i = 1; i <= 20; i++) {
         const app = i % 2 === 0 ? a.app : b.app;
-        expect((await send(app, { method: "POST", url: "/api/auth/login", body: { username: victim, password: "wrong password guess" }, remoteAddress: ip(i) })).status, `failure ${i}`).toBe(401);
+        expect(
+          (
+            await send(app, {
+              method: "POST",
+              url: "/api/auth/login",
+              body: { username: victim, password: "wrong password guess" },
+              remoteAddress: ip(i),
+            })
+          ).status,
+          `failure ${i}`,
+        ).toBe(401);
       }
-      expectError(await send(a.app, { method: "POST", url: "/api/auth/login", body: { username: victim, password: strongPassword }, remoteAddress: ip(50) }), 429, "rate_limited");
-      expectError(await send(b.app, { method: "POST", url: "/api/auth/login", body: { username: victim, password: strongPassword }, remoteAddress: ip(51) }), 429, "rate_limited");
+      expectError(
+        await send(a.app, {
+          method: "POST",
+          url: "/api/auth/login",
+          body: { username: victim, password: strongPassword },
+          remoteAddress: ip(50),
+        }),
+        429,
+        "rate_limited",
+      );
+      expectError(
+        await send(b.app, {
+          method: "POST",
+          url: "/api/auth/login",
+          body: { username: victim, password: strongPassword },
+          remoteAddress: ip(51),
+        }),
+        429,
+        "rate_limited",
+      );
     });
 
     it("verifies at most 20 of 60 parallel guesses spread over both instances", async () => {
       const name = `stormed-${run}`;
-      await send(b.app, { method: "POST", url: "/api/auth/register", body: { username: name, password: strongPassword }, remoteAddress: ip(0) });
-      const results = await Promise.all(Array.from({ length: 60 }, (_, i) => send(i % 2 === 0 ? a.app : b.app, { method: "POST", url: "/api/auth/login", body: { username: name, password: `guess ${i}` }, remoteAddress: ip(i) })));
+      await send(b.app, {
+        method: "POST",
+        url: "/api/auth/register",
+        body: { username: name, password: strongPassword },
+        remoteAddress: ip(0),
+      });
+      const results = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          send(i % 2 === 0 ? a.app : b.app, {
+            method: "POST",
+            url: "/api/auth/login",
+            body: { username: name, password: `guess ${i}` },
+            remoteAddress: ip(i),
+          }),
+        ),
+      );
       expect(results.filter((r) => r.status === 401).length).toBeLessThanOrEqual(20);
       expect(results.every((r) => r.status === 401 || r.status === 429)).toBe(true);
     });

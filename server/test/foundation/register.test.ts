@@ -17,17 +17,38 @@ for (const dialect of testDialects()) {
     it("creates the account and answers 201 with the user and a token pair", async () => {
       const res = await registerAs({ username: "alice", password: strongPassword, email: "Alice@Example.com" });
       expect(res.status, JSON.stringify(res.body)).toBe(201);
-      expect(Object.keys(res.body).sort()).toEqual(["access_token", "expires_in", "refresh_token", "token_type", "user"]);
+      expect(Object.keys(res.body).sort()).toEqual([
+        "access_token",
+        "expires_in",
+        "refresh_token",
+        "token_type",
+        "user",
+      ]);
       expect(res.body["token_type"]).toBe("Bearer");
       expect(res.body["expires_in"]).toBe(900);
       expect(String(res.body["access_token"]).split(".")).toHaveLength(3);
       // ≥ 256 random bits, base64url: at least 43 characters.
       expect(String(res.body["refresh_token"])).toMatch(/^[A-Za-z0-9_-]{43,}$/);
       const user = res.body["user"] as Json;
-      expect(Object.keys(user).sort()).toEqual(["created_at", "email", "email_verified", "id", "last_login_at", "mfa_enabled", "previous_login_at", "roles", "username"]);
+      expect(Object.keys(user).sort()).toEqual([
+        "created_at",
+        "email",
+        "email_verified",
+        "id",
+        "last_login_at",
+        "mfa_enabled",
+        "previous_login_at",
+        "roles",
+        "username",
+      ]);
       expect(user).toMatchObject({
-        username: "alice", email: "alice@example.com", email_verified: false, mfa_enabled: false,
-        created_at: new Date(testEpochSeconds * 1000).toISOString(), previous_login_at: null, roles: [],
+        username: "alice",
+        email: "alice@example.com",
+        email_verified: false,
+        mfa_enabled: false,
+        created_at: new Date(testEpochSeconds * 1000).toISOString(),
+        previous_login_at: null,
+        roles: [],
       });
       expect(typeof user["id"]).toBe("string");
       const me = await call(t.app, "GET", "/api/user/me", { token: String(res.body["access_token"]) });
@@ -63,7 +84,9 @@ for (const dialect of testDialects()) {
       const res = await registerAs({ username: "ｄａｖｅ", password: strongPassword });
       expect(res.status).toBe(201);
       expect((res.body["user"] as Json)["username"]).toBe("dave");
-      expect((await call(t.app, "POST", "/api/auth/login", { body: { username: "Dave", password: strongPassword } })).status).toBe(200);
+      expect(
+        (await call(t.app, "POST", "/api/auth/login", { body: { username: "Dave", password: strongPassword } })).status,
+      ).toBe(200);
     });
 
     it.each([
@@ -74,7 +97,9 @@ for (const dialect of testDialects()) {
       const res = await registerAs({ username: "weakling", password });
       expectError(res, 422, "validation_failed");
       const details = (res.body["error"] as Json)["details"] as Json[];
-      expect(details).toEqual([expect.objectContaining({ field: "password", message: expect.stringMatching(/common/) })]);
+      expect(details).toEqual([
+        expect.objectContaining({ field: "password", message: expect.stringMatching(/common/) }),
+      ]);
     });
 
     it("refuses the username as the password", async () => {
@@ -121,7 +146,11 @@ for (const dialect of testDialects()) {
     });
 
     it("refuses an invalid email address with 422", async () => {
-      expectError(await registerAs({ username: "bademail", password: strongPassword, email: "not-an-email" }), 422, "validation_failed");
+      expectError(
+        await registerAs({ username: "bademail", password: strongPassword, email: "not-an-email" }),
+        422,
+        "validation_failed",
+      );
     });
 
     it("lets exactly one of several parallel registrations of one username win; the others get 409", async () => {
@@ -134,7 +163,11 @@ for (const dialect of testDialects()) {
 
     it("records a register event in the user's audit log", async () => {
       const res = await registerAs({ username: "audited", password: strongPassword });
-      const rows = await t.db.selectFrom("audit_event").selectAll().where("user_id", "=", String((res.body["user"] as Json)["id"])).execute();
+      const rows = await t.db
+        .selectFrom("audit_event")
+        .selectAll()
+        .where("user_id", "=", String((res.body["user"] as Json)["id"]))
+        .execute();
       expect(rows.map((row) => row.type)).toContain("register");
     });
   });

@@ -49,12 +49,23 @@ for (const dialect of testDialects()) {
       t = await appOn(dialect, { secretKey: `old:${oldKey}` });
       alice = await enrolledUser(t.app, t.clock, "alice");
       const challenge = await loginToken(t.app, "alice");
-      const second = await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: challenge, code: totpCode(alice.secret, t.clock) } });
+      const second = await call(t.app, "POST", "/api/auth/2fa/login", {
+        body: { login_token: challenge, code: totpCode(alice.secret, t.clock) },
+      });
       expect(second.status).toBe(200);
       // A pending challenge stays in the table.
       const pending = await loginToken(t.app, "alice");
-      secrets.push(strongPassword, alice.secret, alice.accessToken, alice.refreshToken, ...alice.recoveryCodes, challenge, pending,
-        str(second.body["access_token"]), str(second.body["refresh_token"]));
+      secrets.push(
+        strongPassword,
+        alice.secret,
+        alice.accessToken,
+        alice.refreshToken,
+        ...alice.recoveryCodes,
+        challenge,
+        pending,
+        str(second.body["access_token"]),
+        str(second.body["refresh_token"]),
+      );
     });
     afterAll(async () => t.close());
 
@@ -68,7 +79,11 @@ for (const dialect of testDialects()) {
     });
 
     it("stores the password as argon2id only", async () => {
-      const row = await t.db.selectFrom("user").select("password_hash").where("username", "=", "alice").executeTakeFirstOrThrow();
+      const row = await t.db
+        .selectFrom("user")
+        .select("password_hash")
+        .where("username", "=", "alice")
+        .executeTakeFirstOrThrow();
       expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/);
     });
 
@@ -94,37 +109,64 @@ for (const dialect of testDialects()) {
       expect(Buffer.from(ciphertext.split(":")[2] ?? "", "base64url")).toHaveLength(48);
       for (const key of await t.db.selectFrom("signing_key").selectAll().execute()) {
         expect(key.private_jwk_ciphertext).toMatch(/^v1:old:/);
-        expect(key.private_jwk_ciphertext).not.toContain("\"d\"");
+        expect(key.private_jwk_ciphertext).not.toContain('"d"');
         expect(JSON.parse(key.public_jwk)).not.toHaveProperty("d");
       }
     });
 
     it("does not log in with anything read from the tables", async () => {
-      const user = await t.db.selectFrom("user").select("password_hash").where("username", "=", "alice").executeTakeFirstOrThrow();
+      const user = await t.db
+        .selectFrom("user")
+        .select("password_hash")
+        .where("username", "=", "alice")
+        .executeTakeFirstOrThrow();
       expectError(await login(t.app, "alice", user.password_hash), 401, "invalid_credentials");
       for (const row of await t.db.selectFrom("refresh_token").select("token_hash").execute()) {
-        expectError(await call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: row.token_hash } }), 401, "unauthorized");
+        expectError(
+          await call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: row.token_hash } }),
+          401,
+          "unauthorized",
+        );
       }
       for (const row of await t.db.selectFrom("login_challenge").select("token_hash").execute()) {
-        expectError(await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: row.token_hash, code: totpCode(alice.secret, t.clock) } }), 401, "login_token_expired");
+        expectError(
+          await call(t.app, "POST", "/api/auth/2fa/login", {
+            body: { login_token: row.token_hash, code: totpCode(alice.secret, t.clock) },
+          }),
+          401,
+          "login_token_expired",
+        );
       }
       const pending = await loginToken(t.app, "alice");
       for (const row of await t.db.selectFrom("recovery_code").select("code_hash").limit(3).execute()) {
-        const res = await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: pending, recovery_code: row.code_hash } });
+        const res = await call(t.app, "POST", "/api/auth/2fa/login", {
+          body: { login_token: pending, recovery_code: row.code_hash },
+        });
         expect(res.status, JSON.stringify(res.body)).not.toBe(200);
       }
-      const ciphertext = (await t.db.selectFrom("totp_credential").select("secret_ciphertext").executeTakeFirstOrThrow()).secret_ciphertext;
+      const ciphertext = (
+        await t.db.selectFrom("totp_credential").select("secret_ciphertext").executeTakeFirstOrThrow()
+      ).secret_ciphertext;
       const fresh = await loginToken(t.app, "alice");
-      expect((await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: fresh, code: ciphertext.slice(-6) } })).status).not.toBe(200);
+      expect(
+        (await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: fresh, code: ciphertext.slice(-6) } }))
+          .status,
+      ).not.toBe(200);
       // The lockout these guesses built up is not what this test is about.
       await t.app.services.lockout.reset(alice.userId);
     });
 
     it("cannot decrypt a TOTP secret under a different key with the same key id", async () => {
-      const row = await t.db.selectFrom("totp_credential").selectAll().where("user_id", "=", alice.userId).executeTakeFirstOrThrow();
+      const row = await t.db
+        .selectFrom("totp_credential")
+        .selectAll()
+        .where("user_id", "=", alice.userId)
+        .executeTakeFirstOrThrow();
       const aad = aadFor("totp_credential", "secret_ciphertext", row.id);
       const right = createKeyring(parseSecretKeys(`old:${oldKey}`));
-      expect(Buffer.from(right.decrypt(row.secret_ciphertext, aad)).equals(Buffer.from(decodeBase32(alice.secret)))).toBe(true);
+      expect(
+        Buffer.from(right.decrypt(row.secret_ciphertext, aad)).equals(Buffer.from(decodeBase32(alice.secret))),
+      ).toBe(true);
       const wrong = createKeyring([{ id: "old", key: randomBytes(32) }]);
       expect(() => wrong.decrypt(row.secret_ciphertext, aad)).toThrow();
       const unknownId = createKeyring(parseSecretKeys(`other:${oldKey}`));
@@ -134,29 +176,55 @@ for (const dialect of testDialects()) {
     it("binds each ciphertext to its row: one user's secret copied to another row does not decrypt", async () => {
       t.clock.advance(30);
       const bob = await enrolledUser(t.app, t.clock, "bob");
-      const aliceRow = await t.db.selectFrom("totp_credential").selectAll().where("user_id", "=", alice.userId).executeTakeFirstOrThrow();
-      const bobRow = await t.db.selectFrom("totp_credential").selectAll().where("user_id", "=", bob.userId).executeTakeFirstOrThrow();
+      const aliceRow = await t.db
+        .selectFrom("totp_credential")
+        .selectAll()
+        .where("user_id", "=", alice.userId)
+        .executeTakeFirstOrThrow();
+      const bobRow = await t.db
+        .selectFrom("totp_credential")
+        .selectAll()
+        .where("user_id", "=", bob.userId)
+        .executeTakeFirstOrThrow();
       const keyring = createKeyring(parseSecretKeys(`old:${oldKey}`));
-      expect(() => keyring.decrypt(aliceRow.secret_ciphertext, aadFor("totp_credential", "secret_ciphertext", bobRow.id))).toThrow();
+      expect(() =>
+        keyring.decrypt(aliceRow.secret_ciphertext, aadFor("totp_credential", "secret_ciphertext", bobRow.id)),
+      ).toThrow();
       // Same through the API: bob's row now holds alice's ciphertext, and alice's codes do not open bob's account.
-      await t.db.updateTable("totp_credential").set({ secret_ciphertext: aliceRow.secret_ciphertext }).where("id", "=", bobRow.id).execute();
+      await t.db
+        .updateTable("totp_credential")
+        .set({ secret_ciphertext: aliceRow.secret_ciphertext })
+        .where("id", "=", bobRow.id)
+        .execute();
       try {
-        const res = await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: await loginToken(t.app, "bob"), code: totpCode(alice.secret, t.clock) } });
+        const res = await call(t.app, "POST", "/api/auth/2fa/login", {
+          body: { login_token: await loginToken(t.app, "bob"), code: totpCode(alice.secret, t.clock) },
+        });
         expect(res.status, JSON.stringify(res.body)).not.toBe(200);
         expect(res.body["access_token"]).toBeUndefined();
         // A row the server cannot decrypt is an integrity failure (500 today), never a success, and the reply names no internals.
         expect(JSON.stringify(res.body)).not.toMatch(/decrypt|auth(entication)? tag|aes|gcm/i);
       } finally {
-        await t.db.updateTable("totp_credential").set({ secret_ciphertext: bobRow.secret_ciphertext }).where("id", "=", bobRow.id).execute();
+        await t.db
+          .updateTable("totp_credential")
+          .set({ secret_ciphertext: bobRow.secret_ciphertext })
+          .where("id", "=", bobRow.id)
+          .execute();
       }
     });
 
     it("rotates TESSERA_SECRET_KEY: reads old ciphertexts, re-encrypts them, then needs only the new key", async () => {
       t.clock.advance(60);
       // Step 1: the new key first, the old one still listed.
-      const both = await buildTestApp({ databaseUrl: t.databaseUrl, secretKey: `new:${newKey},old:${oldKey}`, clock: t.clock });
+      const both = await buildTestApp({
+        databaseUrl: t.databaseUrl,
+        secretKey: `new:${newKey},old:${oldKey}`,
+        clock: t.clock,
+      });
       try {
-        const res = await call(both.app, "POST", "/api/auth/2fa/login", { body: { login_token: await loginToken(both.app, "alice"), code: totpCode(alice.secret, t.clock) } });
+        const res = await call(both.app, "POST", "/api/auth/2fa/login", {
+          body: { login_token: await loginToken(both.app, "alice"), code: totpCode(alice.secret, t.clock) },
+        });
         expect(res.status, JSON.stringify(res.body)).toBe(200);
         expect((await call(both.app, "GET", "/api/user/me", { token: alice.accessToken })).status).toBe(200);
         // Step 2: `tessera keys reencrypt`.
@@ -167,16 +235,22 @@ for (const dialect of testDialects()) {
         await both.app.close();
         await both.db.destroy();
       }
-      for (const row of await t.db.selectFrom("totp_credential").select("secret_ciphertext").execute()) expect(row.secret_ciphertext).toMatch(/^v1:new:/);
-      for (const row of await t.db.selectFrom("signing_key").select("private_jwk_ciphertext").execute()) expect(row.private_jwk_ciphertext).toMatch(/^v1:new:/);
+      for (const row of await t.db.selectFrom("totp_credential").select("secret_ciphertext").execute())
+        expect(row.secret_ciphertext).toMatch(/^v1:new:/);
+      for (const row of await t.db.selectFrom("signing_key").select("private_jwk_ciphertext").execute())
+        expect(row.private_jwk_ciphertext).toMatch(/^v1:new:/);
 
       // Step 3: the old key is gone from the configuration.
       t.clock.advance(30);
       const only = await buildTestApp({ databaseUrl: t.databaseUrl, secretKey: `new:${newKey}`, clock: t.clock });
       try {
-        const res = await call(only.app, "POST", "/api/auth/2fa/login", { body: { login_token: await loginToken(only.app, "alice"), code: totpCode(alice.secret, t.clock) } });
+        const res = await call(only.app, "POST", "/api/auth/2fa/login", {
+          body: { login_token: await loginToken(only.app, "alice"), code: totpCode(alice.secret, t.clock) },
+        });
         expect(res.status, JSON.stringify(res.body)).toBe(200);
-        expect((await call(only.app, "GET", "/api/user/me", { token: str(res.body["access_token"]) })).body["mfa_enabled"]).toBe(true);
+        expect(
+          (await call(only.app, "GET", "/api/user/me", { token: str(res.body["access_token"]) })).body["mfa_enabled"],
+        ).toBe(true);
         // Tokens signed before the rotation still verify: the signing key itself was only re-wrapped.
         expect((await call(only.app, "GET", "/api/user/me", { token: alice.accessToken })).status).toBe(200);
         expect((await register(only.app, "after-rotation")).accessToken).toBeTypeOf("string");

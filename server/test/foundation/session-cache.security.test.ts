@@ -29,7 +29,8 @@ for (const dialect of testDialects()) {
       b = second;
     });
 
-    const me = async (t: TestApp, token: string): Promise<number> => (await call(t.app, "GET", "/api/user/me", { token })).status;
+    const me = async (t: TestApp, token: string): Promise<number> =>
+      (await call(t.app, "GET", "/api/user/me", { token })).status;
 
     /** A user whose session both instances have already served (and so cached, on SQLite). */
     async function warmSession(prefix: string): Promise<{ username: string; userId: string; token: string }> {
@@ -53,10 +54,15 @@ for (const dialect of testDialects()) {
       const { username, token } = await warmSession("revoke");
       const other = await login(b.app, username);
       const otherToken = str(other.body["access_token"]);
-      const listed = (await call(b.app, "GET", "/api/auth/sessions", { token: otherToken })).body["sessions"] as { id: string; current: boolean }[];
+      const listed = (await call(b.app, "GET", "/api/auth/sessions", { token: otherToken })).body["sessions"] as {
+        id: string;
+        current: boolean;
+      }[];
       const victim = listed.find((s) => !s.current);
       expect(victim).toBeDefined();
-      expect((await call(b.app, "DELETE", `/api/auth/sessions/${victim?.id ?? ""}`, { token: otherToken })).status).toBe(204);
+      expect(
+        (await call(b.app, "DELETE", `/api/auth/sessions/${victim?.id ?? ""}`, { token: otherToken })).status,
+      ).toBe(204);
       expect(await me(b, token)).toBe(401);
       await otherProcessWindow();
       expect(await me(a, token)).toBe(401);
@@ -115,7 +121,11 @@ for (const dialect of testDialects()) {
 
     it("refuses a session whose lifetime has ended even while it is cached", async () => {
       const { token, userId } = await warmSession("expired");
-      await a.db.updateTable("session").set({ expires_at: a.clock.now() + 1000 }).where("user_id", "=", userId).execute();
+      await a.db
+        .updateTable("session")
+        .set({ expires_at: a.clock.now() + 1000 })
+        .where("user_id", "=", userId)
+        .execute();
       expect(await me(a, token)).toBe(200);
       a.clock.advance(2);
       expect(await me(a, token)).toBe(401);

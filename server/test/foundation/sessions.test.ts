@@ -2,7 +2,17 @@ import { createHash } from "node:crypto";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appOn, type TestApp } from "../helpers/build-test-app.js";
-import { call, enrolledUser, login, loginToken, register, str, strongPassword, totpCode, type Json } from "../helpers/api.js";
+import {
+  call,
+  enrolledUser,
+  login,
+  loginToken,
+  register,
+  str,
+  strongPassword,
+  totpCode,
+  type Json,
+} from "../helpers/api.js";
 import { testDialects } from "../helpers/dialects.js";
 import { expectError } from "./support.js";
 
@@ -16,7 +26,8 @@ for (const dialect of testDialects()) {
     });
     afterAll(async () => t.close());
 
-    const refresh = (refreshToken: string): ReturnType<typeof call> => call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: refreshToken } });
+    const refresh = (refreshToken: string): ReturnType<typeof call> =>
+      call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: refreshToken } });
 
     it("rotates a refresh token: a new pair for the same session, and the old refresh token is dead", async () => {
       const { accessToken, refreshToken } = await register(t.app, "rotator");
@@ -52,9 +63,17 @@ for (const dialect of testDialects()) {
 
       expectError(await call(t.app, "GET", "/api/user/me", { token: newestAccess }), 401, "unauthorized");
       expectError(await refresh(newestRefresh), 401, "unauthorized");
-      const session = await t.db.selectFrom("session").select("revoked_at").where("id", "=", sidOf(newestAccess)).executeTakeFirstOrThrow();
+      const session = await t.db
+        .selectFrom("session")
+        .select("revoked_at")
+        .where("id", "=", sidOf(newestAccess))
+        .executeTakeFirstOrThrow();
       expect(session.revoked_at).toBe(t.clock.now());
-      const audit = await t.db.selectFrom("audit_event").select("type").where("type", "=", "refresh_token_reused").execute();
+      const audit = await t.db
+        .selectFrom("audit_event")
+        .select("type")
+        .where("type", "=", "refresh_token_reused")
+        .execute();
       expect(audit.length).toBeGreaterThan(0);
     });
 
@@ -90,13 +109,25 @@ for (const dialect of testDialects()) {
     it("lists the active sessions, marking the current one", async () => {
       const { accessToken } = await register(t.app, "lister");
       await login(t.app, "lister");
-      const res = await call(t.app, "GET", "/api/auth/sessions", { token: accessToken, headers: { "user-agent": "vitest-agent" } });
+      const res = await call(t.app, "GET", "/api/auth/sessions", {
+        token: accessToken,
+        headers: { "user-agent": "vitest-agent" },
+      });
       expect(res.status).toBe(200);
       const sessions = res.body["sessions"] as Json[];
       expect(sessions).toHaveLength(2);
       expect(sessions.filter((s) => s["current"] === true).map((s) => s["id"])).toEqual([sidOf(accessToken)]);
       for (const session of sessions) {
-        expect(Object.keys(session).sort()).toEqual(["aal", "amr", "created_at", "current", "id", "ip", "last_used_at", "user_agent"]);
+        expect(Object.keys(session).sort()).toEqual([
+          "aal",
+          "amr",
+          "created_at",
+          "current",
+          "id",
+          "ip",
+          "last_used_at",
+          "user_agent",
+        ]);
         expect(session).toMatchObject({ aal: 1, amr: ["pwd"] });
       }
       expect(res.body["trusted_devices"]).toEqual([]);
@@ -114,18 +145,30 @@ for (const dialect of testDialects()) {
       const list = await call(t.app, "GET", "/api/auth/sessions", { token: accessToken });
       expect((list.body["sessions"] as Json[]).map((s) => s["id"])).toEqual([sidOf(accessToken)]);
       // Revoking it twice: it is gone.
-      expectError(await call(t.app, "DELETE", `/api/auth/sessions/${sidOf(otherToken)}`, { token: accessToken }), 404, "not_found");
+      expectError(
+        await call(t.app, "DELETE", `/api/auth/sessions/${sidOf(otherToken)}`, { token: accessToken }),
+        404,
+        "not_found",
+      );
     });
 
     it("answers 404 for an unknown session id", async () => {
       const { accessToken } = await register(t.app, "unknownsid");
-      expectError(await call(t.app, "DELETE", "/api/auth/sessions/does-not-exist", { token: accessToken }), 404, "not_found");
+      expectError(
+        await call(t.app, "DELETE", "/api/auth/sessions/does-not-exist", { token: accessToken }),
+        404,
+        "not_found",
+      );
     });
 
     it("answers 404 for another user's session id and leaves it alive", async () => {
       const mallory = await register(t.app, "mallory");
       const bob = await register(t.app, "bob");
-      expectError(await call(t.app, "DELETE", `/api/auth/sessions/${sidOf(bob.accessToken)}`, { token: mallory.accessToken }), 404, "not_found");
+      expectError(
+        await call(t.app, "DELETE", `/api/auth/sessions/${sidOf(bob.accessToken)}`, { token: mallory.accessToken }),
+        404,
+        "not_found",
+      );
       expect((await call(t.app, "GET", "/api/user/me", { token: bob.accessToken })).status).toBe(200);
     });
 
@@ -155,18 +198,28 @@ for (const dialect of testDialects()) {
       await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: challenge, code: wrongCode } });
       const code = totpCode(secret, t.clock);
       secrets.push(code);
-      const ok = await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: challenge, code }, headers: { "user-agent": "audit-agent/1.0" } });
+      const ok = await call(t.app, "POST", "/api/auth/2fa/login", {
+        body: { login_token: challenge, code },
+        headers: { "user-agent": "audit-agent/1.0" },
+      });
       expect(ok.status, JSON.stringify(ok.body)).toBe(200);
       const token = str(ok.body["access_token"]);
       secrets.push(token, str(ok.body["refresh_token"]));
       const used = recoveryCodes[0] ?? "";
-      const recovery = await call(t.app, "POST", "/api/auth/2fa/login", { body: { login_token: await loginToken(t.app, "watched"), recovery_code: used } });
+      const recovery = await call(t.app, "POST", "/api/auth/2fa/login", {
+        body: { login_token: await loginToken(t.app, "watched"), recovery_code: used },
+      });
       expect(recovery.status).toBe(200);
-      const refreshed = await call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: str(ok.body["refresh_token"]) } });
+      const refreshed = await call(t.app, "POST", "/api/auth/token/refresh", {
+        body: { refresh_token: str(ok.body["refresh_token"]) },
+      });
       secrets.push(str(refreshed.body["refresh_token"]), str(refreshed.body["access_token"]));
       const newPassword = "the new secret passphrase";
       t.clock.advance(30);
-      const change = await call(t.app, "POST", "/api/user/password", { token, body: { current_password: strongPassword, new_password: newPassword, code: totpCode(secret, t.clock) } });
+      const change = await call(t.app, "POST", "/api/user/password", {
+        token,
+        body: { current_password: strongPassword, new_password: newPassword, code: totpCode(secret, t.clock) },
+      });
       expect(change.status, JSON.stringify(change.body)).toBe(204);
       secrets.push(newPassword, totpCode(secret, t.clock));
       await register(t.app, "someone-else");
@@ -175,16 +228,37 @@ for (const dialect of testDialects()) {
       expect(res.status).toBe(200);
       const events = res.body["events"] as Json[];
       const types = events.map((e) => e["type"]);
-      for (const expected of ["register", "mfa_enabled", "login_failed", "mfa_failed", "login_succeeded", "recovery_code_used", "password_changed"]) {
+      for (const expected of [
+        "register",
+        "mfa_enabled",
+        "login_failed",
+        "mfa_failed",
+        "login_succeeded",
+        "recovery_code_used",
+        "password_changed",
+      ]) {
         expect(types, expected).toContain(expected);
       }
       const success = events.find((e) => e["type"] === "login_succeeded" && e["user_agent"] === "audit-agent/1.0");
       expect(success).toMatchObject({ ip: "127.0.0.1", created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
       // Only this user's events.
-      const mine = await t.db.selectFrom("audit_event").select("id").where("user_id", "=", (await t.db.selectFrom("user").select("id").where("username", "=", "watched").executeTakeFirstOrThrow()).id).execute();
+      const mine = await t.db
+        .selectFrom("audit_event")
+        .select("id")
+        .where(
+          "user_id",
+          "=",
+          (await t.db.selectFrom("user").select("id").where("username", "=", "watched").executeTakeFirstOrThrow()).id,
+        )
+        .execute();
       expect(events.map((e) => e["id"]).sort()).toEqual(mine.map((row) => row.id).sort());
       // Newest first.
-      expect(events.map((e) => String(e["id"]))).toEqual(events.map((e) => String(e["id"])).sort().reverse());
+      expect(events.map((e) => String(e["id"]))).toEqual(
+        events
+          .map((e) => String(e["id"]))
+          .sort()
+          .reverse(),
+      );
 
       const stored = JSON.stringify(await t.db.selectFrom("audit_event").selectAll().execute());
       for (const value of secrets) {
@@ -192,7 +266,8 @@ for (const dialect of testDialects()) {
         expect(JSON.stringify(res.body), "audit reply leaks a secret").not.toContain(value);
         expect(stored).not.toContain(createHash("sha256").update(value).digest("hex"));
       }
-      for (const code6 of secrets.filter((s) => /^\d{6}$/.test(s))) expect(stored).not.toMatch(new RegExp(`\\b${code6}\\b`));
+      for (const code6 of secrets.filter((s) => /^\d{6}$/.test(s)))
+        expect(stored).not.toMatch(new RegExp(`\\b${code6}\\b`));
     });
 
     it("refuses the audit route without a token", async () => {

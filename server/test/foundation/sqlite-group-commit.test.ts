@@ -37,7 +37,9 @@ describe("SQLite group commit", () => {
     sqlite.pragma("busy_timeout = 5000");
     sqlite.exec("create table item (id integer primary key, label text not null)");
     sqlite.exec("create table parent (id integer primary key)");
-    sqlite.exec("create table child (id integer primary key, parent_id integer not null references parent (id) deferrable initially deferred)");
+    sqlite.exec(
+      "create table child (id integer primary key, parent_id integer not null references parent (id) deferrable initially deferred)",
+    );
     sqlite.pragma("foreign_keys = on");
     control = [];
     const database = {
@@ -58,16 +60,23 @@ describe("SQLite group commit", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const committedLabels = (): string[] => (other.prepare("select label from item order by id").all() as { label: string }[]).map((row) => row.label);
-  const insert = (trx: Kysely<Tables>, label: string): Promise<unknown> => trx.insertInto("item").values({ label } as Tables["item"]).execute();
+  const committedLabels = (): string[] =>
+    (other.prepare("select label from item order by id").all() as { label: string }[]).map((row) => row.label);
+  const insert = (trx: Kysely<Tables>, label: string): Promise<unknown> =>
+    trx
+      .insertInto("item")
+      .values({ label } as Tables["item"])
+      .execute();
 
   it("transactions that queue behind each other share one COMMIT, and each resolves only once its writes are committed", async () => {
     const labels = Array.from({ length: 12 }, (_, i) => `t${i}`);
     const seenAtResolve: boolean[] = [];
-    await Promise.all(labels.map(async (label) => {
-      await db.transaction().execute((trx) => insert(trx, label));
-      seenAtResolve.push(committedLabels().includes(label));
-    }));
+    await Promise.all(
+      labels.map(async (label) => {
+        await db.transaction().execute((trx) => insert(trx, label));
+        seenAtResolve.push(committedLabels().includes(label));
+      }),
+    );
     expect(seenAtResolve).toEqual(labels.map(() => true));
     expect(committedLabels().sort()).toEqual([...labels].sort());
     const commits = control.filter((s) => s === "commit").length;
@@ -145,14 +154,21 @@ describe("SQLite group commit", () => {
   it("a query outside any transaction that joins an open group returns once the group has committed", async () => {
     const order: string[] = [];
     await Promise.all([
-      db.transaction().execute(async (trx) => {
-        await insert(trx, "grouped");
-        order.push("transaction ended");
-      }).then(() => order.push("transaction resolved")),
-      db.selectFrom("item").select("label").execute().then((rows) => {
-        order.push(`read ${rows.map((r) => r.label).join(",")}`);
-        expect(committedLabels()).toEqual(["grouped"]);
-      }),
+      db
+        .transaction()
+        .execute(async (trx) => {
+          await insert(trx, "grouped");
+          order.push("transaction ended");
+        })
+        .then(() => order.push("transaction resolved")),
+      db
+        .selectFrom("item")
+        .select("label")
+        .execute()
+        .then((rows) => {
+          order.push(`read ${rows.map((r) => r.label).join(",")}`);
+          expect(committedLabels()).toEqual(["grouped"]);
+        }),
     ]);
     expect(order[0]).toBe("transaction ended");
     expect(order).toContain("read grouped");
@@ -172,7 +188,8 @@ describe("SQLite group commit", () => {
   it("shares the file with a writer on another thread (as another process would be): neither loses a write or times out", async () => {
     // The other writer: its own connection and event loop, plain autocommit inserts as fast as it can.
     const otherCount = 3000;
-    const otherWriter = new Worker(`
+    const otherWriter = new Worker(
+      `
       const { workerData, parentPort } = require("node:worker_threads");
       const SQLite = require("better-sqlite3");
       const db = new SQLite(workerData.path);
@@ -184,11 +201,14 @@ describe("SQLite group commit", () => {
       }
       db.close();
       parentPort.postMessage("done");
-    `, { eval: true, workerData: { path: sqlite.name, count: otherCount } });
-    const message = (expected: string): Promise<void> => new Promise((resolve, reject) => {
-      otherWriter.on("message", (m) => m === expected && resolve());
-      otherWriter.on("error", reject);
-    });
+    `,
+      { eval: true, workerData: { path: sqlite.name, count: otherCount } },
+    );
+    const message = (expected: string): Promise<void> =>
+      new Promise((resolve, reject) => {
+        otherWriter.on("message", (m) => m === expected && resolve());
+        otherWriter.on("error", reject);
+      });
     const finished = message("done");
     await message("writing");
     await Promise.all(Array.from({ length: 300 }, (_, i) => db.transaction().execute((trx) => insert(trx, `g${i}`))));

@@ -12,8 +12,16 @@ export const serverDir = resolve(dirname(fileURLToPath(import.meta.url)), "../..
 export const repoDir = resolve(serverDir, "..");
 
 export const tableNames = [
-  "user", "session", "refresh_token", "signing_key", "totp_credential", "recovery_code",
-  "login_challenge", "trusted_device", "audit_event", "link_token",
+  "user",
+  "session",
+  "refresh_token",
+  "signing_key",
+  "totp_credential",
+  "recovery_code",
+  "login_challenge",
+  "trusted_device",
+  "audit_event",
+  "link_token",
 ] as const satisfies readonly (keyof Database)[];
 
 /** Every row of every table as one string: what someone holding a copy of the database sees. */
@@ -34,23 +42,31 @@ export interface Sent {
 }
 
 /** app.inject with the knobs the shared `call` helper lacks: raw payloads, content types, client address. */
-export async function send(app: FastifyInstance, options: {
-  method: "GET" | "POST" | "DELETE" | "OPTIONS";
-  url: string;
-  token?: string;
-  body?: unknown;
-  payload?: string | Buffer;
-  headers?: Record<string, string>;
-  remoteAddress?: string;
-}): Promise<Sent> {
-  const headers: Record<string, string> = { ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }), ...options.headers };
+export async function send(
+  app: FastifyInstance,
+  options: {
+    method: "GET" | "POST" | "DELETE" | "OPTIONS";
+    url: string;
+    token?: string;
+    body?: unknown;
+    payload?: string | Buffer;
+    headers?: Record<string, string>;
+    remoteAddress?: string;
+  },
+): Promise<Sent> {
+  const headers: Record<string, string> = {
+    ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
+    ...options.headers,
+  };
   let payload: string | Buffer | undefined = options.payload;
   if (payload === undefined && options.body !== undefined) {
     payload = JSON.stringify(options.body);
     headers["content-type"] ??= "application/json";
   }
   const response = await app.inject({
-    method: options.method, url: options.url, headers,
+    method: options.method,
+    url: options.url,
+    headers,
     ...(payload === undefined ? {} : { payload }),
     ...(options.remoteAddress === undefined ? {} : { remoteAddress: options.remoteAddress }),
   });
@@ -85,7 +101,8 @@ function newestMtime(dir: string): number {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestMtime(path));
-    else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) newest = Math.max(newest, statSync(path).mtimeMs);
+    else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts"))
+      newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
 }
@@ -98,7 +115,8 @@ export function ensureServerBuilt(): void {
   const lock = join(serverDir, ".foundation-build.lock");
   const distMain = join(serverDir, "dist", "main.js");
   const distCli = join(serverDir, "dist", "cli", "index.js");
-  const fresh = (): boolean => existsSync(distMain) && existsSync(distCli) && statSync(distMain).mtimeMs >= newestMtime(join(serverDir, "src"));
+  const fresh = (): boolean =>
+    existsSync(distMain) && existsSync(distCli) && statSync(distMain).mtimeMs >= newestMtime(join(serverDir, "src"));
   const deadline = Date.now() + 120_000;
   for (;;) {
     if (fresh()) return;
@@ -106,7 +124,8 @@ export function ensureServerBuilt(): void {
       mkdirSync(lock);
     } catch {
       // A lock left by a killed test run is stale after two minutes: a build takes seconds.
-      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000)
+        rmSync(lock, { recursive: true, force: true });
       if (Date.now() > deadline) throw new Error("timed out waiting for another build of server/dist");
       execFileSync("sleep", ["0.5"]);
       continue;

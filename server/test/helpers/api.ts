@@ -10,14 +10,24 @@ export interface Json {
 
 export const strongPassword = "correct horse battery staple";
 
-export async function call(app: FastifyInstance, method: "GET" | "POST" | "DELETE", url: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; body: Json; headers: LightMyRequestResponse["headers"]; raw: LightMyRequestResponse }> {
+export async function call(
+  app: FastifyInstance,
+  method: "GET" | "POST" | "DELETE",
+  url: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: Json; headers: LightMyRequestResponse["headers"]; raw: LightMyRequestResponse }> {
   const response = await app.inject({
-    method, url,
-    headers: { ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }), ...options.headers },
+    method,
+    url,
+    headers: {
+      ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
+      ...options.headers,
+    },
     ...(options.body === undefined ? {} : { payload: options.body as object }),
   });
   let body: Json = {};
-  if (response.body !== "" && (response.headers["content-type"] ?? "").toString().includes("json")) body = response.json<Json>();
+  if (response.body !== "" && (response.headers["content-type"] ?? "").toString().includes("json"))
+    body = response.json<Json>();
   return { status: response.statusCode, body, headers: response.headers, raw: response };
 }
 
@@ -31,14 +41,27 @@ export function errorCode(body: Json): string | undefined {
   return typeof error === "object" && error !== null && "code" in error ? String(error.code) : undefined;
 }
 
-export async function register(app: FastifyInstance, username: string, extra: Json = {}): Promise<{ userId: string; accessToken: string; refreshToken: string; body: Json }> {
+export async function register(
+  app: FastifyInstance,
+  username: string,
+  extra: Json = {},
+): Promise<{ userId: string; accessToken: string; refreshToken: string; body: Json }> {
   const res = await call(app, "POST", "/api/auth/register", { body: { username, password: strongPassword, ...extra } });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   const user = res.body["user"] as Json;
-  return { userId: str(user["id"]), accessToken: str(res.body["access_token"]), refreshToken: str(res.body["refresh_token"]), body: res.body };
+  return {
+    userId: str(user["id"]),
+    accessToken: str(res.body["access_token"]),
+    refreshToken: str(res.body["refresh_token"]),
+    body: res.body,
+  };
 }
 
-export async function login(app: FastifyInstance, username: string, password = strongPassword): Promise<{ status: number; body: Json }> {
+export async function login(
+  app: FastifyInstance,
+  username: string,
+  password = strongPassword,
+): Promise<{ status: number; body: Json }> {
   const res = await call(app, "POST", "/api/auth/login", { body: { username, password } });
   return { status: res.status, body: res.body };
 }
@@ -49,17 +72,27 @@ export function totpCode(secret: string, clock: FixedClock, offsetSteps = 0): st
 }
 
 /** Registers a user and turns 2FA on; the clock is moved to the next step so the next code is fresh. */
-export async function enrolledUser(app: FastifyInstance, clock: FixedClock, username: string): Promise<{ userId: string; secret: string; recoveryCodes: string[]; accessToken: string; refreshToken: string }> {
+export async function enrolledUser(
+  app: FastifyInstance,
+  clock: FixedClock,
+  username: string,
+): Promise<{ userId: string; secret: string; recoveryCodes: string[]; accessToken: string; refreshToken: string }> {
   const { userId, accessToken } = await register(app, username);
   const setup = await call(app, "POST", "/api/auth/2fa/setup", { token: accessToken });
   expect(setup.status, JSON.stringify(setup.body)).toBe(200);
   const secret = str(setup.body["secret"]);
-  const confirm = await call(app, "POST", "/api/auth/2fa/verify-setup", { token: accessToken, body: { code: totpCode(secret, clock) } });
+  const confirm = await call(app, "POST", "/api/auth/2fa/verify-setup", {
+    token: accessToken,
+    body: { code: totpCode(secret, clock) },
+  });
   expect(confirm.status, JSON.stringify(confirm.body)).toBe(200);
   clock.advance(30);
   return {
-    userId, secret, recoveryCodes: confirm.body["recovery_codes"] as string[],
-    accessToken: str(confirm.body["access_token"]), refreshToken: str(confirm.body["refresh_token"]),
+    userId,
+    secret,
+    recoveryCodes: confirm.body["recovery_codes"] as string[],
+    accessToken: str(confirm.body["access_token"]),
+    refreshToken: str(confirm.body["refresh_token"]),
   };
 }
 

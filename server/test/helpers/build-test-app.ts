@@ -53,18 +53,21 @@ export function newSecretKey(): string {
 /** Like better-auth's getTestInstance: real migrations, a fixed clock, requests through app.inject. */
 export async function buildTestApp(options: TestAppOptions): Promise<TestApp> {
   const secretKey = options.secretKey ?? newSecretKey();
-  const config = loadConfig({
-    DATA_DIR: mkdtempSync(join(tmpdir(), "tessera-data-")),
-    DATABASE_URL: options.databaseUrl,
-    PUBLIC_URL: "http://tessera.test",
-    TESSERA_SECRET_KEY: secretKey,
-    RATE_LIMIT: "off",
-    // Cheaper argon2id than production keeps the suites fast; the production default is tested on its own.
-    PASSWORD_HASH_MEMORY_KIB: "4096",
-    PASSWORD_HASH_ITERATIONS: "1",
-    ...(options.redisUrl === undefined ? {} : { REDIS_URL: options.redisUrl }),
-    ...options.env,
-  }, { webDist: options.webDist ?? null });
+  const config = loadConfig(
+    {
+      DATA_DIR: mkdtempSync(join(tmpdir(), "tessera-data-")),
+      DATABASE_URL: options.databaseUrl,
+      PUBLIC_URL: "http://tessera.test",
+      TESSERA_SECRET_KEY: secretKey,
+      RATE_LIMIT: "off",
+      // Cheaper argon2id than production keeps the suites fast; the production default is tested on its own.
+      PASSWORD_HASH_MEMORY_KIB: "4096",
+      PASSWORD_HASH_ITERATIONS: "1",
+      ...(options.redisUrl === undefined ? {} : { REDIS_URL: options.redisUrl }),
+      ...options.env,
+    },
+    { webDist: options.webDist ?? null },
+  );
   const db = createDb(config.databaseUrl, { groupCommit: options.groupCommit !== false });
   await migrateToLatest(db);
   const keys = parseSecretKeys(config.secretKey ?? secretKey);
@@ -73,13 +76,24 @@ export async function buildTestApp(options: TestAppOptions): Promise<TestApp> {
   const clock = options.clock ?? fixedClock(testEpochSeconds);
   const redis = config.redisUrl === null ? null : new Redis(config.redisUrl);
   const app = await buildApp(config, {
-    db, clock, keyring: createKeyring(keys), secretKey: primary, redis,
+    db,
+    clock,
+    keyring: createKeyring(keys),
+    secretKey: primary,
+    redis,
     ...(options.notifier === undefined ? {} : { notifier: options.notifier }),
-    ...(options.logger === undefined ? {} : { log: createLogger(options.logger.level, options.logger.stream, { redact: false }) }),
+    ...(options.logger === undefined
+      ? {}
+      : { log: createLogger(options.logger.level, options.logger.stream, { redact: false }) }),
   });
   await app.ready();
   return {
-    app, db, clock, config, databaseUrl: config.databaseUrl, secretKey,
+    app,
+    db,
+    clock,
+    config,
+    databaseUrl: config.databaseUrl,
+    secretKey,
     async close() {
       await app.close();
       await db.destroy();
@@ -89,7 +103,10 @@ export async function buildTestApp(options: TestAppOptions): Promise<TestApp> {
 }
 
 /** One fresh database and app per suite; `after` closes both. */
-export async function appOn(dialect: TestDialect, options: Omit<TestAppOptions, "databaseUrl"> = {}): Promise<TestApp & { dropDatabase(): Promise<void> }> {
+export async function appOn(
+  dialect: TestDialect,
+  options: Omit<TestAppOptions, "databaseUrl"> = {},
+): Promise<TestApp & { dropDatabase(): Promise<void> }> {
   const database = await dialect.createDatabase();
   const testApp = await buildTestApp({ ...options, databaseUrl: database.url });
   return {

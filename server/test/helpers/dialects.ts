@@ -17,7 +17,10 @@ const sqlite: TestDialect = {
   name: "sqlite",
   async createDatabase() {
     const dir = mkdtempSync(join(tmpdir(), "tessera-test-"));
-    return { url: `sqlite:${join(dir, "tessera.db")}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      url: `sqlite:${join(dir, "tessera.db")}`,
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
   },
 };
 

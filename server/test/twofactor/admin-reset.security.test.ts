@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, enrolledUser, login, register, str, strongPassword, totpCode } from "../helpers/api.js";
 import { appOn, type TestApp } from "../helpers/build-test-app.js";
 import { testDialects } from "../helpers/dialects.js";
-import { deviceCookieOf, expectError, fullLogin, mfaRows, passwordLogin, send, uniqueName } from "./twofactor-helpers.js";
+import {
+  deviceCookieOf,
+  expectError,
+  fullLogin,
+  mfaRows,
+  passwordLogin,
+  send,
+  uniqueName,
+} from "./twofactor-helpers.js";
 
 /*
  * Attack: turning someone else's 2FA off. The administrator reset removes a user's second factor
@@ -33,22 +41,44 @@ for (const dialect of testDialects()) {
     }
 
     /** A target with 2FA on, two live sessions and a trusted device. */
-    async function target(): Promise<{ userId: string; name: string; tokens: string[]; refresh: string; deviceCookie: string }> {
+    async function target(): Promise<{
+      userId: string;
+      name: string;
+      tokens: string[];
+      refresh: string;
+      deviceCookie: string;
+    }> {
       const name = uniqueName("target");
       const { secret, userId, accessToken } = await enrolledUser(t.app, t.clock, name);
       const reply = await send(t.app, {
-        method: "POST", url: "/api/auth/2fa/login",
-        payload: { login_token: str((await login(t.app, name)).body["login_token"]), code: totpCode(secret, t.clock), remember_device: true },
+        method: "POST",
+        url: "/api/auth/2fa/login",
+        payload: {
+          login_token: str((await login(t.app, name)).body["login_token"]),
+          code: totpCode(secret, t.clock),
+          remember_device: true,
+        },
       });
       expect(reply.status).toBe(200);
       t.clock.advance(30);
-      return { userId, name, tokens: [accessToken, str(reply.body["access_token"])], refresh: str(reply.body["refresh_token"]), deviceCookie: deviceCookieOf(reply) ?? "" };
+      return {
+        userId,
+        name,
+        tokens: [accessToken, str(reply.body["access_token"])],
+        refresh: str(reply.body["refresh_token"]),
+        deviceCookie: deviceCookieOf(reply) ?? "",
+      };
     }
 
     async function expectResetDone(victim: Awaited<ReturnType<typeof target>>): Promise<void> {
       expect(await mfaRows(t, victim.userId)).toEqual({ credentials: 0, recoveryCodes: 0, activeDevices: 0 });
-      for (const token of victim.tokens) expectError(await call(t.app, "GET", "/api/user/me", { token }), 401, "unauthorized");
-      expectError(await call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: victim.refresh } }), 401, "unauthorized");
+      for (const token of victim.tokens)
+        expectError(await call(t.app, "GET", "/api/user/me", { token }), 401, "unauthorized");
+      expectError(
+        await call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: victim.refresh } }),
+        401,
+        "unauthorized",
+      );
       const again = await login(t.app, victim.name);
       expect(again.body).toHaveProperty("access_token");
       const me = await call(t.app, "GET", "/api/user/me", { token: str(again.body["access_token"]) });
@@ -60,7 +90,10 @@ for (const dialect of testDialects()) {
       await t.app.services.mfa.resetByAdmin(victim.userId, meta);
       await expectResetDone(victim);
       const events = await t.app.services.audit.list({ userId: victim.userId });
-      expect(events.find((e) => e.type === "mfa_reset_by_admin")).toMatchObject({ ip: meta.ip, user_agent: meta.userAgent });
+      expect(events.find((e) => e.type === "mfa_reset_by_admin")).toMatchObject({
+        ip: meta.ip,
+        user_agent: meta.userAgent,
+      });
     });
 
     it("lets an admin with an aal-2 session reset a user's 2FA through the API", async () => {
@@ -85,7 +118,11 @@ for (const dialect of testDialects()) {
       const { secret } = await enrolledUser(t.app, t.clock, name);
       const { accessToken } = await fullLogin(t, name, secret);
       const victim = await target();
-      expectError(await call(t.app, "POST", `/api/admin/users/${victim.userId}/reset-2fa`, { token: accessToken }), 403, "forbidden");
+      expectError(
+        await call(t.app, "POST", `/api/admin/users/${victim.userId}/reset-2fa`, { token: accessToken }),
+        403,
+        "forbidden",
+      );
       expect((await mfaRows(t, victim.userId)).credentials).toBe(1);
     });
 
@@ -94,7 +131,11 @@ for (const dialect of testDialects()) {
       const { accessToken } = await register(t.app, name);
       await t.app.services.admin.grantRole(name, "admin");
       const victim = await target();
-      expectError(await call(t.app, "POST", `/api/admin/users/${victim.userId}/reset-2fa`, { token: accessToken }), 401, "mfa_required");
+      expectError(
+        await call(t.app, "POST", `/api/admin/users/${victim.userId}/reset-2fa`, { token: accessToken }),
+        401,
+        "mfa_required",
+      );
       expectError(await call(t.app, "GET", "/api/admin/users", { token: accessToken }), 401, "mfa_required");
       expect((await mfaRows(t, victim.userId)).credentials).toBe(1);
     });
@@ -103,7 +144,11 @@ for (const dialect of testDialects()) {
       const { userId } = await adminToken();
       const aal1 = await t.app.services.sessions.createSession(userId, ["pwd"], meta);
       const victim = await target();
-      expectError(await call(t.app, "POST", `/api/admin/users/${victim.userId}/reset-2fa`, { token: aal1.access_token }), 401, "mfa_required");
+      expectError(
+        await call(t.app, "POST", `/api/admin/users/${victim.userId}/reset-2fa`, { token: aal1.access_token }),
+        401,
+        "mfa_required",
+      );
       expect((await mfaRows(t, victim.userId)).credentials).toBe(1);
     });
 
@@ -112,19 +157,32 @@ for (const dialect of testDialects()) {
       const victim = await target();
       expectError(await call(t.app, "POST", `/api/admin/users/${victim.userId}/reset-2fa`), 401, "unauthorized");
       const loginToken = str((await login(t.app, admin.name)).body["login_token"]);
-      expectError(await call(t.app, "POST", `/api/admin/users/${victim.userId}/reset-2fa`, { token: loginToken }), 401, "unauthorized");
+      expectError(
+        await call(t.app, "POST", `/api/admin/users/${victim.userId}/reset-2fa`, { token: loginToken }),
+        401,
+        "unauthorized",
+      );
       expect((await mfaRows(t, victim.userId)).credentials).toBe(1);
     });
 
     it("stops treating an admin as one for admin routes once the admin turns their own 2FA off", async () => {
       const admin = await adminToken();
-      const off = await call(t.app, "POST", "/api/auth/2fa/disable", { token: admin.token, body: { password: strongPassword, code: totpCode(admin.secret, t.clock) } });
+      const off = await call(t.app, "POST", "/api/auth/2fa/disable", {
+        token: admin.token,
+        body: { password: strongPassword, code: totpCode(admin.secret, t.clock) },
+      });
       expect(off.status).toBe(200);
       const victim = await target();
-      expectError(await call(t.app, "POST", `/api/admin/users/${victim.userId}/reset-2fa`, { token: admin.token }), 401, "mfa_required");
+      expectError(
+        await call(t.app, "POST", `/api/admin/users/${victim.userId}/reset-2fa`, { token: admin.token }),
+        401,
+        "mfa_required",
+      );
       expect((await mfaRows(t, victim.userId)).credentials).toBe(1);
       // A trusted-device cookie of the victim was not touched either.
-      expect((await passwordLogin(t.app, victim.name, { tessera_device: victim.deviceCookie })).body).toHaveProperty("access_token");
+      expect((await passwordLogin(t.app, victim.name, { tessera_device: victim.deviceCookie })).body).toHaveProperty(
+        "access_token",
+      );
     });
   });
 }

@@ -1,8 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, enrolledUser, login, loginToken, register, str, strongPassword, totpCode, type Json } from "../helpers/api.js";
+import {
+  call,
+  enrolledUser,
+  login,
+  loginToken,
+  register,
+  str,
+  strongPassword,
+  totpCode,
+  type Json,
+} from "../helpers/api.js";
 import { appOn, type TestApp } from "../helpers/build-test-app.js";
 import { testDialects } from "../helpers/dialects.js";
-import { claimsOf, expectError, fullLogin, mfaLogin, mfaRows, send, setCookieNames, uniqueName } from "./twofactor-helpers.js";
+import {
+  claimsOf,
+  expectError,
+  fullLogin,
+  mfaLogin,
+  mfaRows,
+  send,
+  setCookieNames,
+  uniqueName,
+} from "./twofactor-helpers.js";
 
 /* Two-factor happy paths end to end, on a fixed clock: enrol, log in with a code or a recovery
  * code, turn 2FA off, regenerate recovery codes, and the seed API's aliases (SPEC §2 "Two-factor"). */
@@ -36,7 +55,10 @@ for (const dialect of testDialects()) {
       const otherAccess = str(other.body["access_token"]);
       const otherRefresh = str(other.body["refresh_token"]);
 
-      const confirm = await call(t.app, "POST", "/api/auth/2fa/verify-setup", { token: signup.accessToken, body: { code: totpCode(secret, t.clock) } });
+      const confirm = await call(t.app, "POST", "/api/auth/2fa/verify-setup", {
+        token: signup.accessToken,
+        body: { code: totpCode(secret, t.clock) },
+      });
       expect(confirm.status, JSON.stringify(confirm.body)).toBe(200);
       expect(confirm.body["mfa_enabled"]).toBe(true);
       const codes = confirm.body["recovery_codes"] as string[];
@@ -53,7 +75,11 @@ for (const dialect of testDialects()) {
         expect((await call(t.app, "GET", "/api/user/me", { token })).status).toBe(401);
       }
       for (const refresh of [signup.refreshToken, otherRefresh]) {
-        expectError(await call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: refresh } }), 401, "unauthorized");
+        expectError(
+          await call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: refresh } }),
+          401,
+          "unauthorized",
+        );
       }
       const me = await call(t.app, "GET", "/api/user/me", { token: access });
       expect(me.status).toBe(200);
@@ -63,16 +89,27 @@ for (const dialect of testDialects()) {
       expect((await call(t.app, "GET", "/api/user/me", { token: access })).status).toBe(401);
 
       t.clock.advance(30); // the confirming code is spent; wait for the next step
-      const challenge = await send(t.app, { method: "POST", url: "/api/auth/login", payload: { username: name, password: strongPassword } });
+      const challenge = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/login",
+        payload: { username: name, password: strongPassword },
+      });
       expect(challenge.status).toBe(200);
       expect(challenge.body).toEqual({
-        mfa_required: true, "2fa_required": true, login_token: expect.any(String), methods: ["totp", "recovery_code"], expires_in: 300,
+        mfa_required: true,
+        "2fa_required": true,
+        login_token: expect.any(String),
+        methods: ["totp", "recovery_code"],
+        expires_in: 300,
       });
       expect(challenge.body).not.toHaveProperty("access_token");
       expect(challenge.body).not.toHaveProperty("refresh_token");
       expect(setCookieNames(challenge)).not.toContain("tessera_refresh");
 
-      const done = await mfaLogin(t.app, { login_token: str(challenge.body["login_token"]), code: totpCode(secret, t.clock) });
+      const done = await mfaLogin(t.app, {
+        login_token: str(challenge.body["login_token"]),
+        code: totpCode(secret, t.clock),
+      });
       expect(done.status, JSON.stringify(done.body)).toBe(200);
       const loginClaims = claimsOf(str(done.body["access_token"]));
       expect(loginClaims.amr).toEqual(["pwd", "otp"]);
@@ -93,16 +130,25 @@ for (const dialect of testDialects()) {
       expect(claims.aal).toBe(2);
       expect((await call(t.app, "GET", "/api/user/me", { token: str(res.body["access_token"]) })).status).toBe(200);
 
-      expectError(await mfaLogin(t.app, { login_token: await loginToken(t.app, name), recovery_code: code }), 401, "invalid_otp");
+      expectError(
+        await mfaLogin(t.app, { login_token: await loginToken(t.app, name), recovery_code: code }),
+        401,
+        "invalid_otp",
+      );
       // Another code of the same set still works.
-      expect((await mfaLogin(t.app, { login_token: await loginToken(t.app, name), recovery_code: recoveryCodes[4] ?? "" })).status).toBe(200);
+      expect(
+        (await mfaLogin(t.app, { login_token: await loginToken(t.app, name), recovery_code: recoveryCodes[4] ?? "" }))
+          .status,
+      ).toBe(200);
     });
 
     it("accepts a recovery code typed in lower case and without dashes", async () => {
       const name = uniqueName("rec-fmt");
       const { recoveryCodes } = await enrolledUser(t.app, t.clock, name);
       const typed = (recoveryCodes[0] ?? "").replaceAll("-", "").toLowerCase();
-      expect((await mfaLogin(t.app, { login_token: await loginToken(t.app, name), recovery_code: typed })).status).toBe(200);
+      expect((await mfaLogin(t.app, { login_token: await loginToken(t.app, name), recovery_code: typed })).status).toBe(
+        200,
+      );
     });
 
     it("disables 2FA with the password and a code: rows gone, other sessions revoked, login gives tokens again", async () => {
@@ -113,12 +159,19 @@ for (const dialect of testDialects()) {
       const other = await fullLogin(t, name, secret);
       t.clock.advance(30);
 
-      const res = await call(t.app, "POST", "/api/auth/2fa/disable", { token: current.accessToken, body: { password: strongPassword, code: totpCode(secret, t.clock) } });
+      const res = await call(t.app, "POST", "/api/auth/2fa/disable", {
+        token: current.accessToken,
+        body: { password: strongPassword, code: totpCode(secret, t.clock) },
+      });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(res.body).toEqual({ mfa_enabled: false });
       expect(await mfaRows(t, userId)).toMatchObject({ credentials: 0, recoveryCodes: 0 });
       expect((await call(t.app, "GET", "/api/user/me", { token: other.accessToken })).status).toBe(401);
-      expectError(await call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: other.refreshToken } }), 401, "unauthorized");
+      expectError(
+        await call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: other.refreshToken } }),
+        401,
+        "unauthorized",
+      );
       const me = await call(t.app, "GET", "/api/user/me", { token: current.accessToken });
       expect(me.status).toBe(200);
       expect(me.body["mfa_enabled"]).toBe(false);
@@ -134,7 +187,10 @@ for (const dialect of testDialects()) {
       for (const field of ["code", "recovery_code"] as const) {
         const name = uniqueName(`off-rc-${field.replace("_", "")}`);
         const { userId, recoveryCodes, accessToken } = await enrolledUser(t.app, t.clock, name);
-        const res = await call(t.app, "POST", "/api/auth/2fa/disable", { token: accessToken, body: { password: strongPassword, [field]: recoveryCodes[0] } });
+        const res = await call(t.app, "POST", "/api/auth/2fa/disable", {
+          token: accessToken,
+          body: { password: strongPassword, [field]: recoveryCodes[0] },
+        });
         expect(res.status, JSON.stringify(res.body)).toBe(200);
         expect(await mfaRows(t, userId)).toMatchObject({ credentials: 0, recoveryCodes: 0 });
         expect((await login(t.app, name)).body).toHaveProperty("access_token");
@@ -144,23 +200,43 @@ for (const dialect of testDialects()) {
     it("refuses to disable 2FA with a wrong password or without a code", async () => {
       const name = uniqueName("off-bad");
       const { secret, accessToken, userId } = await enrolledUser(t.app, t.clock, name);
-      expectError(await call(t.app, "POST", "/api/auth/2fa/disable", { token: accessToken, body: { password: "not the password", code: totpCode(secret, t.clock) } }), 401, "invalid_credentials");
-      expectError(await call(t.app, "POST", "/api/auth/2fa/disable", { token: accessToken, body: { password: strongPassword } }), 422, "validation_failed");
+      expectError(
+        await call(t.app, "POST", "/api/auth/2fa/disable", {
+          token: accessToken,
+          body: { password: "not the password", code: totpCode(secret, t.clock) },
+        }),
+        401,
+        "invalid_credentials",
+      );
+      expectError(
+        await call(t.app, "POST", "/api/auth/2fa/disable", { token: accessToken, body: { password: strongPassword } }),
+        422,
+        "validation_failed",
+      );
       expect(await mfaRows(t, userId)).toMatchObject({ credentials: 1, recoveryCodes: 10 });
     });
 
     it("regenerates recovery codes: the old set dies and the new set works", async () => {
       const name = uniqueName("regen");
       const { secret, recoveryCodes: old, accessToken } = await enrolledUser(t.app, t.clock, name);
-      const res = await call(t.app, "POST", "/api/auth/2fa/recovery-codes", { token: accessToken, body: { password: strongPassword, code: totpCode(secret, t.clock) } });
+      const res = await call(t.app, "POST", "/api/auth/2fa/recovery-codes", {
+        token: accessToken,
+        body: { password: strongPassword, code: totpCode(secret, t.clock) },
+      });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       const fresh = res.body["recovery_codes"] as string[];
       expect(fresh).toHaveLength(10);
       expect(fresh.some((c) => old.includes(c))).toBe(false);
       for (const dead of [old[0], old[9]]) {
-        expectError(await mfaLogin(t.app, { login_token: await loginToken(t.app, name), recovery_code: dead }), 401, "invalid_otp");
+        expectError(
+          await mfaLogin(t.app, { login_token: await loginToken(t.app, name), recovery_code: dead }),
+          401,
+          "invalid_otp",
+        );
       }
-      expect((await mfaLogin(t.app, { login_token: await loginToken(t.app, name), recovery_code: fresh[0] })).status).toBe(200);
+      expect(
+        (await mfaLogin(t.app, { login_token: await loginToken(t.app, name), recovery_code: fresh[0] })).status,
+      ).toBe(200);
     });
 
     it("accepts otp and token as aliases of code on /2fa/login, /2fa/verify-setup and /2fa/disable", async () => {
@@ -168,16 +244,25 @@ for (const dialect of testDialects()) {
       const { accessToken } = await register(t.app, name);
       const setup = await call(t.app, "POST", "/api/auth/2fa/setup", { token: accessToken });
       const secret = str(setup.body["secret"]);
-      const confirm = await call(t.app, "POST", "/api/auth/2fa/verify-setup", { token: accessToken, body: { otp: totpCode(secret, t.clock) } });
+      const confirm = await call(t.app, "POST", "/api/auth/2fa/verify-setup", {
+        token: accessToken,
+        body: { otp: totpCode(secret, t.clock) },
+      });
       expect(confirm.status, JSON.stringify(confirm.body)).toBe(200);
       for (const alias of ["otp", "token"]) {
         t.clock.advance(30);
-        const res = await mfaLogin(t.app, { login_token: await loginToken(t.app, name), [alias]: totpCode(secret, t.clock) });
+        const res = await mfaLogin(t.app, {
+          login_token: await loginToken(t.app, name),
+          [alias]: totpCode(secret, t.clock),
+        });
         expect(res.status, `${alias}: ${JSON.stringify(res.body)}`).toBe(200);
         expect(claimsOf(str(res.body["access_token"])).amr).toEqual(["pwd", "otp"]);
       }
       t.clock.advance(30);
-      const off = await call(t.app, "POST", "/api/auth/2fa/disable", { token: str(confirm.body["access_token"]), body: { password: strongPassword, token: totpCode(secret, t.clock) } });
+      const off = await call(t.app, "POST", "/api/auth/2fa/disable", {
+        token: str(confirm.body["access_token"]),
+        body: { password: strongPassword, token: totpCode(secret, t.clock) },
+      });
       expect(off.status, JSON.stringify(off.body)).toBe(200);
     });
 
@@ -186,11 +271,24 @@ for (const dialect of testDialects()) {
       const { secret } = await enrolledUser(t.app, t.clock, name);
       t.clock.advance(30); // the step before now must not be the one that confirmed the enrolment
       for (const offset of [-2, 2]) {
-        expectError(await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock, offset) }), 401, "invalid_otp");
+        expectError(
+          await mfaLogin(t.app, {
+            login_token: await loginToken(t.app, name),
+            code: totpCode(secret, t.clock, offset),
+          }),
+          401,
+          "invalid_otp",
+        );
       }
       // Earlier step first: the replay guard refuses any step at or before the last one used.
-      expect((await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock, -1) })).status).toBe(200);
-      expect((await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock, 1) })).status).toBe(200);
+      expect(
+        (await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock, -1) }))
+          .status,
+      ).toBe(200);
+      expect(
+        (await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock, 1) }))
+          .status,
+      ).toBe(200);
     });
 
     it("refuses one user's recovery code on another user's login", async () => {
@@ -198,27 +296,48 @@ for (const dialect of testDialects()) {
       const bob = uniqueName("rc-bob");
       const { recoveryCodes } = await enrolledUser(t.app, t.clock, alice);
       await enrolledUser(t.app, t.clock, bob);
-      expectError(await mfaLogin(t.app, { login_token: await loginToken(t.app, bob), recovery_code: recoveryCodes[0] }), 401, "invalid_otp");
-      expect((await mfaLogin(t.app, { login_token: await loginToken(t.app, alice), recovery_code: recoveryCodes[0] })).status).toBe(200);
+      expectError(
+        await mfaLogin(t.app, { login_token: await loginToken(t.app, bob), recovery_code: recoveryCodes[0] }),
+        401,
+        "invalid_otp",
+      );
+      expect(
+        (await mfaLogin(t.app, { login_token: await loginToken(t.app, alice), recovery_code: recoveryCodes[0] }))
+          .status,
+      ).toBe(200);
     });
 
     it("answers disable and recovery-codes with 409 mfa_not_enabled when 2FA is off", async () => {
       const { accessToken } = await register(t.app, uniqueName("never"));
       for (const route of ["/api/auth/2fa/disable", "/api/auth/2fa/recovery-codes"]) {
-        expectError(await call(t.app, "POST", route, { token: accessToken, body: { password: strongPassword, code: "123456" } }), 409, "mfa_not_enabled");
+        expectError(
+          await call(t.app, "POST", route, { token: accessToken, body: { password: strongPassword, code: "123456" } }),
+          409,
+          "mfa_not_enabled",
+        );
       }
     });
 
     it("sets the refresh cookie only once the second factor is verified", async () => {
       const name = uniqueName("cookie");
       const { secret } = await enrolledUser(t.app, t.clock, name);
-      const challenge = await send(t.app, { method: "POST", url: "/api/auth/login", payload: { username: name, password: strongPassword } });
+      const challenge = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/login",
+        payload: { username: name, password: strongPassword },
+      });
       expect(challenge.raw.headers["set-cookie"]).toBeUndefined();
-      const done = await send(t.app, { method: "POST", url: "/api/auth/2fa/login", payload: { login_token: challenge.body["login_token"], code: totpCode(secret, t.clock) } });
+      const done = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/2fa/login",
+        payload: { login_token: challenge.body["login_token"], code: totpCode(secret, t.clock) },
+      });
       expect(done.status).toBe(200);
       expect(setCookieNames(done)).toContain("tessera_refresh");
       // The refreshed pair keeps aal 2.
-      const refreshed = await call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: done.body["refresh_token"] } });
+      const refreshed = await call(t.app, "POST", "/api/auth/token/refresh", {
+        body: { refresh_token: done.body["refresh_token"] },
+      });
       expect(refreshed.status).toBe(200);
       expect(claimsOf(str(refreshed.body["access_token"]))).toMatchObject({ aal: 2, amr: ["pwd", "otp"] });
     });

@@ -1,5 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, enrolledUser, errorCode, loginToken, register, str, strongPassword, totpCode, type Json } from "../helpers/api.js";
+import {
+  call,
+  enrolledUser,
+  errorCode,
+  loginToken,
+  register,
+  str,
+  strongPassword,
+  totpCode,
+  type Json,
+} from "../helpers/api.js";
 import { appOn, type TestApp } from "../helpers/build-test-app.js";
 import { testDialects } from "../helpers/dialects.js";
 import { expectError, lockState, mfaLogin, send, uniqueName } from "./twofactor-helpers.js";
@@ -13,7 +23,8 @@ import { expectError, lockState, mfaLogin, send, uniqueName } from "./twofactor-
  */
 
 const fullwidth = (digits: string): string => [...digits].map((d) => String.fromCodePoint(0xff10 + Number(d))).join("");
-const arabicIndic = (digits: string): string => [...digits].map((d) => String.fromCodePoint(0x0660 + Number(d))).join("");
+const arabicIndic = (digits: string): string =>
+  [...digits].map((d) => String.fromCodePoint(0x0660 + Number(d))).join("");
 
 function expectRefused(res: { status: number; body: Json }, label: string): void {
   expect(res.status, `${label}: ${JSON.stringify(res.body)}`).toBeGreaterThanOrEqual(400);
@@ -55,7 +66,11 @@ for (const dialect of testDialects()) {
         expectRefused(await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code }), label);
         await t.app.services.lockout.reset(userId); // each variant on its own, not a brute force
       }
-      expectError(await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: "1".repeat(65) }), 422, "validation_failed");
+      expectError(
+        await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: "1".repeat(65) }),
+        422,
+        "validation_failed",
+      );
       // None of the look-alikes spent the step: the real code still logs in.
       expect((await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: right })).status).toBe(200);
     });
@@ -64,12 +79,30 @@ for (const dialect of testDialects()) {
       const name = uniqueName("bad-recovery");
       const { recoveryCodes, userId } = await enrolledUser(t.app, t.clock, name);
       const right = recoveryCodes[0] ?? "";
-      for (const code of ["", "----", right.slice(0, -1), `${right}A`, right.replaceAll(/[A-Z]/g, "1"), "%00", "' OR 1=1 --", "x".repeat(64)]) {
-        expectRefused(await mfaLogin(t.app, { login_token: await loginToken(t.app, name), recovery_code: code }), JSON.stringify(code));
+      for (const code of [
+        "",
+        "----",
+        right.slice(0, -1),
+        `${right}A`,
+        right.replaceAll(/[A-Z]/g, "1"),
+        "%00",
+        "' OR 1=1 --",
+        "x".repeat(64),
+      ]) {
+        expectRefused(
+          await mfaLogin(t.app, { login_token: await loginToken(t.app, name), recovery_code: code }),
+          JSON.stringify(code),
+        );
         await t.app.services.lockout.reset(userId);
       }
-      expectError(await mfaLogin(t.app, { login_token: await loginToken(t.app, name), recovery_code: "x".repeat(65) }), 422, "validation_failed");
-      expect((await mfaLogin(t.app, { login_token: await loginToken(t.app, name), recovery_code: right })).status).toBe(200);
+      expectError(
+        await mfaLogin(t.app, { login_token: await loginToken(t.app, name), recovery_code: "x".repeat(65) }),
+        422,
+        "validation_failed",
+      );
+      expect((await mfaLogin(t.app, { login_token: await loginToken(t.app, name), recovery_code: right })).status).toBe(
+        200,
+      );
     });
 
     it("answers malformed /2fa/login bodies with 422 validation_failed and does not count them", async () => {
@@ -93,15 +126,34 @@ for (const dialect of testDialects()) {
         "a string body": "login_token",
       };
       for (const [label, payload] of Object.entries(bodies)) {
-        const res = await send(t.app, { method: "POST", url: "/api/auth/2fa/login", payload: payload as object, headers: { "content-type": "application/json" } });
+        const res = await send(t.app, {
+          method: "POST",
+          url: "/api/auth/2fa/login",
+          payload: payload as object,
+          headers: { "content-type": "application/json" },
+        });
         expectError(res, 422, "validation_failed");
         expect(res.body, label).not.toHaveProperty("access_token");
       }
-      const invalidJson = await send(t.app, { method: "POST", url: "/api/auth/2fa/login", payload: "{\"login_token\": ", headers: { "content-type": "application/json" } });
+      const invalidJson = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/2fa/login",
+        payload: '{"login_token": ',
+        headers: { "content-type": "application/json" },
+      });
       expectError(invalidJson, 422, "validation_failed");
-      const huge = await send(t.app, { method: "POST", url: "/api/auth/2fa/login", payload: { login_token: token, code: right, pad: "x".repeat(100_000) } });
+      const huge = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/2fa/login",
+        payload: { login_token: token, code: right, pad: "x".repeat(100_000) },
+      });
       expect(huge.status).toBe(413);
-      const form = await send(t.app, { method: "POST", url: "/api/auth/2fa/login", payload: `login_token=${token}&code=${right}`, headers: { "content-type": "application/x-www-form-urlencoded" } });
+      const form = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/2fa/login",
+        payload: `login_token=${token}&code=${right}`,
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      });
       expect(form.status).toBe(415);
 
       // None reached verification: no lockout count, and the login token and code are unspent.
@@ -118,18 +170,40 @@ for (const dialect of testDialects()) {
         const res = await call(t.app, "POST", "/api/auth/2fa/verify-setup", { token: accessToken, body: { code } });
         expect([401, 422]).toContain(res.status);
       }
-      expectError(await call(t.app, "POST", "/api/auth/2fa/verify-setup", { token: accessToken, body: { code: Number(right) } }), 422, "validation_failed");
-      const confirm = await call(t.app, "POST", "/api/auth/2fa/verify-setup", { token: accessToken, body: { code: right } });
+      expectError(
+        await call(t.app, "POST", "/api/auth/2fa/verify-setup", { token: accessToken, body: { code: Number(right) } }),
+        422,
+        "validation_failed",
+      );
+      const confirm = await call(t.app, "POST", "/api/auth/2fa/verify-setup", {
+        token: accessToken,
+        body: { code: right },
+      });
       expect(confirm.status).toBe(200);
       const token = str(confirm.body["access_token"]);
       t.clock.advance(30);
       const now = totpCode(secret, t.clock);
       for (const route of ["/api/auth/2fa/disable", "/api/auth/2fa/recovery-codes"]) {
-        expectError(await call(t.app, "POST", route, { token, body: { password: strongPassword, code: Number(now) } }), 422, "validation_failed");
-        expectError(await call(t.app, "POST", route, { token, body: { password: strongPassword, code: fullwidth(now) } }), 401, "invalid_otp");
+        expectError(
+          await call(t.app, "POST", route, { token, body: { password: strongPassword, code: Number(now) } }),
+          422,
+          "validation_failed",
+        );
+        expectError(
+          await call(t.app, "POST", route, { token, body: { password: strongPassword, code: fullwidth(now) } }),
+          401,
+          "invalid_otp",
+        );
         expectError(await call(t.app, "POST", route, { token, body: { code: now } }), 422, "validation_failed");
       }
-      expect((await call(t.app, "POST", "/api/auth/2fa/recovery-codes", { token, body: { password: strongPassword, code: now } })).status).toBe(200);
+      expect(
+        (
+          await call(t.app, "POST", "/api/auth/2fa/recovery-codes", {
+            token,
+            body: { password: strongPassword, code: now },
+          })
+        ).status,
+      ).toBe(200);
     });
   });
 }

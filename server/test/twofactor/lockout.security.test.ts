@@ -2,7 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, enrolledUser, login, loginToken, strongPassword, totpCode } from "../helpers/api.js";
 import { appOn, type TestApp } from "../helpers/build-test-app.js";
 import { testDialects } from "../helpers/dialects.js";
-import { expectError, fullLogin, lockState, mfaLogin, mfaRows, uniqueName, wrongCode, type Reply } from "./twofactor-helpers.js";
+import {
+  expectError,
+  fullLogin,
+  lockState,
+  mfaLogin,
+  mfaRows,
+  uniqueName,
+  wrongCode,
+  type Reply,
+} from "./twofactor-helpers.js";
 
 /*
  * Attack: brute-forcing the six-digit code. One code in 10^6 (three in 10^6 with the ±1 step window)
@@ -56,7 +65,10 @@ for (const dialect of testDialects()) {
       expectError(locked, 429, "rate_limited");
       expect(retryAfter(locked)).toBe(60);
       t.clock.advance(59);
-      const still = await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock) });
+      const still = await mfaLogin(t.app, {
+        login_token: await loginToken(t.app, name),
+        code: totpCode(secret, t.clock),
+      });
       expectError(still, 429, "rate_limited");
       expect(retryAfter(still)).toBe(1);
     });
@@ -79,7 +91,8 @@ for (const dialect of testDialects()) {
       const attacker = guesser(t, name);
       const locks: number[] = [];
       for (let round = 0; round < 3; round++) {
-        for (let i = 0; i < 10; i++) expectError(await attacker.guess(wrongCode(secret, t.clock, i)), 401, "invalid_otp");
+        for (let i = 0; i < 10; i++)
+          expectError(await attacker.guess(wrongCode(secret, t.clock, i)), 401, "invalid_otp");
         const locked = await attacker.guess(wrongCode(secret, t.clock, 99));
         expectError(locked, 429, "rate_limited");
         locks.push(retryAfter(locked));
@@ -88,7 +101,12 @@ for (const dialect of testDialects()) {
       expect(locks).toEqual([60, 120, 240]);
       // The lock has run out: the right code is accepted and clears the backoff.
       expect((await attacker.guess(totpCode(secret, t.clock))).status).toBe(200);
-      expect(await lockState(t, await idOf(t, name))).toMatchObject({ failed: 0, consecutive: 0, lockedUntil: null, lockouts: 0 });
+      expect(await lockState(t, await idOf(t, name))).toMatchObject({
+        failed: 0,
+        consecutive: 0,
+        lockedUntil: null,
+        lockouts: 0,
+      });
     });
 
     it("locks the second factor for good after 100 consecutive failures, until an administrator resets the lock", async () => {
@@ -116,12 +134,17 @@ for (const dialect of testDialects()) {
       expect(evaluated).toBeLessThanOrEqual(100);
 
       t.clock.advance(oneYearInSeconds);
-      const later = await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock) });
+      const later = await mfaLogin(t.app, {
+        login_token: await loginToken(t.app, name),
+        code: totpCode(secret, t.clock),
+      });
       expectError(later, 429, "rate_limited");
       expect(retryAfter(later)).toBeGreaterThan(0);
 
       await t.app.services.lockout.reset(userId);
-      expect((await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock) })).status).toBe(200);
+      expect(
+        (await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock) })).status,
+      ).toBe(200);
     });
 
     it("lifts a permanent lock by an administrator's 2FA reset, which turns 2FA off", async () => {
@@ -129,7 +152,11 @@ for (const dialect of testDialects()) {
       const { secret, userId } = await enrolledUser(t.app, t.clock, name);
       await t.db.updateTable("user").set({ mfa_consecutive_failures: 100 }).where("id", "=", userId).execute();
       await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: wrongCode(secret, t.clock) });
-      expectError(await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock) }), 429, "rate_limited");
+      expectError(
+        await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock) }),
+        429,
+        "rate_limited",
+      );
       await t.app.services.mfa.resetByAdmin(userId, { ip: null, userAgent: "test" });
       expect(await mfaRows(t, userId)).toMatchObject({ credentials: 0, recoveryCodes: 0 });
       expect(await lockState(t, userId)).toMatchObject({ failed: 0, consecutive: 0, lockedUntil: null });
@@ -143,19 +170,27 @@ for (const dialect of testDialects()) {
       for (let i = 0; i < 1000; i++) {
         // A patient attacker: a new login token every time, and waits out every lock it is told about.
         // Its guesses are wrong ones, so what is measured is how many the server lets it check.
-        const res = await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: wrongCode(secret, t.clock, i) });
+        const res = await mfaLogin(t.app, {
+          login_token: await loginToken(t.app, name),
+          code: wrongCode(secret, t.clock, i),
+        });
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         expect(res.body).not.toHaveProperty("access_token");
         if (res.status === 429) {
           const state = await lockState(t, userId);
-          if (state.lockedUntil !== null && state.lockedUntil < t.clock.now() + oneYearInSeconds * 1000) t.clock.advance(retryAfter(res));
+          if (state.lockedUntil !== null && state.lockedUntil < t.clock.now() + oneYearInSeconds * 1000)
+            t.clock.advance(retryAfter(res));
         }
       }
       expect(statuses.get(200)).toBeUndefined();
       expect(statuses.get(401) ?? 0).toBeLessThanOrEqual(100);
       expect(statuses.get(429) ?? 0).toBeGreaterThanOrEqual(900);
       expect([...statuses.keys()].every((s) => s === 401 || s === 429)).toBe(true);
-      expectError(await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock) }), 429, "rate_limited");
+      expectError(
+        await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock) }),
+        429,
+        "rate_limited",
+      );
     }, 300_000);
 
     it("checks exactly 10 of 30 parallel wrong codes before locking, never more", async () => {
@@ -163,7 +198,9 @@ for (const dialect of testDialects()) {
       const { secret } = await enrolledUser(t.app, t.clock, name);
       const tokens: string[] = [];
       for (let i = 0; i < 30; i++) tokens.push(await loginToken(t.app, name));
-      const replies = await Promise.all(tokens.map((login_token, i) => mfaLogin(t.app, { login_token, code: wrongCode(secret, t.clock, i) })));
+      const replies = await Promise.all(
+        tokens.map((login_token, i) => mfaLogin(t.app, { login_token, code: wrongCode(secret, t.clock, i) })),
+      );
       expect(replies.filter((r) => r.status === 401)).toHaveLength(10);
       expect(replies.filter((r) => r.status === 429)).toHaveLength(20);
     });
@@ -187,9 +224,18 @@ for (const dialect of testDialects()) {
       let seed = 0;
       for (const count of [4, 3, 2, 1]) {
         const token = await loginToken(t.app, name);
-        for (let i = 0; i < count; i++) expectError(await mfaLogin(t.app, { login_token: token, code: wrongCode(secret, t.clock, seed++) }), 401, "invalid_otp");
+        for (let i = 0; i < count; i++)
+          expectError(
+            await mfaLogin(t.app, { login_token: token, code: wrongCode(secret, t.clock, seed++) }),
+            401,
+            "invalid_otp",
+          );
       }
-      expectError(await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock) }), 429, "rate_limited");
+      expectError(
+        await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock) }),
+        429,
+        "rate_limited",
+      );
     });
 
     it("answers an expired login token with a valid code as login_token_expired, and counts it", async () => {
@@ -197,16 +243,28 @@ for (const dialect of testDialects()) {
       const { secret, userId } = await enrolledUser(t.app, t.clock, name);
       const token = await loginToken(t.app, name);
       t.clock.advance(301);
-      expectError(await mfaLogin(t.app, { login_token: token, code: totpCode(secret, t.clock) }), 401, "login_token_expired");
+      expectError(
+        await mfaLogin(t.app, { login_token: token, code: totpCode(secret, t.clock) }),
+        401,
+        "login_token_expired",
+      );
       expect((await lockState(t, userId)).failed).toBe(1);
       // Nine more expired tokens (inside the 15-minute window) make ten failures; the eleventh attempt meets the lock.
       const stale: string[] = [];
       for (let i = 0; i < 9; i++) stale.push(await loginToken(t.app, name));
       t.clock.advance(301);
       for (const token of stale) {
-        expectError(await mfaLogin(t.app, { login_token: token, code: totpCode(secret, t.clock) }), 401, "login_token_expired");
+        expectError(
+          await mfaLogin(t.app, { login_token: token, code: totpCode(secret, t.clock) }),
+          401,
+          "login_token_expired",
+        );
       }
-      expectError(await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock) }), 429, "rate_limited");
+      expectError(
+        await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock) }),
+        429,
+        "rate_limited",
+      );
     });
 
     it("accepts a login token just before its five minutes are over", async () => {
@@ -221,13 +279,27 @@ for (const dialect of testDialects()) {
       const name = uniqueName("five");
       const { secret, userId } = await enrolledUser(t.app, t.clock, name);
       const token = await loginToken(t.app, name);
-      for (let i = 0; i < 5; i++) expectError(await mfaLogin(t.app, { login_token: token, code: wrongCode(secret, t.clock, i) }), 401, "invalid_otp");
-      expectError(await mfaLogin(t.app, { login_token: token, code: totpCode(secret, t.clock) }), 401, "login_token_expired");
+      for (let i = 0; i < 5; i++)
+        expectError(
+          await mfaLogin(t.app, { login_token: token, code: wrongCode(secret, t.clock, i) }),
+          401,
+          "invalid_otp",
+        );
+      expectError(
+        await mfaLogin(t.app, { login_token: token, code: totpCode(secret, t.clock) }),
+        401,
+        "login_token_expired",
+      );
       expect((await lockState(t, userId)).failed).toBe(6);
       // Four wrong codes and then the right one on one token is fine.
       await t.app.services.lockout.reset(userId);
       const second = await loginToken(t.app, name);
-      for (let i = 0; i < 4; i++) expectError(await mfaLogin(t.app, { login_token: second, code: wrongCode(secret, t.clock, i) }), 401, "invalid_otp");
+      for (let i = 0; i < 4; i++)
+        expectError(
+          await mfaLogin(t.app, { login_token: second, code: wrongCode(secret, t.clock, i) }),
+          401,
+          "invalid_otp",
+        );
       expect((await mfaLogin(t.app, { login_token: second, code: totpCode(secret, t.clock) })).status).toBe(200);
     });
 
@@ -237,7 +309,11 @@ for (const dialect of testDialects()) {
       const token = await loginToken(t.app, name);
       expect((await mfaLogin(t.app, { login_token: token, code: totpCode(secret, t.clock) })).status).toBe(200);
       t.clock.advance(30);
-      expectError(await mfaLogin(t.app, { login_token: token, code: totpCode(secret, t.clock) }), 401, "login_token_expired");
+      expectError(
+        await mfaLogin(t.app, { login_token: token, code: totpCode(secret, t.clock) }),
+        401,
+        "login_token_expired",
+      );
       expect((await lockState(t, userId)).failed).toBe(1);
     });
 
@@ -248,12 +324,36 @@ for (const dialect of testDialects()) {
       t.clock.advance(30);
       let seed = 0;
       // A wrong password is refused before the code is looked at, and does not count here.
-      expectError(await call(t.app, "POST", "/api/auth/2fa/disable", { token, body: { password: "wrong password!", code: wrongCode(secret, t.clock, seed++) } }), 401, "invalid_credentials");
+      expectError(
+        await call(t.app, "POST", "/api/auth/2fa/disable", {
+          token,
+          body: { password: "wrong password!", code: wrongCode(secret, t.clock, seed++) },
+        }),
+        401,
+        "invalid_credentials",
+      );
       expect((await lockState(t, userId)).failed).toBe(0);
-      for (let i = 0; i < 4; i++) expectError(await call(t.app, "POST", "/api/auth/2fa/disable", { token, body: { password: strongPassword, code: wrongCode(secret, t.clock, seed++) } }), 401, "invalid_otp");
-      for (let i = 0; i < 3; i++) expectError(await call(t.app, "POST", "/api/auth/2fa/recovery-codes", { token, body: { password: strongPassword, code: wrongCode(secret, t.clock, seed++) } }), 401, "invalid_otp");
+      for (let i = 0; i < 4; i++)
+        expectError(
+          await call(t.app, "POST", "/api/auth/2fa/disable", {
+            token,
+            body: { password: strongPassword, code: wrongCode(secret, t.clock, seed++) },
+          }),
+          401,
+          "invalid_otp",
+        );
+      for (let i = 0; i < 3; i++)
+        expectError(
+          await call(t.app, "POST", "/api/auth/2fa/recovery-codes", {
+            token,
+            body: { password: strongPassword, code: wrongCode(secret, t.clock, seed++) },
+          }),
+          401,
+          "invalid_otp",
+        );
       const attacker = guesser(t, name);
-      for (let i = 0; i < 3; i++) expectError(await attacker.guess(wrongCode(secret, t.clock, seed++)), 401, "invalid_otp");
+      for (let i = 0; i < 3; i++)
+        expectError(await attacker.guess(wrongCode(secret, t.clock, seed++)), 401, "invalid_otp");
 
       const right = totpCode(secret, t.clock);
       for (const route of ["/api/auth/2fa/disable", "/api/auth/2fa/recovery-codes"]) {
@@ -265,7 +365,14 @@ for (const dialect of testDialects()) {
       expect(await mfaRows(t, userId)).toMatchObject({ credentials: 1, recoveryCodes: 10 });
 
       t.clock.advance(60);
-      expect((await call(t.app, "POST", "/api/auth/2fa/disable", { token, body: { password: strongPassword, code: totpCode(secret, t.clock) } })).status).toBe(200);
+      expect(
+        (
+          await call(t.app, "POST", "/api/auth/2fa/disable", {
+            token,
+            body: { password: strongPassword, code: totpCode(secret, t.clock) },
+          })
+        ).status,
+      ).toBe(200);
     });
   });
 }

@@ -38,8 +38,14 @@ for (const dialect of testDialects()) {
     it("refuses the previous step's code once a newer code was used", async () => {
       const name = uniqueName("older");
       const { secret } = await enrolledUser(t.app, t.clock, name);
-      expect((await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock) })).status).toBe(200);
-      expectError(await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock, -1) }), 401, "otp_replayed");
+      expect(
+        (await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock) })).status,
+      ).toBe(200);
+      expectError(
+        await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock, -1) }),
+        401,
+        "otp_replayed",
+      );
     });
 
     it("refuses the code that confirmed the enrolment as a login code", async () => {
@@ -47,7 +53,9 @@ for (const dialect of testDialects()) {
       const { accessToken } = await register(t.app, name);
       const secret = str((await call(t.app, "POST", "/api/auth/2fa/setup", { token: accessToken })).body["secret"]);
       const code = totpCode(secret, t.clock);
-      expect((await call(t.app, "POST", "/api/auth/2fa/verify-setup", { token: accessToken, body: { code } })).status).toBe(200);
+      expect(
+        (await call(t.app, "POST", "/api/auth/2fa/verify-setup", { token: accessToken, body: { code } })).status,
+      ).toBe(200);
       expectError(await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code }), 401, "otp_replayed");
     });
 
@@ -56,7 +64,14 @@ for (const dialect of testDialects()) {
       const { secret, accessToken } = await enrolledUser(t.app, t.clock, name);
       const code = totpCode(secret, t.clock);
       expect((await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code })).status).toBe(200);
-      expectError(await call(t.app, "POST", "/api/auth/2fa/disable", { token: accessToken, body: { password: "correct horse battery staple", code } }), 401, "otp_replayed");
+      expectError(
+        await call(t.app, "POST", "/api/auth/2fa/disable", {
+          token: accessToken,
+          body: { password: "correct horse battery staple", code },
+        }),
+        401,
+        "otp_replayed",
+      );
     });
 
     it("lets exactly one of 20 parallel submissions of one code on 20 login tokens through", async () => {
@@ -95,8 +110,16 @@ for (const dialect of testDialects()) {
       const recovery_code = recoveryCodes[0] ?? "";
       const replies = await Promise.all(tokens.map((login_token) => mfaLogin(t.app, { login_token, recovery_code })));
       expect(successes(replies), JSON.stringify(replies.map((r) => r.body))).toBe(1);
-      const used = await t.db.selectFrom("recovery_code").select("id").where("used_at", "is not", null)
-        .where("user_id", "=", (await t.db.selectFrom("user").select("id").where("username", "=", name).executeTakeFirstOrThrow()).id).execute();
+      const used = await t.db
+        .selectFrom("recovery_code")
+        .select("id")
+        .where("used_at", "is not", null)
+        .where(
+          "user_id",
+          "=",
+          (await t.db.selectFrom("user").select("id").where("username", "=", name).executeTakeFirstOrThrow()).id,
+        )
+        .execute();
       expect(used).toHaveLength(1);
     });
 
@@ -105,11 +128,23 @@ for (const dialect of testDialects()) {
       const { accessToken } = await register(t.app, name);
       const secret = str((await call(t.app, "POST", "/api/auth/2fa/setup", { token: accessToken })).body["secret"]);
       const code = totpCode(secret, t.clock);
-      const replies = await Promise.all(Array.from({ length: 10 }, () => call(t.app, "POST", "/api/auth/2fa/verify-setup", { token: accessToken, body: { code } })));
+      const replies = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          call(t.app, "POST", "/api/auth/2fa/verify-setup", { token: accessToken, body: { code } }),
+        ),
+      );
       const ok = replies.filter((r) => r.status === 200);
       expect(ok, JSON.stringify(replies.map((r) => r.body))).toHaveLength(1);
       for (const r of replies.filter((reply) => reply.status !== 200)) expect(r.status).toBeLessThan(500);
-      const sets = await t.db.selectFrom("recovery_code").select("id").where("user_id", "=", (await t.db.selectFrom("user").select("id").where("username", "=", name).executeTakeFirstOrThrow()).id).execute();
+      const sets = await t.db
+        .selectFrom("recovery_code")
+        .select("id")
+        .where(
+          "user_id",
+          "=",
+          (await t.db.selectFrom("user").select("id").where("username", "=", name).executeTakeFirstOrThrow()).id,
+        )
+        .execute();
       expect(sets).toHaveLength(10);
     });
 
@@ -118,7 +153,8 @@ for (const dialect of testDialects()) {
       const { secret, userId } = await enrolledUser(t.app, t.clock, name);
       const code = totpCode(secret, t.clock);
       expect((await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code })).status).toBe(200);
-      for (let i = 0; i < 3; i++) expectError(await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code }), 401, "otp_replayed");
+      for (let i = 0; i < 3; i++)
+        expectError(await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code }), 401, "otp_replayed");
       expect((await lockState(t, userId)).failed).toBe(3);
     });
   });

@@ -26,9 +26,19 @@ for (const dialect of testDialects()) {
       const name = uniqueName("pwd-only");
       const { userId } = await enrolledUser(t.app, t.clock, name);
       const before = await t.db.selectFrom("session").select("id").where("user_id", "=", userId).execute();
-      const res = await send(t.app, { method: "POST", url: "/api/auth/login", payload: { username: name, password: strongPassword } });
+      const res = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/login",
+        payload: { username: name, password: strongPassword },
+      });
       expect(res.status).toBe(200);
-      expect(Object.keys(res.body).sort()).toEqual(["2fa_required", "expires_in", "login_token", "methods", "mfa_required"]);
+      expect(Object.keys(res.body).sort()).toEqual([
+        "2fa_required",
+        "expires_in",
+        "login_token",
+        "methods",
+        "mfa_required",
+      ]);
       expect(setCookieNames(res)).toEqual([]);
       const after = await t.db.selectFrom("session").select("id").where("user_id", "=", userId).execute();
       expect(after).toHaveLength(before.length);
@@ -47,10 +57,17 @@ for (const dialect of testDialects()) {
       const name = uniqueName("refresh");
       await enrolledUser(t.app, t.clock, name);
       const token = await loginToken(t.app, name);
-      expectError(await call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: token } }), 401, "unauthorized");
+      expectError(
+        await call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: token } }),
+        401,
+        "unauthorized",
+      );
       expectError(await call(t.app, "POST", "/api/auth/token/refresh", { token }), 401, "unauthorized");
       const viaCookie = await send(t.app, {
-        method: "POST", url: "/api/auth/token/refresh", cookies: { tessera_refresh: token, tessera_csrf: "x" }, headers: { "x-csrf-token": "x" },
+        method: "POST",
+        url: "/api/auth/token/refresh",
+        cookies: { tessera_refresh: token, tessera_csrf: "x" },
+        headers: { "x-csrf-token": "x" },
       });
       expectError(viaCookie, 401, "unauthorized");
     });
@@ -75,12 +92,47 @@ for (const dialect of testDialects()) {
       expectError(await call(t.app, "GET", "/api/user/me", { token }), 401, "mfa_required");
       expectError(await call(t.app, "GET", "/api/user/audit", { token }), 401, "mfa_required");
       expectError(await call(t.app, "GET", "/api/auth/sessions", { token }), 401, "mfa_required");
-      expectError(await call(t.app, "POST", "/api/auth/2fa/disable", { token, body: { password: strongPassword, code: totpCode(secret, t.clock) } }), 401, "mfa_required");
-      expectError(await call(t.app, "POST", "/api/auth/2fa/recovery-codes", { token, body: { password: strongPassword, code: totpCode(secret, t.clock) } }), 401, "mfa_required");
-      expectError(await call(t.app, "POST", "/api/user/password", { token, body: { current_password: strongPassword, new_password: "another long passphrase here", code: totpCode(secret, t.clock) } }), 401, "mfa_required");
-      expectError(await call(t.app, "DELETE", "/api/user", { token, body: { password: strongPassword, code: totpCode(secret, t.clock) } }), 401, "mfa_required");
+      expectError(
+        await call(t.app, "POST", "/api/auth/2fa/disable", {
+          token,
+          body: { password: strongPassword, code: totpCode(secret, t.clock) },
+        }),
+        401,
+        "mfa_required",
+      );
+      expectError(
+        await call(t.app, "POST", "/api/auth/2fa/recovery-codes", {
+          token,
+          body: { password: strongPassword, code: totpCode(secret, t.clock) },
+        }),
+        401,
+        "mfa_required",
+      );
+      expectError(
+        await call(t.app, "POST", "/api/user/password", {
+          token,
+          body: {
+            current_password: strongPassword,
+            new_password: "another long passphrase here",
+            code: totpCode(secret, t.clock),
+          },
+        }),
+        401,
+        "mfa_required",
+      );
+      expectError(
+        await call(t.app, "DELETE", "/api/user", {
+          token,
+          body: { password: strongPassword, code: totpCode(secret, t.clock) },
+        }),
+        401,
+        "mfa_required",
+      );
       // Nothing changed: 2FA is still on and the password still works with a code.
-      const login = await mfaLogin(t.app, { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock) });
+      const login = await mfaLogin(t.app, {
+        login_token: await loginToken(t.app, name),
+        code: totpCode(secret, t.clock),
+      });
       expect(login.status).toBe(200);
     });
 
@@ -88,10 +140,16 @@ for (const dialect of testDialects()) {
       const name = uniqueName("aal1-refresh");
       const { userId } = await enrolledUser(t.app, t.clock, name);
       const aal1 = await t.app.services.sessions.createSession(userId, ["pwd"], meta);
-      const refreshed = await call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: aal1.refresh_token } });
+      const refreshed = await call(t.app, "POST", "/api/auth/token/refresh", {
+        body: { refresh_token: aal1.refresh_token },
+      });
       expect(refreshed.status).toBe(200);
       expect(claimsOf(str(refreshed.body["access_token"]))).toMatchObject({ aal: 1, amr: ["pwd"] });
-      expectError(await call(t.app, "GET", "/api/user/me", { token: str(refreshed.body["access_token"]) }), 401, "mfa_required");
+      expectError(
+        await call(t.app, "GET", "/api/user/me", { token: str(refreshed.body["access_token"]) }),
+        401,
+        "mfa_required",
+      );
     });
 
     it("finishes no login for an account locked after its password step, and uses up none of its codes", async () => {
@@ -100,16 +158,46 @@ for (const dialect of testDialects()) {
       const token = await loginToken(t.app, name);
       await t.db.updateTable("user").set({ locked: 1 }).where("id", "=", userId).execute();
       const [recoveryCode] = recoveryCodes;
-      expectError(await mfaLogin(t.app, { login_token: token, recovery_code: str(recoveryCode) }), 401, "login_token_expired");
+      expectError(
+        await mfaLogin(t.app, { login_token: token, recovery_code: str(recoveryCode) }),
+        401,
+        "login_token_expired",
+      );
       t.clock.advance(30);
-      expectError(await mfaLogin(t.app, { login_token: token, code: totpCode(secret, t.clock) }), 401, "login_token_expired");
-      const row = await t.db.selectFrom("user").select(["mfa_failed_count", "mfa_consecutive_failures"]).where("id", "=", userId).executeTakeFirstOrThrow();
+      expectError(
+        await mfaLogin(t.app, { login_token: token, code: totpCode(secret, t.clock) }),
+        401,
+        "login_token_expired",
+      );
+      const row = await t.db
+        .selectFrom("user")
+        .select(["mfa_failed_count", "mfa_consecutive_failures"])
+        .where("id", "=", userId)
+        .executeTakeFirstOrThrow();
       expect(row).toEqual({ mfa_failed_count: 0, mfa_consecutive_failures: 0 });
-      expect(await t.db.selectFrom("recovery_code").select("id").where("user_id", "=", userId).where("used_at", "is not", null).execute()).toEqual([]);
-      expect(await t.db.selectFrom("session").select("id").where("user_id", "=", userId).where("aal", "=", 2).where("created_at", ">", t.clock.now() - 60_000).execute()).toEqual([]);
+      expect(
+        await t.db
+          .selectFrom("recovery_code")
+          .select("id")
+          .where("user_id", "=", userId)
+          .where("used_at", "is not", null)
+          .execute(),
+      ).toEqual([]);
+      expect(
+        await t.db
+          .selectFrom("session")
+          .select("id")
+          .where("user_id", "=", userId)
+          .where("aal", "=", 2)
+          .where("created_at", ">", t.clock.now() - 60_000)
+          .execute(),
+      ).toEqual([]);
       // Unlocked, the same recovery code still finishes a login.
       await t.db.updateTable("user").set({ locked: 0 }).where("id", "=", userId).execute();
-      expect((await mfaLogin(t.app, { login_token: await loginToken(t.app, name), recovery_code: str(recoveryCode) })).status).toBe(200);
+      expect(
+        (await mfaLogin(t.app, { login_token: await loginToken(t.app, name), recovery_code: str(recoveryCode) }))
+          .status,
+      ).toBe(200);
     });
 
     it("never finishes a login without a code: missing, empty code or empty recovery code", async () => {

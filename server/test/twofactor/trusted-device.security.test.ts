@@ -2,7 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, enrolledUser, loginToken, str, strongPassword, totpCode, type Json } from "../helpers/api.js";
 import { appOn, type TestApp } from "../helpers/build-test-app.js";
 import { testDialects } from "../helpers/dialects.js";
-import { claimsOf, deviceCookieOf, expectError, fullLogin, mfaRows, passwordLogin, send, uniqueName, type Reply } from "./twofactor-helpers.js";
+import {
+  claimsOf,
+  deviceCookieOf,
+  expectError,
+  fullLogin,
+  mfaRows,
+  passwordLogin,
+  send,
+  uniqueName,
+  type Reply,
+} from "./twofactor-helpers.js";
 
 /*
  * Attack: forging or keeping a "remember this device" cookie. The cookie lets a password login skip
@@ -12,9 +22,14 @@ import { claimsOf, deviceCookieOf, expectError, fullLogin, mfaRows, passwordLogi
  * feature off) … revocable, and all revoked by a password change or reset and by disabling 2FA".
  */
 
-async function rememberedLogin(t: TestApp, username: string, secret: string): Promise<{ reply: Reply; cookie: string }> {
+async function rememberedLogin(
+  t: TestApp,
+  username: string,
+  secret: string,
+): Promise<{ reply: Reply; cookie: string }> {
   const reply = await send(t.app, {
-    method: "POST", url: "/api/auth/2fa/login",
+    method: "POST",
+    url: "/api/auth/2fa/login",
     payload: { login_token: await loginToken(t.app, username), code: totpCode(secret, t.clock), remember_device: true },
   });
   expect(reply.status, JSON.stringify(reply.body)).toBe(200);
@@ -56,7 +71,11 @@ for (const dialect of testDialects()) {
     it("sets no device cookie without remember_device", async () => {
       const name = uniqueName("no-remember");
       const { secret } = await enrolledUser(t.app, t.clock, name);
-      const res = await send(t.app, { method: "POST", url: "/api/auth/2fa/login", payload: { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock) } });
+      const res = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/2fa/login",
+        payload: { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock) },
+      });
       expect(res.status).toBe(200);
       expect(deviceCookieOf(res)).toBeUndefined();
     });
@@ -69,7 +88,12 @@ for (const dialect of testDialects()) {
       expect(claimsOf(access)).toMatchObject({ aal: 2, amr: ["pwd", "device"] });
       expect((await call(t.app, "GET", "/api/user/me", { token: access })).status).toBe(200);
       // The cookie never replaces the password.
-      const wrong = await send(t.app, { method: "POST", url: "/api/auth/login", payload: { username: name, password: "not the password" }, cookies: { tessera_device: cookie } });
+      const wrong = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/login",
+        payload: { username: name, password: "not the password" },
+        cookies: { tessera_device: cookie },
+      });
       expectError(wrong, 401, "invalid_credentials");
     });
 
@@ -88,7 +112,9 @@ for (const dialect of testDialects()) {
       expect((await call(t.app, "DELETE", `/api/auth/trusted-devices/${id}`, { token })).status).toBe(204);
       expect((await call(t.app, "GET", "/api/auth/sessions", { token })).body["trusted_devices"]).toEqual([]);
       // Both ends of a device's trust are in the user's audit log.
-      const types = ((await call(t.app, "GET", "/api/user/audit", { token })).body["events"] as Json[]).map((e) => e["type"]);
+      const types = ((await call(t.app, "GET", "/api/user/audit", { token })).body["events"] as Json[]).map(
+        (e) => e["type"],
+      );
       expect(types).toEqual(expect.arrayContaining(["trusted_device_added", "trusted_device_revoked"]));
       expectChallenge(await passwordLogin(t.app, name, { tessera_device: cookie }));
       expectError(await call(t.app, "DELETE", `/api/auth/trusted-devices/${id}`, { token }), 404, "not_found");
@@ -98,11 +124,21 @@ for (const dialect of testDialects()) {
       const owner = uniqueName("owner");
       const { secret } = await enrolledUser(t.app, t.clock, owner);
       const { reply, cookie } = await rememberedLogin(t, owner, secret);
-      const id = str(((await call(t.app, "GET", "/api/auth/sessions", { token: str(reply.body["access_token"]) })).body["trusted_devices"] as Json[])[0]?.["id"]);
+      const id = str(
+        (
+          (await call(t.app, "GET", "/api/auth/sessions", { token: str(reply.body["access_token"]) })).body[
+            "trusted_devices"
+          ] as Json[]
+        )[0]?.["id"],
+      );
       const other = uniqueName("other");
       const { secret: otherSecret } = await enrolledUser(t.app, t.clock, other);
       const { accessToken } = await fullLogin(t, other, otherSecret);
-      expectError(await call(t.app, "DELETE", `/api/auth/trusted-devices/${id}`, { token: accessToken }), 404, "not_found");
+      expectError(
+        await call(t.app, "DELETE", `/api/auth/trusted-devices/${id}`, { token: accessToken }),
+        404,
+        "not_found",
+      );
       expectTokens(await passwordLogin(t.app, owner, { tessera_device: cookie }));
     });
 
@@ -118,7 +154,7 @@ for (const dialect of testDialects()) {
         "no signature": value,
         "an empty signature": `${value}.`,
         "an empty value": "",
-        "garbage": "%%%.%%%",
+        garbage: "%%%.%%%",
       };
       for (const [label, forgedCookie] of Object.entries(forged)) {
         const res = await passwordLogin(t.app, name, { tessera_device: forgedCookie });
@@ -150,14 +186,29 @@ for (const dialect of testDialects()) {
       expect((await mfaRows(t, userId)).activeDevices).toBe(2);
       t.clock.advance(30);
       const token = str(second.reply.body["access_token"]);
-      expect((await call(t.app, "POST", "/api/auth/2fa/disable", { token, body: { password: strongPassword, code: totpCode(secret, t.clock) } })).status).toBe(200);
+      expect(
+        (
+          await call(t.app, "POST", "/api/auth/2fa/disable", {
+            token,
+            body: { password: strongPassword, code: totpCode(secret, t.clock) },
+          })
+        ).status,
+      ).toBe(200);
       expect((await mfaRows(t, userId)).activeDevices).toBe(0);
 
       // Turn 2FA on again: the old cookies must not skip the new second factor.
       const setup = await call(t.app, "POST", "/api/auth/2fa/setup", { token });
       const newSecret = str(setup.body["secret"]);
-      expect((await call(t.app, "POST", "/api/auth/2fa/verify-setup", { token, body: { code: totpCode(newSecret, t.clock) } })).status).toBe(200);
-      for (const { cookie } of [first, second]) expectChallenge(await passwordLogin(t.app, name, { tessera_device: cookie }));
+      expect(
+        (
+          await call(t.app, "POST", "/api/auth/2fa/verify-setup", {
+            token,
+            body: { code: totpCode(newSecret, t.clock) },
+          })
+        ).status,
+      ).toBe(200);
+      for (const { cookie } of [first, second])
+        expectChallenge(await passwordLogin(t.app, name, { tessera_device: cookie }));
     });
 
     it("revokes every trusted device when the password is changed", async () => {
@@ -167,10 +218,19 @@ for (const dialect of testDialects()) {
       t.clock.advance(30);
       const res = await call(t.app, "POST", "/api/user/password", {
         token: str(reply.body["access_token"]),
-        body: { current_password: strongPassword, new_password: "a different long passphrase", code: totpCode(secret, t.clock) },
+        body: {
+          current_password: strongPassword,
+          new_password: "a different long passphrase",
+          code: totpCode(secret, t.clock),
+        },
       });
       expect(res.status, JSON.stringify(res.body)).toBe(204);
-      const after = await send(t.app, { method: "POST", url: "/api/auth/login", payload: { username: name, password: "a different long passphrase" }, cookies: { tessera_device: cookie } });
+      const after = await send(t.app, {
+        method: "POST",
+        url: "/api/auth/login",
+        payload: { username: name, password: "a different long passphrase" },
+        cookies: { tessera_device: cookie },
+      });
       expectChallenge(after);
     });
   });
@@ -186,7 +246,8 @@ for (const dialect of testDialects()) {
       const name = uniqueName("off");
       const { secret, userId } = await enrolledUser(t.app, t.clock, name);
       const res = await send(t.app, {
-        method: "POST", url: "/api/auth/2fa/login",
+        method: "POST",
+        url: "/api/auth/2fa/login",
         payload: { login_token: await loginToken(t.app, name), code: totpCode(secret, t.clock), remember_device: true },
       });
       expect(res.status).toBe(200);

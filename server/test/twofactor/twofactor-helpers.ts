@@ -42,7 +42,11 @@ export async function mfaLogin(app: FastifyInstance, body: Json): Promise<Reply>
 }
 
 /** Password, then a TOTP code: the access and refresh tokens of a fresh aal-2 session. */
-export async function fullLogin(t: TestApp, username: string, secret: string): Promise<{ accessToken: string; refreshToken: string }> {
+export async function fullLogin(
+  t: TestApp,
+  username: string,
+  secret: string,
+): Promise<{ accessToken: string; refreshToken: string }> {
   const token = await loginToken(t.app, username);
   const res = await mfaLogin(t.app, { login_token: token, code: totpCode(secret, t.clock) });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -89,22 +93,50 @@ export function deviceCookieOf(res: Reply): string | undefined {
   return res.raw.cookies.find((c) => c.name === "tessera_device")?.value;
 }
 
-export async function passwordLogin(app: FastifyInstance, username: string, cookies: Record<string, string> = {}): Promise<Reply> {
-  return send(app, { method: "POST", url: "/api/auth/login", payload: { username, password: strongPassword }, cookies });
+export async function passwordLogin(
+  app: FastifyInstance,
+  username: string,
+  cookies: Record<string, string> = {},
+): Promise<Reply> {
+  return send(app, {
+    method: "POST",
+    url: "/api/auth/login",
+    payload: { username, password: strongPassword },
+    cookies,
+  });
 }
 
 /** Row counts of the user's second-factor material. */
-export async function mfaRows(t: TestApp, userId: string): Promise<{ credentials: number; recoveryCodes: number; activeDevices: number }> {
+export async function mfaRows(
+  t: TestApp,
+  userId: string,
+): Promise<{ credentials: number; recoveryCodes: number; activeDevices: number }> {
   const credentials = await t.db.selectFrom("totp_credential").select("id").where("user_id", "=", userId).execute();
   const codes = await t.db.selectFrom("recovery_code").select("id").where("user_id", "=", userId).execute();
-  const devices = await t.db.selectFrom("trusted_device").select("id").where("user_id", "=", userId).where("revoked_at", "is", null).execute();
+  const devices = await t.db
+    .selectFrom("trusted_device")
+    .select("id")
+    .where("user_id", "=", userId)
+    .where("revoked_at", "is", null)
+    .execute();
   return { credentials: credentials.length, recoveryCodes: codes.length, activeDevices: devices.length };
 }
 
-export async function lockState(t: TestApp, userId: string): Promise<{ failed: number; consecutive: number; lockedUntil: number | null; lockouts: number }> {
-  const row = await t.db.selectFrom("user").select(["mfa_failed_count", "mfa_consecutive_failures", "mfa_locked_until", "mfa_lockouts"])
-    .where("id", "=", userId).executeTakeFirstOrThrow();
-  return { failed: Number(row.mfa_failed_count), consecutive: Number(row.mfa_consecutive_failures), lockedUntil: row.mfa_locked_until === null ? null : Number(row.mfa_locked_until), lockouts: Number(row.mfa_lockouts) };
+export async function lockState(
+  t: TestApp,
+  userId: string,
+): Promise<{ failed: number; consecutive: number; lockedUntil: number | null; lockouts: number }> {
+  const row = await t.db
+    .selectFrom("user")
+    .select(["mfa_failed_count", "mfa_consecutive_failures", "mfa_locked_until", "mfa_lockouts"])
+    .where("id", "=", userId)
+    .executeTakeFirstOrThrow();
+  return {
+    failed: Number(row.mfa_failed_count),
+    consecutive: Number(row.mfa_consecutive_failures),
+    lockedUntil: row.mfa_locked_until === null ? null : Number(row.mfa_locked_until),
+    lockouts: Number(row.mfa_lockouts),
+  };
 }
 
 export { strongPassword };

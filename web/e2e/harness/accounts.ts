@@ -13,7 +13,11 @@ export interface TestAccount {
 /** A unique, strong-enough account description (nothing created yet). */
 export function newAccount(prefix: string): TestAccount {
   const suffix = randomBytes(4).toString("hex");
-  return { username: `${prefix}_${suffix}`, email: `${prefix}.${suffix}@example.test`, password: `quiet-ledger-${suffix}-harbour-71` };
+  return {
+    username: `${prefix}_${suffix}`,
+    email: `${prefix}.${suffix}@example.test`,
+    password: `quiet-ledger-${suffix}-harbour-71`,
+  };
 }
 
 async function call<T>(baseURL: string, path: string, body: unknown, token?: string): Promise<T> {
@@ -27,17 +31,35 @@ async function call<T>(baseURL: string, path: string, body: unknown, token?: str
 
 /** Creates an account through the API (not the UI), optionally with 2FA already on. */
 export async function createAccount(baseURL: string, account: TestAccount, withMFA: boolean): Promise<TestAccount> {
-  const registered = await call<{ access_token: string; mfa_setup?: { secret: string } }>(baseURL, "/api/auth/register", {
-    username: account.username, password: account.password, email: account.email, enable_mfa: withMFA,
-  });
+  const registered = await call<{ access_token: string; mfa_setup?: { secret: string } }>(
+    baseURL,
+    "/api/auth/register",
+    {
+      username: account.username,
+      password: account.password,
+      email: account.email,
+      enable_mfa: withMFA,
+    },
+  );
   if (!withMFA) return account;
   if (registered.mfa_setup === undefined) throw new Error("register with enable_mfa: true answered without mfa_setup");
   const codes = new CodeSource(registered.mfa_setup.secret);
-  const confirmed = await call<{ recovery_codes: string[] }>(baseURL, "/api/auth/2fa/verify-setup", { code: await codes.next() }, registered.access_token);
+  const confirmed = await call<{ recovery_codes: string[] }>(
+    baseURL,
+    "/api/auth/2fa/verify-setup",
+    { code: await codes.next() },
+    registered.access_token,
+  );
   return { ...account, codes, recoveryCodes: confirmed.recovery_codes };
 }
 
-export interface MailMessage { id: string; to: string; subject: string; text: string; sent_at: string }
+export interface MailMessage {
+  id: string;
+  to: string;
+  subject: string;
+  text: string;
+  sent_at: string;
+}
 
 /** The newest captured mail to `to` whose text links to `path`, polling briefly. */
 export async function linkFromMail(baseURL: string, to: string, path: string): Promise<string> {

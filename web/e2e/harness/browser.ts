@@ -9,7 +9,15 @@ export const phone = { width: 375, height: 812 };
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
   });
 }
 
@@ -25,13 +33,21 @@ export interface PageProblems {
 const expectedNetworkError = /^Failed to load resource: the server responded with a status of 4\d\d/;
 
 /** A fresh browser profile (own cookie jar) at desktop size, watched for problems. */
-export async function newWatchedContext(browser: Browser, baseURL: string, problems: PageProblems): Promise<BrowserContext> {
+export async function newWatchedContext(
+  browser: Browser,
+  baseURL: string,
+  problems: PageProblems,
+): Promise<BrowserContext> {
   const context = await browser.newContext({ baseURL, viewport: desktop, acceptDownloads: true });
-  await context.exposeBinding("__reportCSPViolation", (_source, text: string) => { problems.cspViolations.push(text); });
+  await context.exposeBinding("__reportCSPViolation", (_source, text: string) => {
+    problems.cspViolations.push(text);
+  });
   await context.addInitScript(() => {
     document.addEventListener("securitypolicyviolation", (event) => {
       const report = (window as unknown as { __reportCSPViolation(text: string): void }).__reportCSPViolation;
-      report(`${event.violatedDirective} blocked ${event.blockedURI || "inline"} at ${event.sourceFile}:${event.lineNumber}`);
+      report(
+        `${event.violatedDirective} blocked ${event.blockedURI || "inline"} at ${event.sourceFile}:${event.lineNumber}`,
+      );
     });
   });
   context.on("page", (page) => watchPage(page, problems));
@@ -47,7 +63,8 @@ function watchPage(page: Page, problems: PageProblems): void {
   page.on("console", (message) => {
     const text = message.text();
     if (/Content[- ]Security[- ]Policy/i.test(text)) problems.cspViolations.push(text);
-    else if (message.type() === "error" && !expectedNetworkError.test(text)) problems.consoleErrors.push(`${page.url()}: ${text}`);
+    else if (message.type() === "error" && !expectedNetworkError.test(text))
+      problems.consoleErrors.push(`${page.url()}: ${text}`);
   });
   page.on("pageerror", (error) => problems.pageErrors.push(`${page.url()}: ${error.message}`));
 }
@@ -65,8 +82,13 @@ export async function captureFailure(name: string): Promise<string> {
     index += 1;
     const file = join(screenshotDir, `FAILED-${name.replace(/[^a-z0-9]+/gi, "-")}-${index}.png`);
     await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
-    const alerts = await page.locator("[role=alert]").allTextContents().catch(() => []);
-    notes.push(`page ${index} at ${page.url()} (screenshot ${file}); alerts: ${JSON.stringify(alerts.filter((text) => text.trim() !== ""))}`);
+    const alerts = await page
+      .locator("[role=alert]")
+      .allTextContents()
+      .catch(() => []);
+    notes.push(
+      `page ${index} at ${page.url()} (screenshot ${file}); alerts: ${JSON.stringify(alerts.filter((text) => text.trim() !== ""))}`,
+    );
   }
   return notes.join("\n");
 }
@@ -80,7 +102,9 @@ export async function screenshot(page: Page, name: string): Promise<boolean> {
   await page.setViewportSize(desktop);
   await page.screenshot({ path: join(screenshotDir, `${name}-desktop.png`), fullPage: true });
   await page.setViewportSize(phone);
-  const overflows = await page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1);
+  const overflows = await page.evaluate(
+    () => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1,
+  );
   await page.screenshot({ path: join(screenshotDir, `${name}-375.png`), fullPage: true });
   // The dark theme (prefers-color-scheme) at phone width, too.
   await page.emulateMedia({ colorScheme: "dark" });

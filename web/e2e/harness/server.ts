@@ -30,17 +30,25 @@ export async function freePort(): Promise<number> {
 
 function serverEnv(port: number, dataDir: string): NodeJS.ProcessEnv {
   return {
-    PATH: process.env.PATH, HOME: process.env.HOME,
-    PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir,
-    DATABASE_URL: `sqlite:${join(dataDir, "tessera.db")}`, PUBLIC_URL: `http://127.0.0.1:${port}`,
-    NODE_ENV: "test", RATE_LIMIT: "off", PASSWORD_HASH_MEMORY_KIB: "19456", WEB_DIST: webDist,
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    DATABASE_URL: `sqlite:${join(dataDir, "tessera.db")}`,
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    NODE_ENV: "test",
+    RATE_LIMIT: "off",
+    PASSWORD_HASH_MEMORY_KIB: "19456",
+    WEB_DIST: webDist,
   };
 }
 
 async function waitForHealth(baseURL: string, child: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`Tessera server exited with code ${child.exitCode} before it was healthy:\n${output()}`);
+    if (child.exitCode !== null)
+      throw new Error(`Tessera server exited with code ${child.exitCode} before it was healthy:\n${output()}`);
     try {
       const response = await fetch(`${baseURL}/healthz`);
       if (response.status === 200) return;
@@ -59,8 +67,12 @@ export async function startServer(): Promise<TesseraServer> {
   const env = serverEnv(port, dataDir);
   const child = spawn(process.execPath, [serverMain], { env, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
-  child.stdout?.on("data", (chunk: Buffer) => { log += chunk.toString(); });
-  child.stderr?.on("data", (chunk: Buffer) => { log += chunk.toString(); });
+  child.stdout?.on("data", (chunk: Buffer) => {
+    log += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    log += chunk.toString();
+  });
   const baseURL = `http://127.0.0.1:${port}`;
   try {
     await waitForHealth(baseURL, child, () => log);
@@ -73,13 +85,21 @@ export async function startServer(): Promise<TesseraServer> {
     baseURL,
     dataDir,
     output: () => log,
-    cli: (args, extraEnv = {}) => new Promise((resolve) => {
-      const run = spawn(process.execPath, [serverCli, ...args], { env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
-      let output = "";
-      run.stdout.on("data", (chunk: Buffer) => { output += chunk.toString(); });
-      run.stderr.on("data", (chunk: Buffer) => { output += chunk.toString(); });
-      run.on("close", (code) => resolve({ code, output }));
-    }),
+    cli: (args, extraEnv = {}) =>
+      new Promise((resolve) => {
+        const run = spawn(process.execPath, [serverCli, ...args], {
+          env: { ...env, ...extraEnv },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let output = "";
+        run.stdout.on("data", (chunk: Buffer) => {
+          output += chunk.toString();
+        });
+        run.stderr.on("data", (chunk: Buffer) => {
+          output += chunk.toString();
+        });
+        run.on("close", (code) => resolve({ code, output }));
+      }),
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once("exit", resolve));

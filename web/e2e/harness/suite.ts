@@ -38,17 +38,21 @@ export function useSuite(): () => Suite {
 export function stepper(): (name: string, body: () => Promise<void>, timeout?: number) => void {
   let failed: string | null = null;
   return (name, body, timeout) => {
-    it(name, async (context) => {
-      if (failed !== null) context.skip(`skipped: the step "${failed}" failed`);
-      try {
-        await body();
-      } catch (error) {
-        failed = name;
-        const pages = await captureFailure(name);
-        if (error instanceof Error) error.message = `${error.message}\n${pages}`;
-        throw error;
-      }
-    }, timeout);
+    it(
+      name,
+      async (context) => {
+        if (failed !== null) context.skip(`skipped: the step "${failed}" failed`);
+        try {
+          await body();
+        } catch (error) {
+          failed = name;
+          const pages = await captureFailure(name);
+          if (error instanceof Error) error.message = `${error.message}\n${pages}`;
+          throw error;
+        }
+      },
+      timeout,
+    );
   };
 }
 

@@ -12,7 +12,12 @@ export class CodeSource {
   private lastStep = -1;
 
   constructor(secret: string) {
-    this.totp = new TOTP({ secret: Secret.fromBase32(secret.replace(/\s+/g, "")), algorithm: "SHA1", digits: 6, period: periodInSeconds });
+    this.totp = new TOTP({
+      secret: Secret.fromBase32(secret.replace(/\s+/g, "")),
+      algorithm: "SHA1",
+      digits: 6,
+      period: periodInSeconds,
+    });
   }
 
   /** A valid code for a step not used before (waits when the next free step is too far ahead). */
@@ -31,7 +36,9 @@ export class CodeSource {
   /** A well-formed code that is wrong now (no step in the ±1 window produces it). */
   wrong(): string {
     const now = Date.now();
-    const valid = new Set([-1, 0, 1].map((offset) => this.totp.generate({ timestamp: now + offset * periodInSeconds * 1000 })));
+    const valid = new Set(
+      [-1, 0, 1].map((offset) => this.totp.generate({ timestamp: now + offset * periodInSeconds * 1000 })),
+    );
     for (let candidate = 0; ; candidate += 111_111) {
       const code = String(candidate % 1_000_000).padStart(6, "0");
       if (!valid.has(code)) return code;

@@ -7,7 +7,20 @@ afterEach(() => vi.unstubAllGlobals());
 
 describe("admin api", () => {
   it("listUsers unwraps the users", async () => {
-    const users = [{ id: "u1", username: "alice", email: null, email_verified: false, mfa_enabled: true, created_at: "2025-01-01T00:00:00Z", last_login_at: null, previous_login_at: null, roles: [], locked: false }];
+    const users = [
+      {
+        id: "u1",
+        username: "alice",
+        email: null,
+        email_verified: false,
+        mfa_enabled: true,
+        created_at: "2025-01-01T00:00:00Z",
+        last_login_at: null,
+        previous_login_at: null,
+        roles: [],
+        locked: false,
+      },
+    ];
     const fetch = mockFetch(jsonResponse(200, { users }));
     await expect(listUsers()).resolves.toEqual(users);
     expect(fetch.single()).toMatchObject({ method: "GET", url: "/api/admin/users" });
@@ -31,7 +44,17 @@ describe("admin api", () => {
   });
 
   it("listAuditEvents unwraps the events", async () => {
-    const events = [{ id: "e1", type: "login_failed", ip: null, user_agent: null, created_at: "2025-01-01T00:00:00Z", user_id: "u1", username: "alice" }];
+    const events = [
+      {
+        id: "e1",
+        type: "login_failed",
+        ip: null,
+        user_agent: null,
+        created_at: "2025-01-01T00:00:00Z",
+        user_id: "u1",
+        username: "alice",
+      },
+    ];
     const fetch = mockFetch(jsonResponse(200, { events }));
     await expect(listAuditEvents()).resolves.toEqual(events);
     expect(fetch.single()).toMatchObject({ method: "GET", url: "/api/admin/audit" });

@@ -3,7 +3,17 @@ import { errorResponse, expectedHeaders, jsonResponse, mockFetch, signedInBrowse
 import { login, loginSecondFactor, logout, refreshTokens, register } from "./auth";
 
 const tokens = { access_token: "a", refresh_token: "r", token_type: "Bearer", expires_in: 900 };
-const user = { id: "u1", username: "alice", email: null, email_verified: false, mfa_enabled: false, created_at: "2025-01-01T00:00:00Z", last_login_at: null, previous_login_at: null, roles: [] };
+const user = {
+  id: "u1",
+  username: "alice",
+  email: null,
+  email_verified: false,
+  mfa_enabled: false,
+  created_at: "2025-01-01T00:00:00Z",
+  last_login_at: null,
+  previous_login_at: null,
+  roles: [],
+};
 
 beforeEach(signedInBrowser);
 afterEach(() => vi.unstubAllGlobals());
@@ -11,33 +21,60 @@ afterEach(() => vi.unstubAllGlobals());
 describe("auth api", () => {
   it("register posts the new account without a Bearer token", async () => {
     const fetch = mockFetch(jsonResponse(201, { ...tokens, user }));
-    const reply = await register({ username: "alice", password: "correct horse", email: "a@example.com", enable_mfa: true });
+    const reply = await register({
+      username: "alice",
+      password: "correct horse",
+      email: "a@example.com",
+      enable_mfa: true,
+    });
     expect(reply.user.username).toBe("alice");
     const call = fetch.single();
-    expect(call).toMatchObject({ method: "POST", url: "/api/auth/register", body: { username: "alice", password: "correct horse", email: "a@example.com", enable_mfa: true } });
+    expect(call).toMatchObject({
+      method: "POST",
+      url: "/api/auth/register",
+      body: { username: "alice", password: "correct horse", email: "a@example.com", enable_mfa: true },
+    });
     expect(call.headers).toEqual(expectedHeaders(false, true));
   });
 
   it("register surfaces the password reasons of a 422", async () => {
-    mockFetch(errorResponse(422, "validation_failed", { details: [{ field: "password", message: "is a commonly used password" }] }));
+    mockFetch(
+      errorResponse(422, "validation_failed", {
+        details: [{ field: "password", message: "is a commonly used password" }],
+      }),
+    );
     const error = await register({ username: "alice", password: "password1" }).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: "validation_failed" });
   });
 
   it("register maps a taken username to user_exists", async () => {
     mockFetch(errorResponse(409, "user_exists"));
-    await expect(register({ username: "alice", password: "x" })).rejects.toMatchObject({ status: 409, code: "user_exists", message: "That username is already taken." });
+    await expect(register({ username: "alice", password: "x" })).rejects.toMatchObject({
+      status: 409,
+      code: "user_exists",
+      message: "That username is already taken.",
+    });
   });
 
   it("login posts username and password and returns tokens", async () => {
     const fetch = mockFetch(jsonResponse(200, { ...tokens, user }));
     await expect(login("alice@example.com", "pw")).resolves.toMatchObject({ access_token: "a" });
-    expect(fetch.single()).toMatchObject({ method: "POST", url: "/api/auth/login", body: { username: "alice@example.com", password: "pw" } });
+    expect(fetch.single()).toMatchObject({
+      method: "POST",
+      url: "/api/auth/login",
+      body: { username: "alice@example.com", password: "pw" },
+    });
     expect(fetch.single().headers).toEqual(expectedHeaders(false, true));
   });
 
   it("login returns the mfa challenge as is", async () => {
-    const challenge = { mfa_required: true, "2fa_required": true, login_token: "lt", methods: ["totp", "recovery_code"], expires_in: 300 };
+    const challenge = {
+      mfa_required: true,
+      "2fa_required": true,
+      login_token: "lt",
+      methods: ["totp", "recovery_code"],
+      expires_in: 300,
+    };
     mockFetch(jsonResponse(200, challenge));
     await expect(login("alice", "pw")).resolves.toEqual(challenge);
   });
@@ -50,7 +87,11 @@ describe("auth api", () => {
   it("the 2FA step sends a TOTP code and remember_device", async () => {
     const fetch = mockFetch(jsonResponse(200, tokens));
     await loginSecondFactor("lt", { code: "123456" }, true);
-    expect(fetch.single()).toMatchObject({ method: "POST", url: "/api/auth/2fa/login", body: { login_token: "lt", code: "123456", remember_device: true } });
+    expect(fetch.single()).toMatchObject({
+      method: "POST",
+      url: "/api/auth/2fa/login",
+      body: { login_token: "lt", code: "123456", remember_device: true },
+    });
     expect(fetch.single().headers).toEqual(expectedHeaders(false, true));
   });
 

@@ -21,7 +21,11 @@ export function login(username: string, password: string): Promise<LoginReply> {
 
 export type SecondFactor = { code: string } | { recovery_code: string };
 
-export function loginSecondFactor(loginToken: string, factor: SecondFactor, rememberDevice = false): Promise<LoginTokens> {
+export function loginSecondFactor(
+  loginToken: string,
+  factor: SecondFactor,
+  rememberDevice = false,
+): Promise<LoginTokens> {
   const body = { login_token: loginToken, ...factor, ...(rememberDevice ? { remember_device: true } : {}) };
   return api.post<LoginTokens>("/api/auth/2fa/login", body, { auth: false });
 }

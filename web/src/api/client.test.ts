@@ -61,13 +61,22 @@ describe("api client", () => {
     mockFetch(errorResponse(422, "validation_failed", { details: [{ field: "password", message: "too short" }] }));
     const error = await api.post("/api/auth/register", {}).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ApiError);
-    expect(error).toMatchObject({ status: 422, code: "validation_failed", serverMessage: "server says validation_failed", message: "Some fields need attention." });
+    expect(error).toMatchObject({
+      status: 422,
+      code: "validation_failed",
+      serverMessage: "server says validation_failed",
+      message: "Some fields need attention.",
+    });
     expect((error as ApiError).fieldErrors()).toEqual({ password: "Too short." });
   });
 
   it("reads Retry-After on rate_limited", async () => {
     mockFetch(errorResponse(429, "rate_limited", {}, { "Retry-After": "42" }));
-    await expect(api.post("/api/auth/login", {})).rejects.toMatchObject({ code: "rate_limited", retryAfterSeconds: 42, message: "Too many attempts. Try again in 42 seconds." });
+    await expect(api.post("/api/auth/login", {})).rejects.toMatchObject({
+      code: "rate_limited",
+      retryAfterSeconds: 42,
+      message: "Too many attempts. Try again in 42 seconds.",
+    });
   });
 
   it("maps a non-JSON failure by its status", async () => {
@@ -82,7 +91,10 @@ describe("api client", () => {
 
   it("refreshes once and replays the call when the access token has expired", async () => {
     let token = "old";
-    const refresh = vi.fn(async () => { token = "new"; return true; });
+    const refresh = vi.fn(async () => {
+      token = "new";
+      return true;
+    });
     const { configureClient } = await import("./client");
     configureClient({ getAccessToken: () => token, refreshAccessToken: refresh });
     const fetch = mockFetch(errorResponse(401, "unauthorized"), jsonResponse(200, { id: "u1" }));

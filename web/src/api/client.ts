@@ -73,7 +73,12 @@ async function send(method: string, url: string, body: unknown, useAuth: boolean
 }
 
 /** Sends one API request and returns its parsed JSON body (null for 202/204 without a body). */
-export async function request<T>(method: string, url: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
+export async function request<T>(
+  method: string,
+  url: string,
+  body?: unknown,
+  options: RequestOptions = {},
+): Promise<T> {
   const useAuth = options.auth ?? true;
   let response = await send(method, url, body, useAuth);
   // An access token can expire while a tab sleeps: refresh once and replay the call.
@@ -92,6 +97,8 @@ export async function request<T>(method: string, url: string, body?: unknown, op
 export const api = {
   get: <T>(url: string, options?: RequestOptions): Promise<T> => request<T>("GET", url, undefined, options),
   /** POST always sends a JSON body (`{}` when empty): the server rejects an empty JSON body. */
-  post: <T>(url: string, body: object = {}, options?: RequestOptions): Promise<T> => request<T>("POST", url, body, options),
-  delete: <T>(url: string, body?: object, options?: RequestOptions): Promise<T> => request<T>("DELETE", url, body, options),
+  post: <T>(url: string, body: object = {}, options?: RequestOptions): Promise<T> =>
+    request<T>("POST", url, body, options),
+  delete: <T>(url: string, body?: object, options?: RequestOptions): Promise<T> =>
+    request<T>("DELETE", url, body, options),
 };

@@ -23,7 +23,11 @@ export async function requestPasswordReset(email: string): Promise<void> {
 }
 
 export function resetPassword(token: string, newPassword: string): Promise<{ password_reset: true }> {
-  return api.post<{ password_reset: true }>("/api/auth/password/reset", { token, new_password: newPassword }, { auth: false });
+  return api.post<{ password_reset: true }>(
+    "/api/auth/password/reset",
+    { token, new_password: newPassword },
+    { auth: false },
+  );
 }
 
 /** Mail captured by the server outside production; 404 there. */

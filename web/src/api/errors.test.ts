@@ -2,9 +2,22 @@ import { describe, expect, it } from "vitest";
 import { ApiError, messageFor, toApiError } from "./errors";
 
 const specCodes = [
-  "validation_failed", "invalid_token", "invalid_credentials", "mfa_required", "invalid_otp", "otp_replayed",
-  "login_token_expired", "unauthorized", "forbidden", "not_found", "user_exists", "mfa_already_enabled",
-  "mfa_not_enabled", "mfa_setup_expired", "payload_too_large", "rate_limited",
+  "validation_failed",
+  "invalid_token",
+  "invalid_credentials",
+  "mfa_required",
+  "invalid_otp",
+  "otp_replayed",
+  "login_token_expired",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "user_exists",
+  "mfa_already_enabled",
+  "mfa_not_enabled",
+  "mfa_setup_expired",
+  "payload_too_large",
+  "rate_limited",
 ];
 
 describe("error messages", () => {
@@ -30,7 +43,11 @@ describe("error messages", () => {
 
 describe("toApiError", () => {
   it("keeps the server's message apart from the human one", () => {
-    const error = toApiError(401, { error: { code: "invalid_credentials", message: "Invalid username or password." } }, null);
+    const error = toApiError(
+      401,
+      { error: { code: "invalid_credentials", message: "Invalid username or password." } },
+      null,
+    );
     expect(error).toBeInstanceOf(ApiError);
     expect(error.message).toBe("The username or password is incorrect.");
     expect(error.serverMessage).toBe("Invalid username or password.");
@@ -38,24 +55,46 @@ describe("toApiError", () => {
   });
 
   it("joins several reasons for one field and drops malformed details", () => {
-    const body = { error: { code: "validation_failed", message: "x", details: [
-      { field: "password", message: "is too short" },
-      { field: "/body/password", message: "Appears in a list of breached passwords." },
-      { field: "email" },
-      "nonsense",
-    ] } };
-    expect(toApiError(422, body, null).fieldErrors()).toEqual({ password: "Is too short. Appears in a list of breached passwords." });
+    const body = {
+      error: {
+        code: "validation_failed",
+        message: "x",
+        details: [
+          { field: "password", message: "is too short" },
+          { field: "/body/password", message: "Appears in a list of breached passwords." },
+          { field: "email" },
+          "nonsense",
+        ],
+      },
+    };
+    expect(toApiError(422, body, null).fieldErrors()).toEqual({
+      password: "Is too short. Appears in a list of breached passwords.",
+    });
   });
 
   it("rewords the validator's schema messages", () => {
-    const body = { error: { code: "validation_failed", message: "x", details: [
-      { field: "username", message: "must NOT have fewer than 1 characters" },
-      { field: "email", message: "must match format \"email\"" },
-    ] } };
-    expect(toApiError(422, body, null).fieldErrors()).toEqual({ username: "This field is required.", email: "Enter a valid email address." });
+    const body = {
+      error: {
+        code: "validation_failed",
+        message: "x",
+        details: [
+          { field: "username", message: "must NOT have fewer than 1 characters" },
+          { field: "email", message: 'must match format "email"' },
+        ],
+      },
+    };
+    expect(toApiError(422, body, null).fieldErrors()).toEqual({
+      username: "This field is required.",
+      email: "Enter a valid email address.",
+    });
   });
 
-  it.each([[404, "not_found"], [403, "forbidden"], [429, "rate_limited"], [500, "internal_error"]])("guesses the code from status %i without a body", (status, code) => {
+  it.each([
+    [404, "not_found"],
+    [403, "forbidden"],
+    [429, "rate_limited"],
+    [500, "internal_error"],
+  ])("guesses the code from status %i without a body", (status, code) => {
     expect(toApiError(status, null, null).code).toBe(code);
   });
 

@@ -110,8 +110,14 @@ function isFieldDetail(value: unknown): value is FieldDetail {
 
 function fallbackCode(status: number): string {
   const byStatus: Record<number, string> = {
-    400: "validation_failed", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    413: "payload_too_large", 422: "validation_failed", 429: "rate_limited", 503: "service_unavailable",
+    400: "validation_failed",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    413: "payload_too_large",
+    422: "validation_failed",
+    429: "rate_limited",
+    503: "service_unavailable",
   };
   return byStatus[status] ?? "internal_error";
 }

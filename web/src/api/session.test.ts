@@ -8,8 +8,21 @@ afterEach(() => vi.unstubAllGlobals());
 describe("session api", () => {
   it("listSessions returns sessions and trusted devices", async () => {
     const list = {
-      sessions: [{ id: "s1", created_at: "2025-01-01T00:00:00Z", last_used_at: null, ip: "127.0.0.1", user_agent: "UA", aal: 2, amr: ["pwd", "otp"], current: true }],
-      trusted_devices: [{ id: "d1", created_at: "2025-01-01T00:00:00Z", expires_at: "2025-01-31T00:00:00Z", user_agent: "UA" }],
+      sessions: [
+        {
+          id: "s1",
+          created_at: "2025-01-01T00:00:00Z",
+          last_used_at: null,
+          ip: "127.0.0.1",
+          user_agent: "UA",
+          aal: 2,
+          amr: ["pwd", "otp"],
+          current: true,
+        },
+      ],
+      trusted_devices: [
+        { id: "d1", created_at: "2025-01-01T00:00:00Z", expires_at: "2025-01-31T00:00:00Z", user_agent: "UA" },
+      ],
     };
     const fetch = mockFetch(jsonResponse(200, list));
     await expect(listSessions()).resolves.toEqual(list);

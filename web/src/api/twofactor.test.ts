@@ -7,7 +7,14 @@ afterEach(() => vi.unstubAllGlobals());
 
 describe("two-factor api", () => {
   it("setup posts as the signed-in user and returns the QR and secret", async () => {
-    const setup = { secret: "JBSWY3DPEHPK3PXP", otpauth_url: "otpauth://totp/Tessera:alice?secret=JBSWY3DPEHPK3PXP", qr_png: "data:image/png;base64,AAAA", qr_svg: "<svg/>", qr_base64: "data:image/png;base64,AAAA", expires_in: 600 };
+    const setup = {
+      secret: "JBSWY3DPEHPK3PXP",
+      otpauth_url: "otpauth://totp/Tessera:alice?secret=JBSWY3DPEHPK3PXP",
+      qr_png: "data:image/png;base64,AAAA",
+      qr_svg: "<svg/>",
+      qr_base64: "data:image/png;base64,AAAA",
+      expires_in: 600,
+    };
     const fetch = mockFetch(jsonResponse(200, setup));
     await expect(startSetup()).resolves.toEqual(setup);
     expect(fetch.single()).toMatchObject({ method: "POST", url: "/api/auth/2fa/setup", body: {} });
@@ -20,14 +27,28 @@ describe("two-factor api", () => {
   });
 
   it("verify-setup sends the code and returns recovery codes with new tokens", async () => {
-    const reply = { mfa_enabled: true, recovery_codes: Array.from({ length: 10 }, (_, i) => `code-${i}`), access_token: "a2", refresh_token: "r2", token_type: "Bearer", expires_in: 900 };
+    const reply = {
+      mfa_enabled: true,
+      recovery_codes: Array.from({ length: 10 }, (_, i) => `code-${i}`),
+      access_token: "a2",
+      refresh_token: "r2",
+      token_type: "Bearer",
+      expires_in: 900,
+    };
     const fetch = mockFetch(jsonResponse(200, reply));
     await expect(verifySetup("123456")).resolves.toEqual(reply);
-    expect(fetch.single()).toMatchObject({ method: "POST", url: "/api/auth/2fa/verify-setup", body: { code: "123456" } });
+    expect(fetch.single()).toMatchObject({
+      method: "POST",
+      url: "/api/auth/2fa/verify-setup",
+      body: { code: "123456" },
+    });
     expect(fetch.single().headers).toEqual(expectedHeaders(true, true));
   });
 
-  it.each([["invalid_otp", 401], ["mfa_setup_expired", 409]])("verify-setup maps %s", async (code, status) => {
+  it.each([
+    ["invalid_otp", 401],
+    ["mfa_setup_expired", 409],
+  ])("verify-setup maps %s", async (code, status) => {
     mockFetch(errorResponse(status, code));
     await expect(verifySetup("000000")).rejects.toMatchObject({ status, code });
   });
@@ -35,7 +56,11 @@ describe("two-factor api", () => {
   it("disable sends password and code", async () => {
     const fetch = mockFetch(jsonResponse(200, { mfa_enabled: false }));
     await expect(disable("pw", "ABCD-EFGH")).resolves.toEqual({ mfa_enabled: false });
-    expect(fetch.single()).toMatchObject({ method: "POST", url: "/api/auth/2fa/disable", body: { password: "pw", code: "ABCD-EFGH" } });
+    expect(fetch.single()).toMatchObject({
+      method: "POST",
+      url: "/api/auth/2fa/disable",
+      body: { password: "pw", code: "ABCD-EFGH" },
+    });
     expect(fetch.single().headers).toEqual(expectedHeaders(true, true));
   });
 
@@ -47,7 +72,11 @@ describe("two-factor api", () => {
   it("recovery-codes sends password and code and returns the new set", async () => {
     const fetch = mockFetch(jsonResponse(200, { recovery_codes: ["a", "b"] }));
     await expect(regenerateRecoveryCodes("pw", "123456")).resolves.toEqual({ recovery_codes: ["a", "b"] });
-    expect(fetch.single()).toMatchObject({ method: "POST", url: "/api/auth/2fa/recovery-codes", body: { password: "pw", code: "123456" } });
+    expect(fetch.single()).toMatchObject({
+      method: "POST",
+      url: "/api/auth/2fa/recovery-codes",
+      body: { password: "pw", code: "123456" },
+    });
     expect(fetch.single().headers).toEqual(expectedHeaders(true, true));
   });
 });

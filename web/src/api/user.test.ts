@@ -1,6 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { errorResponse, expectedHeaders, jsonResponse, mockFetch, signedInBrowser } from "../test-utils/fetch-mock";
-import { changeEmail, changePassword, confirmDeletion, deleteAccount, getMe, listSecurityEvents, requestDeletion } from "./user";
+import {
+  changeEmail,
+  changePassword,
+  confirmDeletion,
+  deleteAccount,
+  getMe,
+  listSecurityEvents,
+  requestDeletion,
+} from "./user";
 
 beforeEach(signedInBrowser);
 afterEach(() => vi.unstubAllGlobals());
@@ -8,7 +16,17 @@ const noContent = (): Response => new Response(null, { status: 204 });
 
 describe("user api", () => {
   it("getMe reads the profile with the Bearer token", async () => {
-    const me = { id: "u1", username: "alice", email: "a@example.com", email_verified: true, mfa_enabled: true, created_at: "2025-01-01T00:00:00Z", last_login_at: null, previous_login_at: null, roles: ["admin"] };
+    const me = {
+      id: "u1",
+      username: "alice",
+      email: "a@example.com",
+      email_verified: true,
+      mfa_enabled: true,
+      created_at: "2025-01-01T00:00:00Z",
+      last_login_at: null,
+      previous_login_at: null,
+      roles: ["admin"],
+    };
     const fetch = mockFetch(jsonResponse(200, me));
     await expect(getMe()).resolves.toEqual(me);
     expect(fetch.single()).toMatchObject({ method: "GET", url: "/api/user/me", body: undefined });
@@ -19,7 +37,11 @@ describe("user api", () => {
     const fetch = mockFetch(noContent(), noContent());
     await changePassword("old", "new-password", "123456");
     await changePassword("old", "new-password");
-    expect(fetch.calls[0]).toMatchObject({ method: "POST", url: "/api/user/password", body: { current_password: "old", new_password: "new-password", code: "123456" } });
+    expect(fetch.calls[0]).toMatchObject({
+      method: "POST",
+      url: "/api/user/password",
+      body: { current_password: "old", new_password: "new-password", code: "123456" },
+    });
     expect(fetch.calls[1]?.body).toEqual({ current_password: "old", new_password: "new-password" });
     expect(fetch.calls[0]?.headers).toEqual(expectedHeaders(true, true));
   });
@@ -32,14 +54,22 @@ describe("user api", () => {
   it("changeEmail posts the address and password and accepts 202", async () => {
     const fetch = mockFetch(jsonResponse(202, {}));
     await changeEmail("new@example.com", "pw");
-    expect(fetch.single()).toMatchObject({ method: "POST", url: "/api/user/email", body: { email: "new@example.com", password: "pw" } });
+    expect(fetch.single()).toMatchObject({
+      method: "POST",
+      url: "/api/user/email",
+      body: { email: "new@example.com", password: "pw" },
+    });
     expect(fetch.single().headers).toEqual(expectedHeaders(true, true));
   });
 
   it("deleteAccount sends DELETE with password and code", async () => {
     const fetch = mockFetch(noContent());
     await deleteAccount("pw", "123456");
-    expect(fetch.single()).toMatchObject({ method: "DELETE", url: "/api/user", body: { password: "pw", code: "123456" } });
+    expect(fetch.single()).toMatchObject({
+      method: "DELETE",
+      url: "/api/user",
+      body: { password: "pw", code: "123456" },
+    });
     expect(fetch.single().headers).toEqual(expectedHeaders(true, true));
   });
 
@@ -68,7 +98,9 @@ describe("user api", () => {
   });
 
   it("listSecurityEvents unwraps the events", async () => {
-    const events = [{ id: "e1", type: "login_succeeded", ip: "127.0.0.1", user_agent: "UA", created_at: "2025-01-01T00:00:00Z" }];
+    const events = [
+      { id: "e1", type: "login_succeeded", ip: "127.0.0.1", user_agent: "UA", created_at: "2025-01-01T00:00:00Z" },
+    ];
     const fetch = mockFetch(jsonResponse(200, { events }));
     await expect(listSecurityEvents()).resolves.toEqual(events);
     expect(fetch.single()).toMatchObject({ method: "GET", url: "/api/user/audit" });

@@ -25,9 +25,16 @@ describe("useAsyncAction", () => {
 
   it("clears the last error when run again and ignores a second run while pending", async () => {
     const action = useAsyncAction();
-    await action.run(async () => { throw new ApiError(401, "invalid_otp", "x"); });
+    await action.run(async () => {
+      throw new ApiError(401, "invalid_otp", "x");
+    });
     let release: () => void = () => undefined;
-    const first = action.run(() => new Promise<string>((resolve) => { release = () => resolve("done"); }));
+    const first = action.run(
+      () =>
+        new Promise<string>((resolve) => {
+          release = () => resolve("done");
+        }),
+    );
     expect(action.error.value).toBeNull();
     await expect(action.run(async () => "second")).resolves.toBeUndefined();
     release();

@@ -2,7 +2,10 @@ import { ref, watch, type Ref } from "vue";
 import { loadEstimator, type StrengthEstimate } from "../lib/password-strength";
 
 /** A live strength estimate of `password`, penalising the username and email (`userInputs`). */
-export function usePasswordStrength(password: Ref<string>, userInputs: () => string[] = () => []): Ref<StrengthEstimate | null> {
+export function usePasswordStrength(
+  password: Ref<string>,
+  userInputs: () => string[] = () => [],
+): Ref<StrengthEstimate | null> {
   const estimate = ref<StrengthEstimate | null>(null);
   let version = 0;
   watch([password, userInputs], async ([value, inputs]) => {
@@ -13,7 +16,11 @@ export function usePasswordStrength(password: Ref<string>, userInputs: () => str
     }
     const estimator = await loadEstimator();
     // Typing is faster than the first load: keep only the newest answer.
-    if (current === version) estimate.value = estimator(value, inputs.filter((input) => input !== ""));
+    if (current === version)
+      estimate.value = estimator(
+        value,
+        inputs.filter((input) => input !== ""),
+      );
   });
   return estimate;
 }

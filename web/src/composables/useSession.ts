@@ -27,7 +27,9 @@ export function useSession(): UseSession {
   /** Where to go after signing in: the `redirect` query when it is a local path, else the profile. */
   function afterLoginTarget(): RouteLocationRaw {
     const redirect = router.currentRoute.value.query.redirect;
-    return typeof redirect === "string" && redirect.startsWith("/") && !redirect.startsWith("//") ? redirect : "/profile";
+    return typeof redirect === "string" && redirect.startsWith("/") && !redirect.startsWith("//")
+      ? redirect
+      : "/profile";
   }
 
   /** Handles a password or magic-link login reply. */

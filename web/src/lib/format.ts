@@ -10,12 +10,22 @@ export function formatDateTime(iso: string | null | undefined, fallback = "Never
 }
 
 const browsers: [RegExp, string][] = [
-  [/Edg\//, "Edge"], [/OPR\/|Opera/, "Opera"], [/Firefox\//, "Firefox"], [/HeadlessChrome\//, "Headless Chrome"],
-  [/Chrome\/|Chromium\//, "Chrome"], [/Safari\//, "Safari"], [/curl\//, "curl"], [/node|undici/i, "Node.js"],
+  [/Edg\//, "Edge"],
+  [/OPR\/|Opera/, "Opera"],
+  [/Firefox\//, "Firefox"],
+  [/HeadlessChrome\//, "Headless Chrome"],
+  [/Chrome\/|Chromium\//, "Chrome"],
+  [/Safari\//, "Safari"],
+  [/curl\//, "curl"],
+  [/node|undici/i, "Node.js"],
 ];
 const systems: [RegExp, string][] = [
-  [/Android/, "Android"], [/iPhone|iPad|iPod/, "iOS"], [/Windows/, "Windows"], [/Mac OS X|Macintosh/, "macOS"],
-  [/CrOS/, "ChromeOS"], [/Linux/, "Linux"],
+  [/Android/, "Android"],
+  [/iPhone|iPad|iPod/, "iOS"],
+  [/Windows/, "Windows"],
+  [/Mac OS X|Macintosh/, "macOS"],
+  [/CrOS/, "ChromeOS"],
+  [/Linux/, "Linux"],
 ];
 
 /** "Chrome on Linux" from a User-Agent header; "Unknown device" when there is none. */

@@ -4,8 +4,23 @@ import { getMe } from "../api/user";
 import { errorResponse, jsonResponse, mockFetch, stubCookies } from "../test-utils/fetch-mock";
 import { useSessionStore } from "./session";
 
-const user = { id: "u1", username: "alice", email: null, email_verified: false, mfa_enabled: false, created_at: "2025-01-01T00:00:00Z", last_login_at: null, previous_login_at: null, roles: [] };
-const pair = (access: string, expiresIn = 900) => ({ access_token: access, refresh_token: "opaque", token_type: "Bearer" as const, expires_in: expiresIn });
+const user = {
+  id: "u1",
+  username: "alice",
+  email: null,
+  email_verified: false,
+  mfa_enabled: false,
+  created_at: "2025-01-01T00:00:00Z",
+  last_login_at: null,
+  previous_login_at: null,
+  roles: [],
+};
+const pair = (access: string, expiresIn = 900) => ({
+  access_token: access,
+  refresh_token: "opaque",
+  token_type: "Bearer" as const,
+  expires_in: expiresIn,
+});
 
 beforeEach(() => {
   setActivePinia(createPinia());
@@ -140,12 +155,18 @@ describe("session store: logout and token handling", () => {
   });
 
   it("refreshes and replays a call whose token has expired", async () => {
-    const fetch = mockFetch(errorResponse(401, "unauthorized"), jsonResponse(200, pair("fresh")), jsonResponse(200, user));
+    const fetch = mockFetch(
+      errorResponse(401, "unauthorized"),
+      jsonResponse(200, pair("fresh")),
+      jsonResponse(200, user),
+    );
     const store = useSessionStore();
     store.acceptTokens(pair("stale"));
     await expect(getMe()).resolves.toEqual(user);
     expect(fetch.calls.map((call) => `${call.url} ${call.headers.authorization ?? "-"}`)).toEqual([
-      "/api/user/me Bearer stale", "/api/auth/token/refresh -", "/api/user/me Bearer fresh",
+      "/api/user/me Bearer stale",
+      "/api/auth/token/refresh -",
+      "/api/user/me Bearer fresh",
     ]);
   });
 

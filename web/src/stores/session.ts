@@ -130,7 +130,21 @@ export const useSessionStore = defineStore("session", () => {
   configureClient({ getAccessToken: () => accessToken.value, refreshAccessToken: refresh });
 
   return {
-    accessToken, expiresAt, user, ready, challenge, pendingSetup, notice, isAuthenticated, isAdmin,
-    acceptTokens, refresh, loadUser, init, logout, clear, takeNotice,
+    accessToken,
+    expiresAt,
+    user,
+    ready,
+    challenge,
+    pendingSetup,
+    notice,
+    isAuthenticated,
+    isAdmin,
+    acceptTokens,
+    refresh,
+    loadUser,
+    init,
+    logout,
+    clear,
+    takeNotice,
   };
 });

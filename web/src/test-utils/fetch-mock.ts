@@ -19,10 +19,18 @@ export interface FetchMock {
 
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   const text = body === undefined ? null : JSON.stringify(body);
-  return new Response(status === 204 ? null : text, { status, headers: { "Content-Type": "application/json", ...headers } });
+  return new Response(status === 204 ? null : text, {
+    status,
+    headers: { "Content-Type": "application/json", ...headers },
+  });
 }
 
-export function errorResponse(status: number, code: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Response {
+export function errorResponse(
+  status: number,
+  code: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Response {
   return jsonResponse(status, { error: { code, message: `server says ${code}`, ...extra } }, headers);
 }
 
@@ -32,7 +40,9 @@ export function mockFetch(...responses: (Response | (() => Response) | Error)[])
   let index = 0;
   const fn = vi.fn<typeof fetch>(async (input, init) => {
     const headers: Record<string, string> = {};
-    new Headers(init?.headers).forEach((value, key) => { headers[key] = value; });
+    new Headers(init?.headers).forEach((value, key) => {
+      headers[key] = value;
+    });
     const raw = init?.body;
     calls.push({
       method: init?.method ?? "GET",

@@ -78,7 +78,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("used_at", "bigint")
     .addColumn("created_at", "bigint", (col) => col.notNull())
     .execute();
-  await db.schema.createIndex("recovery_code_user_hash_idx").on("recovery_code").columns(["user_id", "code_hash"]).execute();
+  await db.schema
+    .createIndex("recovery_code_user_hash_idx")
+    .on("recovery_code")
+    .columns(["user_id", "code_hash"])
+    .execute();
 
   await db.schema
     .createTable("login_challenge")
@@ -135,8 +139,16 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   for (const table of [
-    "link_token", "audit_event", "trusted_device", "login_challenge", "recovery_code",
-    "totp_credential", "signing_key", "refresh_token", "session", "user",
+    "link_token",
+    "audit_event",
+    "trusted_device",
+    "login_challenge",
+    "recovery_code",
+    "totp_credential",
+    "signing_key",
+    "refresh_token",
+    "session",
+    "user",
   ]) {
     await db.schema.dropTable(table).execute();
   }

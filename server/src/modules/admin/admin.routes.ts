@@ -12,7 +12,10 @@ const Paging = Type.Object({
   offset: Type.Optional(Type.String({ pattern: "^[0-9]{1,9}$" })),
 });
 const AdminUser = Type.Composite([Type.Omit(UserSchema, []), Type.Object({ locked: Type.Boolean() })]);
-const AdminAuditEvent = Type.Composite([AuditEvent, Type.Object({ user_id: NullableString, username: NullableString, created_at: NullableTime })]);
+const AdminAuditEvent = Type.Composite([
+  AuditEvent,
+  Type.Object({ user_id: NullableString, username: NullableString, created_at: NullableTime }),
+]);
 
 export async function adminRoutes(fastify: FastifyInstance, { services }: RouteDeps): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -20,31 +23,76 @@ export async function adminRoutes(fastify: FastifyInstance, { services }: RouteD
   const guard = requireAuth(sessions, { role: "admin" });
   const security = [{ bearer: [] }];
 
-  app.get("/api/admin/users", {
-    schema: { tags: ["admin"], summary: "All users", security, querystring: Paging, response: { 200: Type.Object({ users: Type.Array(AdminUser) }), ...errorResponses } },
-    preHandler: guard,
-  }, async (request) => ({ users: await admin.listUsers(Math.min(Number(request.query.limit ?? 100), 1000), Number(request.query.offset ?? 0)) }));
+  app.get(
+    "/api/admin/users",
+    {
+      schema: {
+        tags: ["admin"],
+        summary: "All users",
+        security,
+        querystring: Paging,
+        response: { 200: Type.Object({ users: Type.Array(AdminUser) }), ...errorResponses },
+      },
+      preHandler: guard,
+    },
+    async (request) => ({
+      users: await admin.listUsers(
+        Math.min(Number(request.query.limit ?? 100), 1000),
+        Number(request.query.offset ?? 0),
+      ),
+    }),
+  );
 
-  app.post("/api/admin/users/:id/reset-2fa", {
-    schema: { tags: ["admin"], summary: "Turn a user's 2FA off (they enrol again)", security, params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
-    preHandler: guard,
-  }, async (request, reply) => {
-    await mfa.resetByAdmin(request.params.id, metaOf(request));
-    return reply.code(204).send(null);
-  });
+  app.post(
+    "/api/admin/users/:id/reset-2fa",
+    {
+      schema: {
+        tags: ["admin"],
+        summary: "Turn a user's 2FA off (they enrol again)",
+        security,
+        params: IdParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+      preHandler: guard,
+    },
+    async (request, reply) => {
+      await mfa.resetByAdmin(request.params.id, metaOf(request));
+      return reply.code(204).send(null);
+    },
+  );
 
   for (const action of ["lock", "unlock"] as const) {
-    app.post(`/api/admin/users/:id/${action}`, {
-      schema: { tags: ["admin"], summary: action === "lock" ? "Lock an account and end its sessions" : "Unlock an account", security, params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
-      preHandler: guard,
-    }, async (request, reply) => {
-      await admin.setLocked(request.params.id, action === "lock", metaOf(request));
-      return reply.code(204).send(null);
-    });
+    app.post(
+      `/api/admin/users/:id/${action}`,
+      {
+        schema: {
+          tags: ["admin"],
+          summary: action === "lock" ? "Lock an account and end its sessions" : "Unlock an account",
+          security,
+          params: IdParams,
+          response: { 204: Type.Null(), ...errorResponses },
+        },
+        preHandler: guard,
+      },
+      async (request, reply) => {
+        await admin.setLocked(request.params.id, action === "lock", metaOf(request));
+        return reply.code(204).send(null);
+      },
+    );
   }
 
-  app.get("/api/admin/audit", {
-    schema: { tags: ["admin"], summary: "Security events of every user, newest first", security, querystring: Paging, response: { 200: Type.Object({ events: Type.Array(AdminAuditEvent) }), ...errorResponses } },
-    preHandler: guard,
-  }, async (request) => ({ events: await audit.list({ limit: Math.min(Number(request.query.limit ?? 200), 1000) }) }));
+  app.get(
+    "/api/admin/audit",
+    {
+      schema: {
+        tags: ["admin"],
+        summary: "Security events of every user, newest first",
+        security,
+        querystring: Paging,
+        response: { 200: Type.Object({ events: Type.Array(AdminAuditEvent) }), ...errorResponses },
+      },
+      preHandler: guard,
+    },
+    async (request) => ({ events: await audit.list({ limit: Math.min(Number(request.query.limit ?? 200), 1000) }) }),
+  );
 }

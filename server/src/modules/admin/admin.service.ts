@@ -13,7 +13,12 @@ export interface AdminService {
   grantRole(username: string, role: string): Promise<void>;
 }
 
-export function createAdminService(deps: { db: Kysely<Database>; clock: Clock; sessions: SessionService; audit: AuditService }): AdminService {
+export function createAdminService(deps: {
+  db: Kysely<Database>;
+  clock: Clock;
+  sessions: SessionService;
+  audit: AuditService;
+}): AdminService {
   const { db, sessions, audit } = deps;
   return {
     async listUsers(limit, offset) {

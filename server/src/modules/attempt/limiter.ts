@@ -33,7 +33,10 @@ export function createMemoryCounterStore(now: () => number): CounterStore {
     },
     async peek(key) {
       const entry = live(key);
-      return { count: entry?.count ?? 0, resetInSeconds: entry === undefined ? 0 : Math.ceil((entry.resetAt - now()) / 1000) };
+      return {
+        count: entry?.count ?? 0,
+        resetInSeconds: entry === undefined ? 0 : Math.ceil((entry.resetAt - now()) / 1000),
+      };
     },
     async release(key) {
       const entry = live(key);
@@ -48,7 +51,12 @@ export function createMemoryCounterStore(now: () => number): CounterStore {
 export function createRedisCounterStore(redis: Redis, prefix = "tessera:count:"): CounterStore {
   return {
     async hit(key, windowInSeconds) {
-      const result = await redis.multi().incr(prefix + key).pexpire(prefix + key, windowInSeconds * 1000, "NX").pttl(prefix + key).exec();
+      const result = await redis
+        .multi()
+        .incr(prefix + key)
+        .pexpire(prefix + key, windowInSeconds * 1000, "NX")
+        .pttl(prefix + key)
+        .exec();
       const count = Number(result?.[0]?.[1] ?? 0);
       const ttl = Number(result?.[2]?.[1] ?? windowInSeconds * 1000);
       return { count, resetInSeconds: Math.max(1, Math.ceil(ttl / 1000)) };
@@ -59,7 +67,11 @@ export function createRedisCounterStore(redis: Redis, prefix = "tessera:count:")
     },
     async release(key) {
       // Only an existing, positive counter: a plain DECR on an expired key would create one without a TTL.
-      await redis.eval("local n = tonumber(redis.call('get', KEYS[1]) or '0') if n > 0 then return redis.call('decr', KEYS[1]) end return 0", 1, prefix + key);
+      await redis.eval(
+        "local n = tonumber(redis.call('get', KEYS[1]) or '0') if n > 0 then return redis.call('decr', KEYS[1]) end return 0",
+        1,
+        prefix + key,
+      );
     },
     async close() {
       // The Redis connection belongs to the app, which closes it.

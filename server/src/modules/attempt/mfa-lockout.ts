@@ -16,28 +16,43 @@ export const mfaMaxConsecutiveFailures = 100;
 const lockedForever = Number.MAX_SAFE_INTEGER;
 
 type UserExpressions = ExpressionBuilder<Database, "user">;
-const unlocked = (eb: UserExpressions, now: number) => eb.or([eb("mfa_locked_until", "is", null), eb("mfa_locked_until", "<=", now)]);
-const windowOver = (eb: UserExpressions, windowStart: number) => eb.or([eb("mfa_window_started_at", "is", null), eb("mfa_window_started_at", "<", windowStart)]);
+const unlocked = (eb: UserExpressions, now: number) =>
+  eb.or([eb("mfa_locked_until", "is", null), eb("mfa_locked_until", "<=", now)]);
+const windowOver = (eb: UserExpressions, windowStart: number) =>
+  eb.or([eb("mfa_window_started_at", "is", null), eb("mfa_window_started_at", "<", windowStart)]);
 
 // One conditional UPDATE both checks and counts (STYLE S9): it matches only while the account is
 // unlocked and this attempt is inside both limits. Reading the counters back afterwards would see
 // parallel attempts' increments and refuse attempts that were still within the limit.
 // MySQL evaluates SET left to right with new values, so mfa_failed_count must come before the window column.
-const countAttempt = preparedQuery((db, p: { userId: string; now: number; windowStart: number }) => db.updateTable("user")
-  .set((eb) => ({
-    mfa_failed_count: eb.case().when(windowOver(eb, p.windowStart)).then(1).else(eb("mfa_failed_count", "+", 1)).end(),
-    // eb.val: a bare value in then() is inlined into the SQL text, not passed as a parameter.
-    mfa_window_started_at: eb.case().when(windowOver(eb, p.windowStart)).then(eb.val(p.now)).else(eb.ref("mfa_window_started_at")).end(),
-    mfa_consecutive_failures: eb("mfa_consecutive_failures", "+", 1),
-  }))
-  .where("id", "=", p.userId)
-  .where((eb) => unlocked(eb, p.now))
-  .where((eb) => eb.or([windowOver(eb, p.windowStart), eb("mfa_failed_count", "<", mfaFailuresPerWindow)]))
-  .where("mfa_consecutive_failures", "<", mfaMaxConsecutiveFailures));
+const countAttempt = preparedQuery((db, p: { userId: string; now: number; windowStart: number }) =>
+  db
+    .updateTable("user")
+    .set((eb) => ({
+      mfa_failed_count: eb
+        .case()
+        .when(windowOver(eb, p.windowStart))
+        .then(1)
+        .else(eb("mfa_failed_count", "+", 1))
+        .end(),
+      // eb.val: a bare value in then() is inlined into the SQL text, not passed as a parameter.
+      mfa_window_started_at: eb
+        .case()
+        .when(windowOver(eb, p.windowStart))
+        .then(eb.val(p.now))
+        .else(eb.ref("mfa_window_started_at"))
+        .end(),
+      mfa_consecutive_failures: eb("mfa_consecutive_failures", "+", 1),
+    }))
+    .where("id", "=", p.userId)
+    .where((eb) => unlocked(eb, p.now))
+    .where((eb) => eb.or([windowOver(eb, p.windowStart), eb("mfa_failed_count", "<", mfaFailuresPerWindow)]))
+    .where("mfa_consecutive_failures", "<", mfaMaxConsecutiveFailures),
+);
 
-const clearCounters = preparedQuery((db, p: { userId: string }) => db.updateTable("user")
-  .set(clearedMFACounters)
-  .where("id", "=", p.userId));
+const clearCounters = preparedQuery((db, p: { userId: string }) =>
+  db.updateTable("user").set(clearedMFACounters).where("id", "=", p.userId),
+);
 
 export interface MFALockout {
   /**
@@ -65,21 +80,36 @@ export function createMFALockout(deps: {
       if (affectedRows(counted) === 1n) return;
 
       // Refused: already locked, or one attempt past a limit, which starts the lock.
-      const row = await db.selectFrom("user").select(["mfa_consecutive_failures", "mfa_lockouts", "mfa_locked_until"])
-        .where("id", "=", userId).executeTakeFirst();
+      const row = await db
+        .selectFrom("user")
+        .select(["mfa_consecutive_failures", "mfa_lockouts", "mfa_locked_until"])
+        .where("id", "=", userId)
+        .executeTakeFirst();
       if (row !== undefined && (row.mfa_locked_until === null || row.mfa_locked_until <= now)) {
-        const lockedUntil = row.mfa_consecutive_failures >= mfaMaxConsecutiveFailures
-          ? lockedForever
-          : now + Math.min(mfaFirstLockInSeconds * 2 ** row.mfa_lockouts, mfaMaxLockInSeconds) * 1000;
-        const locked = await db.updateTable("user")
-          .set((eb) => ({ mfa_locked_until: lockedUntil, mfa_lockouts: eb("mfa_lockouts", "+", 1), mfa_failed_count: 0, mfa_window_started_at: null }))
+        const lockedUntil =
+          row.mfa_consecutive_failures >= mfaMaxConsecutiveFailures
+            ? lockedForever
+            : now + Math.min(mfaFirstLockInSeconds * 2 ** row.mfa_lockouts, mfaMaxLockInSeconds) * 1000;
+        const locked = await db
+          .updateTable("user")
+          .set((eb) => ({
+            mfa_locked_until: lockedUntil,
+            mfa_lockouts: eb("mfa_lockouts", "+", 1),
+            mfa_failed_count: 0,
+            mfa_window_started_at: null,
+          }))
           .where("id", "=", userId)
           .where((eb) => unlocked(eb, now))
           // Still past a limit: a success in between (which clears the counters) must not be followed by a lock.
-          .where((eb) => eb.or([
-            eb("mfa_consecutive_failures", ">=", mfaMaxConsecutiveFailures),
-            eb.and([eb("mfa_window_started_at", ">=", windowStart), eb("mfa_failed_count", ">=", mfaFailuresPerWindow)]),
-          ]))
+          .where((eb) =>
+            eb.or([
+              eb("mfa_consecutive_failures", ">=", mfaMaxConsecutiveFailures),
+              eb.and([
+                eb("mfa_window_started_at", ">=", windowStart),
+                eb("mfa_failed_count", ">=", mfaFailuresPerWindow),
+              ]),
+            ]),
+          )
           .executeTakeFirst();
         if (locked.numUpdatedRows === 1n) await deps.onLocked(userId, lockedUntil, meta, db);
       }

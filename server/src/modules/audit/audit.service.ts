@@ -12,11 +12,31 @@ export interface RequestMeta {
 }
 
 export type AuditEventType =
-  | "register" | "login_succeeded" | "login_failed" | "logout" | "password_changed" | "password_reset"
-  | "session_revoked" | "refresh_token_reused" | "account_deleted" | "mfa_enabled" | "mfa_disabled"
-  | "mfa_failed" | "mfa_locked" | "recovery_code_used" | "recovery_codes_regenerated" | "mfa_reset_by_admin"
-  | "trusted_device_added" | "trusted_device_revoked" | "email_verified" | "email_change_requested"
-  | "magic_link_requested" | "password_reset_requested" | "delete_requested" | "account_locked" | "account_unlocked";
+  | "register"
+  | "login_succeeded"
+  | "login_failed"
+  | "logout"
+  | "password_changed"
+  | "password_reset"
+  | "session_revoked"
+  | "refresh_token_reused"
+  | "account_deleted"
+  | "mfa_enabled"
+  | "mfa_disabled"
+  | "mfa_failed"
+  | "mfa_locked"
+  | "recovery_code_used"
+  | "recovery_codes_regenerated"
+  | "mfa_reset_by_admin"
+  | "trusted_device_added"
+  | "trusted_device_revoked"
+  | "email_verified"
+  | "email_change_requested"
+  | "magic_link_requested"
+  | "password_reset_requested"
+  | "delete_requested"
+  | "account_locked"
+  | "account_unlocked";
 
 export interface AuditInput {
   type: AuditEventType;
@@ -63,7 +83,10 @@ export function createAuditService(deps: { db: Kysely<Database>; clock: Clock; l
       log.info({ audit: input.type, userId: input.userId, ip: input.meta.ip }, "audit event");
     },
     async list(filter) {
-      const rows = await repo.listAuditEvents(db, { ...(filter.userId === undefined ? {} : { userId: filter.userId }), limit: filter.limit ?? 100 });
+      const rows = await repo.listAuditEvents(db, {
+        ...(filter.userId === undefined ? {} : { userId: filter.userId }),
+        limit: filter.limit ?? 100,
+      });
       return rows.map((row) => ({
         id: row.id,
         type: row.type,

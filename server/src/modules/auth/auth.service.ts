@@ -16,7 +16,13 @@ import type { AuthMethod } from "../token/token.service.js";
 import type { SecondFactorInput, TOTPService, TOTPSetup } from "../totp/totp.service.js";
 import type { PasswordHasher } from "../user/password.js";
 import * as users from "../user/user.repository.js";
-import { assertPasswordAcceptable, normalizeEmail, normalizeUsername, userViewFromRow, type UserView } from "../user/user.service.js";
+import {
+  assertPasswordAcceptable,
+  normalizeEmail,
+  normalizeUsername,
+  userViewFromRow,
+  type UserView,
+} from "../user/user.service.js";
 
 export const loginTokenLifetimeInSeconds = 60 * 5; // 5 minutes (SPEC §2)
 export const loginTokenMaxAttempts = 5;
@@ -29,14 +35,30 @@ export interface MFAChallenge {
   expires_in: number;
 }
 
-export type LoginResult = { kind: "tokens"; tokens: TokenPair; user: UserView; newDevice: boolean } | { kind: "challenge"; challenge: MFAChallenge };
+export type LoginResult =
+  | { kind: "tokens"; tokens: TokenPair; user: UserView; newDevice: boolean }
+  | { kind: "challenge"; challenge: MFAChallenge };
 
 export interface AuthService {
-  register(input: { username: string; password: string; email?: string | undefined; enable_mfa?: boolean | undefined }, meta: RequestMeta): Promise<{ user: UserView; tokens: TokenPair; mfaSetup?: TOTPSetup }>;
-  login(input: { username: string; password: string; deviceCookie?: string | undefined }, meta: RequestMeta): Promise<LoginResult>;
+  register(
+    input: { username: string; password: string; email?: string | undefined; enable_mfa?: boolean | undefined },
+    meta: RequestMeta,
+  ): Promise<{ user: UserView; tokens: TokenPair; mfaSetup?: TOTPSetup }>;
+  login(
+    input: { username: string; password: string; deviceCookie?: string | undefined },
+    meta: RequestMeta,
+  ): Promise<LoginResult>;
   /** After any first factor (password, magic link): tokens, or a login challenge when 2FA is on. */
-  completeFirstFactor(user: users.UserRow, firstFactor: "pwd" | "email", meta: RequestMeta, deviceCookie?: string): Promise<LoginResult>;
-  loginWithSecondFactor(input: { loginToken: string } & SecondFactorInput, meta: RequestMeta): Promise<{ tokens: TokenPair; user: UserView; userId: string }>;
+  completeFirstFactor(
+    user: users.UserRow,
+    firstFactor: "pwd" | "email",
+    meta: RequestMeta,
+    deviceCookie?: string,
+  ): Promise<LoginResult>;
+  loginWithSecondFactor(
+    input: { loginToken: string } & SecondFactorInput,
+    meta: RequestMeta,
+  ): Promise<{ tokens: TokenPair; user: UserView; userId: string }>;
 }
 
 export function createAuthService(deps: {
@@ -66,9 +88,16 @@ export function createAuthService(deps: {
    * reset, lock and deletion transactions take it, so none of them and a login can deadlock), the
    * session and the audit event. Refuses with `options.refusal` when the account was deleted or locked since it was read.
    */
-  async function openLogin(trx: Kysely<Database>, user: users.UserRow, amr: AuthMethod[], meta: RequestMeta, options: { refusal: ErrorCode; afterSecondFactor?: boolean }): Promise<OpenedLogin> {
+  async function openLogin(
+    trx: Kysely<Database>,
+    user: users.UserRow,
+    amr: AuthMethod[],
+    meta: RequestMeta,
+    options: { refusal: ErrorCode; afterSecondFactor?: boolean },
+  ): Promise<OpenedLogin> {
     const now = clock.now();
-    if (!(await users.recordLogin(trx, user.id, now, { afterSecondFactor: options.afterSecondFactor === true }))) throw new AppError(options.refusal);
+    if (!(await users.recordLogin(trx, user.id, now, { afterSecondFactor: options.afterSecondFactor === true })))
+      throw new AppError(options.refusal);
     // Read before the new session exists; skipped for accounts without an address to notify.
     const fromNewDevice = user.email !== null && (await isNewUserAgent(trx, user.id, meta.userAgent));
     const opened = await sessions.openSession(user.id, amr, meta, trx);
@@ -77,23 +106,46 @@ export function createAuthService(deps: {
   }
 
   /** After the commit: signs the access token (on SQLite a transaction holds the only connection) and tells the owner of a new device. */
-  async function finishLogin(user: users.UserRow, login: OpenedLogin, meta: RequestMeta): Promise<{ tokens: TokenPair; user: UserView }> {
+  async function finishLogin(
+    user: users.UserRow,
+    login: OpenedLogin,
+    meta: RequestMeta,
+  ): Promise<{ tokens: TokenPair; user: UserView }> {
     const tokens = await sessions.tokensFor(login.opened);
     if (login.fromNewDevice) notifier.notify(user, "new_device_login", meta);
     // recordLogin shifted the times in one UPDATE; mirror it rather than read the row again.
-    return { tokens, user: userViewFromRow({ ...user, previous_login_at: user.last_login_at, last_login_at: login.now }) };
+    return {
+      tokens,
+      user: userViewFromRow({ ...user, previous_login_at: user.last_login_at, last_login_at: login.now }),
+    };
   }
 
-  async function issueLogin(user: users.UserRow, amr: AuthMethod[], meta: RequestMeta): Promise<{ tokens: TokenPair; user: UserView }> {
-    const login = await db.transaction().execute((trx) => openLogin(trx, user, amr, meta, { refusal: "invalid_credentials" }));
+  async function issueLogin(
+    user: users.UserRow,
+    amr: AuthMethod[],
+    meta: RequestMeta,
+  ): Promise<{ tokens: TokenPair; user: UserView }> {
+    const login = await db
+      .transaction()
+      .execute((trx) => openLogin(trx, user, amr, meta, { refusal: "invalid_credentials" }));
     return finishLogin(user, login, meta);
   }
 
-  return {
+  const service: AuthService = {
     async register(input, meta) {
       const username = normalizeUsername(input.username);
       if (!/^[a-z0-9][a-z0-9._-]{2,63}$/.test(username)) {
-        throw new AppError("validation_failed", "The username must be 3-64 characters: letters, digits, '.', '_' or '-'.", undefined, [{ field: "username", message: "must be 3-64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit" }]);
+        throw new AppError(
+          "validation_failed",
+          "The username must be 3-64 characters: letters, digits, '.', '_' or '-'.",
+          undefined,
+          [
+            {
+              field: "username",
+              message: "must be 3-64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit",
+            },
+          ],
+        );
       }
       const email = input.email === undefined || input.email === "" ? null : normalizeEmail(input.email);
       assertPasswordAcceptable(input.password, "password", { username, email });
@@ -102,9 +154,22 @@ export function createAuthService(deps: {
       const emailOwner = email === null ? undefined : await users.findUserByEmail(db, email);
       const now = clock.now();
       const row: users.UserRow = {
-        id: randomId(), username, email: emailOwner === undefined ? email : null, email_verified: 0, password_hash: passwordHash,
-        roles: "", locked: 0, mfa_enabled: 0, mfa_failed_count: 0, mfa_window_started_at: null, mfa_consecutive_failures: 0,
-        mfa_locked_until: null, mfa_lockouts: 0, created_at: now, last_login_at: now, previous_login_at: null,
+        id: randomId(),
+        username,
+        email: emailOwner === undefined ? email : null,
+        email_verified: 0,
+        password_hash: passwordHash,
+        roles: "",
+        locked: 0,
+        mfa_enabled: 0,
+        mfa_failed_count: 0,
+        mfa_window_started_at: null,
+        mfa_consecutive_failures: 0,
+        mfa_locked_until: null,
+        mfa_lockouts: 0,
+        created_at: now,
+        last_login_at: now,
+        previous_login_at: null,
       };
       await db.transaction().execute(async (trx) => {
         if ((await users.findUserByUsername(trx, username)) !== undefined) throw new AppError("user_exists");
@@ -126,8 +191,12 @@ export function createAuthService(deps: {
     },
 
     async login(input, meta) {
-      const identifier = input.username.includes("@") ? normalizeEmail(input.username) : normalizeUsername(input.username);
-      const user = identifier.includes("@") ? await users.findUserByEmail(db, identifier) : await users.findUserByUsername(db, identifier);
+      const identifier = input.username.includes("@")
+        ? normalizeEmail(input.username)
+        : normalizeUsername(input.username);
+      const user = identifier.includes("@")
+        ? await users.findUserByEmail(db, identifier)
+        : await users.findUserByUsername(db, identifier);
       if (user === undefined) {
         // Same cost as a real account, so timing does not tell whether the user exists.
         await hasher.verifyDummy(input.password);
@@ -140,7 +209,7 @@ export function createAuthService(deps: {
         throw invalidCredentials();
       }
       if (needsRehash) await users.updateUser(db, user.id, { password_hash: await hasher.hash(input.password) });
-      return this.completeFirstFactor(user, "pwd", meta, input.deviceCookie);
+      return service.completeFirstFactor(user, "pwd", meta, input.deviceCookie);
     },
 
     async completeFirstFactor(user, firstFactor, meta, deviceCookie) {
@@ -158,10 +227,27 @@ export function createAuthService(deps: {
         const loginToken = randomToken(256);
         const now = clock.now();
         await challenges.insertChallenge(db, {
-          id: randomId(), token_hash: hashSecret(loginToken), user_id: user.id, first_factor: firstFactor, created_at: now,
-          expires_at: now + loginTokenLifetimeInSeconds * 1000, failed_attempts: 0, consumed_at: null, ip: meta.ip, user_agent: meta.userAgent?.slice(0, 255) ?? null,
+          id: randomId(),
+          token_hash: hashSecret(loginToken),
+          user_id: user.id,
+          first_factor: firstFactor,
+          created_at: now,
+          expires_at: now + loginTokenLifetimeInSeconds * 1000,
+          failed_attempts: 0,
+          consumed_at: null,
+          ip: meta.ip,
+          user_agent: meta.userAgent?.slice(0, 255) ?? null,
         });
-        return { kind: "challenge", challenge: { mfa_required: true, "2fa_required": true, login_token: loginToken, methods: ["totp", "recovery_code"], expires_in: loginTokenLifetimeInSeconds } };
+        return {
+          kind: "challenge",
+          challenge: {
+            mfa_required: true,
+            "2fa_required": true,
+            login_token: loginToken,
+            methods: ["totp", "recovery_code"],
+            expires_in: loginTokenLifetimeInSeconds,
+          },
+        };
       }
       return { kind: "tokens", newDevice: true, ...(await issueLogin(user, [firstFactor], meta)) };
     },
@@ -184,13 +270,19 @@ export function createAuthService(deps: {
           // could lock the account between takeAttempt and the check of the one live code.
           await lockout.beginAttempt(user.id, meta, trx);
           if (!(await challenges.takeAttempt(trx, challenge.id, loginTokenMaxAttempts, now))) {
-            await audit.record({ type: "mfa_failed", userId: user.id, meta, detail: { reason: "login_token_expired" } }, trx);
+            await audit.record(
+              { type: "mfa_failed", userId: user.id, meta, detail: { reason: "login_token_expired" } },
+              trx,
+            );
             throw new AppError("login_token_expired");
           }
           method = await totp.checkSecondFactor(user.id, input, meta, trx, credential);
           if (!(await challenges.consumeChallenge(trx, challenge.id, now))) throw new AppError("login_token_expired");
           // The login's user update also clears the lockout counters (the attempt succeeded).
-          return openLogin(trx, user, [firstFactor, method], meta, { refusal: "login_token_expired", afterSecondFactor: true });
+          return openLogin(trx, user, [firstFactor, method], meta, {
+            refusal: "login_token_expired",
+            afterSecondFactor: true,
+          });
         });
       } catch (error) {
         // A refusal commits a recovery code it redeemed: its owner hears of it all the same.
@@ -201,6 +293,7 @@ export function createAuthService(deps: {
       return { ...(await finishLogin(user, login, meta)), userId: user.id };
     },
   };
+  return service;
 }
 
 function isUniqueViolation(error: unknown): boolean {

@@ -22,41 +22,79 @@ export interface DeviceService {
   revokeAll(userId: string, executor?: Kysely<Database>): Promise<void>;
 }
 
-export function createDeviceService(deps: { db: Kysely<Database>; clock: Clock; trustedDeviceDays: number }): DeviceService {
+export function createDeviceService(deps: {
+  db: Kysely<Database>;
+  clock: Clock;
+  trustedDeviceDays: number;
+}): DeviceService {
   const { db, clock } = deps;
   const maxAgeSeconds = deps.trustedDeviceDays * 24 * 60 * 60;
-  return {
+  const service: DeviceService = {
     enabled: deps.trustedDeviceDays > 0,
     maxAgeSeconds,
     async remember(userId, userAgent) {
       const token = randomToken(256);
       const now = clock.now();
-      await db.insertInto("trusted_device").values({
-        id: randomId(), user_id: userId, token_hash: hashSecret(token), created_at: now,
-        expires_at: now + maxAgeSeconds * 1000, revoked_at: null, user_agent: userAgent?.slice(0, 255) ?? null,
-      }).execute();
+      await db
+        .insertInto("trusted_device")
+        .values({
+          id: randomId(),
+          user_id: userId,
+          token_hash: hashSecret(token),
+          created_at: now,
+          expires_at: now + maxAgeSeconds * 1000,
+          revoked_at: null,
+          user_agent: userAgent?.slice(0, 255) ?? null,
+        })
+        .execute();
       return token;
     },
     async isTrusted(userId, cookieValue) {
-      if (!this.enabled || cookieValue === undefined || cookieValue === "") return false;
-      const row = await db.selectFrom("trusted_device").select("id").where("token_hash", "=", hashSecret(cookieValue))
-        .where("user_id", "=", userId).where("revoked_at", "is", null).where("expires_at", ">", clock.now()).executeTakeFirst();
+      if (!service.enabled || cookieValue === undefined || cookieValue === "") return false;
+      const row = await db
+        .selectFrom("trusted_device")
+        .select("id")
+        .where("token_hash", "=", hashSecret(cookieValue))
+        .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .where("expires_at", ">", clock.now())
+        .executeTakeFirst();
       return row !== undefined;
     },
     async list(userId) {
-      const rows = await db.selectFrom("trusted_device").selectAll().where("user_id", "=", userId)
-        .where("revoked_at", "is", null).where("expires_at", ">", clock.now()).orderBy("created_at", "desc").execute();
+      const rows = await db
+        .selectFrom("trusted_device")
+        .selectAll()
+        .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .where("expires_at", ">", clock.now())
+        .orderBy("created_at", "desc")
+        .execute();
       return rows.map((row) => ({
-        id: row.id, created_at: new Date(row.created_at).toISOString(), expires_at: new Date(row.expires_at).toISOString(), user_agent: row.user_agent,
+        id: row.id,
+        created_at: new Date(row.created_at).toISOString(),
+        expires_at: new Date(row.expires_at).toISOString(),
+        user_agent: row.user_agent,
       }));
     },
     async revoke(userId, id) {
-      const result = await db.updateTable("trusted_device").set({ revoked_at: clock.now() })
-        .where("id", "=", id).where("user_id", "=", userId).where("revoked_at", "is", null).executeTakeFirst();
+      const result = await db
+        .updateTable("trusted_device")
+        .set({ revoked_at: clock.now() })
+        .where("id", "=", id)
+        .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .executeTakeFirst();
       return result.numUpdatedRows === 1n;
     },
     async revokeAll(userId, executor = db) {
-      await executor.updateTable("trusted_device").set({ revoked_at: clock.now() }).where("user_id", "=", userId).where("revoked_at", "is", null).execute();
+      await executor
+        .updateTable("trusted_device")
+        .set({ revoked_at: clock.now() })
+        .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .execute();
     },
   };
+  return service;
 }

@@ -88,7 +88,10 @@ export function createEmailService(deps: {
       if (user === undefined) throw new AppError("unauthorized");
       // The link deletes the account, so it only goes to an address the owner proved to hold.
       if (user.email === null || user.email_verified !== 1) {
-        throw new AppError("forbidden", "Add and verify an email address first, or delete the account with your password.");
+        throw new AppError(
+          "forbidden",
+          "Add and verify an email address first, or delete the account with your password.",
+        );
       }
       await limits.consume("delete_account", user.id, linksPerAccount);
       await links.send("delete_account", user, user.email);

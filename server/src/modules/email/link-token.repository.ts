@@ -10,8 +10,12 @@ export type LinkTokenRow = Selectable<LinkTokenTable>;
  */
 export async function replaceLinkToken(db: Kysely<Database>, row: LinkTokenRow): Promise<void> {
   await db.insertInto("link_token").values(row).execute();
-  const older = await db.selectFrom("link_token").select("id")
-    .where("user_id", "=", row.user_id).where("purpose", "=", row.purpose).where("id", "!=", row.id)
+  const older = await db
+    .selectFrom("link_token")
+    .select("id")
+    .where("user_id", "=", row.user_id)
+    .where("purpose", "=", row.purpose)
+    .where("id", "!=", row.id)
     .where("created_at", "<=", row.created_at) // of two sent at once, the later one survives
     .execute();
   if (older.length === 0) return;
@@ -29,26 +33,48 @@ export async function replaceLinkToken(db: Kysely<Database>, row: LinkTokenRow):
 }
 
 function isDeadlock(error: unknown): boolean {
-  return typeof error === "object" && error !== null && "code" in error && (error.code === "ER_LOCK_DEADLOCK" || error.code === "40P01");
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    "code" in error &&
+    (error.code === "ER_LOCK_DEADLOCK" || error.code === "40P01")
+  );
 }
 
 /** A link that can still be used: right purpose, unused, not expired. */
-export async function findLiveLinkToken(db: Kysely<Database>, tokenHash: string, purpose: string, now: number): Promise<LinkTokenRow | undefined> {
-  return db.selectFrom("link_token").selectAll()
-    .where("token_hash", "=", tokenHash).where("purpose", "=", purpose)
-    .where("used_at", "is", null).where("expires_at", ">", now)
+export async function findLiveLinkToken(
+  db: Kysely<Database>,
+  tokenHash: string,
+  purpose: string,
+  now: number,
+): Promise<LinkTokenRow | undefined> {
+  return db
+    .selectFrom("link_token")
+    .selectAll()
+    .where("token_hash", "=", tokenHash)
+    .where("purpose", "=", purpose)
+    .where("used_at", "is", null)
+    .where("expires_at", ">", now)
     .executeTakeFirst();
 }
 
 /** Single use (STYLE S9): only the first caller flips `used_at`; a parallel or later one gets false. */
 export async function consumeLinkToken(db: Kysely<Database>, id: string, now: number): Promise<boolean> {
-  const result = await db.updateTable("link_token").set({ used_at: now })
-    .where("id", "=", id).where("used_at", "is", null).where("expires_at", ">", now)
+  const result = await db
+    .updateTable("link_token")
+    .set({ used_at: now })
+    .where("id", "=", id)
+    .where("used_at", "is", null)
+    .where("expires_at", ">", now)
     .executeTakeFirst();
   return result.numUpdatedRows === 1n;
 }
 
-export async function deleteLinkTokens(db: Kysely<Database>, userId: string, purposes: readonly string[]): Promise<void> {
+export async function deleteLinkTokens(
+  db: Kysely<Database>,
+  userId: string,
+  purposes: readonly string[],
+): Promise<void> {
   if (purposes.length === 0) return;
   await db.deleteFrom("link_token").where("user_id", "=", userId).where("purpose", "in", purposes).execute();
 }

@@ -38,18 +38,29 @@ export interface LinkService {
   revoke(userId: string, purposes: readonly LinkPurpose[]): Promise<void>;
 }
 
-export function createLinkService(deps: { db: Kysely<Database>; clock: Clock; mailer: Mailer; publicUrl: string }): LinkService {
+export function createLinkService(deps: {
+  db: Kysely<Database>;
+  clock: Clock;
+  mailer: Mailer;
+  publicUrl: string;
+}): LinkService {
   const { db, clock, mailer } = deps;
   const invalid = (): AppError => new AppError("invalid_token");
 
-  return {
+  const service: LinkService = {
     async send(purpose, user, to) {
       const token = randomToken(256);
       const now = clock.now();
       const lifetimeInSeconds = linkLifetimesInSeconds[purpose];
       await repo.replaceLinkToken(db, {
-        id: randomId(), user_id: user.id, purpose, token_hash: hashSecret(token), email: to,
-        created_at: now, expires_at: now + lifetimeInSeconds * 1000, used_at: null,
+        id: randomId(),
+        user_id: user.id,
+        purpose,
+        token_hash: hashSecret(token),
+        email: to,
+        created_at: now,
+        expires_at: now + lifetimeInSeconds * 1000,
+        used_at: null,
       });
       // Links come from PUBLIC_URL only, never from the request's Host header (host-header poisoning).
       const url = `${deps.publicUrl}${linkPaths[purpose]}?token=${encodeURIComponent(token)}`;
@@ -63,11 +74,12 @@ export function createLinkService(deps: { db: Kysely<Database>; clock: Clock; ma
     },
 
     async consume(purpose, token) {
-      const row = await this.peek(purpose, token);
+      const row = await service.peek(purpose, token);
       if (!(await repo.consumeLinkToken(db, row.id, clock.now()))) throw invalid();
       return row;
     },
 
     revoke: (userId, purposes) => repo.deleteLinkTokens(db, userId, purposes),
   };
+  return service;
 }

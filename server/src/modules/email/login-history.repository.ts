@@ -7,11 +7,21 @@ import type { Database } from "../../db/database.js";
  * indexed lookups by user id, three for the first login from a new browser.
  */
 export async function isNewUserAgent(db: Kysely<Database>, userId: string, userAgent: string | null): Promise<boolean> {
-  const session = await db.selectFrom("session").select("id").where("user_id", "=", userId)
-    .where("user_agent", userAgent === null ? "is" : "=", userAgent).limit(1).executeTakeFirst();
+  const session = await db
+    .selectFrom("session")
+    .select("id")
+    .where("user_id", "=", userId)
+    .where("user_agent", userAgent === null ? "is" : "=", userAgent)
+    .limit(1)
+    .executeTakeFirst();
   if (session !== undefined) return false;
-  const device = await db.selectFrom("trusted_device").select("id").where("user_id", "=", userId)
-    .where("user_agent", userAgent === null ? "is" : "=", userAgent).limit(1).executeTakeFirst();
+  const device = await db
+    .selectFrom("trusted_device")
+    .select("id")
+    .where("user_id", "=", userId)
+    .where("user_agent", userAgent === null ? "is" : "=", userAgent)
+    .limit(1)
+    .executeTakeFirst();
   if (device !== undefined) return false;
   // The very first session of an account (made outside register, e.g. by the CLI) is not a "new device".
   const any = await db.selectFrom("session").select("id").where("user_id", "=", userId).limit(1).executeTakeFirst();

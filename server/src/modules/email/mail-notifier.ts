@@ -8,7 +8,12 @@ export function createMailNotifier(deps: { mailer: Mailer; clock: Clock }): Noti
   return {
     notify(user, kind, meta) {
       if (user.email === null) return;
-      const content = noticeMail(kind, { username: user.username, at: new Date(deps.clock.now()), ip: meta.ip, userAgent: meta.userAgent });
+      const content = noticeMail(kind, {
+        username: user.username,
+        at: new Date(deps.clock.now()),
+        ip: meta.ip,
+        userAgent: meta.userAgent,
+      });
       deps.mailer.send({ to: user.email, ...content });
     },
   };

@@ -116,7 +116,10 @@ export function createMailer(options: MailerOptions): Mailer {
         return;
       }
       const delayInMs = firstRetryDelayInMs * 2 ** (job.attempts - 1); // exponential backoff
-      log.warn({ mailId: job.id, attempts: job.attempts, retryInMs: delayInMs, ...describe(error) }, "mail delivery failed; will retry");
+      log.warn(
+        { mailId: job.id, attempts: job.attempts, retryInMs: delayInMs, ...describe(error) },
+        "mail delivery failed; will retry",
+      );
       const timer = setTimeout(() => {
         retryTimers.delete(timer);
         ready.push(job);
@@ -140,7 +143,7 @@ export function createMailer(options: MailerOptions): Mailer {
     }
   }
 
-  return {
+  const service: Mailer = {
     send(mail) {
       if (closing || ready.length + retryTimers.size >= maxQueued) {
         log.error({ subject: mail.subject }, "mail dropped: the queue is closed or full");
@@ -163,7 +166,10 @@ export function createMailer(options: MailerOptions): Mailer {
     outbox: () => (options.keepOutbox === true ? [...sent] : null),
     async close() {
       let timeout: NodeJS.Timeout | undefined;
-      await Promise.race([this.idle(), new Promise<void>((resolve) => (timeout = setTimeout(resolve, options.closeTimeoutInMs ?? 5000)))]);
+      await Promise.race([
+        service.idle(),
+        new Promise<void>((resolve) => (timeout = setTimeout(resolve, options.closeTimeoutInMs ?? 5000))),
+      ]);
       clearTimeout(timeout);
       closing = true;
       if (busy()) log.error({ queued: ready.length + retryTimers.size }, "mail still queued at shutdown was dropped");
@@ -174,4 +180,5 @@ export function createMailer(options: MailerOptions): Mailer {
       settle();
     },
   };
+  return service;
 }

@@ -2,8 +2,16 @@ import type { RequestMeta } from "../audit/audit.service.js";
 
 /** Security notices: mail without a link, telling the owner something changed (SPEC §2 Email). */
 export type NoticeKind =
-  | "mfa_enabled" | "mfa_disabled" | "recovery_codes_regenerated" | "recovery_code_used"
-  | "password_changed" | "password_reset" | "new_device_login" | "email_in_use" | "email_changed" | "account_deleted";
+  | "mfa_enabled"
+  | "mfa_disabled"
+  | "recovery_codes_regenerated"
+  | "recovery_code_used"
+  | "password_changed"
+  | "password_reset"
+  | "new_device_login"
+  | "email_in_use"
+  | "email_changed"
+  | "account_deleted";
 
 export interface NoticeRecipient {
   id: string;

@@ -41,7 +41,11 @@ export function createRecoveryService(deps: {
   const { db, hasher, links, mailer, audit, notifier, limits } = deps;
   const invalid = (): AppError => new AppError("invalid_token");
 
-  async function requestByAddress(purpose: "magic_link" | "password_reset", email: string, meta: RequestMeta): Promise<void> {
+  async function requestByAddress(
+    purpose: "magic_link" | "password_reset",
+    email: string,
+    meta: RequestMeta,
+  ): Promise<void> {
     const address = normalizeEmail(email);
     // Counted for known and unknown addresses alike, so a 429 tells nothing about the account either.
     await limits.consume(purpose, address, linksPerAddress);
@@ -50,14 +54,19 @@ export function createRecoveryService(deps: {
       // SPEC §2: sign-in links and resets go only to verified addresses.
       if (user === undefined || user.email_verified !== 1 || user.locked === 1) return;
       await links.send(purpose, user, address);
-      await audit.record({ type: purpose === "magic_link" ? "magic_link_requested" : "password_reset_requested", userId: user.id, meta });
+      await audit.record({
+        type: purpose === "magic_link" ? "magic_link_requested" : "password_reset_requested",
+        userId: user.id,
+        meta,
+      });
     });
   }
 
   /** The account behind a link, provided the link went to the address the account has now. */
   async function ownerOf(link: { user_id: string; email: string | null }): Promise<users.UserRow> {
     const user = await users.findUserById(db, link.user_id);
-    if (user === undefined || user.email === null || user.email !== link.email || user.email_verified !== 1) throw invalid();
+    if (user === undefined || user.email === null || user.email !== link.email || user.email_verified !== 1)
+      throw invalid();
     return user;
   }
 

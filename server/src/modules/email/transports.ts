@@ -20,7 +20,9 @@ export function smtpOptionsFromUrl(smtpUrl: string): SMTPTransport.Options {
     host: url.hostname.replace(/^\[(.*)\]$/, "$1"), // IPv6 literals come bracketed
     ...(url.port === "" ? {} : { port: Number(url.port) }),
     secure: url.protocol === "smtps:",
-    ...(url.username === "" ? {} : { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }),
+    ...(url.username === ""
+      ? {}
+      : { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }),
     ignoreTLS: starttls === "off",
     requireTLS: starttls === "required",
     // A hung server must not hold a delivery slot for nodemailer's default of minutes.
@@ -58,7 +60,11 @@ export function createLogTransport(log: FastifyBaseLogger, production: boolean):
 /** The mailer main.ts and the tests get by default: SMTP when configured, else the log (and /dev/mail outside production). */
 export function createMailerFromConfig(config: Readonly<Config>, clock: Clock, log: FastifyBaseLogger): Mailer {
   const production = config.nodeEnv === "production";
-  const transport = config.smtpUrl === null ? createLogTransport(log, production) : createSMTPTransport(config.smtpUrl, config.mailFrom);
-  if (config.smtpUrl === null && production) log.warn("SMTP_URL is not set: verification, sign-in and reset emails will not be sent");
+  const transport =
+    config.smtpUrl === null
+      ? createLogTransport(log, production)
+      : createSMTPTransport(config.smtpUrl, config.mailFrom);
+  if (config.smtpUrl === null && production)
+    log.warn("SMTP_URL is not set: verification, sign-in and reset emails will not be sent");
   return createMailer({ transport, clock, log: log.child({ module: "mailer" }), keepOutbox: !production });
 }

@@ -1,21 +1,43 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/database.js";
 
-export async function replaceRecoveryCodes(db: Kysely<Database>, userId: string, rows: { id: string; code_hash: string }[], now: number): Promise<void> {
+export async function replaceRecoveryCodes(
+  db: Kysely<Database>,
+  userId: string,
+  rows: { id: string; code_hash: string }[],
+  now: number,
+): Promise<void> {
   await db.deleteFrom("recovery_code").where("user_id", "=", userId).execute();
-  await db.insertInto("recovery_code").values(rows.map((row) => ({ ...row, user_id: userId, used_at: null, created_at: now }))).execute();
+  await db
+    .insertInto("recovery_code")
+    .values(rows.map((row) => ({ ...row, user_id: userId, used_at: null, created_at: now })))
+    .execute();
 }
 
 /** Single use under parallel redemption: the conditional UPDATE lets exactly one caller win (STYLE S9). */
-export async function consumeRecoveryCode(db: Kysely<Database>, userId: string, codeHash: string, now: number): Promise<boolean> {
-  const result = await db.updateTable("recovery_code").set({ used_at: now })
-    .where("user_id", "=", userId).where("code_hash", "=", codeHash).where("used_at", "is", null).executeTakeFirst();
+export async function consumeRecoveryCode(
+  db: Kysely<Database>,
+  userId: string,
+  codeHash: string,
+  now: number,
+): Promise<boolean> {
+  const result = await db
+    .updateTable("recovery_code")
+    .set({ used_at: now })
+    .where("user_id", "=", userId)
+    .where("code_hash", "=", codeHash)
+    .where("used_at", "is", null)
+    .executeTakeFirst();
   return result.numUpdatedRows === 1n;
 }
 
 export async function countUnusedRecoveryCodes(db: Kysely<Database>, userId: string): Promise<number> {
-  const row = await db.selectFrom("recovery_code").select((eb) => eb.fn.countAll<number | string>().as("count"))
-    .where("user_id", "=", userId).where("used_at", "is", null).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom("recovery_code")
+    .select((eb) => eb.fn.countAll<number | string>().as("count"))
+    .where("user_id", "=", userId)
+    .where("used_at", "is", null)
+    .executeTakeFirstOrThrow();
   return Number(row.count);
 }
 

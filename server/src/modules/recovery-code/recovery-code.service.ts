@@ -20,12 +20,24 @@ function formatCode(raw: string): string {
 
 /** Replaces the user's set with fresh codes; returns them in clear text, to be shown exactly once. */
 export async function generateRecoveryCodes(db: Kysely<Database>, userId: string, now: number): Promise<string[]> {
-  const codes = Array.from({ length: recoveryCodeCount }, () => formatCode(encodeBase32(randomBytes(recoveryCodeBytes))));
-  await repo.replaceRecoveryCodes(db, userId, codes.map((code) => ({ id: randomId(), code_hash: hashSecret(normalizeRecoveryCode(code)) })), now);
+  const codes = Array.from({ length: recoveryCodeCount }, () =>
+    formatCode(encodeBase32(randomBytes(recoveryCodeBytes))),
+  );
+  await repo.replaceRecoveryCodes(
+    db,
+    userId,
+    codes.map((code) => ({ id: randomId(), code_hash: hashSecret(normalizeRecoveryCode(code)) })),
+    now,
+  );
   return codes;
 }
 
-export async function redeemRecoveryCode(db: Kysely<Database>, userId: string, code: string, now: number): Promise<boolean> {
+export async function redeemRecoveryCode(
+  db: Kysely<Database>,
+  userId: string,
+  code: string,
+  now: number,
+): Promise<boolean> {
   const normalized = normalizeRecoveryCode(code);
   if (!/^[A-Z2-7]{16}$/.test(normalized)) return false;
   return repo.consumeRecoveryCode(db, userId, hashSecret(normalized), now);

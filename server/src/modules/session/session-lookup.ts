@@ -22,7 +22,10 @@ export const dataVersionRecheckMs = 1;
  *
  * On PostgreSQL and MySQL (and SQLite `:memory:`) every lookup is one indexed query.
  */
-export function createActiveSessionLookup(db: Kysely<Database>, now: () => number = () => performance.now()): ActiveSessionLookup {
+export function createActiveSessionLookup(
+  db: Kysely<Database>,
+  now: () => number = () => performance.now(),
+): ActiveSessionLookup {
   const reader = sqliteReader(db);
   if (reader === undefined) return (id) => findActiveSession(db, id);
 

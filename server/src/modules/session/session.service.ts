@@ -75,8 +75,19 @@ export function createSessionService(deps: {
   const findActiveSession = createActiveSessionLookup(db);
 
   async function tokensFor(session: OpenedSession): Promise<TokenPair> {
-    const access = await tokens.issueAccessToken({ sub: session.userId, sid: session.sessionId, amr: session.amr, aal: session.aal });
-    return { access_token: access.token, refresh_token: session.refreshToken, token_type: "Bearer", expires_in: access.expiresIn, session_id: session.sessionId };
+    const access = await tokens.issueAccessToken({
+      sub: session.userId,
+      sid: session.sessionId,
+      amr: session.amr,
+      aal: session.aal,
+    });
+    return {
+      access_token: access.token,
+      refresh_token: session.refreshToken,
+      token_type: "Bearer",
+      expires_in: access.expiresIn,
+      session_id: session.sessionId,
+    };
   }
 
   /** A new refresh token of the session, stored hashed. */
@@ -86,14 +97,27 @@ export function createSessionService(deps: {
     return refreshToken;
   }
 
-  async function openSession(userId: string, amr: AuthMethod[], meta: RequestMeta, executor: Kysely<Database>): Promise<OpenedSession> {
+  async function openSession(
+    userId: string,
+    amr: AuthMethod[],
+    meta: RequestMeta,
+    executor: Kysely<Database>,
+  ): Promise<OpenedSession> {
     const now = clock.now();
     const sessionId = randomId();
     // NIST SP 800-63B §4.2: AAL2 needs a second, distinct factor.
     const aal: 1 | 2 = amr.some((m) => m === "otp" || m === "recovery" || m === "device") ? 2 : 1;
     await repo.insertSession(executor, {
-      id: sessionId, user_id: userId, aal, amr: amr.join(" "), created_at: now, last_used_at: now,
-      expires_at: now + refreshTtlMs, revoked_at: null, ip: meta.ip, user_agent: meta.userAgent,
+      id: sessionId,
+      user_id: userId,
+      aal,
+      amr: amr.join(" "),
+      created_at: now,
+      last_used_at: now,
+      expires_at: now + refreshTtlMs,
+      revoked_at: null,
+      ip: meta.ip,
+      user_agent: meta.userAgent,
     });
     return { sessionId, userId, amr, aal, refreshToken: await newRefreshToken(executor, sessionId, now) };
   }
@@ -115,7 +139,12 @@ export function createSessionService(deps: {
         // A used refresh token came back: someone holds a stolen copy, so the session dies (RFC 9700 §4.14.2).
         const session = await repo.findSession(db, known.session_id);
         if (session !== undefined && (await repo.revokeSession(db, session.id, session.user_id, now))) {
-          await audit.record({ type: "refresh_token_reused", userId: session.user_id, meta, detail: { session_id: session.id } });
+          await audit.record({
+            type: "refresh_token_reused",
+            userId: session.user_id,
+            meta,
+            detail: { session_id: session.id },
+          });
         }
         throw new AppError("unauthorized", "The refresh token is invalid, used or expired.");
       }
@@ -126,14 +155,21 @@ export function createSessionService(deps: {
       await repo.touchSession(db, row.id, now, now + refreshTtlMs);
       const amr = row.amr.split(" ").filter(isAuthMethod);
       const rotated = await newRefreshToken(db, row.id, clock.now());
-      return tokensFor({ sessionId: row.id, userId: row.user_id, amr, aal: row.aal === 2 ? 2 : 1, refreshToken: rotated });
+      return tokensFor({
+        sessionId: row.id,
+        userId: row.user_id,
+        amr,
+        aal: row.aal === 2 ? 2 : 1,
+        refreshToken: rotated,
+      });
     },
 
     async authenticate(accessToken) {
       const claims = await tokens.verifyAccessToken(accessToken);
       if (claims === null) return null;
       const row = await findActiveSession(claims.sid);
-      if (row === undefined || row.user_id !== claims.sub || row.user.locked === 1 || row.expires_at <= clock.now()) return null;
+      if (row === undefined || row.user_id !== claims.sub || row.user.locked === 1 || row.expires_at <= clock.now())
+        return null;
       return {
         userId: claims.sub,
         sessionId: claims.sid,
@@ -160,7 +196,8 @@ export function createSessionService(deps: {
     },
 
     async revoke(auth, sessionId, meta) {
-      if (!(await repo.revokeSession(db, sessionId, auth.userId, clock.now()))) throw new AppError("not_found", "No such session.");
+      if (!(await repo.revokeSession(db, sessionId, auth.userId, clock.now())))
+        throw new AppError("not_found", "No such session.");
       await audit.record({ type: "session_revoked", userId: auth.userId, meta, detail: { session_id: sessionId } });
     },
 
@@ -172,6 +209,7 @@ export function createSessionService(deps: {
       await audit.record({ type: "logout", userId: session.user_id, meta, detail: { session_id: session.id } });
     },
 
-    revokeOthers: (userId, exceptSessionId, executor = db) => repo.revokeUserSessions(executor, userId, clock.now(), exceptSessionId),
+    revokeOthers: (userId, exceptSessionId, executor = db) =>
+      repo.revokeUserSessions(executor, userId, clock.now(), exceptSessionId),
   };
 }

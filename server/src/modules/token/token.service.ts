@@ -79,7 +79,11 @@ export function createTokenService(deps: {
     const rows = await repo.listSigningKeys(db);
     keys = await Promise.all(
       rows.map(async (row) => {
-        const privateJwk: JWK = JSON.parse(keyring.decrypt(row.private_jwk_ciphertext, aadFor("signing_key", "private_jwk_ciphertext", row.id)).toString("utf8"));
+        const privateJwk: JWK = JSON.parse(
+          keyring
+            .decrypt(row.private_jwk_ciphertext, aadFor("signing_key", "private_jwk_ciphertext", row.id))
+            .toString("utf8"),
+        );
         const publicJwk: JWK = JSON.parse(row.public_jwk);
         return {
           kid: row.id,
@@ -117,7 +121,10 @@ export function createTokenService(deps: {
       id,
       algorithm: signingAlgorithm,
       public_jwk: JSON.stringify(publicJwk),
-      private_jwk_ciphertext: keyring.encrypt(Buffer.from(JSON.stringify(privateJwk)), aadFor("signing_key", "private_jwk_ciphertext", id)),
+      private_jwk_ciphertext: keyring.encrypt(
+        Buffer.from(JSON.stringify(privateJwk)),
+        aadFor("signing_key", "private_jwk_ciphertext", id),
+      ),
       created_at: Math.max(clock.now(), (newest?.created_at ?? 0) + 1),
     });
     return id;
@@ -129,7 +136,15 @@ export function createTokenService(deps: {
       const [current] = keys;
       if (current === undefined) throw new Error("no signing key");
       const iat = Math.floor(clock.now() / 1000);
-      const payload: AccessClaims & { iss: string } = { sid: claims.sid, amr: claims.amr, aal: claims.aal, sub: claims.sub, iat, exp: iat + accessTokenTtlSeconds, iss: issuer };
+      const payload: AccessClaims & { iss: string } = {
+        sid: claims.sid,
+        amr: claims.amr,
+        aal: claims.aal,
+        sub: claims.sub,
+        iat,
+        exp: iat + accessTokenTtlSeconds,
+        iss: issuer,
+      };
       const token = await signCompactJWS(current, payload);
       return { token, expiresIn: accessTokenTtlSeconds };
     },
@@ -146,16 +161,20 @@ export function createTokenService(deps: {
       let payload: JWTPayload;
       try {
         payload = (
-          await jwtVerify(token, async (header) => {
-            let key = keys.find((k) => k.kid === header.kid);
-            if (key === undefined) {
-              // Another instance may have rotated; reload once before giving up.
-              await ensureLoaded(clock.now() - loadedAt > 5000);
-              key = keys.find((k) => k.kid === header.kid);
-            }
-            if (key === undefined) throw new Error("unknown kid");
-            return key.publicKey;
-          }, { issuer, algorithms: [signingAlgorithm], currentDate: new Date(clock.now()) })
+          await jwtVerify(
+            token,
+            async (header) => {
+              let key = keys.find((k) => k.kid === header.kid);
+              if (key === undefined) {
+                // Another instance may have rotated; reload once before giving up.
+                await ensureLoaded(clock.now() - loadedAt > 5000);
+                key = keys.find((k) => k.kid === header.kid);
+              }
+              if (key === undefined) throw new Error("unknown kid");
+              return key.publicKey;
+            },
+            { issuer, algorithms: [signingAlgorithm], currentDate: new Date(clock.now()) },
+          )
         ).payload;
       } catch {
         return null;
@@ -177,7 +196,9 @@ export function createTokenService(deps: {
       const id = await createKey();
       // A key superseded longer ago than an access token lives can no longer verify anything.
       const cutoff = clock.now() - accessTokenTtlSeconds * 1000;
-      const stale = keys.filter((k, index) => index > 0 && (keys[index - 1]?.createdAt ?? Infinity) < cutoff).map((k) => k.kid);
+      const stale = keys
+        .filter((k, index) => index > 0 && (keys[index - 1]?.createdAt ?? Infinity) < cutoff)
+        .map((k) => k.kid);
       await repo.deleteSigningKeysCreatedBefore(db, stale);
       await ensureLoaded(true);
       return id;
@@ -188,7 +209,11 @@ export function createTokenService(deps: {
       for (const row of await repo.listSigningKeys(db)) {
         if (!keyring.needsReencryption(row.private_jwk_ciphertext)) continue;
         const aad = aadFor("signing_key", "private_jwk_ciphertext", row.id);
-        await repo.updateSigningKeyCiphertext(db, row.id, keyring.encrypt(keyring.decrypt(row.private_jwk_ciphertext, aad), aad));
+        await repo.updateSigningKeyCiphertext(
+          db,
+          row.id,
+          keyring.encrypt(keyring.decrypt(row.private_jwk_ciphertext, aad), aad),
+        );
         count += 1;
       }
       return count;
@@ -198,7 +223,8 @@ export function createTokenService(deps: {
 
 function claimsFrom(payload: JWTPayload): AccessClaims | null {
   const { sub, sid, amr, aal, iat, exp } = payload;
-  if (typeof sub !== "string" || typeof sid !== "string" || typeof iat !== "number" || typeof exp !== "number") return null;
+  if (typeof sub !== "string" || typeof sid !== "string" || typeof iat !== "number" || typeof exp !== "number")
+    return null;
   if (aal !== 1 && aal !== 2) return null;
   if (!Array.isArray(amr) || !amr.every(isAuthMethod)) return null;
   return { sub, sid, amr, aal, iat, exp };

@@ -25,9 +25,22 @@ export function splitCode(code: string | undefined): { code?: string; recoveryCo
 export interface MFAService extends ReauthVerifier {
   /** The password half of a re-check, under the per-account limit; for changes that need no code. */
   checkPassword(userId: string, password: string, meta: RequestMeta): Promise<users.UserRow>;
-  confirmSetup(auth: { userId: string; sessionId: string; amr: AuthMethod[] }, code: string, meta: RequestMeta): Promise<{ recoveryCodes: string[]; tokens: TokenPair }>;
-  disable(userId: string, input: { password: string; code: string }, meta: RequestMeta, exceptSessionId: string): Promise<void>;
-  regenerateRecoveryCodes(userId: string, input: { password: string; code: string }, meta: RequestMeta): Promise<string[]>;
+  confirmSetup(
+    auth: { userId: string; sessionId: string; amr: AuthMethod[] },
+    code: string,
+    meta: RequestMeta,
+  ): Promise<{ recoveryCodes: string[]; tokens: TokenPair }>;
+  disable(
+    userId: string,
+    input: { password: string; code: string },
+    meta: RequestMeta,
+    exceptSessionId: string,
+  ): Promise<void>;
+  regenerateRecoveryCodes(
+    userId: string,
+    input: { password: string; code: string },
+    meta: RequestMeta,
+  ): Promise<string[]>;
   /** Admin or CLI: turns 2FA off without a code (the person proved who they are elsewhere). */
   resetByAdmin(userId: string, meta: RequestMeta): Promise<void>;
 }
@@ -55,7 +68,7 @@ export function createMFAService(deps: {
     await devices.revokeAll(userId, trx);
   }
 
-  return {
+  const service: MFAService = {
     async checkPassword(userId, password, meta) {
       const user = await users.findUserById(db, userId);
       if (user === undefined) throw new AppError("unauthorized");
@@ -72,9 +85,10 @@ export function createMFAService(deps: {
     },
 
     async reauthenticate(userId, input, meta) {
-      const user = await this.checkPassword(userId, input.password, meta);
+      const user = await service.checkPassword(userId, input.password, meta);
       if (user.mfa_enabled === 1) {
-        if (input.code === undefined || input.code === "") throw new AppError("mfa_required", "Enter a current code from your authenticator app or a recovery code.");
+        if (input.code === undefined || input.code === "")
+          throw new AppError("mfa_required", "Enter a current code from your authenticator app or a recovery code.");
         const method = await totp.verifySecondFactor(userId, splitCode(input.code), meta);
         if (method === "recovery") notifier.notify(user, "recovery_code_used", meta);
       }
@@ -101,7 +115,7 @@ export function createMFAService(deps: {
     },
 
     async disable(userId, input, meta, exceptSessionId) {
-      const user = await this.reauthenticate(userId, input, meta);
+      const user = await service.reauthenticate(userId, input, meta);
       if (user.mfa_enabled !== 1) throw new AppError("mfa_not_enabled");
       await db.transaction().execute(async (trx) => {
         await turnOff(userId, trx);
@@ -112,7 +126,7 @@ export function createMFAService(deps: {
     },
 
     async regenerateRecoveryCodes(userId, input, meta) {
-      const user = await this.reauthenticate(userId, input, meta);
+      const user = await service.reauthenticate(userId, input, meta);
       if (user.mfa_enabled !== 1) throw new AppError("mfa_not_enabled");
       const codes = await db.transaction().execute(async (trx) => {
         const fresh = await generateRecoveryCodes(trx, userId, clock.now());
@@ -134,4 +148,5 @@ export function createMFAService(deps: {
       notifier.notify(user, "mfa_disabled", meta);
     },
   };
+  return service;
 }

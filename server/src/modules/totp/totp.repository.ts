@@ -6,18 +6,36 @@ export type TOTPCredentialRow = Selectable<TOTPCredentialTable>;
 /** What checking a code needs of a confirmed credential. */
 export type ActiveCredential = Pick<TOTPCredentialRow, "id" | "secret_ciphertext">;
 
-const active = preparedQuery((db, p: { userId: string }) => db.selectFrom("totp_credential").selectAll()
-  .where("user_id", "=", p.userId).where("confirmed_at", "is not", null));
-const stepUsed = preparedQuery((db, p: { id: string; step: number }) => db.updateTable("totp_credential").set({ last_used_step: p.step })
-  .where("id", "=", p.id).where("last_used_step", "<", p.step));
+const active = preparedQuery((db, p: { userId: string }) =>
+  db.selectFrom("totp_credential").selectAll().where("user_id", "=", p.userId).where("confirmed_at", "is not", null),
+);
+const stepUsed = preparedQuery((db, p: { id: string; step: number }) =>
+  db
+    .updateTable("totp_credential")
+    .set({ last_used_step: p.step })
+    .where("id", "=", p.id)
+    .where("last_used_step", "<", p.step),
+);
 
-export async function findActiveCredential(db: Kysely<Database>, userId: string): Promise<TOTPCredentialRow | undefined> {
+export async function findActiveCredential(
+  db: Kysely<Database>,
+  userId: string,
+): Promise<TOTPCredentialRow | undefined> {
   return (await active.execute(db, { userId })).rows[0];
 }
 
-export async function findPendingCredential(db: Kysely<Database>, userId: string, now: number): Promise<TOTPCredentialRow | undefined> {
-  return db.selectFrom("totp_credential").selectAll().where("user_id", "=", userId)
-    .where("confirmed_at", "is", null).where("expires_at", ">", now).executeTakeFirst();
+export async function findPendingCredential(
+  db: Kysely<Database>,
+  userId: string,
+  now: number,
+): Promise<TOTPCredentialRow | undefined> {
+  return db
+    .selectFrom("totp_credential")
+    .selectAll()
+    .where("user_id", "=", userId)
+    .where("confirmed_at", "is", null)
+    .where("expires_at", ">", now)
+    .executeTakeFirst();
 }
 
 export async function deletePendingCredentials(db: Kysely<Database>, userId: string): Promise<void> {
@@ -34,8 +52,13 @@ export async function insertCredential(db: Kysely<Database>, row: TOTPCredential
 
 /** Confirms a pending secret and records the confirming step, so that code cannot be replayed (STYLE S13). */
 export async function confirmCredential(db: Kysely<Database>, id: string, step: number, now: number): Promise<boolean> {
-  const result = await db.updateTable("totp_credential").set({ confirmed_at: now, expires_at: null, last_used_step: step })
-    .where("id", "=", id).where("confirmed_at", "is", null).where("expires_at", ">", now).executeTakeFirst();
+  const result = await db
+    .updateTable("totp_credential")
+    .set({ confirmed_at: now, expires_at: null, last_used_step: step })
+    .where("id", "=", id)
+    .where("confirmed_at", "is", null)
+    .where("expires_at", ">", now)
+    .executeTakeFirst();
   return result.numUpdatedRows === 1n;
 }
 
@@ -44,7 +67,9 @@ export async function consumeStep(db: Kysely<Database>, id: string, step: number
   return affectedRows(await stepUsed.execute(db, { id, step })) === 1n;
 }
 
-export async function listAllCredentials(db: Kysely<Database>): Promise<Pick<TOTPCredentialRow, "id" | "secret_ciphertext">[]> {
+export async function listAllCredentials(
+  db: Kysely<Database>,
+): Promise<Pick<TOTPCredentialRow, "id" | "secret_ciphertext">[]> {
   return db.selectFrom("totp_credential").select(["id", "secret_ciphertext"]).execute();
 }
 

@@ -51,7 +51,13 @@ export interface TOTPService {
    * `credential`: the user's confirmed TOTP credential as the caller read it, or null.
    * Failures and a used recovery code are audited here; telling the owner is the caller's, after its commit.
    */
-  checkSecondFactor(userId: string, input: SecondFactorInput, meta: RequestMeta, executor: Kysely<Database>, credential: repo.ActiveCredential | null): Promise<"otp" | "recovery">;
+  checkSecondFactor(
+    userId: string,
+    input: SecondFactorInput,
+    meta: RequestMeta,
+    executor: Kysely<Database>,
+    credential: repo.ActiveCredential | null,
+  ): Promise<"otp" | "recovery">;
   removeAll(userId: string, executor: Kysely<Database>): Promise<void>;
   reencrypt(): Promise<number>;
 }
@@ -83,7 +89,7 @@ export function createTOTPService(deps: {
     return { row, secret: encodeBase32(secretKey), uri };
   }
 
-  return {
+  const service: TOTPService = {
     async beginSetup(userId, executor = db) {
       const user = await findUserById(executor, userId);
       if (user === undefined) throw new AppError("unauthorized");
@@ -92,15 +98,34 @@ export function createTOTPService(deps: {
       const now = clock.now();
       await repo.deletePendingCredentials(executor, userId);
       await repo.insertCredential(executor, {
-        id, user_id: userId, secret_ciphertext: keyring.encrypt(randomBytes(secretBytes), aad(id)),
-        confirmed_at: null, expires_at: now + pendingSetupInSeconds * 1000, last_used_step: -1, created_at: now,
+        id,
+        user_id: userId,
+        secret_ciphertext: keyring.encrypt(randomBytes(secretBytes), aad(id)),
+        confirmed_at: null,
+        expires_at: now + pendingSetupInSeconds * 1000,
+        last_used_step: -1,
+        created_at: now,
       });
       const row = await repo.findPendingCredential(executor, userId, now);
       if (row === undefined) throw new Error("pending credential vanished");
       const secretKey = keyring.decrypt(row.secret_ciphertext, aad(row.id));
-      const uri = createTOTPKeyURI({ issuer, accountName: user.username, secret: secretKey, params: defaultTOTPParams });
-      const [png, svg] = await Promise.all([QRCode.toDataURL(uri, { errorCorrectionLevel: "M", margin: 2, width: 264 }), QRCode.toString(uri, { type: "svg", errorCorrectionLevel: "M", margin: 2 })]);
-      return { secret: encodeBase32(secretKey), otpauth_url: uri, qr_png: png, qr_svg: svg, expires_in: pendingSetupInSeconds };
+      const uri = createTOTPKeyURI({
+        issuer,
+        accountName: user.username,
+        secret: secretKey,
+        params: defaultTOTPParams,
+      });
+      const [png, svg] = await Promise.all([
+        QRCode.toDataURL(uri, { errorCorrectionLevel: "M", margin: 2, width: 264 }),
+        QRCode.toString(uri, { type: "svg", errorCorrectionLevel: "M", margin: 2 }),
+      ]);
+      return {
+        secret: encodeBase32(secretKey),
+        otpauth_url: uri,
+        qr_png: png,
+        qr_svg: svg,
+        expires_in: pendingSetupInSeconds,
+      };
     },
 
     async pendingQRCode(userId, format) {
@@ -126,8 +151,9 @@ export function createTOTPService(deps: {
 
     async verifySecondFactor(userId, input, meta) {
       await lockout.beginAttempt(userId, meta);
-      const credential = input.recoveryCode === undefined ? (await repo.findActiveCredential(db, userId)) ?? null : null;
-      const method = await this.checkSecondFactor(userId, input, meta, db, credential);
+      const credential =
+        input.recoveryCode === undefined ? ((await repo.findActiveCredential(db, userId)) ?? null) : null;
+      const method = await service.checkSecondFactor(userId, input, meta, db, credential);
       await lockout.reset(userId);
       return method;
     },
@@ -135,7 +161,10 @@ export function createTOTPService(deps: {
     async checkSecondFactor(userId, input, meta, executor, credential) {
       if (input.recoveryCode !== undefined) {
         if (!(await redeemRecoveryCode(executor, userId, input.recoveryCode, clock.now()))) {
-          await audit.record({ type: "mfa_failed", userId, meta, detail: { method: "recovery_code", reason: "invalid" } }, executor);
+          await audit.record(
+            { type: "mfa_failed", userId, meta, detail: { method: "recovery_code", reason: "invalid" } },
+            executor,
+          );
           throw new AppError("invalid_otp", "The recovery code is not valid.");
         }
         await audit.record({ type: "recovery_code_used", userId, meta }, executor);
@@ -143,11 +172,17 @@ export function createTOTPService(deps: {
       }
       const step = credential === null || input.code === undefined ? null : matchStep(credential, input.code);
       if (credential === null || step === null) {
-        await audit.record({ type: "mfa_failed", userId, meta, detail: { method: "totp", reason: "invalid" } }, executor);
+        await audit.record(
+          { type: "mfa_failed", userId, meta, detail: { method: "totp", reason: "invalid" } },
+          executor,
+        );
         throw new AppError("invalid_otp");
       }
       if (!(await repo.consumeStep(executor, credential.id, step))) {
-        await audit.record({ type: "mfa_failed", userId, meta, detail: { method: "totp", reason: "replayed" } }, executor);
+        await audit.record(
+          { type: "mfa_failed", userId, meta, detail: { method: "totp", reason: "replayed" } },
+          executor,
+        );
         throw new AppError("otp_replayed");
       }
       return "otp";
@@ -159,10 +194,15 @@ export function createTOTPService(deps: {
       let count = 0;
       for (const row of await repo.listAllCredentials(db)) {
         if (!keyring.needsReencryption(row.secret_ciphertext)) continue;
-        await repo.updateCiphertext(db, row.id, keyring.encrypt(keyring.decrypt(row.secret_ciphertext, aad(row.id)), aad(row.id)));
+        await repo.updateCiphertext(
+          db,
+          row.id,
+          keyring.encrypt(keyring.decrypt(row.secret_ciphertext, aad(row.id)), aad(row.id)),
+        );
         count += 1;
       }
       return count;
     },
   };
+  return service;
 }

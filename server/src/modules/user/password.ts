@@ -17,7 +17,10 @@ export function normalizePassword(password: string): string {
 }
 
 /** Reasons a new password is refused, empty when it is acceptable. No composition rules (NIST). */
-export function passwordProblems(password: string, context: { username?: string; email?: string | null } = {}): string[] {
+export function passwordProblems(
+  password: string,
+  context: { username?: string; email?: string | null } = {},
+): string[] {
   const normalized = normalizePassword(password);
   const length = [...normalized].length;
   const problems: string[] = [];
@@ -57,7 +60,8 @@ function hashingPool(): Piscina {
   return pool;
 }
 
-type HashJob = { op: "hash"; password: string; options: Options } | { op: "verify" | "bcrypt"; password: string; hash: string };
+type HashJob =
+  { op: "hash"; password: string; options: Options } | { op: "verify" | "bcrypt"; password: string; hash: string };
 
 async function runJob(job: HashJob & { op: "hash" }): Promise<string>;
 async function runJob(job: HashJob): Promise<boolean>;
@@ -74,7 +78,10 @@ async function runJob(job: HashJob): Promise<string | boolean> {
  */
 export const pendingHashJobsPerThread = 64;
 
-export function createPasswordHasher(cost: PasswordHashConfig, { maxPending = pendingHashJobsPerThread * availableParallelism() }: { maxPending?: number } = {}): PasswordHasher {
+export function createPasswordHasher(
+  cost: PasswordHashConfig,
+  { maxPending = pendingHashJobsPerThread * availableParallelism() }: { maxPending?: number } = {},
+): PasswordHasher {
   const options: Options = {
     algorithm: 2, // Algorithm.Argon2id; a const enum, which verbatimModuleSyntax cannot import
 
@@ -87,7 +94,8 @@ export function createPasswordHasher(cost: PasswordHashConfig, { maxPending = pe
   let dummyHash: Promise<string> | null = null;
   let pending = 0;
   async function limited<T>(work: () => Promise<T>): Promise<T> {
-    if (pending >= maxPending) throw new AppError("rate_limited", "Too many passwords are being checked at once; try again in a moment.", 1);
+    if (pending >= maxPending)
+      throw new AppError("rate_limited", "Too many passwords are being checked at once; try again in a moment.", 1);
     pending += 1;
     try {
       return await work();
@@ -112,9 +120,10 @@ export function createPasswordHasher(cost: PasswordHashConfig, { maxPending = pe
       return { valid: false, needsRehash: false };
     },
     // Counted against the bound when called, like a real verification (no oracle there either).
-    verifyDummy: (password) => limited(async () => {
-      dummyHash ??= runJob({ op: "hash", password: "tessera-dummy-password-for-unknown-users", options });
-      await runJob({ op: "verify", password: normalizePassword(password), hash: await dummyHash });
-    }),
+    verifyDummy: (password) =>
+      limited(async () => {
+        dummyHash ??= runJob({ op: "hash", password: "tessera-dummy-password-for-unknown-users", options });
+        await runJob({ op: "verify", password: normalizePassword(password), hash: await dummyHash });
+      }),
   };
 }

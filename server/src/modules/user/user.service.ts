@@ -60,22 +60,43 @@ export function normalizeEmail(email: string): string {
 }
 
 /** Throws validation_failed listing every reason a new password is refused. */
-export function assertPasswordAcceptable(password: string, field: string, context: { username?: string; email?: string | null }): void {
+export function assertPasswordAcceptable(
+  password: string,
+  field: string,
+  context: { username?: string; email?: string | null },
+): void {
   const problems = passwordProblems(password, context);
   if (problems.length > 0) {
-    throw new AppError("validation_failed", `The password ${problems.join("; ")}.`, undefined, problems.map((message) => ({ field, message: `password ${message}` })));
+    throw new AppError(
+      "validation_failed",
+      `The password ${problems.join("; ")}.`,
+      undefined,
+      problems.map((message) => ({ field, message: `password ${message}` })),
+    );
   }
 }
 
 /** Checks a password and, when the account has 2FA on, a current code — for sensitive account changes. */
 export interface ReauthVerifier {
-  reauthenticate(userId: string, input: { password: string; code?: string | undefined }, meta: RequestMeta): Promise<repo.UserRow>;
+  reauthenticate(
+    userId: string,
+    input: { password: string; code?: string | undefined },
+    meta: RequestMeta,
+  ): Promise<repo.UserRow>;
 }
 
 export interface UserService {
   me(userId: string): Promise<UserView>;
-  changePassword(auth: { userId: string; sessionId: string }, input: { current_password: string; new_password: string; code?: string | undefined }, meta: RequestMeta): Promise<void>;
-  deleteAccount(userId: string, input: { password: string; code?: string | undefined }, meta: RequestMeta): Promise<void>;
+  changePassword(
+    auth: { userId: string; sessionId: string },
+    input: { current_password: string; new_password: string; code?: string | undefined },
+    meta: RequestMeta,
+  ): Promise<void>;
+  deleteAccount(
+    userId: string,
+    input: { password: string; code?: string | undefined },
+    meta: RequestMeta,
+  ): Promise<void>;
   deleteAccountNow(userId: string, meta: RequestMeta): Promise<void>;
 }
 
@@ -89,8 +110,8 @@ export function createUserService(deps: {
   notifier: Notifier;
   revokeTrustedDevices(userId: string, executor: Kysely<Database>): Promise<void>;
 }): UserService {
-  const { db, clock, hasher, sessions, audit, reauth, notifier } = deps;
-  return {
+  const { db, hasher, sessions, audit, reauth, notifier } = deps;
+  const service: UserService = {
     async me(userId) {
       const row = await repo.findUserById(db, userId);
       if (row === undefined) throw new AppError("unauthorized");
@@ -98,7 +119,11 @@ export function createUserService(deps: {
     },
 
     async changePassword(auth, input, meta) {
-      const user = await reauth.reauthenticate(auth.userId, { password: input.current_password, code: input.code }, meta);
+      const user = await reauth.reauthenticate(
+        auth.userId,
+        { password: input.current_password, code: input.code },
+        meta,
+      );
       assertPasswordAcceptable(input.new_password, "new_password", { username: user.username, email: user.email });
       const passwordHash = await hasher.hash(input.new_password);
       await db.transaction().execute(async (trx) => {
@@ -113,7 +138,7 @@ export function createUserService(deps: {
 
     async deleteAccount(userId, input, meta) {
       await reauth.reauthenticate(userId, input, meta);
-      await this.deleteAccountNow(userId, meta);
+      await service.deleteAccountNow(userId, meta);
     },
 
     async deleteAccountNow(userId, meta) {
@@ -123,5 +148,5 @@ export function createUserService(deps: {
       });
     },
   };
+  return service;
 }
-
