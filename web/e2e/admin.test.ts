@@ -60,9 +60,9 @@ describe("administration", () => {
 
   step("resets a user's 2FA", async () => {
     const row = page.getByTestId("admin-users").getByRole("row").filter({ hasText: member.username });
-    await row.getByRole("button", { name: /^Reset 2FA/ }).click();
+    await row.getByRole("button", { name: /^Reset two-factor/ }).click();
     await page.getByText(`Two-factor was reset for ${member.username}.`).waitFor();
-    await expect.poll(() => row.getByRole("button", { name: /^Reset 2FA/ }).count()).toBe(0);
+    await expect.poll(() => row.getByRole("button", { name: /^Reset two-factor/ }).count()).toBe(0);
   });
 
   expectNoPageProblems(suite);

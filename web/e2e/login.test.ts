@@ -40,7 +40,7 @@ describe("sign-in behaviour", () => {
     const errorId = await error.getAttribute("id");
     expect(await input.getAttribute("aria-describedby")).toContain(errorId ?? "missing id");
     expect(await input.isEditable()).toBe(true);
-    await snap(page, "12-login-2fa-wrong-code");
+    await snap(page, "12-login-two-factor-wrong-code");
     await input.fill(await codesOf(account).next());
     await page.getByRole("button", { name: "Verify" }).click();
     await page.waitForURL("**/profile");

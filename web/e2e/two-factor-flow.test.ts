@@ -52,7 +52,7 @@ describe("two-factor account lifecycle", () => {
     expect(secretText).toMatch(/^([A-Z2-7]{4}\s*)+[A-Z2-7]{0,4}$/);
     expect(await page.getByRole("img", { name: /QR code/ }).getAttribute("src")).toMatch(/^data:image\/(svg\+xml|png)/);
     codes = new CodeSource(secretText ?? "");
-    await snap(page, "02-enable-2fa");
+    await snap(page, "02-enable-two-factor");
     await page.getByLabel("6-digit code").fill(await codes.next());
     await page.getByRole("button", { name: "Turn on two-factor" }).click();
     await page.getByRole("heading", { name: "Save your recovery codes" }).waitFor();
@@ -76,7 +76,7 @@ describe("two-factor account lifecycle", () => {
     await page.getByLabel("I have saved my recovery codes").check();
     await proceed.click();
     await page.waitForURL("**/profile");
-    await expect.poll(() => page.getByTestId("mfa-status").textContent()).toContain("On");
+    await expect.poll(() => page.getByTestId("second-factor-status").textContent()).toContain("On");
     await expect.poll(() => page.getByTestId("security-events").textContent()).toContain("Two-factor turned on");
     await snap(page, "04-profile");
   });
@@ -98,7 +98,7 @@ describe("two-factor account lifecycle", () => {
     expect(await input.getAttribute("autocomplete")).toBe("one-time-code");
     expect(await input.getAttribute("inputmode")).toBe("numeric");
     expect(await input.getAttribute("pattern")).toBe("[0-9]*");
-    await snap(page, "06-login-2fa");
+    await snap(page, "06-login-two-factor");
     const code = await codes.next();
     await input.fill(`${code.slice(0, 3)} ${code.slice(3)}`);
     expect(await input.inputValue()).toBe(code);
@@ -147,10 +147,10 @@ describe("two-factor account lifecycle", () => {
     await other.getByLabel("Current password").fill(account.password);
     await other.getByRole("button", { name: "Use a recovery code instead" }).click();
     await other.getByLabel("Recovery code").fill(recoveryCodes[1] ?? "");
-    await snap(other, "09-disable-2fa");
+    await snap(other, "09-disable-two-factor");
     await other.getByRole("button", { name: "Turn off two-factor" }).click();
     await other.waitForURL("**/profile");
-    await expect.poll(() => other.getByTestId("mfa-status").textContent()).toContain("Off");
+    await expect.poll(() => other.getByTestId("second-factor-status").textContent()).toContain("Off");
   });
 
   step("deletes the account, after which its password no longer works", async () => {

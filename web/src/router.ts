@@ -25,8 +25,8 @@ const routes: RouteRecordRaw[] = [
   },
   {
     path: "/login/2fa",
-    name: "login-2fa",
-    component: () => import("./views/LoginTwoFactorView.vue"),
+    name: "login-second-factor",
+    component: () => import("./views/LoginSecondFactorView.vue"),
     meta: { title: "Two-factor verification", guestOnly: true },
   },
   {
@@ -73,14 +73,14 @@ const routes: RouteRecordRaw[] = [
   },
   {
     path: "/2fa/enable",
-    name: "enable-2fa",
-    component: () => import("./views/EnableTwoFactorView.vue"),
+    name: "enable-second-factor",
+    component: () => import("./views/EnableSecondFactorView.vue"),
     meta: { title: "Turn on two-factor", requiresAuth: true },
   },
   {
     path: "/2fa/disable",
-    name: "disable-2fa",
-    component: () => import("./views/DisableTwoFactorView.vue"),
+    name: "disable-second-factor",
+    component: () => import("./views/DisableSecondFactorView.vue"),
     meta: { title: "Turn off two-factor", requiresAuth: true },
   },
   {

@@ -12,7 +12,7 @@ const messages: Record<string, string> = {
   validation_failed: "Some fields need attention.",
   invalid_token: "This link is invalid, already used or expired. Ask for a new one.",
   invalid_credentials: "The username or password is incorrect.",
-  mfa_required: "This needs your second factor. Sign in again with your authenticator code.",
+  mfa_required: "This needs two-factor authentication. Sign in again with your authenticator code.",
   invalid_otp: "That code is not right. Check your authenticator app and try again.",
   otp_replayed: "That code was already used. Wait for the next code and try again.",
   login_token_expired: "Your sign-in took too long. Please sign in again.",
