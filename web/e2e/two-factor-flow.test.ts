@@ -91,6 +91,25 @@ describe("two-factor account lifecycle", () => {
     const proceed = page.getByRole("button", { name: "Continue to your account" });
     expect(await proceed.isDisabled()).toBe(true);
     await snap(page, "03-recovery-codes");
+  });
+
+  step("keeps the page and its title when leaving the unsaved codes through the nav is cancelled", async () => {
+    expect(await page.title()).toBe("Turn on two-factor · Tessera");
+    const asked = new Promise<string>((resolve) => {
+      page.once("dialog", (dialog) => {
+        resolve(dialog.message());
+        void dialog.dismiss();
+      });
+    });
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Account" }).click();
+    expect(await asked).toMatch(/recovery codes/);
+    await page.getByRole("heading", { name: "Save your recovery codes" }).waitFor();
+    expect(page.url()).toMatch(/\/2fa\/enable$/);
+    expect(await page.title()).toBe("Turn on two-factor · Tessera");
+  });
+
+  step("continues to the account once the codes are saved", async () => {
+    const proceed = page.getByRole("button", { name: "Continue to your account" });
     await page.getByLabel("I have saved my recovery codes").check();
     await proceed.click();
     await page.waitForURL("**/profile");
