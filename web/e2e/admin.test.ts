@@ -5,7 +5,7 @@
 import { describe, expect } from "vitest";
 import type { Page } from "playwright-core";
 import { createAccount, newAccount, type TestAccount } from "./harness/accounts";
-import { newWatchedContext } from "./harness/browser";
+import { desktop, newWatchedContext, phone } from "./harness/browser";
 import { expectNoPageProblems, snap, stepper, useSuite } from "./harness/suite";
 import { CodeSource } from "./harness/totp";
 
@@ -46,6 +46,23 @@ describe("administration", () => {
     await row.waitFor();
     await expect.poll(() => page.getByTestId("admin-audit").locator("tbody tr").count()).toBeGreaterThan(0);
     await snap(page, "22-admin");
+  });
+
+  step("fits the header on a phone: Sign out beside the brand, the links on one row", async () => {
+    await page.setViewportSize(phone);
+    const header = page.locator("header");
+    const brand = await header.getByRole("link", { name: "Tessera" }).boundingBox();
+    const signOut = await header.getByRole("button", { name: /Sign out/ }).boundingBox();
+    const links = await Promise.all(
+      (await header.getByRole("navigation").getByRole("link").all()).map((link) => link.boundingBox()),
+    );
+    await page.setViewportSize(desktop);
+    if (brand === null || signOut === null) throw new Error("header not laid out");
+    const middle = (box: { y: number; height: number }): number => box.y + box.height / 2;
+    expect(Math.abs(middle(signOut) - middle(brand)), "Sign out sits on the brand's row").toBeLessThan(8);
+    expect(signOut.x + signOut.width).toBeLessThanOrEqual(phone.width);
+    expect(signOut.height, "Sign out on one line").toBeLessThan(44);
+    expect(new Set(links.map((link) => Math.round(link?.y ?? -1))).size, "the links share one row").toBe(1);
   });
 
   step("locks and unlocks a user", async () => {

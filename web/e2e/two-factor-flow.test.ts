@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect } from "vitest";
 import type { BrowserContext, Page } from "playwright-core";
 import { newAccount } from "./harness/accounts";
-import { newWatchedContext } from "./harness/browser";
+import { desktop, newWatchedContext, phone } from "./harness/browser";
 import { expectNoPageProblems, snap, stepper, useSuite } from "./harness/suite";
 import { fieldError } from "./harness/fields";
 import { CodeSource } from "./harness/totp";
@@ -77,7 +77,7 @@ describe("two-factor account lifecycle", () => {
   });
 
   step("shows 10 recovery codes to download, and asks to confirm they are saved", async () => {
-    recoveryCodes = (await page.getByTestId("recovery-codes").locator("li").allTextContents()).map((code) =>
+    recoveryCodes = (await page.getByTestId("recovery-codes").locator("li .code").allTextContents()).map((code) =>
       code.trim(),
     );
     expect(recoveryCodes).toHaveLength(10);
@@ -106,6 +106,41 @@ describe("two-factor account lifecycle", () => {
     await page.getByRole("heading", { name: "Save your recovery codes" }).waitFor();
     expect(page.url()).toMatch(/\/2fa\/enable$/);
     expect(await page.title()).toBe("Turn on two-factor · Tessera");
+  });
+
+  step("shows every recovery code whole, on one line, with room inside its box, the tenth too", async () => {
+    for (const size of [desktop, phone]) {
+      await page.setViewportSize(size);
+      const room = await page.getByTestId("recovery-codes").evaluate((list) => {
+        const box = list.getBoundingClientRect();
+        const style = getComputedStyle(list);
+        const inner = {
+          left: box.left + Number.parseFloat(style.borderLeftWidth),
+          right: box.right - Number.parseFloat(style.borderRightWidth),
+        };
+        return [...list.querySelectorAll("li")].map((item) => {
+          const parts = [...item.children].map((part) => part.getBoundingClientRect());
+          const text = document.createRange();
+          text.selectNodeContents(item.querySelector(".code") ?? item);
+          return {
+            code: item.textContent?.trim(),
+            parts: parts.length,
+            left: Math.min(...parts.map((part) => part.left)) - inner.left,
+            right: inner.right - Math.max(...parts.map((part) => part.right)),
+            lines: new Set([...text.getClientRects()].map((line) => Math.round(line.top))).size,
+          };
+        });
+      });
+      expect(room).toHaveLength(10);
+      for (const item of room) {
+        const where = `${item.code} at ${size.width} px`;
+        expect(item.parts, `${where}: a number and a code`).toBe(2);
+        expect(item.left, `${where}: room on the left`).toBeGreaterThanOrEqual(12);
+        expect(item.right, `${where}: room on the right`).toBeGreaterThanOrEqual(12);
+        expect(item.lines, `${where}: on one line`).toBe(1);
+      }
+    }
+    await page.setViewportSize(desktop);
   });
 
   step("continues to the account once the codes are saved", async () => {
