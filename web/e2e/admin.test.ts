@@ -6,6 +6,7 @@ import { describe, expect } from "vitest";
 import type { Page } from "playwright-core";
 import { createAccount, newAccount, type TestAccount } from "./harness/accounts";
 import { desktop, newWatchedContext, phone } from "./harness/browser";
+import { alertsOf } from "./harness/fields";
 import { expectNoPageProblems, snap, stepper, useSuite } from "./harness/suite";
 import { CodeSource } from "./harness/totp";
 
@@ -16,7 +17,7 @@ describe("administration", () => {
   let member: TestAccount;
   let page: Page;
 
-  step("an admin created with the CLI signs in and turns on 2FA", async () => {
+  step("an admin created with the CLI signs in, and the Admin page asks for two-factor first", async () => {
     const { browser, server, problems } = suite();
     const created = await server.cli(["user", "create-admin", admin.username], {
       TESSERA_ADMIN_PASSWORD: admin.password,
@@ -30,7 +31,21 @@ describe("administration", () => {
     await page.getByLabel("Password", { exact: true }).fill(admin.password);
     await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.waitForURL("**/profile");
-    await page.getByRole("link", { name: "Turn on two-factor" }).click();
+    await page.getByRole("link", { name: "Admin" }).click();
+    await page.waitForURL("**/admin");
+    const notice = page.getByTestId("admin-needs-second-factor");
+    await notice.waitFor();
+    expect(await notice.textContent()).toContain(
+      "Two-factor authentication must be on for your own account before you can use administration.",
+    );
+    expect(await page.locator("main").textContent()).not.toMatch(/sign in again/i);
+    expect(await alertsOf(page)).toEqual([]);
+    // No empty lists that would read as "no users".
+    expect(await page.locator("table").count()).toBe(0);
+    expect(await page.getByRole("heading", { name: "Users" }).count()).toBe(0);
+    await snap(page, "21-admin-without-two-factor");
+    await notice.getByRole("link", { name: "Turn on two-factor" }).click();
+    await page.waitForURL("**/2fa/enable");
     const codes = new CodeSource((await page.getByTestId("totp-secret").textContent()) ?? "");
     await page.getByLabel("6-digit code").fill(await codes.next());
     await page.getByRole("button", { name: "Turn on two-factor" }).click();
