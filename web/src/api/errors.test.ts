@@ -35,6 +35,10 @@ describe("error messages", () => {
     expect(messageFor("rate_limited", 90)).toBe("Too many attempts. Try again in 2 minutes.");
   });
 
+  it("does not blame the time alone when a sign-in's challenge ends (it also ends after too many wrong codes)", () => {
+    expect(messageFor("login_token_expired")).toMatch(/too long, or had too many wrong codes/);
+  });
+
   it("tells a wrong code from a reused one", () => {
     expect(messageFor("invalid_otp")).toMatch(/not right/);
     expect(messageFor("otp_replayed")).toMatch(/already used/);

@@ -15,7 +15,8 @@ const messages: Record<string, string> = {
   mfa_required: "This needs two-factor authentication. Sign in again with your authenticator code.",
   invalid_otp: "That code is not right. Check your authenticator app and try again.",
   otp_replayed: "That code was already used. Wait for the next code and try again.",
-  login_token_expired: "Your sign-in took too long. Please sign in again.",
+  // The server says this both when the 5 minutes are up and after the 5th wrong code (SPEC §2): name both.
+  login_token_expired: "This sign-in has ended: it took too long, or had too many wrong codes. Please sign in again.",
   unauthorized: "Your session has ended. Please sign in again.",
   forbidden: "You are not allowed to do this.",
   not_found: "Not found.",
