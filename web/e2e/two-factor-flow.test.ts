@@ -8,8 +8,8 @@ import { describe, expect } from "vitest";
 import type { BrowserContext, Page } from "playwright-core";
 import { newAccount } from "./harness/accounts";
 import { desktop, newWatchedContext, phone } from "./harness/browser";
-import { expectNoPageProblems, snap, stepper, useSuite } from "./harness/suite";
 import { fieldError } from "./harness/fields";
+import { expectNoPageProblems, snap, stepper, useSuite } from "./harness/suite";
 import { CodeSource } from "./harness/totp";
 
 describe("two-factor account lifecycle", () => {
