@@ -5,7 +5,8 @@
 import { describe, expect } from "vitest";
 import type { Page } from "playwright-core";
 import { createAccount, newAccount, type TestAccount } from "./harness/accounts";
-import { newWatchedContext } from "./harness/browser";
+import { desktop, newWatchedContext, phone } from "./harness/browser";
+import { alertsOf } from "./harness/fields";
 import { expectNoPageProblems, snap, stepper, useSuite } from "./harness/suite";
 import { CodeSource } from "./harness/totp";
 
@@ -16,7 +17,7 @@ describe("administration", () => {
   let member: TestAccount;
   let page: Page;
 
-  step("an admin created with the CLI signs in and turns on 2FA", async () => {
+  step("an admin created with the CLI signs in, and the Admin page asks for two-factor first", async () => {
     const { browser, server, problems } = suite();
     const created = await server.cli(["user", "create-admin", admin.username], {
       TESSERA_ADMIN_PASSWORD: admin.password,
@@ -30,7 +31,21 @@ describe("administration", () => {
     await page.getByLabel("Password", { exact: true }).fill(admin.password);
     await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.waitForURL("**/profile");
-    await page.getByRole("link", { name: "Turn on two-factor" }).click();
+    await page.getByRole("link", { name: "Admin" }).click();
+    await page.waitForURL("**/admin");
+    const notice = page.getByTestId("admin-needs-second-factor");
+    await notice.waitFor();
+    expect(await notice.textContent()).toContain(
+      "Two-factor authentication must be on for your own account before you can use administration.",
+    );
+    expect(await page.locator("main").textContent()).not.toMatch(/sign in again/i);
+    expect(await alertsOf(page)).toEqual([]);
+    // No empty lists that would read as "no users".
+    expect(await page.locator("table").count()).toBe(0);
+    expect(await page.getByRole("heading", { name: "Users" }).count()).toBe(0);
+    await snap(page, "21-admin-without-two-factor");
+    await notice.getByRole("link", { name: "Turn on two-factor" }).click();
+    await page.waitForURL("**/2fa/enable");
     const codes = new CodeSource((await page.getByTestId("totp-secret").textContent()) ?? "");
     await page.getByLabel("6-digit code").fill(await codes.next());
     await page.getByRole("button", { name: "Turn on two-factor" }).click();
@@ -48,6 +63,23 @@ describe("administration", () => {
     await snap(page, "22-admin");
   });
 
+  step("fits the header on a phone: Sign out beside the brand, the links on one row", async () => {
+    await page.setViewportSize(phone);
+    const header = page.locator("header");
+    const brand = await header.getByRole("link", { name: "Tessera" }).boundingBox();
+    const signOut = await header.getByRole("button", { name: /Sign out/ }).boundingBox();
+    const links = await Promise.all(
+      (await header.getByRole("navigation").getByRole("link").all()).map((link) => link.boundingBox()),
+    );
+    await page.setViewportSize(desktop);
+    if (brand === null || signOut === null) throw new Error("header not laid out");
+    const middle = (box: { y: number; height: number }): number => box.y + box.height / 2;
+    expect(Math.abs(middle(signOut) - middle(brand)), "Sign out sits on the brand's row").toBeLessThan(8);
+    expect(signOut.x + signOut.width).toBeLessThanOrEqual(phone.width);
+    expect(signOut.height, "Sign out on one line").toBeLessThan(44);
+    expect(new Set(links.map((link) => Math.round(link?.y ?? -1))).size, "the links share one row").toBe(1);
+  });
+
   step("locks and unlocks a user", async () => {
     const row = page.getByTestId("admin-users").getByRole("row").filter({ hasText: member.username });
     await row.getByRole("button", { name: /^Lock/ }).click();
@@ -60,9 +92,9 @@ describe("administration", () => {
 
   step("resets a user's 2FA", async () => {
     const row = page.getByTestId("admin-users").getByRole("row").filter({ hasText: member.username });
-    await row.getByRole("button", { name: /^Reset 2FA/ }).click();
+    await row.getByRole("button", { name: /^Reset two-factor/ }).click();
     await page.getByText(`Two-factor was reset for ${member.username}.`).waitFor();
-    await expect.poll(() => row.getByRole("button", { name: /^Reset 2FA/ }).count()).toBe(0);
+    await expect.poll(() => row.getByRole("button", { name: /^Reset two-factor/ }).count()).toBe(0);
   });
 
   expectNoPageProblems(suite);

@@ -7,6 +7,7 @@ import { describe, expect } from "vitest";
 import type { Page } from "playwright-core";
 import { linkFromMail, newAccount } from "./harness/accounts";
 import { newWatchedContext } from "./harness/browser";
+import { fieldError } from "./harness/fields";
 import { expectNoPageProblems, snap, stepper, useSuite } from "./harness/suite";
 import { CodeSource } from "./harness/totp";
 
@@ -63,13 +64,30 @@ describe("emailed links", () => {
     await page.getByRole("button", { name: /Sign out/ }).click();
     await page.waitForURL("**/login");
     await page.getByRole("link", { name: "Forgot password?" }).click();
-    await page.getByLabel("Email", { exact: true }).fill(account.email); // exact: "Username or email" on the page being left matches a substring
+    // exact: "Username or email" on the page being left matches a substring.
+    await page.getByLabel("Email", { exact: true }).fill(account.email);
     await page.getByRole("button", { name: "Send reset link" }).click();
     await page.getByText("a reset link is on its way").waitFor();
+    // One way back, not a button and a link saying the same.
+    expect(
+      await page
+        .locator("main")
+        .getByRole("link", { name: /sign in/i })
+        .allTextContents(),
+    ).toEqual(["Back to sign in"]);
+    // The page cannot know whether the account has two-factor on: nothing it says may assume it.
+    expect(await page.locator("main").textContent()).toContain("If two-factor authentication is on");
     await snap(page, "16-forgot-password");
     resetLink = await linkFromMail(server.baseURL, account.email, "/reset-password");
     await page.goto(resetLink);
     await page.getByRole("heading", { name: "Choose a new password" }).waitFor();
+    // This account has no two-factor: the page must not tell it that two-factor "stays on".
+    expect(await page.locator("main").textContent()).not.toContain("Two-factor stays on");
+    expect(await page.getByTestId("reset-effects").textContent()).toContain(
+      "If two-factor authentication is on, it stays on.",
+    );
+    await page.getByRole("button", { name: "Set new password" }).click();
+    expect(await fieldError(page, page.getByLabel("New password"))).toBe("Enter a new password.");
     await page.getByLabel("New password").fill(newPassword);
     await snap(page, "17-reset-password");
     await page.getByRole("button", { name: "Set new password" }).click();
@@ -93,9 +111,16 @@ describe("emailed links", () => {
     const { server } = suite();
     await page.goto("/login");
     await page.getByRole("link", { name: "Email me a sign-in link" }).click();
-    await page.getByLabel("Email", { exact: true }).fill(account.email); // exact: "Username or email" on the page being left matches a substring
+    // exact: "Username or email" on the page being left matches a substring.
+    await page.getByLabel("Email", { exact: true }).fill(account.email);
     await page.getByRole("button", { name: "Email me a link" }).click();
     await page.getByText("a sign-in link is on its way").waitFor();
+    expect(
+      await page
+        .locator("main")
+        .getByRole("link", { name: /sign in/i })
+        .allTextContents(),
+    ).toEqual(["Sign in with a password"]);
     await snap(page, "19-magic-link");
     await page.goto(await linkFromMail(server.baseURL, account.email, "/magic-link"));
     await page.waitForURL("**/profile");
@@ -114,7 +139,8 @@ describe("emailed links", () => {
     await page.getByRole("button", { name: /Sign out/ }).click();
     await page.waitForURL("**/login");
     await page.goto("/magic-link");
-    await page.getByLabel("Email", { exact: true }).fill(account.email); // exact: "Username or email" on the page being left matches a substring
+    // exact: "Username or email" on the page being left matches a substring.
+    await page.getByLabel("Email", { exact: true }).fill(account.email);
     await page.getByRole("button", { name: "Email me a link" }).click();
     await page.getByText("a sign-in link is on its way").waitFor();
     await page.goto(await linkFromMail(server.baseURL, account.email, "/magic-link"));

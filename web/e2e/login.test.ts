@@ -6,6 +6,7 @@ import { describe, expect } from "vitest";
 import type { Page } from "playwright-core";
 import { createAccount, newAccount, type TestAccount } from "./harness/accounts";
 import { newWatchedContext } from "./harness/browser";
+import { alertsOf, fieldError } from "./harness/fields";
 import { expectNoPageProblems, snap, stepper, useSuite } from "./harness/suite";
 
 async function passwordStep(page: Page, account: TestAccount): Promise<void> {
@@ -40,10 +41,36 @@ describe("sign-in behaviour", () => {
     const errorId = await error.getAttribute("id");
     expect(await input.getAttribute("aria-describedby")).toContain(errorId ?? "missing id");
     expect(await input.isEditable()).toBe(true);
-    await snap(page, "12-login-2fa-wrong-code");
+    await snap(page, "12-login-two-factor-wrong-code");
     await input.fill(await codesOf(account).next());
     await page.getByRole("button", { name: "Verify" }).click();
     await page.waitForURL("**/profile");
+  });
+
+  step("after too many wrong codes the sign-in ends, says why, and links back once", async () => {
+    const { browser, server, problems } = suite();
+    const account = await createAccount(server.baseURL, newAccount("many"), true);
+    const page = await (await newWatchedContext(browser, server.baseURL, problems)).newPage();
+    await passwordStep(page, account);
+    await page.waitForURL("**/login/2fa");
+    const input = page.getByLabel("Authentication code");
+    // SPEC §2: a login_token allows at most 5 wrong codes; the 6th answer ends the challenge.
+    for (let attempt = 1; attempt <= 6; attempt += 1) {
+      await input.fill(codesOf(account).wrong());
+      await page.getByRole("button", { name: "Verify" }).click();
+      if (attempt <= 5) await expect.poll(() => fieldError(page, input)).toMatch(/^That code is not right/);
+    }
+    await expect
+      .poll(() => alertsOf(page))
+      .toEqual(["This sign-in has ended: it took too long, or had too many wrong codes. Please sign in again."]);
+    await snap(page, "12-login-two-factor-ended");
+    // No field left to type into a challenge that takes no more codes, and one way on.
+    expect(await page.getByRole("button", { name: "Verify" }).count()).toBe(0);
+    expect(await page.getByLabel("Authentication code").count()).toBe(0);
+    const links = page.locator("main").getByRole("link", { name: /sign in/i });
+    expect(await links.allTextContents()).toEqual(["Sign in again"]);
+    await links.click();
+    await page.waitForURL("**/login");
   });
 
   step("a wrong password shows a form-level alert", async () => {

@@ -7,7 +7,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect } from "vitest";
 import type { BrowserContext, Page } from "playwright-core";
 import { newAccount } from "./harness/accounts";
-import { newWatchedContext } from "./harness/browser";
+import { desktop, newWatchedContext, phone } from "./harness/browser";
+import { fieldError } from "./harness/fields";
 import { expectNoPageProblems, snap, stepper, useSuite } from "./harness/suite";
 import { CodeSource } from "./harness/totp";
 
@@ -22,11 +23,31 @@ describe("two-factor account lifecycle", () => {
   let codes: CodeSource;
   let recoveryCodes: string[] = [];
 
-  step("registers with a password strength meter", async () => {
+  step("an empty registration form flags every required field, and a short password gets one message", async () => {
     const { browser, server, problems } = suite();
     first = await newWatchedContext(browser, server.baseURL, problems);
     page = await first.newPage();
     await page.goto("/register");
+    const username = page.getByLabel("Username", { exact: true });
+    const password = page.getByLabel("Password", { exact: true });
+    await page.getByRole("button", { name: "Create account" }).click();
+    expect(await fieldError(page, username)).toBe("Enter a username.");
+    expect(await fieldError(page, password)).toBe("Enter a password.");
+    expect(await page.getByLabel("Email (optional)").getAttribute("aria-invalid")).toBeNull();
+    // The first field to fix has the focus, so a screen reader reads its error.
+    expect(await username.evaluate((input) => input === document.activeElement)).toBe(true);
+    await snap(page, "01-register-empty");
+    await username.fill(account.username);
+    await password.fill("short");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect.poll(() => fieldError(page, password)).toBe("Use at least 8 characters.");
+    // Said once: the hint under the field, which says the same, steps aside while the error shows.
+    expect(await page.locator("main").textContent()).not.toMatch(/Use at least 8 characters.*Use at least 8/);
+    expect(await fieldError(page, username)).toBeNull();
+    await snap(page, "01-register-short-password");
+  });
+
+  step("registers with a password strength meter", async () => {
     await page.getByLabel("Username", { exact: true }).fill(account.username);
     await page.getByLabel("Email (optional)").fill(account.email);
     const password = page.getByLabel("Password", { exact: true });
@@ -35,9 +56,8 @@ describe("two-factor account lifecycle", () => {
     // The server's own reasons (error.details) appear on the field.
     await page.getByRole("button", { name: "Create account" }).click();
     await expect.poll(() => password.getAttribute("aria-invalid")).toBe("true");
-    const reasonId =
-      (await password.getAttribute("aria-describedby"))?.split(" ").find((id) => id.endsWith("-error")) ?? "missing";
-    expect(await page.locator(`[id="${reasonId}"]`).textContent()).toMatch(/common/i);
+    // One reason, one sentence.
+    expect(await fieldError(page, password)).toBe("Password is one of the most common passwords; choose another.");
     await snap(page, "01-register-rejected-password");
     await password.fill(account.password);
     await expect.poll(() => page.locator("meter").getAttribute("value")).toMatch(/[34]/);
@@ -52,14 +72,14 @@ describe("two-factor account lifecycle", () => {
     expect(secretText).toMatch(/^([A-Z2-7]{4}\s*)+[A-Z2-7]{0,4}$/);
     expect(await page.getByRole("img", { name: /QR code/ }).getAttribute("src")).toMatch(/^data:image\/(svg\+xml|png)/);
     codes = new CodeSource(secretText ?? "");
-    await snap(page, "02-enable-2fa");
+    await snap(page, "02-enable-two-factor");
     await page.getByLabel("6-digit code").fill(await codes.next());
     await page.getByRole("button", { name: "Turn on two-factor" }).click();
     await page.getByRole("heading", { name: "Save your recovery codes" }).waitFor();
   });
 
   step("shows 10 recovery codes to download, and asks to confirm they are saved", async () => {
-    recoveryCodes = (await page.getByTestId("recovery-codes").locator("li").allTextContents()).map((code) =>
+    recoveryCodes = (await page.getByTestId("recovery-codes").locator("li .code").allTextContents()).map((code) =>
       code.trim(),
     );
     expect(recoveryCodes).toHaveLength(10);
@@ -73,10 +93,64 @@ describe("two-factor account lifecycle", () => {
     const proceed = page.getByRole("button", { name: "Continue to your account" });
     expect(await proceed.isDisabled()).toBe(true);
     await snap(page, "03-recovery-codes");
+  });
+
+  step("keeps the page and its title when leaving the unsaved codes through the nav is cancelled", async () => {
+    expect(await page.title()).toBe("Turn on two-factor · Tessera");
+    const asked = new Promise<string>((resolve) => {
+      page.once("dialog", (dialog) => {
+        resolve(dialog.message());
+        void dialog.dismiss();
+      });
+    });
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Account" }).click();
+    expect(await asked).toMatch(/recovery codes/);
+    await page.getByRole("heading", { name: "Save your recovery codes" }).waitFor();
+    expect(page.url()).toMatch(/\/2fa\/enable$/);
+    expect(await page.title()).toBe("Turn on two-factor · Tessera");
+  });
+
+  step("shows every recovery code whole, on one line, with room inside its box, the tenth too", async () => {
+    for (const size of [desktop, phone]) {
+      await page.setViewportSize(size);
+      const room = await page.getByTestId("recovery-codes").evaluate((list) => {
+        const box = list.getBoundingClientRect();
+        const style = getComputedStyle(list);
+        const inner = {
+          left: box.left + Number.parseFloat(style.borderLeftWidth),
+          right: box.right - Number.parseFloat(style.borderRightWidth),
+        };
+        return [...list.querySelectorAll("li")].map((item) => {
+          const parts = [...item.children].map((part) => part.getBoundingClientRect());
+          const text = document.createRange();
+          text.selectNodeContents(item.querySelector(".code") ?? item);
+          return {
+            code: item.textContent?.trim(),
+            parts: parts.length,
+            left: Math.min(...parts.map((part) => part.left)) - inner.left,
+            right: inner.right - Math.max(...parts.map((part) => part.right)),
+            lines: new Set([...text.getClientRects()].map((line) => Math.round(line.top))).size,
+          };
+        });
+      });
+      expect(room).toHaveLength(10);
+      for (const item of room) {
+        const where = `${item.code} at ${size.width} px`;
+        expect(item.parts, `${where}: a number and a code`).toBe(2);
+        expect(item.left, `${where}: room on the left`).toBeGreaterThanOrEqual(12);
+        expect(item.right, `${where}: room on the right`).toBeGreaterThanOrEqual(12);
+        expect(item.lines, `${where}: on one line`).toBe(1);
+      }
+    }
+    await page.setViewportSize(desktop);
+  });
+
+  step("continues to the account once the codes are saved", async () => {
+    const proceed = page.getByRole("button", { name: "Continue to your account" });
     await page.getByLabel("I have saved my recovery codes").check();
     await proceed.click();
     await page.waitForURL("**/profile");
-    await expect.poll(() => page.getByTestId("mfa-status").textContent()).toContain("On");
+    await expect.poll(() => page.getByTestId("second-factor-status").textContent()).toContain("On");
     await expect.poll(() => page.getByTestId("security-events").textContent()).toContain("Two-factor turned on");
     await snap(page, "04-profile");
   });
@@ -98,7 +172,7 @@ describe("two-factor account lifecycle", () => {
     expect(await input.getAttribute("autocomplete")).toBe("one-time-code");
     expect(await input.getAttribute("inputmode")).toBe("numeric");
     expect(await input.getAttribute("pattern")).toBe("[0-9]*");
-    await snap(page, "06-login-2fa");
+    await snap(page, "06-login-two-factor");
     const code = await codes.next();
     await input.fill(`${code.slice(0, 3)} ${code.slice(3)}`);
     expect(await input.inputValue()).toBe(code);
@@ -147,10 +221,10 @@ describe("two-factor account lifecycle", () => {
     await other.getByLabel("Current password").fill(account.password);
     await other.getByRole("button", { name: "Use a recovery code instead" }).click();
     await other.getByLabel("Recovery code").fill(recoveryCodes[1] ?? "");
-    await snap(other, "09-disable-2fa");
+    await snap(other, "09-disable-two-factor");
     await other.getByRole("button", { name: "Turn off two-factor" }).click();
     await other.waitForURL("**/profile");
-    await expect.poll(() => other.getByTestId("mfa-status").textContent()).toContain("Off");
+    await expect.poll(() => other.getByTestId("second-factor-status").textContent()).toContain("Off");
   });
 
   step("deletes the account, after which its password no longer works", async () => {

@@ -1,4 +1,4 @@
-import { createRouter, createWebHistory, type RouteRecordRaw, type Router } from "vue-router";
+import { createRouter, createWebHistory, type RouterHistory, type RouteRecordRaw, type Router } from "vue-router";
 import { useSessionStore } from "./stores/session";
 
 declare module "vue-router" {
@@ -25,8 +25,8 @@ const routes: RouteRecordRaw[] = [
   },
   {
     path: "/login/2fa",
-    name: "login-2fa",
-    component: () => import("./views/LoginTwoFactorView.vue"),
+    name: "login-second-factor",
+    component: () => import("./views/LoginSecondFactorView.vue"),
     meta: { title: "Two-factor verification", guestOnly: true },
   },
   {
@@ -73,14 +73,14 @@ const routes: RouteRecordRaw[] = [
   },
   {
     path: "/2fa/enable",
-    name: "enable-2fa",
-    component: () => import("./views/EnableTwoFactorView.vue"),
+    name: "enable-second-factor",
+    component: () => import("./views/EnableSecondFactorView.vue"),
     meta: { title: "Turn on two-factor", requiresAuth: true },
   },
   {
     path: "/2fa/disable",
-    name: "disable-2fa",
-    component: () => import("./views/DisableTwoFactorView.vue"),
+    name: "disable-second-factor",
+    component: () => import("./views/DisableSecondFactorView.vue"),
     meta: { title: "Turn off two-factor", requiresAuth: true },
   },
   {
@@ -103,8 +103,9 @@ const routes: RouteRecordRaw[] = [
   },
 ];
 
-export function createAppRouter(): Router {
-  const router = createRouter({ history: createWebHistory(), routes, scrollBehavior: () => ({ top: 0 }) });
+/** `history` is the browser's address bar, or a memory history in tests. */
+export function createAppRouter(history: RouterHistory = createWebHistory()): Router {
+  const router = createRouter({ history, routes, scrollBehavior: () => ({ top: 0 }) });
 
   router.beforeEach(async (to) => {
     const session = useSessionStore();
@@ -117,7 +118,10 @@ export function createAppRouter(): Router {
     return true;
   });
 
-  router.afterEach((to) => {
+  router.afterEach((to, _from, failure) => {
+    // The title follows the page shown: a navigation that was cancelled (a page that asks before it is left) or
+    // redirected elsewhere leaves it as it is.
+    if (failure) return;
     document.title = to.meta.title === undefined ? "Tessera" : `${to.meta.title} · Tessera`;
   });
 

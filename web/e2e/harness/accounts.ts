@@ -30,7 +30,11 @@ async function call<T>(baseURL: string, path: string, body: unknown, token?: str
 }
 
 /** Creates an account through the API (not the UI), optionally with 2FA already on. */
-export async function createAccount(baseURL: string, account: TestAccount, withMFA: boolean): Promise<TestAccount> {
+export async function createAccount(
+  baseURL: string,
+  account: TestAccount,
+  withSecondFactor: boolean,
+): Promise<TestAccount> {
   const registered = await call<{ access_token: string; mfa_setup?: { secret: string } }>(
     baseURL,
     "/api/auth/register",
@@ -38,10 +42,10 @@ export async function createAccount(baseURL: string, account: TestAccount, withM
       username: account.username,
       password: account.password,
       email: account.email,
-      enable_mfa: withMFA,
+      enable_mfa: withSecondFactor,
     },
   );
-  if (!withMFA) return account;
+  if (!withSecondFactor) return account;
   if (registered.mfa_setup === undefined) throw new Error("register with enable_mfa: true answered without mfa_setup");
   const codes = new CodeSource(registered.mfa_setup.secret);
   const confirmed = await call<{ recovery_codes: string[] }>(

@@ -86,9 +86,8 @@ export async function captureFailure(name: string): Promise<string> {
       .locator("[role=alert]")
       .allTextContents()
       .catch(() => []);
-    notes.push(
-      `page ${index} at ${page.url()} (screenshot ${file}); alerts: ${JSON.stringify(alerts.filter((text) => text.trim() !== ""))}`,
-    );
+    const said = JSON.stringify(alerts.filter((text) => text.trim() !== ""));
+    notes.push(`page ${index} at ${page.url()} (screenshot ${file}); alerts: ${said}`);
   }
   return notes.join("\n");
 }

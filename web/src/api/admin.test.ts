@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { errorResponse, expectedHeaders, jsonResponse, mockFetch, signedInBrowser } from "../test-utils/fetch-mock";
-import { listAuditEvents, listUsers, lockUser, resetUserMFA, unlockUser } from "./admin";
+import { listAuditEvents, listUsers, lockUser, resetUserSecondFactor, unlockUser } from "./admin";
 
 beforeEach(signedInBrowser);
 afterEach(() => vi.unstubAllGlobals());
@@ -33,7 +33,7 @@ describe("admin api", () => {
   });
 
   it.each([
-    ["resetUserMFA", resetUserMFA, "/api/admin/users/u%201/reset-2fa"],
+    ["resetUserSecondFactor", resetUserSecondFactor, "/api/admin/users/u%201/reset-2fa"],
     ["lockUser", lockUser, "/api/admin/users/u%201/lock"],
     ["unlockUser", unlockUser, "/api/admin/users/u%201/unlock"],
   ])("%s posts to the user's action", async (_name, call, url) => {

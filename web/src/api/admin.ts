@@ -1,14 +1,14 @@
 import { api } from "./client";
 import type { AdminEvent, AdminUser } from "./types";
 
-/** Endpoints of the server's admin module (role `admin` with 2FA). */
+/** Endpoints of the server's admin module (role `admin` with two-factor). */
 
 export async function listUsers(): Promise<AdminUser[]> {
   const reply = await api.get<{ users: AdminUser[] }>("/api/admin/users");
   return reply.users;
 }
 
-export async function resetUserMFA(userId: string): Promise<void> {
+export async function resetUserSecondFactor(userId: string): Promise<void> {
   await api.post<null>(`/api/admin/users/${encodeURIComponent(userId)}/reset-2fa`);
 }
 

@@ -67,7 +67,7 @@ describe("auth api", () => {
     expect(fetch.single().headers).toEqual(expectedHeaders(false, true));
   });
 
-  it("login returns the mfa challenge as is", async () => {
+  it("login returns the two-factor challenge as is", async () => {
     const challenge = {
       mfa_required: true,
       "2fa_required": true,

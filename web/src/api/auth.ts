@@ -1,7 +1,7 @@
 import { api } from "./client";
 import type { LoginReply, LoginTokens, RegisterReply, TokenPair } from "./types";
 
-/** Endpoints of the server's auth module: accounts, password login, the 2FA login step, tokens. */
+/** Endpoints of the server's auth module: accounts, password login, the two-factor login step, tokens. */
 
 export interface RegisterInput {
   username: string;

@@ -58,7 +58,7 @@ describe("email api", () => {
     expect(fetch.single().headers).toEqual(expectedHeaders(false, true));
   });
 
-  it("verifyMagicLink returns tokens or the mfa challenge", async () => {
+  it("verifyMagicLink returns tokens or the two-factor challenge", async () => {
     const challenge = { mfa_required: true, login_token: "lt", methods: ["totp"], expires_in: 300 };
     const fetch = mockFetch(jsonResponse(200, challenge));
     await expect(verifyMagicLink("tok")).resolves.toEqual(challenge);

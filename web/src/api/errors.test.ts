@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiError, messageFor, toApiError } from "./errors";
+import { ApiError, fieldRefusal, messageFor, toApiError } from "./errors";
 
 const specCodes = [
   "validation_failed",
@@ -35,9 +35,36 @@ describe("error messages", () => {
     expect(messageFor("rate_limited", 90)).toBe("Too many attempts. Try again in 2 minutes.");
   });
 
+  it("does not blame the time alone when a sign-in's challenge ends (it also ends after too many wrong codes)", () => {
+    expect(messageFor("login_token_expired")).toMatch(/too long, or had too many wrong codes/);
+  });
+
   it("tells a wrong code from a reused one", () => {
     expect(messageFor("invalid_otp")).toMatch(/not right/);
     expect(messageFor("otp_replayed")).toMatch(/already used/);
+  });
+});
+
+describe("fieldRefusal", () => {
+  it("puts a wrong password on the password field, without the sign-in form's username wording", () => {
+    expect(fieldRefusal("invalid_credentials")).toEqual({ field: "password", message: "The password is not correct." });
+    expect(fieldRefusal("invalid_credentials")?.message).not.toMatch(/username/i);
+  });
+
+  it("puts a refused code on the code field, worded for what was typed", () => {
+    expect(fieldRefusal("invalid_otp", "totp")).toEqual({ field: "code", message: messageFor("invalid_otp") });
+    expect(fieldRefusal("invalid_otp", "recovery_code")?.message).toMatch(/^That recovery code is not right/);
+    expect(fieldRefusal("invalid_otp", "recovery_code")?.message).not.toMatch(/authenticator app/);
+    expect(fieldRefusal("otp_replayed")?.field).toBe("code");
+    expect(fieldRefusal("mfa_required")).toEqual({
+      field: "code",
+      message: "Enter a code from your authenticator app, or a recovery code.",
+    });
+  });
+
+  it("leaves every other code to the form", () => {
+    expect(fieldRefusal("rate_limited")).toBeNull();
+    expect(fieldRefusal("validation_failed")).toBeNull();
   });
 });
 
@@ -54,7 +81,7 @@ describe("toApiError", () => {
     expect(error.retryAfterSeconds).toBeUndefined();
   });
 
-  it("joins several reasons for one field and drops malformed details", () => {
+  it("keeps one reason per field, the first, and drops malformed details", () => {
     const body = {
       error: {
         code: "validation_failed",
@@ -67,9 +94,7 @@ describe("toApiError", () => {
         ],
       },
     };
-    expect(toApiError(422, body, null).fieldErrors()).toEqual({
-      password: "Is too short. Appears in a list of breached passwords.",
-    });
+    expect(toApiError(422, body, null).fieldErrors()).toEqual({ password: "Is too short." });
   });
 
   it("rewords the validator's schema messages", () => {

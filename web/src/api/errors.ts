@@ -12,10 +12,11 @@ const messages: Record<string, string> = {
   validation_failed: "Some fields need attention.",
   invalid_token: "This link is invalid, already used or expired. Ask for a new one.",
   invalid_credentials: "The username or password is incorrect.",
-  mfa_required: "This needs your second factor. Sign in again with your authenticator code.",
+  mfa_required: "This needs two-factor authentication. Sign in again with your authenticator code.",
   invalid_otp: "That code is not right. Check your authenticator app and try again.",
   otp_replayed: "That code was already used. Wait for the next code and try again.",
-  login_token_expired: "Your sign-in took too long. Please sign in again.",
+  // The server says this both when the 5 minutes are up and after the 5th wrong code (SPEC §2): name both.
+  login_token_expired: "This sign-in has ended: it took too long, or had too many wrong codes. Please sign in again.",
   unauthorized: "Your session has ended. Please sign in again.",
   forbidden: "You are not allowed to do this.",
   not_found: "Not found.",
@@ -29,6 +30,42 @@ const messages: Record<string, string> = {
   network_error: "Cannot reach the server. Check your connection and try again.",
   internal_error: "Something went wrong on our side. Please try again.",
 };
+
+/** What a code field held when the code was refused: the advice differs. */
+export type CodeKind = "totp" | "recovery_code";
+
+/** A refusal that belongs to one field of a form, in that field's words. */
+export interface FieldRefusal {
+  field: "password" | "code";
+  message: string;
+}
+
+/**
+ * Forms that re-ask the signed-in person's password and code (turn off two-factor, new recovery codes, change
+ * password or email, delete the account) have no username to get wrong, so a refusal there belongs on the field it
+ * is about. Only the sign-in form says "username or password" (`invalid_credentials` above).
+ */
+export function fieldRefusal(code: string, codeKind: CodeKind = "totp"): FieldRefusal | null {
+  switch (code) {
+    case "invalid_credentials":
+      return { field: "password", message: "The password is not correct." };
+    case "invalid_otp":
+      return {
+        field: "code",
+        message:
+          codeKind === "totp"
+            ? messageFor(code)
+            : "That recovery code is not right, or it was already used. Check it and try again.",
+      };
+    case "otp_replayed":
+      return { field: "code", message: messageFor(code) };
+    case "mfa_required":
+      // On these forms the server asks for the code that was left out.
+      return { field: "code", message: "Enter a code from your authenticator app, or a recovery code." };
+    default:
+      return null;
+  }
+}
 
 /** Human message for an error code; `retryAfterSeconds` sharpens the rate-limit message. */
 export function messageFor(code: string, retryAfterSeconds?: number): string {
@@ -59,13 +96,15 @@ export class ApiError extends Error {
     super(messageFor(code, retryAfterSeconds));
   }
 
-  /** Field reasons keyed by field name; several reasons for one field are joined into sentences. */
+  /**
+   * Field reasons keyed by field name. A field shows one reason, the server's first (it lists the one to fix first:
+   * "at least 8 characters" before "a common password"); sentences run together read as one muddled message.
+   */
   fieldErrors(): Record<string, string> {
     const result: Record<string, string> = {};
     for (const detail of this.details) {
       const key = detail.field.replace(/^\/?(body\/)?/, "");
-      const sentence = asSentence(detail.message);
-      result[key] = result[key] === undefined ? sentence : `${result[key]} ${sentence}`;
+      result[key] ??= asSentence(detail.message);
     }
     return result;
   }

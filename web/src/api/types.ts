@@ -20,7 +20,7 @@ export interface TokenPair {
   expires_in: number;
 }
 
-export interface MFASetup {
+export interface SecondFactorSetup {
   secret: string;
   otpauth_url: string;
   /** A `data:image/png;base64,…` URL. */
@@ -36,7 +36,7 @@ export interface LoginTokens extends TokenPair {
   mfa_required?: false;
 }
 
-export interface MFAChallenge {
+export interface SecondFactorChallenge {
   mfa_required: true;
   "2fa_required"?: true;
   login_token: string;
@@ -45,11 +45,11 @@ export interface MFAChallenge {
   expires_in: number;
 }
 
-export type LoginReply = LoginTokens | MFAChallenge;
+export type LoginReply = LoginTokens | SecondFactorChallenge;
 
 export interface RegisterReply extends TokenPair {
   user: User;
-  mfa_setup?: MFASetup;
+  mfa_setup?: SecondFactorSetup;
 }
 
 export interface VerifySetupReply extends TokenPair {
@@ -106,6 +106,6 @@ export interface MailMessage {
   sent_at: string;
 }
 
-export function isMFAChallenge(reply: LoginReply): reply is MFAChallenge {
+export function isSecondFactorChallenge(reply: LoginReply): reply is SecondFactorChallenge {
   return reply.mfa_required === true;
 }

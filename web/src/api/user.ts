@@ -7,7 +7,7 @@ export function getMe(): Promise<User> {
   return api.get<User>("/api/user/me");
 }
 
-/** `code` (TOTP or recovery code) is required when the account has 2FA on. */
+/** `code` (TOTP or recovery code) is required when the account has two-factor on. */
 export async function changePassword(currentPassword: string, newPassword: string, code?: string): Promise<void> {
   const body = { current_password: currentPassword, new_password: newPassword, ...withCode(code) };
   await api.post<null>("/api/user/password", body);

@@ -1,5 +1,23 @@
-import { ref, type Ref } from "vue";
-import { ApiError } from "../api/errors";
+import { nextTick, ref, type Ref } from "vue";
+import { ApiError, fieldRefusal, type CodeKind } from "../api/errors";
+
+/** The names a form gives its password and code fields (the API's field names). */
+export interface RefusalFields {
+  password?: string;
+  code?: string;
+}
+
+export interface AsyncActionOptions {
+  /**
+   * On a form that re-asks the signed-in person, its password and code fields: a wrong password or code is shown
+   * on that field in its words (api/errors.ts `fieldRefusal`), not as the form's message.
+   */
+  fields?: RefusalFields | (() => RefusalFields);
+  /** What the code field holds when a refusal arrives (default "totp"). */
+  codeKind?: () => CodeKind;
+  /** The form: after a failure, focus moves to its first invalid field, which reads out its error. */
+  form?: () => HTMLElement | null | undefined;
+}
 
 export interface AsyncAction {
   /** True while the action runs; forms disable their submit button. */
@@ -8,15 +26,17 @@ export interface AsyncAction {
   error: Ref<string | null>;
   /** The error code of the last failure, for views that react to a specific one. */
   errorCode: Ref<string | null>;
-  /** Per-field reasons from `error.details`, keyed by field name. */
+  /** Per-field reasons (the form's own checks, `error.details`, refusals placed on a field), keyed by field name. */
   fieldErrors: Ref<Record<string, string>>;
   /** Runs `task`, capturing an ApiError into the refs above; resolves undefined on failure. */
   run<T>(task: () => Promise<T>): Promise<T | undefined>;
+  /** Shows the form's own checks as field errors without sending anything; true when every field is fine. */
+  check(problems: Record<string, string | null>): boolean;
   reset(): void;
 }
 
 /** Pending state and error mapping for one form or button; at most one run at a time. */
-export function useAsyncAction(): AsyncAction {
+export function useAsyncAction(options: AsyncActionOptions = {}): AsyncAction {
   const pending = ref(false);
   const error = ref<string | null>(null);
   const errorCode = ref<string | null>(null);
@@ -28,6 +48,32 @@ export function useAsyncAction(): AsyncAction {
     fieldErrors.value = {};
   }
 
+  async function focusFirstInvalid(): Promise<void> {
+    await nextTick();
+    options.form?.()?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+  }
+
+  function show(caught: ApiError): void {
+    errorCode.value = caught.code;
+    fieldErrors.value = caught.fieldErrors();
+    const fields = typeof options.fields === "function" ? options.fields() : options.fields;
+    const refusal = fields === undefined ? null : fieldRefusal(caught.code, options.codeKind?.());
+    const name = refusal === null ? undefined : fields?.[refusal.field];
+    if (refusal !== null && name !== undefined) fieldErrors.value = { ...fieldErrors.value, [name]: refusal.message };
+    else error.value = caught.message;
+  }
+
+  function check(problems: Record<string, string | null>): boolean {
+    if (pending.value) return false;
+    reset();
+    const found = Object.entries(problems).filter((entry): entry is [string, string] => entry[1] !== null);
+    if (found.length === 0) return true;
+    errorCode.value = "validation_failed";
+    fieldErrors.value = Object.fromEntries(found);
+    void focusFirstInvalid();
+    return false;
+  }
+
   async function run<T>(task: () => Promise<T>): Promise<T | undefined> {
     if (pending.value) return undefined;
     pending.value = true;
@@ -36,9 +82,7 @@ export function useAsyncAction(): AsyncAction {
       return await task();
     } catch (caught) {
       if (caught instanceof ApiError) {
-        error.value = caught.message;
-        errorCode.value = caught.code;
-        fieldErrors.value = caught.fieldErrors();
+        show(caught);
       } else {
         error.value = "Something went wrong. Please try again.";
         errorCode.value = "unexpected";
@@ -47,8 +91,9 @@ export function useAsyncAction(): AsyncAction {
       return undefined;
     } finally {
       pending.value = false;
+      if (Object.keys(fieldErrors.value).length > 0) void focusFirstInvalid();
     }
   }
 
-  return { pending, error, errorCode, fieldErrors, run, reset };
+  return { pending, error, errorCode, fieldErrors, run, check, reset };
 }

@@ -1,5 +1,6 @@
 import { ref, watch, type Ref } from "vue";
 import { loadEstimator, type StrengthEstimate } from "../lib/password-strength";
+import { newPasswordProblem } from "../lib/validation";
 
 /** A live strength estimate of `password`, penalising the username and email (`userInputs`). */
 export function usePasswordStrength(
@@ -10,7 +11,9 @@ export function usePasswordStrength(
   let version = 0;
   watch([password, userInputs], async ([value, inputs]) => {
     const current = ++version;
-    if (value === "") {
+    // Below the minimum the hint ("Use at least 8 characters") is the advice; a strength verdict on a password that
+    // cannot be used would be a second message competing with it.
+    if (newPasswordProblem(value) !== null) {
       estimate.value = null;
       return;
     }

@@ -1,7 +1,7 @@
 import { storeToRefs } from "pinia";
 import type { ComputedRef, Ref } from "vue";
 import { useRouter, type RouteLocationRaw } from "vue-router";
-import { isMFAChallenge, type LoginReply, type User } from "../api/types";
+import { isSecondFactorChallenge, type LoginReply, type User } from "../api/types";
 import { useSessionStore, type PendingChallenge } from "../stores/session";
 
 export interface UseSession {
@@ -17,7 +17,7 @@ export interface UseSession {
 
 /**
  * What views need from the session: the store's state plus the navigation that follows a
- * login step (tokens → the app, a challenge → the 2FA screen).
+ * login step (tokens → the app, a challenge → the two-factor screen).
  */
 export function useSession(): UseSession {
   const store = useSessionStore();
@@ -34,10 +34,10 @@ export function useSession(): UseSession {
 
   /** Handles a password or magic-link login reply. */
   async function completeFirstFactor(reply: LoginReply, source: PendingChallenge["source"]): Promise<void> {
-    if (isMFAChallenge(reply)) {
+    if (isSecondFactorChallenge(reply)) {
       store.challenge = { ...reply, source };
       const redirect = router.currentRoute.value.query.redirect;
-      await router.push({ name: "login-2fa", query: typeof redirect === "string" ? { redirect } : {} });
+      await router.push({ name: "login-second-factor", query: typeof redirect === "string" ? { redirect } : {} });
       return;
     }
     store.acceptTokens(reply, reply.user);

@@ -4,7 +4,7 @@ import { logout as apiLogout, refreshTokens } from "../api/auth";
 import { configureClient, hasSessionCookie } from "../api/client";
 import { ApiError } from "../api/errors";
 import { getMe } from "../api/user";
-import type { MFAChallenge, MFASetup, TokenPair, User } from "../api/types";
+import type { SecondFactorChallenge, SecondFactorSetup, TokenPair, User } from "../api/types";
 
 /** Refresh this long before the access token runs out. */
 export const refreshLeadInSeconds = 60;
@@ -12,8 +12,8 @@ export const refreshLeadInSeconds = 60;
 export const retryAfterNetworkErrorInSeconds = 30;
 const minimumDelayInSeconds = 5;
 
-export interface PendingChallenge extends MFAChallenge {
-  /** Where the first factor came from, for the 2FA screen's wording. */
+export interface PendingChallenge extends SecondFactorChallenge {
+  /** Where the first factor came from, for the two-factor screen's wording. */
   source: "password" | "magic_link";
 }
 
@@ -27,7 +27,7 @@ export const useSessionStore = defineStore("session", () => {
   const user = ref<User | null>(null);
   const ready = ref(false);
   const challenge = ref<PendingChallenge | null>(null);
-  const pendingSetup = ref<MFASetup | null>(null);
+  const pendingSetup = ref<SecondFactorSetup | null>(null);
   /** A one-time message for the next page (e.g. "your account was deleted"). */
   const notice = ref<string | null>(null);
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -47,7 +47,7 @@ export const useSessionStore = defineStore("session", () => {
     timer = setTimeout(() => void refresh(), Math.max(delayInSeconds, minimumDelayInSeconds) * 1000);
   }
 
-  /** Takes a fresh token pair (login, refresh, 2FA confirmation) and plans the next refresh. */
+  /** Takes a fresh token pair (login, refresh, two-factor confirmation) and plans the next refresh. */
   function acceptTokens(tokens: TokenPair, nextUser?: User): void {
     accessToken.value = tokens.access_token;
     expiresAt.value = Date.now() + tokens.expires_in * 1000;

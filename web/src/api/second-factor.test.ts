@@ -1,12 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { errorResponse, expectedHeaders, jsonResponse, mockFetch, signedInBrowser } from "../test-utils/fetch-mock";
-import { disable, regenerateRecoveryCodes, startSetup, verifySetup } from "./twofactor";
+import {
+  disableSecondFactor,
+  regenerateRecoveryCodes,
+  startSecondFactorSetup,
+  verifySecondFactorSetup,
+} from "./second-factor";
 
 beforeEach(signedInBrowser);
 afterEach(() => vi.unstubAllGlobals());
 
 describe("two-factor api", () => {
-  it("setup posts as the signed-in user and returns the QR and secret", async () => {
+  it("startSecondFactorSetup posts as the signed-in user and returns the QR and secret", async () => {
     const setup = {
       secret: "JBSWY3DPEHPK3PXP",
       otpauth_url: "otpauth://totp/Tessera:alice?secret=JBSWY3DPEHPK3PXP",
@@ -16,17 +21,17 @@ describe("two-factor api", () => {
       expires_in: 600,
     };
     const fetch = mockFetch(jsonResponse(200, setup));
-    await expect(startSetup()).resolves.toEqual(setup);
+    await expect(startSecondFactorSetup()).resolves.toEqual(setup);
     expect(fetch.single()).toMatchObject({ method: "POST", url: "/api/auth/2fa/setup", body: {} });
     expect(fetch.single().headers).toEqual(expectedHeaders(true, true));
   });
 
-  it("setup maps mfa_already_enabled", async () => {
+  it("startSecondFactorSetup maps mfa_already_enabled", async () => {
     mockFetch(errorResponse(409, "mfa_already_enabled"));
-    await expect(startSetup()).rejects.toMatchObject({ status: 409, code: "mfa_already_enabled" });
+    await expect(startSecondFactorSetup()).rejects.toMatchObject({ status: 409, code: "mfa_already_enabled" });
   });
 
-  it("verify-setup sends the code and returns recovery codes with new tokens", async () => {
+  it("verifySecondFactorSetup sends the code and returns recovery codes with new tokens", async () => {
     const reply = {
       mfa_enabled: true,
       recovery_codes: Array.from({ length: 10 }, (_, i) => `code-${i}`),
@@ -36,7 +41,7 @@ describe("two-factor api", () => {
       expires_in: 900,
     };
     const fetch = mockFetch(jsonResponse(200, reply));
-    await expect(verifySetup("123456")).resolves.toEqual(reply);
+    await expect(verifySecondFactorSetup("123456")).resolves.toEqual(reply);
     expect(fetch.single()).toMatchObject({
       method: "POST",
       url: "/api/auth/2fa/verify-setup",
@@ -48,14 +53,14 @@ describe("two-factor api", () => {
   it.each([
     ["invalid_otp", 401],
     ["mfa_setup_expired", 409],
-  ])("verify-setup maps %s", async (code, status) => {
+  ])("verifySecondFactorSetup maps %s", async (code, status) => {
     mockFetch(errorResponse(status, code));
-    await expect(verifySetup("000000")).rejects.toMatchObject({ status, code });
+    await expect(verifySecondFactorSetup("000000")).rejects.toMatchObject({ status, code });
   });
 
-  it("disable sends password and code", async () => {
+  it("disableSecondFactor sends password and code", async () => {
     const fetch = mockFetch(jsonResponse(200, { mfa_enabled: false }));
-    await expect(disable("pw", "ABCD-EFGH")).resolves.toEqual({ mfa_enabled: false });
+    await expect(disableSecondFactor("pw", "ABCD-EFGH")).resolves.toEqual({ mfa_enabled: false });
     expect(fetch.single()).toMatchObject({
       method: "POST",
       url: "/api/auth/2fa/disable",
@@ -64,9 +69,9 @@ describe("two-factor api", () => {
     expect(fetch.single().headers).toEqual(expectedHeaders(true, true));
   });
 
-  it("disable maps mfa_required for a session without a second factor", async () => {
+  it("disableSecondFactor maps mfa_required for a session without a second factor", async () => {
     mockFetch(errorResponse(401, "mfa_required"));
-    await expect(disable("pw", "123456")).rejects.toMatchObject({ code: "mfa_required" });
+    await expect(disableSecondFactor("pw", "123456")).rejects.toMatchObject({ code: "mfa_required" });
   });
 
   it("recovery-codes sends password and code and returns the new set", async () => {
