@@ -1,6 +1,6 @@
 /*
  * Attack: riding a session that a cache still believes in. On SQLite an authenticated request reads
- * its session from memory while the database is unchanged (session-lookup.ts). An attacker holding a
+ * its session from memory while the database is unchanged (db/sqlite/read-cache.ts). An attacker holding a
  * stolen access token keeps using it after the victim logs out everywhere, after an administrator
  * locks the account, or on an instance that cached the session before the revocation elsewhere; or
  * reads a change another request has not committed. Pins SPEC §2 "the session is revoked at once":
@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { call, login, register, str } from "../helpers/api.js";
 import { useTwoInstances, type TestApp } from "../helpers/build-test-app.js";
 import { testDialects } from "../helpers/dialects.js";
-import { dataVersionRecheckMs } from "../../src/modules/session/session-lookup.js";
+import { dataVersionRecheckMs } from "../../src/db/sqlite/read-cache.js";
 
 /** Lets the window in which another process's commit may go unseen pass. */
 const otherProcessWindow = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, dataVersionRecheckMs + 1));

@@ -1,5 +1,5 @@
 /*
- * db/sqlite-driver.ts: transactions on the one SQLite connection that end while others wait share a
+ * db/sqlite/group-commit.ts: transactions on the one SQLite connection that end while others wait share a
  * COMMIT. Pins what must not change for them: a transaction's `execute` (or a controlled one's
  * `commit()`) resolves only once its writes are committed (another connection sees them), a
  * rollback undoes its own writes only, a group is bounded, and when the group's COMMIT fails or
@@ -13,7 +13,7 @@ import { Worker } from "node:worker_threads";
 import SQLite from "better-sqlite3";
 import { Kysely, sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { GroupCommitSqliteDialect, maxGroupSize } from "../../src/db/sqlite-driver.js";
+import { GroupCommitSqliteDialect, maxGroupSize } from "../../src/db/sqlite/group-commit.js";
 
 interface Tables {
   item: { id: number; label: string };

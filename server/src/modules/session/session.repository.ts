@@ -95,7 +95,7 @@ export interface ActiveSession {
 
 /**
  * The columns of an active session and its user, in this order; `sessionFromColumns` reads them back.
- * Shared by the Kysely query below and the SQLite reader's prepared statement (session-lookup.ts).
+ * Shared by the Kysely query below and the SQLite reader's prepared statement (db/sqlite/read-cache.ts, through session-lookup.ts).
  */
 export const activeSessionColumns = [
   "session.id",
@@ -114,7 +114,7 @@ export const activeSessionColumns = [
   "user.previous_login_at",
 ] as const;
 
-type ColumnValues = [
+export type ActiveSessionColumns = [
   string,
   string,
   number,
@@ -131,7 +131,7 @@ type ColumnValues = [
   number | null,
 ];
 
-export function sessionFromColumns(values: ColumnValues): ActiveSession {
+export function sessionFromColumns(values: ActiveSessionColumns): ActiveSession {
   const [
     id,
     user_id,
