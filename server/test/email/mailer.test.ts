@@ -3,9 +3,9 @@ import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { fixedClock } from "../../src/clock.js";
 import { ConfigError, loadConfig } from "../../src/config.js";
-import { createMailer, type MailTransport, type OutgoingMail } from "../../src/modules/email/mailer.js";
-import { linkMail, noticeMail } from "../../src/modules/email/templates.js";
-import { createLogTransport, createSMTPTransport, smtpOptionsFromUrl } from "../../src/modules/email/transports.js";
+import { createMailer, type MailTransport, type OutgoingMail } from "../../src/modules/notify/mailer.js";
+import { linkMail, noticeMail } from "../../src/modules/notify/templates.js";
+import { createLogTransport, createSMTPTransport, smtpOptionsFromUrl } from "../../src/modules/notify/transports.js";
 import { startSMTPSink } from "./smtp-sink.js";
 
 /** A logger whose every line lands in `lines`, to check what reaches the log. */
@@ -220,7 +220,7 @@ describe("templates", () => {
     expect(link.text).toContain("choose a new password");
     expect(link.text).toContain("expires in 30 minutes");
     expect(link.text).toContain("If you did not ask for this");
-    const notice = noticeMail("mfa_disabled", {
+    const notice = noticeMail("second_factor_disabled", {
       username: "a&b",
       at: new Date(0),
       ip: "192.0.2.1",

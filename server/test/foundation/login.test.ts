@@ -43,7 +43,7 @@ for (const dialect of testDialects()) {
         const sessionsBefore = await t.db.selectFrom("session").select("id").where("user_id", "=", userId).execute();
         await change(userId);
         // The row as the password check read it; the account changed after that.
-        await expect(t.app.services.auth.completeFirstFactor(row, "pwd", meta)).rejects.toMatchObject({
+        await expect(t.app.services.login.completeFirstFactor(row, "pwd", meta)).rejects.toMatchObject({
           code: "invalid_credentials",
         });
         const sessionsAfter = await t.db.selectFrom("session").select("id").where("user_id", "=", userId).execute();

@@ -14,7 +14,7 @@ import { createDb } from "../../src/db/connect.js";
 import { createLogger } from "../../src/logger.js";
 import type { Database } from "../../src/db/database.js";
 import { migrateToLatest } from "../../src/db/migrator.js";
-import type { Notifier } from "../../src/modules/email/notifier.js";
+import type { Notifier } from "../../src/modules/notify/notifier.js";
 import type { TestDialect } from "./dialects.js";
 
 /** 2023-11-29T22:11:43Z: a fixed instant, so TOTP steps, expiries and lockouts are deterministic. */

@@ -85,9 +85,9 @@ for (const dialect of testDialects()) {
       expect(me.body["mfa_enabled"]).toBe(false);
     }
 
-    it("turns 2FA off through services.mfa.resetByAdmin: rows gone, sessions and trusted devices revoked", async () => {
+    it("turns 2FA off through services.enrollment.resetByAdmin: rows gone, sessions and trusted devices revoked", async () => {
       const victim = await target();
-      await t.app.services.mfa.resetByAdmin(victim.userId, meta);
+      await t.app.services.enrollment.resetByAdmin(victim.userId, meta);
       await expectResetDone(victim);
       const events = await t.app.services.audit.list({ userId: victim.userId });
       expect(events.find((e) => e.type === "mfa_reset_by_admin")).toMatchObject({

@@ -157,7 +157,7 @@ for (const dialect of testDialects()) {
         429,
         "rate_limited",
       );
-      await t.app.services.mfa.resetByAdmin(userId, { ip: null, userAgent: "test" });
+      await t.app.services.enrollment.resetByAdmin(userId, { ip: null, userAgent: "test" });
       expect(await mfaRows(t, userId)).toMatchObject({ credentials: 0, recoveryCodes: 0 });
       expect(await lockState(t, userId)).toMatchObject({ failed: 0, consecutive: 0, lockedUntil: null });
       expect((await login(t.app, name)).body).toHaveProperty("access_token");

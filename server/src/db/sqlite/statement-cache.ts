@@ -3,7 +3,10 @@ import type { SqliteDatabase, SqliteStatement } from "kysely";
 
 const statementCacheSize = 500;
 
-/** A statement that changes data or ends a transaction: once it has run, readers must not trust what they read before. */
+/**
+ * A statement that changes data or ends a transaction: once it has run, readers must not trust what
+ * they read before.
+ */
 function endsWrite(sqlText: string, statement: SQLite.Statement): boolean {
   return !statement.readonly || /^\s*(commit|end|rollback|release)\b/i.test(sqlText);
 }

@@ -7,7 +7,7 @@ import {
   sessionFromColumns,
   type ActiveSession,
   type ActiveSessionColumns,
-} from "./session.repository.js";
+} from "./active-session.repository.js";
 
 export type ActiveSessionLookup = Lookup<ActiveSession>;
 
