@@ -10,9 +10,10 @@
  * - skipping the second factor through a magic link, even from a remembered browser.
  */
 import { describe, expect, it } from "vitest";
-import type { TestApp } from "../helpers/build-test-app.js";
-import { call, errorCode, loginToken, str, strongPassword, totpCode } from "../helpers/api.js";
-import { testDialects } from "../helpers/dialects.js";
+import type { TestApp } from "../support/app.js";
+import { loginToken, strongPassword, totpCode } from "../support/accounts.js";
+import { call, errorCode, str } from "../support/http.js";
+import { testDialects } from "../support/dialects.js";
 import {
   lastMailTo,
   linkToken,
@@ -21,8 +22,8 @@ import {
   useMailApp,
   verifiedEnrolledUser,
   verifiedUser,
-} from "./email-helpers.js";
-import type { SMTPSink } from "./smtp-sink.js";
+} from "../support/mail.js";
+import type { SMTPSink } from "../support/smtp-sink.js";
 
 type Use = (token: string) => Promise<{ status: number; body: Record<string, unknown> }>;
 

@@ -1,0 +1,62 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../../src/db/database.js";
+import type { TestApp } from "./app.js";
+
+/** What the database holds, read directly: the view of someone with a copy of it, and of a user's rows. */
+
+export const tableNames = [
+  "user",
+  "session",
+  "refresh_token",
+  "signing_key",
+  "totp_credential",
+  "recovery_code",
+  "login_challenge",
+  "trusted_device",
+  "audit_event",
+  "link_token",
+] as const satisfies readonly (keyof Database)[];
+
+/** Every row of every table as one string: what someone holding a copy of the database sees. */
+export async function dumpDatabase(db: Kysely<Database>): Promise<string> {
+  const parts: string[] = [];
+  for (const table of tableNames) {
+    const rows = await db.selectFrom(table).selectAll().execute();
+    parts.push(`${table}: ${JSON.stringify(rows)}`);
+  }
+  return parts.join("\n");
+}
+
+/** Row counts of the user's second-factor material. */
+export async function secondFactorRows(
+  t: TestApp,
+  userId: string,
+): Promise<{ credentials: number; recoveryCodes: number; activeDevices: number }> {
+  const credentials = await t.db.selectFrom("totp_credential").select("id").where("user_id", "=", userId).execute();
+  const codes = await t.db.selectFrom("recovery_code").select("id").where("user_id", "=", userId).execute();
+  const devices = await t.db
+    .selectFrom("trusted_device")
+    .select("id")
+    .where("user_id", "=", userId)
+    .where("revoked_at", "is", null)
+    .execute();
+  return { credentials: credentials.length, recoveryCodes: codes.length, activeDevices: devices.length };
+}
+
+/** The user's second-factor lockout counters. */
+export async function lockState(
+  t: TestApp,
+  userId: string,
+): Promise<{ failed: number; consecutive: number; lockedUntil: number | null; lockouts: number }> {
+  const row = await t.db
+    .selectFrom("user")
+    .select(["mfa_failed_count", "mfa_consecutive_failures", "mfa_locked_until", "mfa_lockouts"])
+    .where("id", "=", userId)
+    .executeTakeFirstOrThrow();
+  return {
+    failed: Number(row.mfa_failed_count),
+    consecutive: Number(row.mfa_consecutive_failures),
+    lockedUntil: row.mfa_locked_until === null ? null : Number(row.mfa_locked_until),
+    lockouts: Number(row.mfa_lockouts),
+  };
+}
