@@ -39,8 +39,15 @@ function filesUnder(dir: string, accept: (path: string) => boolean): string[] {
   return found.sort();
 }
 
-const importPattern =
-  /(?:^|[\s;])(?:import|export)\s[^"';]*?\sfrom\s*["']([^"']+)["']|import\s*\(\s*["']([^"']+)["']\s*\)|^import\s+["']([^"']+)["']/gm;
+// `import … from "x"` and `export … from "x"`, `import("x")`, and a bare `import "x"`.
+const importPattern = new RegExp(
+  [
+    String.raw`(?:^|[\s;])(?:import|export)\s[^"';]*?\sfrom\s*["']([^"']+)["']`,
+    String.raw`import\s*\(\s*["']([^"']+)["']\s*\)`,
+    String.raw`^import\s+["']([^"']+)["']`,
+  ].join("|"),
+  "gm",
+);
 
 /** The src files a file imports (relative specifiers; `.js` resolved to the `.ts` source). */
 function importsOf(file: string): string[] {

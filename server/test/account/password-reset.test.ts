@@ -25,7 +25,7 @@ for (const dialect of testDialects()) {
       sink = smtp;
     });
 
-    it("resets the password from the emailed link, keeps 2FA on, and signs out every session and remembered device", async () => {
+    it("resets the password by the emailed link, keeps two-factor on, signs out every session and device", async () => {
       const { userId, secret, accessToken, refreshToken } = await verifiedEnrolledUser(
         t,
         sink,

@@ -88,7 +88,7 @@ for (const dialect of testDialects()) {
       expect(me.body["mfa_enabled"]).toBe(false);
     }
 
-    it("turns 2FA off through services.enrollment.resetByAdmin: rows gone, sessions and trusted devices revoked", async () => {
+    it("turns two-factor off by enrollment.resetByAdmin: rows gone, sessions and trusted devices revoked", async () => {
       const victim = await target();
       await t.app.services.enrollment.resetByAdmin(victim.userId, meta);
       await expectResetDone(victim);

@@ -28,7 +28,7 @@ for (const dialect of testDialects()) {
     });
     afterAll(async () => t.close());
 
-    it("logs a failed statement's error without its SQL text or values (mysql2 inlines the values into err.sql)", () => {
+    it("logs a failed statement's error without its SQL text or values (mysql2 puts them in err.sql)", () => {
       const captured: string[] = [];
       const log = createLogger("error", { write: (line: string) => void captured.push(line) });
       const failure = Object.assign(new Error("Deadlock found when trying to get lock"), {

@@ -203,7 +203,8 @@ for (const dialect of testDialects()) {
         });
         expect(res.status, JSON.stringify(res.body)).not.toBe(200);
         expect(res.body["access_token"]).toBeUndefined();
-        // A row the server cannot decrypt is an integrity failure (500 today), never a success, and the reply names no internals.
+        // A row the server cannot decrypt is an integrity failure (500 today), never a success, and the
+        // reply names no internals.
         expect(JSON.stringify(res.body)).not.toMatch(/decrypt|auth(entication)? tag|aes|gcm/i);
       } finally {
         await t.db

@@ -179,7 +179,7 @@ describe("prepared queries inside a SQLite file's transaction (run straight on t
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("stay inside the transaction: unseen by the reader until the commit, gone on rollback, and each write still reported", async () => {
+  it("stay inside the transaction: unseen by the reader until commit, gone on rollback, writes reported", async () => {
     const reader = sqliteReader(db);
     if (reader === undefined) throw new Error("a SQLite file has a reader");
     const writes = vi.fn();

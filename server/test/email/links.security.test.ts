@@ -110,7 +110,7 @@ for (const dialect of testDialects()) {
       expect(results.map((r) => r.status).sort()).toEqual([200, 400, 400, 400, 400, 400]);
     });
 
-    it("lets each link live exactly its lifetime: 24 h to verify, 15 min to sign in, 30 min to reset or delete", async () => {
+    it("lets each link live exactly its lifetime: verify 24 h, sign in 15 min, reset or delete 30 min", async () => {
       const cases: [LinkPath, Use, number][] = [
         ["/verify-email", useVerify, 24 * 60 * 60],
         ["/magic-link", useMagic, 15 * 60],
@@ -196,7 +196,7 @@ for (const dialect of testDialects()) {
       expect(sink.messages.slice(before).map((m) => m.to)).toEqual([["known@example.org"], ["known@example.org"]]);
     });
 
-    it("never skips the second factor: a magic link to a 2FA account gives a challenge, even from a remembered browser", async () => {
+    it("skips no second factor: a two-factor account's link gives a challenge, remembered browser or not", async () => {
       const { secret } = await verifiedEnrolledUser(t, sink, "guarded", "guarded@example.org");
       const remembered = await call(t.app, "POST", "/api/auth/2fa/login", {
         body: {
@@ -230,7 +230,7 @@ for (const dialect of testDialects()) {
       { RATE_LIMIT: "on" },
     );
 
-    it("stops mailing one address after 5 requests an hour, answering 429 for known and unknown addresses alike", async () => {
+    it("stops mailing one address after 5 requests an hour: 429 for known and unknown addresses alike", async () => {
       await verifiedUser(t, sink, "bombed", "bombed@example.org");
       await mailSettled(t);
       const before = sink.to("bombed@example.org").length;

@@ -40,7 +40,7 @@ for (const dialect of testDialects()) {
       expect(me.body["username"]).toBe("mona");
     });
 
-    it("answers a 2FA account's link with the mfa_required challenge, and a TOTP code finishes it with amr email+otp", async () => {
+    it("answers a two-factor account's link with mfa_required; a TOTP code ends it with amr email+otp", async () => {
       const { secret } = await verifiedEnrolledUser(t, sink, "tfa", "tfa@example.org");
       await call(t.app, "POST", "/api/auth/magic-link", { body: { email: "tfa@example.org" } });
       const mail = await lastMailTo(t, sink, "tfa@example.org");

@@ -166,7 +166,7 @@ for (const dialect of testDialects()) {
       expect((await send(t.app, { method: "GET", url: "/api/user/me", token })).status).toBe(200);
     });
 
-    it("limits wrong passwords on /2fa/disable and /2fa/recovery-codes per account through the same re-check", async () => {
+    it("limits wrong passwords on /2fa/disable and /2fa/recovery-codes per account, by the same re-check", async () => {
       const { accessToken: token, secret } = await enrolledUser(t.app, t.clock, "disable-thief");
       for (let i = 1; i <= 20; i++) {
         const url = i % 2 === 0 ? "/api/auth/2fa/disable" : "/api/auth/2fa/recovery-codes";

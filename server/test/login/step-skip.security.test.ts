@@ -62,7 +62,7 @@ for (const dialect of testDialects()) {
       expectError(await call(t.app, "POST", "/api/auth/2fa/setup", { token }), 401, "unauthorized");
     });
 
-    it("refuses a login_token presented to /token/refresh as Bearer, in the body or as the refresh cookie", async () => {
+    it("refuses a login_token at /token/refresh: as Bearer, in the body or as the refresh cookie", async () => {
       const name = uniqueName("refresh");
       await enrolledUser(t.app, t.clock, name);
       const token = await loginToken(t.app, name);

@@ -134,7 +134,7 @@ describe("the mail queue", () => {
 });
 
 describe("without SMTP_URL", () => {
-  it("logs recipient and subject outside production, and in production neither the recipient nor any text", async () => {
+  it("logs recipient and subject outside production; in production neither the recipient nor any text", async () => {
     const dev = capturingLog();
     await createLogTransport(dev.log, false).deliver(mail(1));
     expect(dev.lines.join("")).toContain("user1@example.org");

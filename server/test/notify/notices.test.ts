@@ -24,7 +24,7 @@ for (const dialect of testDialects()) {
       return sink.to(address).slice(before);
     }
 
-    it("tells the owner about 2FA on, new recovery codes, a used recovery code, a password change and 2FA off, with no link", async () => {
+    it("tells the owner of two-factor on and off, new and used recovery codes, a new password; no link", async () => {
       const address = "nina@example.org";
       const { accessToken } = await verifiedUser(t, sink, "nina", address);
       let secret = "";
@@ -91,7 +91,7 @@ for (const dialect of testDialects()) {
       expect(subjects).toHaveLength(5);
     });
 
-    it("tells the owner about a sign-in from a new browser, once, and not about the browser they registered with", async () => {
+    it("tells the owner of a sign-in from a new browser, once, not of the one they registered with", async () => {
       const address = "olga@example.org";
       await verifiedUser(t, sink, "olga", address);
       const loginWith = (userAgent?: string): Promise<unknown> =>

@@ -136,7 +136,7 @@ for (const dialect of testDialects()) {
       expect(documented.has("GET /.well-known/jwks.json")).toBe(true);
     });
 
-    it("sends the API headers on API and ops responses: CSP that loads nothing, nosniff, frame-deny, no-store", async () => {
+    it("sends API headers on API and ops answers: CSP loading nothing, nosniff, frame-deny, no-store", async () => {
       for (const url of ["/healthz", "/api/user/me", "/openapi.json"]) {
         const res = await send(t.app, { method: "GET", url });
         const csp = String(res.headers["content-security-policy"]);
@@ -242,7 +242,7 @@ for (const dialect of testDialects()) {
       rmSync(dist, { recursive: true, force: true });
     });
 
-    it("sends the document headers, with a CSP for our own scripts only, on the app's page and its client-side routes", async () => {
+    it("sends document headers, a CSP for our own scripts only, on the page and its client-side routes", async () => {
       for (const url of ["/", "/settings/security", "/index.html"]) {
         const res = await send(t.app, { method: "GET", url });
         expect(res.status, url).toBe(200);

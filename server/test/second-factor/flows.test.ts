@@ -149,7 +149,7 @@ for (const dialect of testDialects()) {
       ).toBe(200);
     });
 
-    it("disables 2FA with the password and a code: rows gone, other sessions revoked, login gives tokens again", async () => {
+    it("turns two-factor off with password and code: rows gone, others signed out, login gives tokens", async () => {
       const name = uniqueName("off");
       const { userId, secret } = await enrolledUser(t.app, t.clock, name);
       const current = await fullLogin(t, name, secret);
@@ -181,7 +181,7 @@ for (const dialect of testDialects()) {
       expect(claimsOf(str(again.body["access_token"])).amr).toEqual(["pwd"]);
     });
 
-    it("disables 2FA with the password and a recovery code, in either the code or the recovery_code field", async () => {
+    it("turns two-factor off with password and a recovery code, in the code or the recovery_code field", async () => {
       for (const field of ["code", "recovery_code"] as const) {
         const name = uniqueName(`off-rc-${field.replace("_", "")}`);
         const { userId, recoveryCodes, accessToken } = await enrolledUser(t.app, t.clock, name);

@@ -167,7 +167,7 @@ for (const dialect of testDialects()) {
           payload: { login_token: "not-a-login-token", code: "123456" },
         });
 
-      it("refuses /2fa/login with 429 once A and B together took 30 requests from one address in a minute", async () => {
+      it("answers /2fa/login 429 once A and B together took 30 requests from one address in a minute", async () => {
         const address = randomAddress();
         for (let i = 0; i < 30; i++) {
           const res = await attempt(i % 2 === 0 ? a : b, address);

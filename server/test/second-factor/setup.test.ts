@@ -43,7 +43,7 @@ for (const dialect of testDialects()) {
       );
     });
 
-    it("encodes the otpauth URI in a qr_png an independent decoder reads, and otpauth's codes are accepted", async () => {
+    it("encodes the otpauth URI in a qr_png an independent decoder reads; otpauth's codes are accepted", async () => {
       const name = uniqueName("qr");
       const { accessToken, uri, qrPng } = await beginSetup(t, name);
       const decoded = decodeQRPng(pngFromDataUrl(qrPng));

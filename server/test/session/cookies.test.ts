@@ -63,7 +63,7 @@ for (const dialect of testDialects()) {
     const cookieHeader = (refresh: string, csrf: string): string =>
       `tessera_refresh=${encodeURIComponent(refresh)}; tessera_csrf=${encodeURIComponent(csrf)}`;
 
-    it("sets the refresh token in an HttpOnly, SameSite=Strict cookie scoped to /api/auth, and a readable CSRF cookie", async () => {
+    it("keeps the refresh token in an HttpOnly, SameSite=Strict cookie on /api/auth, beside a CSRF one", async () => {
       const { headers, refresh } = await browserLogin();
       const refreshCookie = cookie(headers, "tessera_refresh");
       expect(refreshCookie.attributes.has("httponly")).toBe(true);

@@ -51,7 +51,7 @@ for (const dialect of testDialects()) {
       expect(await me(a, token)).toBe(401);
     });
 
-    it("refuses the access token right after its session is revoked from another session's list on the other instance", async () => {
+    it("refuses the access token right after another session revokes it on the other instance", async () => {
       const { username, token } = await warmSession("revoke");
       const other = await login(b.app, username);
       const otherToken = str(other.body["access_token"]);
@@ -70,7 +70,7 @@ for (const dialect of testDialects()) {
       expect(await me(a, otherToken)).toBe(200);
     });
 
-    it("refuses the access token right after the account is locked by a write from outside either app (the CLI)", async () => {
+    it("refuses the access token right after a write from outside either app (the CLI) locks the account", async () => {
       const { userId, token } = await warmSession("locked");
       const outside = await dialectConnection(a);
       try {

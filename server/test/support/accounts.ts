@@ -133,3 +133,21 @@ export function setCookieNames(res: Reply): string[] {
 export function deviceCookieOf(res: Reply): string | undefined {
   return res.raw.cookies.find((c) => c.name === "tessera_device")?.value;
 }
+
+/** An attacker that only ever uses a login token five times, so the account lock alone stops it. */
+export function guesser(t: TestApp, username: string): { guess(code: string): Promise<Reply> } {
+  let token: string | null = null;
+  let uses = 0;
+  let issuedAt = 0;
+  return {
+    async guess(code) {
+      if (token === null || uses >= 5 || t.clock.now() - issuedAt > 60_000) {
+        token = await loginToken(t.app, username);
+        uses = 0;
+        issuedAt = t.clock.now();
+      }
+      uses += 1;
+      return secondFactorLogin(t.app, { login_token: token, code });
+    },
+  };
+}

@@ -38,11 +38,14 @@ export interface TestAppOptions {
   secretKey?: string;
   redisUrl?: string;
   notifier?: Notifier;
-  /** Where the app's log lines go, and from which level (e.g. `{ level: "debug", stream }` to capture them); silent by default. */
+  /**
+   * Where the app's log lines go, and from which level (e.g. `{ level: "debug", stream }` to capture
+   * them); silent by default.
+   */
   logger?: { level: string; stream: { write(line: string): void } };
   /** A built web UI to serve (a directory with index.html); none by default. */
   webDist?: string;
-  /** SQLite group commit (on by default, as in the server); off for two instances in this one process, see DbOptions. */
+  /** SQLite group commit (on by default, as in the server); off for two instances in one process, see DbOptions. */
   groupCommit?: boolean;
 }
 

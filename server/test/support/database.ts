@@ -60,3 +60,7 @@ export async function lockState(
     lockouts: Number(row.mfa_lockouts),
   };
 }
+
+export async function userIdOf(t: TestApp, username: string): Promise<string> {
+  return (await t.db.selectFrom("user").select("id").where("username", "=", username).executeTakeFirstOrThrow()).id;
+}

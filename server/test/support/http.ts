@@ -98,3 +98,10 @@ export function expectClientError(res: { status: number; body: Json; text?: stri
   expect(typeof error?.["code"], detail).toBe("string");
   expect(typeof error?.["message"], detail).toBe("string");
 }
+
+/** The seconds of a 429's Retry-After, which it must carry. */
+export function retryAfter(res: Reply): number {
+  const header = res.headers["retry-after"];
+  expect(header, "429 carries Retry-After").toBeDefined();
+  return Number(header);
+}

@@ -81,9 +81,8 @@ for (const dialect of testDialects()) {
       expect((await login(t.app, "weakargon", importedPassword)).status).toBe(200);
       const after = await storedHash("imported-5");
       expect(after).not.toBe(weak);
-      expect(after).toContain(
-        `m=${t.config.passwordHash.memoryKiB},t=${t.config.passwordHash.iterations},p=${t.config.passwordHash.parallelism}`,
-      );
+      const cost = t.config.passwordHash;
+      expect(after).toContain(`m=${cost.memoryKiB},t=${cost.iterations},p=${cost.parallelism}`);
     });
 
     it("refuses a row with an unknown hash format without a 5xx", async () => {

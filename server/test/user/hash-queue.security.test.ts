@@ -11,7 +11,7 @@ import { createPasswordHasher } from "../../src/modules/user/password.js";
 const cheap = { memoryKiB: 4096, iterations: 1, parallelism: 1 };
 
 describe("bounded hashing queue", () => {
-  it("refuses jobs past the bound at once with rate_limited and Retry-After, and accepts again once jobs finish", async () => {
+  it("refuses jobs past the bound at once (rate_limited, Retry-After), takes more once jobs finish", async () => {
     const hasher = createPasswordHasher(cheap, { maxPending: 3 });
     const stored = await hasher.hash("correct horse battery staple");
     const flood = Array.from({ length: 20 }, (_, i) =>

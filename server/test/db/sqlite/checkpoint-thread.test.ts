@@ -1,9 +1,9 @@
 /*
- * The server checkpoints SQLite's WAL on a thread of its own (db/sqlite/checkpoint-thread.ts, workers/sqlite-checkpoint.mjs)
- * instead of inside whichever commit crosses SQLite's threshold; the commits' own threshold is raised to a
- * 40 MB backstop. Pins that the thread keeps up: while about 40 MB of pages go through the WAL, the
- * file never grows past a few megabytes. Were the thread dead, nothing would checkpoint below the
- * backstop and the WAL would hold nearly all of it.
+ * The server checkpoints SQLite's WAL on a thread of its own (db/sqlite/checkpoint-thread.ts,
+ * workers/sqlite-checkpoint.mjs) instead of inside whichever commit crosses SQLite's threshold; the
+ * commits' own threshold is raised to a 40 MB backstop. Pins that the thread keeps up: while about
+ * 40 MB of pages go through the WAL, the file never grows past a few megabytes. Were the thread
+ * dead, nothing would checkpoint below the backstop and the WAL would hold nearly all of it.
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -38,7 +38,8 @@ describe("SQLite group commit", () => {
     sqlite.exec("create table item (id integer primary key, label text not null)");
     sqlite.exec("create table parent (id integer primary key)");
     sqlite.exec(
-      "create table child (id integer primary key, parent_id integer not null references parent (id) deferrable initially deferred)",
+      "create table child (id integer primary key, " +
+        "parent_id integer not null references parent (id) deferrable initially deferred)",
     );
     sqlite.pragma("foreign_keys = on");
     control = [];
@@ -68,7 +69,7 @@ describe("SQLite group commit", () => {
       .values({ label } as Tables["item"])
       .execute();
 
-  it("transactions that queue behind each other share one COMMIT, and each resolves only once its writes are committed", async () => {
+  it("queued transactions share one COMMIT; each resolves only once its writes are committed", async () => {
     const labels = Array.from({ length: 12 }, (_, i) => `t${i}`);
     const seenAtResolve: boolean[] = [];
     await Promise.all(
@@ -174,7 +175,7 @@ describe("SQLite group commit", () => {
     expect(order).toContain("read grouped");
   });
 
-  it("a controlled transaction (startTransaction) resolves its commit() once committed; its own savepoint rolls back to itself, its name escaped", async () => {
+  it("a controlled transaction's commit() resolves once committed; its savepoint rolls back, escaped", async () => {
     const trx = await db.startTransaction().execute();
     await insert(trx, "before");
     const inner = await trx.savepoint('odd "name"').execute();
@@ -185,7 +186,7 @@ describe("SQLite group commit", () => {
     expect(committedLabels()).toEqual(["before", "after"]);
   });
 
-  it("shares the file with a writer on another thread (as another process would be): neither loses a write or times out", async () => {
+  it("shares the file with a writer on another thread (as a process would): no lost write, no timeout", async () => {
     // The other writer: its own connection and event loop, plain autocommit inserts as fast as it can.
     const otherCount = 3000;
     const otherWriter = new Worker(
