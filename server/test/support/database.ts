@@ -1,5 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../../src/db/database.js";
+import { allColumns, preparedQuery } from "../../src/db/prepared.js";
+import type { UserRow } from "../../src/modules/user/user.repository.js";
 import type { TestApp } from "./app.js";
 
 /** What the database holds, read directly: the view of someone with a copy of it, and of a user's rows. */
@@ -64,3 +66,61 @@ export async function lockState(
 export async function userIdOf(t: TestApp, username: string): Promise<string> {
   return (await t.db.selectFrom("user").select("id").where("username", "=", username).executeTakeFirstOrThrow()).id;
 }
+
+/** 2023-11-29T22:11:43.123Z: the creation time of the rows `userRow` makes. */
+export const t0 = 1_701_295_903_123;
+
+/** A complete user row for direct inserts (storage tests), with no login, lock or second factor. */
+export function userRow(id: string, overrides: Partial<UserRow> = {}): UserRow {
+  return {
+    id,
+    username: id,
+    email: null,
+    email_verified: 0,
+    password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+    roles: "",
+    locked: 0,
+    mfa_enabled: 0,
+    mfa_failed_count: 0,
+    mfa_window_started_at: null,
+    mfa_consecutive_failures: 0,
+    mfa_locked_until: null,
+    mfa_lockouts: 0,
+    created_at: t0,
+    last_login_at: null,
+    previous_login_at: null,
+    ...overrides,
+  };
+}
+
+/* Prepared queries on the audit table, for the tests of db/prepared.ts. */
+
+const auditColumns = {
+  id: true,
+  user_id: true,
+  type: true,
+  ip: true,
+  user_agent: true,
+  detail: true,
+  created_at: true,
+} as const;
+export const insertEvent = preparedQuery(
+  (
+    db,
+    row: {
+      id: string;
+      user_id: string | null;
+      type: string;
+      ip: string | null;
+      user_agent: string | null;
+      detail: string | null;
+      created_at: number;
+    },
+  ) => db.insertInto("audit_event").values(allColumns(row, auditColumns)),
+);
+export const eventsOfType = preparedQuery((db, p: { type: string }) =>
+  db.selectFrom("audit_event").select(["id", "ip", "created_at"]).where("type", "=", p.type).orderBy("id"),
+);
+export const renameType = preparedQuery((db, p: { from: string; to: string }) =>
+  db.updateTable("audit_event").set({ type: p.to, detail: "renamed" }).where("type", "=", p.from),
+);
