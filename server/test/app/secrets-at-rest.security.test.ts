@@ -8,10 +8,8 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
 import { aadFor, createKeyring, parseSecretKeys } from "../../src/crypto/encryption.js";
 import { decodeBase32 } from "../../src/otp/base32.js";
-import { createPasswordHasher } from "../../src/modules/user/password.js";
 import { appOn, buildTestApp, type TestApp } from "../support/app.js";
 import { enrolledUser, login, loginToken, register, strongPassword, totpCode } from "../support/accounts.js";
 import { dumpDatabase } from "../support/database.js";
@@ -21,25 +19,6 @@ import { testDialects } from "../support/dialects.js";
 const sha256Hex = (value: string): string => createHash("sha256").update(value).digest("hex");
 const oldKey = randomBytes(32).toString("base64");
 const newKey = randomBytes(32).toString("base64");
-
-describe("password hashing defaults", () => {
-  it("defaults to argon2id at or above OWASP's minimum (m=19 MiB, t=2, p=1)", async () => {
-    const { passwordHash } = loadConfig({});
-    expect(passwordHash.memoryKiB).toBeGreaterThanOrEqual(19_456);
-    expect(passwordHash.iterations).toBeGreaterThanOrEqual(2);
-    expect(passwordHash.parallelism).toBeGreaterThanOrEqual(1);
-    const stored = await createPasswordHasher(passwordHash).hash(strongPassword);
-    const match = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(stored);
-    expect(match, stored).not.toBeNull();
-    expect(Number(match?.[1])).toBeGreaterThanOrEqual(19_456);
-    expect(Number(match?.[2])).toBeGreaterThanOrEqual(2);
-    expect(stored).not.toContain(strongPassword);
-  });
-
-  it("refuses to be configured below 1 MiB of memory", () => {
-    expect(() => loadConfig({ PASSWORD_HASH_MEMORY_KIB: "8" })).toThrow(/PASSWORD_HASH_MEMORY_KIB/);
-  });
-});
 
 for (const dialect of testDialects()) {
   describe(`the database alone logs nobody in [${dialect.name}]`, () => {

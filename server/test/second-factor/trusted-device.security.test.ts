@@ -2,19 +2,21 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   claimsOf,
   deviceCookieOf,
+  expectChallenge,
+  expectTokens,
   enrolledUser,
   fullLogin,
   loginToken,
   passwordLogin,
+  rememberedLogin,
   strongPassword,
   totpCode,
   uniqueName,
 } from "../support/accounts.js";
 import { secondFactorRows } from "../support/database.js";
-import { call, expectError, type Json, type Reply, send, str } from "../support/http.js";
+import { call, expectError, type Json, send, str } from "../support/http.js";
 import { appOn, type TestApp } from "../support/app.js";
 import { testDialects } from "../support/dialects.js";
-
 /*
  * Attack: forging or keeping a "remember this device" cookie. The cookie lets a password login skip
  * the code, so an attacker tries a tampered or unsigned value, another user's cookie, or a cookie
@@ -22,34 +24,6 @@ import { testDialects } from "../support/dialects.js";
  * "remember_device: true sets a signed, httpOnly device cookie (TRUSTED_DEVICE_DAYS, 30; 0 turns the
  * feature off) … revocable, and all revoked by a password change or reset and by disabling 2FA".
  */
-
-async function rememberedLogin(
-  t: TestApp,
-  username: string,
-  secret: string,
-): Promise<{ reply: Reply; cookie: string }> {
-  const reply = await send(t.app, {
-    method: "POST",
-    url: "/api/auth/2fa/login",
-    payload: { login_token: await loginToken(t.app, username), code: totpCode(secret, t.clock), remember_device: true },
-  });
-  expect(reply.status, JSON.stringify(reply.body)).toBe(200);
-  const cookie = deviceCookieOf(reply);
-  expect(cookie).toBeDefined();
-  return { reply, cookie: cookie ?? "" };
-}
-
-function expectChallenge(res: Reply): void {
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  expect(res.body).toMatchObject({ mfa_required: true });
-  expect(res.body).not.toHaveProperty("access_token");
-}
-
-function expectTokens(res: Reply): string {
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  expect(res.body).not.toHaveProperty("mfa_required");
-  return str(res.body["access_token"]);
-}
 
 for (const dialect of testDialects()) {
   describe(`trusted devices [${dialect.name}]`, () => {

@@ -151,3 +151,34 @@ export function guesser(t: TestApp, username: string): { guess(code: string): Pr
     },
   };
 }
+
+/** A two-factor login with remember_device: its reply and the device cookie it set. */
+export async function rememberedLogin(
+  t: TestApp,
+  username: string,
+  secret: string,
+): Promise<{ reply: Reply; cookie: string }> {
+  const reply = await send(t.app, {
+    method: "POST",
+    url: "/api/auth/2fa/login",
+    payload: { login_token: await loginToken(t.app, username), code: totpCode(secret, t.clock), remember_device: true },
+  });
+  expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+  const cookie = deviceCookieOf(reply);
+  expect(cookie).toBeDefined();
+  return { reply, cookie: cookie ?? "" };
+}
+
+/** A first factor answered with the login challenge, and no token. */
+export function expectChallenge(res: Reply): void {
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  expect(res.body).toMatchObject({ mfa_required: true });
+  expect(res.body).not.toHaveProperty("access_token");
+}
+
+/** A first factor answered with tokens: the access token. */
+export function expectTokens(res: Reply): string {
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  expect(res.body).not.toHaveProperty("mfa_required");
+  return str(res.body["access_token"]);
+}
