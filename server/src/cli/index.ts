@@ -83,7 +83,9 @@ async function run(argv: string[]): Promise<number> {
           throw new AppError("validation_failed", "give a username and set TESSERA_ADMIN_PASSWORD");
         await services.registration.register({ username: arg, password }, cliMeta);
         await services.admin.grantRole(normalizeUsername(arg), "admin");
-        console.log(`created admin ${normalizeUsername(arg)}; sign in and turn on 2FA before using the admin routes`);
+        console.log(
+          `created admin ${normalizeUsername(arg)}; sign in and turn on two-factor before using the admin routes`,
+        );
         return 0;
       }
       case "user grant-admin":

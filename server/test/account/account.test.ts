@@ -92,7 +92,7 @@ for (const dialect of testDialects()) {
       expect(audit).toHaveLength(1);
     });
 
-    it("asks for a code when 2FA is on, and accepts the change with one", async () => {
+    it("asks for a code when two-factor is on, and accepts the change with one", async () => {
       const { accessToken, secret } = await enrolledUser(t.app, t.clock, "changer2fa");
       const body = { current_password: strongPassword, new_password: newPassword };
       expectError(await call(t.app, "POST", "/api/user/password", { token: accessToken, body }), 401, "mfa_required");

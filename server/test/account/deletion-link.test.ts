@@ -51,7 +51,7 @@ for (const dialect of testDialects()) {
       expect(linksIn(notice)).toEqual([]);
     });
 
-    it("works for a 2FA account at full assurance, and the link is single-use", async () => {
+    it("works for a two-factor account at full assurance, and the link is single-use", async () => {
       const { accessToken } = await verifiedEnrolledUser(t, sink, "gone2", "gone2@example.org");
       expect((await call(t.app, "POST", "/api/user/delete-request", { token: accessToken })).status).toBe(202);
       const token = linkToken(await lastMailTo(t, sink, "gone2@example.org"), "/delete-account");

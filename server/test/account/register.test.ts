@@ -56,7 +56,7 @@ for (const dialect of testDialects()) {
       expect(me.body["id"]).toBe(user["id"]);
     });
 
-    it("carries mfa_setup when enable_mfa is true, without turning 2FA on yet", async () => {
+    it("carries mfa_setup when enable_mfa is true, without turning two-factor on yet", async () => {
       const res = await registerAs({ username: "mfa-at-signup", password: strongPassword, enable_mfa: true });
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       const setup = res.body["mfa_setup"] as Json;

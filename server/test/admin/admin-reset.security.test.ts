@@ -16,8 +16,8 @@ import { appOn, type TestApp } from "../support/app.js";
 import { testDialects } from "../support/dialects.js";
 
 /*
- * Attack: turning someone else's 2FA off. The administrator reset removes a user's second factor
- * without a code, so it is the shortest path around 2FA: an attacker tries it as an ordinary user,
+ * Attack: turning someone else's two-factor off. The administrator reset removes a user's second factor
+ * without a code, so it is the shortest path around two-factor: an attacker tries it as an ordinary user,
  * as an admin whose own account has no second factor, or with an admin session that never passed
  * one. Pins SPEC §2 "Admin (role admin, which must itself have 2FA): POST /api/admin/users/:id/reset-2fa",
  * and that the reset really removes the factor (secret, recovery codes, trusted devices, sessions).
@@ -26,14 +26,14 @@ import { testDialects } from "../support/dialects.js";
 const meta = { ip: "192.0.2.10", userAgent: "admin reset test" };
 
 for (const dialect of testDialects()) {
-  describe(`administrator 2FA reset [${dialect.name}]`, () => {
+  describe(`administrator two-factor reset [${dialect.name}]`, () => {
     let t: TestApp;
     beforeAll(async () => {
       t = await appOn(dialect);
     });
     afterAll(async () => t.close());
 
-    /** An admin with 2FA on, signed in with a code: an aal-2 access token. */
+    /** An admin with two-factor on, signed in with a code: an aal-2 access token. */
     async function adminToken(): Promise<{ token: string; userId: string; secret: string; name: string }> {
       const name = uniqueName("admin");
       const { secret, userId } = await enrolledUser(t.app, t.clock, name);
@@ -43,7 +43,7 @@ for (const dialect of testDialects()) {
       return { token: accessToken, userId, secret, name };
     }
 
-    /** A target with 2FA on, two live sessions and a trusted device. */
+    /** A target with two-factor on, two live sessions and a trusted device. */
     async function target(): Promise<{
       userId: string;
       name: string;
@@ -99,7 +99,7 @@ for (const dialect of testDialects()) {
       });
     });
 
-    it("lets an admin with an aal-2 session reset a user's 2FA through the API", async () => {
+    it("lets an admin with an aal-2 session reset a user's two-factor through the API", async () => {
       const { token } = await adminToken();
       const victim = await target();
       const res = await call(t.app, "POST", `/api/admin/users/${victim.userId}/reset-2fa`, { token });
@@ -116,7 +116,7 @@ for (const dialect of testDialects()) {
       expectError(await call(t.app, "POST", "/api/admin/users/no-such-user/reset-2fa", { token }), 404, "not_found");
     });
 
-    it("refuses an ordinary user with 2FA and an aal-2 session with 403 forbidden", async () => {
+    it("refuses an ordinary user with two-factor and an aal-2 session with 403 forbidden", async () => {
       const name = uniqueName("plain");
       const { secret } = await enrolledUser(t.app, t.clock, name);
       const { accessToken } = await fullLogin(t, name, secret);
@@ -129,7 +129,7 @@ for (const dialect of testDialects()) {
       expect((await secondFactorRows(t, victim.userId)).credentials).toBe(1);
     });
 
-    it("refuses an admin without 2FA with 401 mfa_required", async () => {
+    it("refuses an admin without two-factor with 401 mfa_required", async () => {
       const name = uniqueName("admin-no2fa");
       const { accessToken } = await register(t.app, name);
       await t.app.services.admin.grantRole(name, "admin");
@@ -143,7 +143,7 @@ for (const dialect of testDialects()) {
       expect((await secondFactorRows(t, victim.userId)).credentials).toBe(1);
     });
 
-    it("refuses an admin with 2FA on but an aal-1 session with 401 mfa_required", async () => {
+    it("refuses an admin with two-factor on but an aal-1 session with 401 mfa_required", async () => {
       const { userId } = await adminToken();
       const aal1 = await t.app.services.sessions.createSession(userId, ["pwd"], meta);
       const victim = await target();
@@ -168,7 +168,7 @@ for (const dialect of testDialects()) {
       expect((await secondFactorRows(t, victim.userId)).credentials).toBe(1);
     });
 
-    it("stops treating an admin as one for admin routes once the admin turns their own 2FA off", async () => {
+    it("stops treating an admin as one for admin routes once the admin turns their own two-factor off", async () => {
       const admin = await adminToken();
       const off = await call(t.app, "POST", "/api/auth/2fa/disable", {
         token: admin.token,

@@ -5,7 +5,7 @@ import { call } from "../support/http.js";
 import { testDialects } from "../support/dialects.js";
 
 for (const dialect of testDialects()) {
-  describe(`signup with 2FA, then login with a code [${dialect.name}]`, () => {
+  describe(`signup with two-factor, then login with a code [${dialect.name}]`, () => {
     let t: TestApp;
     beforeAll(async () => {
       t = await appOn(dialect);

@@ -9,7 +9,7 @@ import { testDialects } from "../support/dialects.js";
  * by administrators and kept for a long time, so a TOTP secret, a code, a recovery code or a token
  * written there would let anyone with read access sign in; and a lockout or a recovery code used
  * without IP and user agent cannot be investigated. Pins SPEC §2 "GET /api/user/audit → the user's
- * own security events (… 2FA on/off, recovery code used, … session revoked, lockout), with time, IP,
+ * own security events (… two-factor on/off, recovery code used, … session revoked, lockout), with time, IP,
  * user agent" and §3 "A copy of the database alone logs nobody in".
  */
 

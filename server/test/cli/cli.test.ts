@@ -61,7 +61,7 @@ describe("the tessera command line, against a SQLite database", () => {
     expect(again.stdout).not.toMatch(/Success: /);
   });
 
-  it("lists users with their 2FA and lock state", async () => {
+  it("lists users with their two-factor and lock state", async () => {
     await withApp(async (t) => {
       await enrolledUser(t.app, t.clock, "alice");
       await register(t.app, "bob", { email: "bob@example.com" });
@@ -101,7 +101,7 @@ describe("the tessera command line, against a SQLite database", () => {
     });
   });
 
-  it("resets a user's 2FA: the next login needs only the password, and old sessions are revoked", async () => {
+  it("resets a user's two-factor: the next login needs only the password, and old sessions are revoked", async () => {
     const sessionToken = await withApp(async (t) => {
       const res = await login(t.app, "alice");
       expect(res.body["mfa_required"]).toBe(true);

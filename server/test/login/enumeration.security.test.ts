@@ -52,7 +52,7 @@ for (const dialect of testDialects()) {
       expect(unknown.text).toBe(wrong.text);
     });
 
-    it("answers a wrong password on a 2FA account exactly like an unknown user (no challenge, no hint)", async () => {
+    it("answers a wrong password on a two-factor account like an unknown user (no challenge, no hint)", async () => {
       const unknown = await attempt("nobody-at-all", "some password guess");
       const wrong = await attempt("known2fa", "some password guess");
       expect(wrong.text).toBe(unknown.text);

@@ -20,7 +20,7 @@ for (const dialect of testDialects()) {
       sink = smtp;
     });
 
-    it("signs in with the emailed link as a first factor (amr email, aal 1) on an account without 2FA", async () => {
+    it("signs in by the emailed link as a first factor (amr email, aal 1) without two-factor", async () => {
       await verifiedUser(t, sink, "mona", "mona@example.org");
       const res = await call(t.app, "POST", "/api/auth/magic-link", { body: { email: "MONA@example.org" } });
       expect(res.status).toBe(202);

@@ -16,7 +16,7 @@ import { testDialects } from "../support/dialects.js";
 /*
  * Attack: skipping the second step. After the password step an attacker holds a login_token and
  * tries to use it as a session (Bearer on an API route, or as a refresh token), or holds a session
- * that never passed the second factor (aal 1) for an account with 2FA on and calls routes that need
+ * that never passed the second factor (aal 1) for an account with two-factor on and calls routes that need
  * aal 2. Pins SPEC §3 "Step 2 cannot be skipped: no token with aal: 2 without a second factor; a
  * login_token is useless anywhere but /2fa/login" and STYLE S13 (no session before the second factor).
  */
@@ -31,7 +31,7 @@ for (const dialect of testDialects()) {
     });
     afterAll(async () => t.close());
 
-    it("issues no token, session row or refresh cookie at the password step of a 2FA account", async () => {
+    it("issues no token, session row or refresh cookie at the password step of a two-factor account", async () => {
       const name = uniqueName("pwd-only");
       const { userId } = await enrolledUser(t.app, t.clock, name);
       const before = await t.db.selectFrom("session").select("id").where("user_id", "=", userId).execute();
@@ -92,7 +92,7 @@ for (const dialect of testDialects()) {
       expect(claimsOf(str(res.body["access_token"])).aal).toBe(2);
     });
 
-    it("answers mfa_required to an aal-1 session of a 2FA account on routes that need aal 2", async () => {
+    it("answers mfa_required to an aal-1 session of a two-factor account on routes that need aal 2", async () => {
       const name = uniqueName("aal1");
       const { userId, secret } = await enrolledUser(t.app, t.clock, name);
       const aal1 = await t.app.services.sessions.createSession(userId, ["pwd"], meta);
@@ -137,7 +137,7 @@ for (const dialect of testDialects()) {
         401,
         "mfa_required",
       );
-      // Nothing changed: 2FA is still on and the password still works with a code.
+      // Nothing changed: two-factor is still on and the password still works with a code.
       const login = await secondFactorLogin(t.app, {
         login_token: await loginToken(t.app, name),
         code: totpCode(secret, t.clock),

@@ -38,7 +38,7 @@ for (const dialect of testDialects()) {
       expect(str(setup["qr_png"])).toMatch(/^data:image\/png;base64,/);
       expect(setup["qr_base64"]).toBe(setup["qr_png"]);
       expect(str(setup["qr_svg"])).toContain("<svg");
-      // 2FA is not on until a code confirms the secret.
+      // two-factor is not on until a code confirms the secret.
       expect(signup.body["user"]).toMatchObject({ mfa_enabled: false });
       const preSid = claimsOf(signup.accessToken).sid;
 

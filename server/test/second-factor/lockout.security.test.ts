@@ -129,7 +129,7 @@ for (const dialect of testDialects()) {
       ).toBe(200);
     });
 
-    it("lifts a permanent lock by an administrator's 2FA reset, which turns 2FA off", async () => {
+    it("lifts a permanent lock by an administrator's two-factor reset, which turns two-factor off", async () => {
       const name = uniqueName("hundred-admin");
       const { secret, userId } = await enrolledUser(t.app, t.clock, name);
       await t.db.updateTable("user").set({ mfa_consecutive_failures: 100 }).where("id", "=", userId).execute();

@@ -73,7 +73,7 @@ for (const dialect of testDialects()) {
       }
     });
 
-    it("refuses to disable 2FA with a wrong password or without a code", async () => {
+    it("refuses to disable two-factor with a wrong password or without a code", async () => {
       const name = uniqueName("off-bad");
       const { secret, accessToken, userId } = await enrolledUser(t.app, t.clock, name);
       expectError(
@@ -143,7 +143,7 @@ for (const dialect of testDialects()) {
       expect(off.status, JSON.stringify(off.body)).toBe(200);
     });
 
-    it("answers disable and recovery-codes with 409 mfa_not_enabled when 2FA is off", async () => {
+    it("answers disable and recovery-codes with 409 mfa_not_enabled when two-factor is off", async () => {
       const { accessToken } = await register(t.app, uniqueName("never"));
       for (const route of ["/api/auth/2fa/disable", "/api/auth/2fa/recovery-codes"]) {
         expectError(

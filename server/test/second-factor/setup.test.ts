@@ -8,7 +8,7 @@ import { testDialects } from "../support/dialects.js";
 
 /* Enrolment: the QR code must be readable by an independent decoder and an independent TOTP
  * implementation must produce codes the server accepts; a pending secret expires, is replaced by a
- * newer setup, and is never shown again once 2FA is active (SPEC §2 "Two-factor"). */
+ * newer setup, and is never shown again once two-factor is active (SPEC §2 "Two-factor"). */
 
 async function beginSetup(
   t: TestApp,
@@ -159,7 +159,7 @@ for (const dialect of testDialects()) {
       ).toBe(200);
     });
 
-    it("answers verify-setup with a wrong code as invalid_otp and leaves 2FA off", async () => {
+    it("answers verify-setup with a wrong code as invalid_otp and leaves two-factor off", async () => {
       const { accessToken, secret } = await beginSetup(t, uniqueName("wrong"));
       const code = totpCode(secret, t.clock, 5); // a real code, but 2.5 minutes away
       expectError(
@@ -170,7 +170,7 @@ for (const dialect of testDialects()) {
       expect((await call(t.app, "GET", "/api/user/me", { token: accessToken })).body["mfa_enabled"]).toBe(false);
     });
 
-    it("refuses a new setup and the QR code once 2FA is active, never showing the active secret again", async () => {
+    it("refuses a new setup and the QR code once two-factor is on, never showing the active secret again", async () => {
       const name = uniqueName("active");
       const { secret, accessToken } = await enrolledUser(t.app, t.clock, name);
       const setup = await call(t.app, "POST", "/api/auth/2fa/setup", { token: accessToken });

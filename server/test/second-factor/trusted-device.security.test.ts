@@ -20,7 +20,7 @@ import { testDialects } from "../support/dialects.js";
 /*
  * Attack: forging or keeping a "remember this device" cookie. The cookie lets a password login skip
  * the code, so an attacker tries a tampered or unsigned value, another user's cookie, or a cookie
- * the user revoked, that expired, or that predates turning 2FA off and on again. Pins SPEC §2
+ * the user revoked, that expired, or that predates turning two-factor off and on again. Pins SPEC §2
  * "remember_device: true sets a signed, httpOnly device cookie (TRUSTED_DEVICE_DAYS, 30; 0 turns the
  * feature off) … revocable, and all revoked by a password change or reset and by disabling 2FA".
  */
@@ -152,7 +152,7 @@ for (const dialect of testDialects()) {
       expectChallenge(await passwordLogin(t.app, name, { tessera_device: cookie }));
     });
 
-    it("revokes every trusted device when 2FA is disabled, also after 2FA is turned on again", async () => {
+    it("revokes every trusted device when two-factor is turned off, also once it is on again", async () => {
       const name = uniqueName("disable");
       const { secret, userId } = await enrolledUser(t.app, t.clock, name);
       const first = await rememberedLogin(t, name, secret);
@@ -171,7 +171,7 @@ for (const dialect of testDialects()) {
       ).toBe(200);
       expect((await secondFactorRows(t, userId)).activeDevices).toBe(0);
 
-      // Turn 2FA on again: the old cookies must not skip the new second factor.
+      // Turn two-factor on again: the old cookies must not skip the new second factor.
       const setup = await call(t.app, "POST", "/api/auth/2fa/setup", { token });
       const newSecret = str(setup.body["secret"]);
       expect(

@@ -88,7 +88,7 @@ export async function verifiedUser(
   return user;
 }
 
-/** A 2FA account with a verified address (enrolled first, then the address added and verified). */
+/** A two-factor account with a verified address (enrolled first, then the address added and verified). */
 export async function verifiedEnrolledUser(
   t: TestApp,
   sink: SMTPSink,

@@ -33,7 +33,7 @@ interface Group {
 
 /**
  * Group commit for the one SQLite connection. A commit writes every page its transaction changed to
- * the WAL; under load that was about a quarter of a 2FA login's main-thread time. Here each
+ * the WAL; under load that was about a quarter of a two-factor login's main-thread time. Here each
  * transaction runs in a savepoint of a shared SQLite transaction. When one ends while others wait
  * for the connection, the next runs in the same SQLite transaction; when none waits, the COMMIT
  * is put off until the event loop's check phase (setImmediate), so requests whose input has

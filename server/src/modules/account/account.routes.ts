@@ -59,7 +59,9 @@ export async function accountRoutes(
       const result = await registration.register(request.body, metaOf(request));
       reply.code(201);
       const setup =
-        result.mfaSetup === undefined ? {} : { mfa_setup: { ...result.mfaSetup, qr_base64: result.mfaSetup.qr_png } };
+        result.totpSetup === undefined
+          ? {}
+          : { mfa_setup: { ...result.totpSetup, qr_base64: result.totpSetup.qr_png } };
       return sendTokens(request, reply, result.tokens, deps.refreshTokenTtlSeconds, { user: result.user, ...setup });
     },
   );

@@ -27,7 +27,7 @@ export interface RegistrationService {
   register(
     input: { username: string; password: string; email?: string | undefined; enable_mfa?: boolean | undefined },
     meta: RequestMeta,
-  ): Promise<{ user: UserView; tokens: TokenPair; mfaSetup?: TOTPSetup }>;
+  ): Promise<{ user: UserView; tokens: TokenPair; totpSetup?: TOTPSetup }>;
 }
 
 export function createRegistrationService(deps: {
@@ -89,11 +89,11 @@ export function createRegistrationService(deps: {
       });
       // Outside the transaction: on SQLite a transaction holds the only connection.
       const tokens = await sessions.createSession(row.id, ["pwd"], meta);
-      const mfaSetup = input.enable_mfa === true ? await enrollment.beginSetup(row.id) : undefined;
+      const totpSetup = input.enable_mfa === true ? await enrollment.beginSetup(row.id) : undefined;
       if (emailOwner !== undefined) notifier.notify(emailOwner, "email_in_use", meta);
       addresses.sendVerification(row);
       // The reply shows the address as given even when it was not attached, so it looks the same (SPEC §2).
-      return { user: userViewFromRow({ ...row, email }), tokens, ...(mfaSetup === undefined ? {} : { mfaSetup }) };
+      return { user: userViewFromRow({ ...row, email }), tokens, ...(totpSetup === undefined ? {} : { totpSetup }) };
     },
   };
 }

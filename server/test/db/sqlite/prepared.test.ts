@@ -73,7 +73,7 @@ describe("prepared queries inside a SQLite file's transaction (run straight on t
   });
 });
 
-describe("SQLite statements stay prepared across 2FA attempts", () => {
+describe("SQLite statements stay prepared across two-factor attempts", () => {
   let t: TestApp & { dropDatabase(): Promise<void> };
   beforeAll(async () => {
     const sqliteDialect = testDialects().find((dialect) => dialect.name === "sqlite");
