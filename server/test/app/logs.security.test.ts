@@ -49,7 +49,7 @@ for (const dialect of testDialects()) {
       expect(lines.join("")).toContain("/healthz");
     });
 
-    it("keeps every secret of register, login, two-factor, refresh, password change, logout out of the log", async () => {
+    it("keeps every secret of register, login, two-factor, refresh, password change, logout out of logs", async () => {
       remember("secret key", t.secretKey);
       remember("password", strongPassword);
       const registered = await register(t.app, "logged");
