@@ -134,9 +134,9 @@ async function main() {
     const needMfa = wanted("login_mfa") || wanted("mfa_login");
     const warmupCount = wanted("mfa_login") ? args.warmupUsers : 0;
     for (const { key, target } of targets) {
-      log(
-        `${target.label}: preparing 16 users${needMfa ? ` and ${args.mfaUsers} 2FA users` : ""}${warmupCount > 0 ? ` (+${warmupCount} for the warm-up)` : ""}`,
-      );
+      const mfa = needMfa ? ` and ${args.mfaUsers} 2FA users` : "";
+      const warmup = warmupCount > 0 ? ` (+${warmupCount} for the warm-up)` : "";
+      log(`${target.label}: preparing 16 users${mfa}${warmup}`);
       try {
         await target.prepareUsers({ plainCount: 16, mfaCount: needMfa ? args.mfaUsers : 0, warmupCount });
       } catch (error) {
@@ -197,9 +197,9 @@ async function main() {
             const r = await runLoad(spec, { pid: target.pid, durationSec: args.durationSec });
             if (measureLoop) r.event_loop = await target.eventLoop();
             slot.rounds.push(r);
-            log(
-              `  ${sc.key} ${target.label}: ${r.ok_rps.toFixed(1)} req/s, p99 ${r.p99_ms} ms, failures ${r.failures}${r.count_bounded ? ` (count-bounded: ${r.amount} requests in ${r.seconds.toFixed(2)} s)` : ""}`,
-            );
+            const bound = r.count_bounded ? ` (count-bounded: ${r.amount} requests in ${r.seconds.toFixed(2)} s)` : "";
+            const figures = `${r.ok_rps.toFixed(1)} req/s, p99 ${r.p99_ms} ms, failures ${r.failures}`;
+            log(`  ${sc.key} ${target.label}: ${figures}${bound}`);
           } catch (error) {
             slot.rounds.push({ error: error.message });
             log(`  ${sc.key} ${target.label}: ERROR ${error.message}`);
@@ -220,7 +220,8 @@ async function main() {
             } = await runLoads([me, login], { pid: target.pid, durationSec: args.durationSec });
             slot.rounds.push({ me: a, login: b, rss_idle, rss_max });
             log(
-              `  mixed ${target.label}: session check ${a.ok_rps.toFixed(0)} req/s (p99 ${a.p99_ms} ms) with ${b.ok_rps.toFixed(1)} logins/s`,
+              `  mixed ${target.label}: session check ${a.ok_rps.toFixed(0)} req/s (p99 ${a.p99_ms} ms) ` +
+                `with ${b.ok_rps.toFixed(1)} logins/s`,
             );
           } catch (error) {
             slot.rounds.push({ error: error.message });
@@ -298,16 +299,21 @@ async function main() {
   out.push(
     `Tessera bench — ${results.machine.cores} cores, ${results.machine.cpu_model}, Node ${results.machine.node}`,
   );
+  const load = (values) => values.map((v) => v.toFixed(1)).join("/");
   out.push(
-    `load average (1/5/15 min) at start ${results.machine.loadavg_at_start.map((v) => v.toFixed(1)).join("/")}, at end ${results.machine.loadavg_at_end.map((v) => v.toFixed(1)).join("/")} — anything else running on these cores is noise`,
+    `load average (1/5/15 min) at start ${load(results.machine.loadavg_at_start)}, ` +
+      `at end ${load(results.machine.loadavg_at_end)} — anything else running on these cores is noise`,
   );
   out.push(
-    `argon2id m=${args.hash.memoryKiB} KiB t=${args.hash.iterations} p=1; ${args.durationSec} s per scenario, ${args.rounds} round(s), medians; ${args.connections} connections (${args.hashConnections} for hash-bound routes)`,
+    `argon2id m=${args.hash.memoryKiB} KiB t=${args.hash.iterations} p=1; ${args.durationSec} s per scenario, ` +
+      `${args.rounds} round(s), medians; ${args.connections} connections ` +
+      `(${args.hashConnections} for hash-bound routes)`,
   );
   out.push("");
   out.push(renderTables(results, targetKeys, scenarios));
   out.push(
-    `* count-bounded: ${args.mfaUsers} distinct users, each with a fresh login challenge and its current TOTP code (replay protection forbids reuse within a step); req/s = requests / elapsed.`,
+    `* count-bounded: ${args.mfaUsers} distinct users, each with a fresh login challenge and its current TOTP code ` +
+      "(replay protection forbids reuse within a step); req/s = requests / elapsed.",
   );
   out.push("");
   out.push(renderCeilings(results));
