@@ -63,7 +63,8 @@ describe("emailed links", () => {
     await page.getByRole("button", { name: /Sign out/ }).click();
     await page.waitForURL("**/login");
     await page.getByRole("link", { name: "Forgot password?" }).click();
-    await page.getByLabel("Email", { exact: true }).fill(account.email); // exact: "Username or email" on the page being left matches a substring
+    // exact: "Username or email" on the page being left matches a substring
+    await page.getByLabel("Email", { exact: true }).fill(account.email);
     await page.getByRole("button", { name: "Send reset link" }).click();
     await page.getByText("a reset link is on its way").waitFor();
     await snap(page, "16-forgot-password");
@@ -93,7 +94,8 @@ describe("emailed links", () => {
     const { server } = suite();
     await page.goto("/login");
     await page.getByRole("link", { name: "Email me a sign-in link" }).click();
-    await page.getByLabel("Email", { exact: true }).fill(account.email); // exact: "Username or email" on the page being left matches a substring
+    // exact: "Username or email" on the page being left matches a substring
+    await page.getByLabel("Email", { exact: true }).fill(account.email);
     await page.getByRole("button", { name: "Email me a link" }).click();
     await page.getByText("a sign-in link is on its way").waitFor();
     await snap(page, "19-magic-link");
@@ -114,7 +116,8 @@ describe("emailed links", () => {
     await page.getByRole("button", { name: /Sign out/ }).click();
     await page.waitForURL("**/login");
     await page.goto("/magic-link");
-    await page.getByLabel("Email", { exact: true }).fill(account.email); // exact: "Username or email" on the page being left matches a substring
+    // exact: "Username or email" on the page being left matches a substring
+    await page.getByLabel("Email", { exact: true }).fill(account.email);
     await page.getByRole("button", { name: "Email me a link" }).click();
     await page.getByText("a sign-in link is on its way").waitFor();
     await page.goto(await linkFromMail(server.baseURL, account.email, "/magic-link"));

@@ -87,7 +87,8 @@ export async function captureFailure(name: string): Promise<string> {
       .allTextContents()
       .catch(() => []);
     notes.push(
-      `page ${index} at ${page.url()} (screenshot ${file}); alerts: ${JSON.stringify(alerts.filter((text) => text.trim() !== ""))}`,
+      `page ${index} at ${page.url()} (screenshot ${file}); ` +
+        `alerts: ${JSON.stringify(alerts.filter((text) => text.trim() !== ""))}`,
     );
   }
   return notes.join("\n");
