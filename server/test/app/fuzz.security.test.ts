@@ -4,21 +4,19 @@
  * DELETE /api/user: every refusal must be a 4xx in the `{ error: { code, message } }` shape, never a
  * 5xx, and the server must still serve the accounts afterwards.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { login, register, strongPassword } from "../support/accounts.js";
-import { appOn, type TestApp } from "../support/app.js";
+import type { TestApp } from "../support/app.js";
 import { testDialects } from "../support/dialects.js";
-import { fuzzer } from "../support/hostile-input.js";
+import { fuzzer, useAppWithAlice } from "../support/hostile-input.js";
 import { call, type Json, send, str } from "../support/http.js";
 
 for (const dialect of testDialects()) {
   describe(`random bodies never get a 5xx [${dialect.name}]`, () => {
     let t: TestApp;
-    beforeAll(async () => {
-      t = await appOn(dialect);
-      await register(t.app, "alice", { email: "alice@example.com" });
+    useAppWithAlice(dialect, (app) => {
+      t = app;
     });
-    afterAll(async () => t.close());
 
     const post = (url: string, body: unknown, extra: { token?: string } = {}): ReturnType<typeof send> =>
       send(t.app, { method: "POST", url, body, ...extra });

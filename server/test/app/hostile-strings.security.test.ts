@@ -4,22 +4,21 @@
  * must each get a 4xx in the `{ error: { code, message } }` shape (or a quiet success where the
  * value is acceptable) — never a 5xx, never a crash.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { enrolledUser, loginToken, register, strongPassword } from "../support/accounts.js";
-import { appOn, type TestApp } from "../support/app.js";
+import { describe, expect, it } from "vitest";
+import { enrolledUser, loginToken, strongPassword } from "../support/accounts.js";
+import type { TestApp } from "../support/app.js";
 import { testDialects } from "../support/dialects.js";
-import { hostileStrings } from "../support/hostile-input.js";
+import { hostileStrings, useAppWithAlice } from "../support/hostile-input.js";
 import { expectClientError, send } from "../support/http.js";
 
 for (const dialect of testDialects()) {
   describe(`hostile strings never get a 5xx [${dialect.name}]`, () => {
     let t: TestApp;
     let token: string;
-    beforeAll(async () => {
-      t = await appOn(dialect);
-      ({ accessToken: token } = await register(t.app, "alice", { email: "alice@example.com" }));
+    useAppWithAlice(dialect, (app, aliceToken) => {
+      t = app;
+      token = aliceToken;
     });
-    afterAll(async () => t.close());
 
     const post = (url: string, body: unknown, extra: { token?: string } = {}): ReturnType<typeof send> =>
       send(t.app, { method: "POST", url, body, ...extra });

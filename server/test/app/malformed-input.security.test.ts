@@ -6,20 +6,20 @@
  * field. Hostile strings are in hostile-strings.security.test.ts, a seeded fuzz loop in
  * fuzz.security.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appOn, type TestApp } from "../support/app.js";
-import { register, strongPassword } from "../support/accounts.js";
+import { describe, expect, it } from "vitest";
+import type { TestApp } from "../support/app.js";
+import { strongPassword } from "../support/accounts.js";
 import { expectClientError, expectError, type Json, send } from "../support/http.js";
 import { testDialects } from "../support/dialects.js";
+import { useAppWithAlice } from "../support/hostile-input.js";
 for (const dialect of testDialects()) {
   describe(`malformed input never gets a 5xx [${dialect.name}]`, () => {
     let t: TestApp;
     let token: string;
-    beforeAll(async () => {
-      t = await appOn(dialect);
-      ({ accessToken: token } = await register(t.app, "alice", { email: "alice@example.com" }));
+    useAppWithAlice(dialect, (app, aliceToken) => {
+      t = app;
+      token = aliceToken;
     });
-    afterAll(async () => t.close());
 
     const post = (url: string, body: unknown, extra: { token?: string } = {}): ReturnType<typeof send> =>
       send(t.app, { method: "POST", url, body, ...extra });

@@ -3,26 +3,16 @@
  * also among parallel callers, is what consumes codes, links, refresh tokens and TOTP steps.
  */
 import type { Kysely } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb } from "../../src/db/connect.js";
+import { describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/database.js";
-import { migrateToLatest } from "../../src/db/migrator.js";
-import { t0 } from "../support/database.js";
+import { useDatabase, t0 } from "../support/database.js";
 import { testDialects } from "../support/dialects.js";
 
 for (const dialect of testDialects()) {
   describe(`single use by conditional UPDATE [${dialect.name}]`, () => {
     let db: Kysely<Database>;
-    let drop: () => Promise<void>;
-    beforeAll(async () => {
-      const database = await dialect.createDatabase();
-      drop = database.drop;
-      db = createDb(database.url);
-      await migrateToLatest(db);
-    });
-    afterAll(async () => {
-      await db.destroy();
-      await drop();
+    useDatabase(dialect, (migrated) => {
+      db = migrated;
     });
 
     it("reports numUpdatedRows 1 for the first conditional UPDATE and 0 for the second (single use)", async () => {

@@ -4,26 +4,17 @@
  * conditional UPDATE whose numUpdatedRows says who won (STYLE S9, single-use.test.ts).
  */
 import type { Kysely } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb } from "../../src/db/connect.js";
+import { describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/database.js";
 import { createMigrator, migrateToLatest } from "../../src/db/migrator.js";
-import { t0, userRow } from "../support/database.js";
+import { useDatabase, t0, userRow } from "../support/database.js";
 import { testDialects } from "../support/dialects.js";
 
 for (const dialect of testDialects()) {
   describe(`storage conventions [${dialect.name}]`, () => {
     let db: Kysely<Database>;
-    let drop: () => Promise<void>;
-    beforeAll(async () => {
-      const database = await dialect.createDatabase();
-      drop = database.drop;
-      db = createDb(database.url);
-      await migrateToLatest(db);
-    });
-    afterAll(async () => {
-      await db.destroy();
-      await drop();
+    useDatabase(dialect, (migrated) => {
+      db = migrated;
     });
 
     it("round-trips timestamps as JS numbers of milliseconds, up to Number.MAX_SAFE_INTEGER", async () => {

@@ -1,8 +1,12 @@
 import type { Kysely } from "kysely";
+import { afterAll, beforeAll } from "vitest";
+import { createDb } from "../../src/db/connect.js";
 import type { Database } from "../../src/db/database.js";
 import { allColumns, preparedQuery } from "../../src/db/prepared.js";
 import type { UserRow } from "../../src/modules/user/user.repository.js";
+import { migrateToLatest } from "../../src/db/migrator.js";
 import type { TestApp } from "./app.js";
+import type { TestDialect } from "./dialects.js";
 
 /** What the database holds, read directly: the view of someone with a copy of it, and of a user's rows. */
 
@@ -124,3 +128,20 @@ export const eventsOfType = preparedQuery((db, p: { type: string }) =>
 export const renameType = preparedQuery((db, p: { from: string; to: string }) =>
   db.updateTable("audit_event").set({ type: p.to, detail: "renamed" }).where("type", "=", p.from),
 );
+
+/** A fresh, migrated database of `dialect` for a describe block: made before its tests, dropped after. */
+export function useDatabase(dialect: TestDialect, bind: (db: Kysely<Database>) => void): void {
+  let db: Kysely<Database> | undefined;
+  let drop: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const database = await dialect.createDatabase();
+    drop = database.drop;
+    db = createDb(database.url);
+    await migrateToLatest(db);
+    bind(db);
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await drop?.();
+  });
+}

@@ -1,4 +1,7 @@
-import { strongPassword } from "./accounts.js";
+import { afterAll, beforeAll } from "vitest";
+import { register, strongPassword } from "./accounts.js";
+import { appOn, type TestApp } from "./app.js";
+import type { TestDialect } from "./dialects.js";
 import type { Json } from "./http.js";
 
 /** Hostile input for the attack suites: strings that break naive code, and a seeded JSON-ish fuzzer. */
@@ -114,4 +117,14 @@ export function fuzzer(seed: number, knownFields: string[]): () => { payload: st
       };
     return { payload: JSON.stringify(object(0)), contentType: "application/json" };
   };
+}
+
+/** The attack suites' app: a fresh one per describe block, with "alice" registered; `bind` gets her token. */
+export function useAppWithAlice(dialect: TestDialect, bind: (t: TestApp, aliceToken: string) => void): void {
+  let t: TestApp | undefined;
+  beforeAll(async () => {
+    t = await appOn(dialect);
+    bind(t, (await register(t.app, "alice", { email: "alice@example.com" })).accessToken);
+  });
+  afterAll(async () => t?.close());
 }
