@@ -1,4 +1,4 @@
-import type { ExpressionBuilder, Kysely, Selectable } from "kysely";
+import type { ExpressionBuilder, ExpressionWrapper, Kysely, Selectable } from "kysely";
 import type { Database, UserTable } from "../../db/database.js";
 import { affectedRows, preparedQuery } from "../../db/prepared.js";
 
@@ -86,7 +86,10 @@ export async function setSecondFactorEnabled(db: Kysely<Database>, id: string, e
  * The last login moves into `previous_login_at` in the same statement, so concurrent logins cannot
  * lose one. Shared with second-factor/lockout.ts, whose one UPDATE also clears the lockout.
  */
-export function shiftedLoginTimes(eb: ExpressionBuilder<Database, "user">, now: number) {
+export function shiftedLoginTimes(
+  eb: ExpressionBuilder<Database, "user">,
+  now: number,
+): { previous_login_at: ExpressionWrapper<Database, "user", number | null>; last_login_at: number } {
   return { previous_login_at: eb.ref("last_login_at"), last_login_at: now };
 }
 
