@@ -64,7 +64,8 @@ export function flagsFromNpmConfig(env) {
       if (name.startsWith("no-") ? value === "" || value === "false" : value === "true") flags.push(`--${name}`);
     } else if (value === "true" || value === "") {
       throw new Error(
-        `npm kept --${name} for itself and dropped its value: write --${name}=VALUE (or run node bench/src/run.mjs directly)`,
+        `npm kept --${name} for itself and dropped its value: ` +
+          `write --${name}=VALUE (or run node bench/src/run.mjs directly)`,
       );
     } else {
       flags.push(`--${name}=${value}`);

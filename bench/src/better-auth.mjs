@@ -83,7 +83,10 @@ class BetterAuthTarget {
     return { body: res.body, cookie: cookiesFrom(res.headers).join("; ") };
   }
 
-  /** Users without 2FA, and users with TOTP enabled and verified (enable → verify-totp): `mfaCount` timed, `warmupCount` for the untimed warm-up. */
+  /**
+   * Users without 2FA, and users with TOTP enabled and verified (enable → verify-totp): `mfaCount`
+   * timed, `warmupCount` for the untimed warm-up.
+   */
   async prepareUsers({ plainCount, mfaCount, warmupCount = 0, concurrency = 8 }) {
     this.plainUsers = await mapLimit(Array.from({ length: plainCount }), concurrency, () =>
       this.signUp(this.nextEmail("plain")),

@@ -67,9 +67,8 @@ export async function runProfile({ args, serverMain, log }) {
       await tessera.restart(["--cpu-prof", `--cpu-prof-dir=${flowDir}`]);
       log(`${flow.name} under --cpu-prof`);
       const figures = await runLoad(flow.spec, { pid: tessera.pid, durationSec: args.durationSec });
-      log(
-        `  ${figures.ok_rps.toFixed(0)} req/s, ${figures.failures} failures${figures.count_bounded ? ` (${figures.amount} requests)` : ""}`,
-      );
+      const amount = figures.count_bounded ? ` (${figures.amount} requests)` : "";
+      log(`  ${figures.ok_rps.toFixed(0)} req/s, ${figures.failures} failures${amount}`);
       await tessera.restart([]); // SIGTERM: the profile is written as the process exits
       const files = readdirSync(flowDir).filter((f) => f.endsWith(".cpuprofile"));
       if (files.length === 0)
@@ -89,7 +88,8 @@ export async function runProfile({ args, serverMain, log }) {
   const row = (r) => `${(r.share * 100).toFixed(1).padStart(5)}%  ${r.ms.toFixed(0).padStart(7)} ms  ${r.what}`;
   for (const { flow, figures, file, analysis } of reports) {
     console.log(
-      `\n=== ${flow.name}: ${figures.ok_rps.toFixed(0)} req/s, p99 ${figures.p99_ms} ms, ${figures.failures} failures — main thread, ${(analysis.total_ms / 1000).toFixed(1)} s sampled (startup included)`,
+      `\n=== ${flow.name}: ${figures.ok_rps.toFixed(0)} req/s, p99 ${figures.p99_ms} ms, ${figures.failures} failures` +
+        ` — main thread, ${(analysis.total_ms / 1000).toFixed(1)} s sampled (startup included)`,
     );
     console.log("Top self time by function:");
     console.log(analysis.functions.map(row).join("\n"));

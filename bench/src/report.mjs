@@ -94,17 +94,20 @@ export function renderMixed(mixed, targets) {
 export function renderCeilings(results) {
   const c = results.ceilings;
   const lines = [
-    `bare argon2id verify (m=${results.parameters.hash.memoryKiB} KiB, t=${results.parameters.hash.iterations}, p=1, ${results.parameters.hash_loops} loops): ${num(c.hash?.verifies_per_s, 1)} verifies/s`,
+    `bare argon2id verify (m=${results.parameters.hash.memoryKiB} KiB, t=${results.parameters.hash.iterations}, ` +
+      `p=1, ${results.parameters.hash_loops} loops): ${num(c.hash?.verifies_per_s, 1)} verifies/s`,
     `bare Fastify GET /hello: ${num(c.hello?.ok_rps)} req/s, p50/p99 ${lat(c.hello)} ms`,
   ];
   const el = results.event_loop_during_login;
   const ms = (v) => (typeof v === "number" ? `${(v * 1000).toFixed(1)} ms` : "–");
   if (el) {
     lines.push(
-      `Tessera event-loop delay during password login: p99 ${ms(el.p99_s)}, max ${ms(el.max_s)} (prom-client /metrics, 10 ms resolution)${el.error ? ` [${el.error}]` : ""}`,
+      `Tessera event-loop delay during password login: p99 ${ms(el.p99_s)}, max ${ms(el.max_s)} ` +
+        `(prom-client /metrics, 10 ms resolution)${el.error ? ` [${el.error}]` : ""}`,
     );
     lines.push(
-      `  baseline, an idle main thread while argon2 saturates the cores (hash ceiling run): p99 ${ms(c.hash?.event_loop_p99_s)}, max ${ms(c.hash?.event_loop_max_s)}`,
+      "  baseline, an idle main thread while argon2 saturates the cores (hash ceiling run): " +
+        `p99 ${ms(c.hash?.event_loop_p99_s)}, max ${ms(c.hash?.event_loop_max_s)}`,
     );
   }
   return lines.join("\n");

@@ -9,15 +9,7 @@ import { startBetterAuth } from "./better-auth.mjs";
 import { measureHashCeiling } from "./hash-ceiling.mjs";
 import { runLoad, runLoads } from "./load.mjs";
 import { freePort, startChild } from "./proc.mjs";
-import {
-  evaluateTargets,
-  renderCeilings,
-  renderFailures,
-  renderMixed,
-  renderTables,
-  renderTargets,
-} from "./report.mjs";
-import { median, ratio, summarizeRounds } from "./stats.mjs";
+import { renderReport, summarize } from "./summary.mjs";
 import { startTessera } from "./tessera.mjs";
 import { runProfile } from "./profile.mjs";
 
@@ -134,9 +126,9 @@ async function main() {
     const needMfa = wanted("login_mfa") || wanted("mfa_login");
     const warmupCount = wanted("mfa_login") ? args.warmupUsers : 0;
     for (const { key, target } of targets) {
-      log(
-        `${target.label}: preparing 16 users${needMfa ? ` and ${args.mfaUsers} 2FA users` : ""}${warmupCount > 0 ? ` (+${warmupCount} for the warm-up)` : ""}`,
-      );
+      const mfa = needMfa ? ` and ${args.mfaUsers} 2FA users` : "";
+      const warmup = warmupCount > 0 ? ` (+${warmupCount} for the warm-up)` : "";
+      log(`${target.label}: preparing 16 users${mfa}${warmup}`);
       try {
         await target.prepareUsers({ plainCount: 16, mfaCount: needMfa ? args.mfaUsers : 0, warmupCount });
       } catch (error) {
@@ -197,9 +189,9 @@ async function main() {
             const r = await runLoad(spec, { pid: target.pid, durationSec: args.durationSec });
             if (measureLoop) r.event_loop = await target.eventLoop();
             slot.rounds.push(r);
-            log(
-              `  ${sc.key} ${target.label}: ${r.ok_rps.toFixed(1)} req/s, p99 ${r.p99_ms} ms, failures ${r.failures}${r.count_bounded ? ` (count-bounded: ${r.amount} requests in ${r.seconds.toFixed(2)} s)` : ""}`,
-            );
+            const bound = r.count_bounded ? ` (count-bounded: ${r.amount} requests in ${r.seconds.toFixed(2)} s)` : "";
+            const figures = `${r.ok_rps.toFixed(1)} req/s, p99 ${r.p99_ms} ms, failures ${r.failures}`;
+            log(`  ${sc.key} ${target.label}: ${figures}${bound}`);
           } catch (error) {
             slot.rounds.push({ error: error.message });
             log(`  ${sc.key} ${target.label}: ERROR ${error.message}`);
@@ -220,7 +212,8 @@ async function main() {
             } = await runLoads([me, login], { pid: target.pid, durationSec: args.durationSec });
             slot.rounds.push({ me: a, login: b, rss_idle, rss_max });
             log(
-              `  mixed ${target.label}: session check ${a.ok_rps.toFixed(0)} req/s (p99 ${a.p99_ms} ms) with ${b.ok_rps.toFixed(1)} logins/s`,
+              `  mixed ${target.label}: session check ${a.ok_rps.toFixed(0)} req/s (p99 ${a.p99_ms} ms) ` +
+                `with ${b.ok_rps.toFixed(1)} logins/s`,
             );
           } catch (error) {
             slot.rounds.push({ error: error.message });
@@ -242,118 +235,14 @@ async function main() {
     }
   }
 
-  // --- medians ---
-  const hr = results.ceilings.hash_rounds;
-  results.ceilings.hash = hr.length
-    ? {
-        verifies_per_s: median(hr.map((r) => r.verifies_per_s)),
-        event_loop_p99_s: median(hr.map((r) => r.event_loop_p99_s)),
-        event_loop_max_s: median(hr.map((r) => r.event_loop_max_s)),
-      }
-    : null;
-  results.ceilings.hello = summarizeRounds(results.ceilings.hello_rounds);
-  for (const per of Object.values(results.scenarios)) {
-    for (const slot of Object.values(per)) {
-      const ok = slot.rounds.filter((r) => !r.error);
-      slot.median = summarizeRounds(ok);
-      if (!slot.median) slot.error = slot.rounds.find((r) => r.error)?.error ?? "no data";
-    }
-  }
-  const loginRounds = results.scenarios.login?.tessera?.rounds.filter((r) => r.event_loop) ?? [];
-  if (loginRounds.length) {
-    const els = loginRounds.map((r) => r.event_loop);
-    results.event_loop_during_login = {
-      p99_s: median(els.map((e) => e.p99_s)),
-      max_s: median(els.map((e) => e.max_s)),
-      mean_s: median(els.map((e) => e.mean_s)),
-      error: els.find((e) => e.error)?.error,
-    };
-  }
-  for (const [key, slot] of Object.entries(results.mixed)) {
-    const ok = slot.rounds.filter((r) => !r.error);
-    if (!ok.length) {
-      slot.error = slot.rounds.find((r) => r.error)?.error ?? "no data";
-      continue;
-    }
-    const idle = results.scenarios.me?.[key]?.median;
-    slot.me = summarizeRounds(ok.map((r) => r.me));
-    slot.login = summarizeRounds(ok.map((r) => r.login));
-    slot.rss_max = Math.max(...ok.map((r) => r.rss_max ?? 0));
-    slot.idle_rps = idle?.ok_rps ?? null;
-    slot.idle_p99_ms = idle?.p99_ms ?? null;
-    slot.share = ratio(slot.me.ok_rps, slot.idle_rps);
-  }
-  results.paired = pairedRatios(results);
-  if (results.mixed.tessera?.me) results.mixed.tessera.share = results.paired.mixed_me_share.median;
-  if (results.mixed.better_auth?.me) results.mixed.better_auth.share = results.paired.mixed_get_session_share.median;
+  summarize(results);
   results.machine.loadavg_at_end = loadavg();
-  results.targets = evaluateTargets(results);
   results.finished_at = new Date().toISOString();
-
-  // --- output ---
-  const targetKeys = ["tessera", "tessera_pg", "better_auth"].filter(
-    (k) => Object.values(results.scenarios).some((per) => per[k]) || results.mixed[k],
-  );
-  const out = [];
-  out.push(
-    `Tessera bench — ${results.machine.cores} cores, ${results.machine.cpu_model}, Node ${results.machine.node}`,
-  );
-  out.push(
-    `load average (1/5/15 min) at start ${results.machine.loadavg_at_start.map((v) => v.toFixed(1)).join("/")}, at end ${results.machine.loadavg_at_end.map((v) => v.toFixed(1)).join("/")} — anything else running on these cores is noise`,
-  );
-  out.push(
-    `argon2id m=${args.hash.memoryKiB} KiB t=${args.hash.iterations} p=1; ${args.durationSec} s per scenario, ${args.rounds} round(s), medians; ${args.connections} connections (${args.hashConnections} for hash-bound routes)`,
-  );
-  out.push("");
-  out.push(renderTables(results, targetKeys, scenarios));
-  out.push(
-    `* count-bounded: ${args.mfaUsers} distinct users, each with a fresh login challenge and its current TOTP code (replay protection forbids reuse within a step); req/s = requests / elapsed.`,
-  );
-  out.push("");
-  out.push(renderCeilings(results));
-  if (Object.keys(results.mixed).length) {
-    out.push("");
-    out.push(renderMixed(results.mixed, targetKeys));
-  }
-  out.push("");
-  out.push(renderTargets(results.targets));
-  const failures = renderFailures(results);
-  if (failures) {
-    out.push("");
-    out.push("Failures (what the server answered):");
-    out.push(failures);
-  }
-  console.log(out.join("\n"));
+  console.log(renderReport(results, { args, scenarios }));
 
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, JSON.stringify(results, null, 2) + "\n");
   log(`wrote ${outFile}`);
-}
-
-/**
- * Ratios taken within each round (both sides measured minutes apart at most), then the median
- * over rounds: steadier on a shared machine than a ratio of medians.
- */
-function pairedRatios(results) {
-  const ok = (r) => (r && !r.error ? r : null);
-  const sc = (key, target) => results.scenarios[key]?.[target]?.rounds ?? [];
-  const pairs = {
-    login_vs_hash: sc("login", "tessera").map((r, i) =>
-      ratio(ok(r)?.ok_rps, results.ceilings.hash_rounds[i]?.verifies_per_s),
-    ),
-    me_vs_hello: sc("me", "tessera").map((r, i) => ratio(ok(r)?.ok_rps, results.ceilings.hello_rounds[i]?.ok_rps)),
-    me_vs_better_auth: sc("me", "tessera").map((r, i) => ratio(ok(r)?.ok_rps, ok(sc("me", "better_auth")[i])?.ok_rps)),
-    mfa_login_vs_better_auth: sc("mfa_login", "tessera").map((r, i) =>
-      ratio(ok(r)?.ok_rps, ok(sc("mfa_login", "better_auth")[i])?.ok_rps),
-    ),
-    mixed_me_share: (results.mixed.tessera?.rounds ?? []).map((m, i) =>
-      ratio(ok(m)?.me?.ok_rps, ok(sc("me", "tessera")[i])?.ok_rps),
-    ),
-    mixed_get_session_share: (results.mixed.better_auth?.rounds ?? []).map((m, i) =>
-      ratio(ok(m)?.me?.ok_rps, ok(sc("me", "better_auth")[i])?.ok_rps),
-    ),
-  };
-  return Object.fromEntries(Object.entries(pairs).map(([k, rounds]) => [k, { rounds, median: median(rounds) }]));
 }
 
 await main();

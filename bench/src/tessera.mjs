@@ -91,7 +91,10 @@ class TesseraTarget {
     return (await expectOk(this.base, "POST", "/api/auth/login", { json: { username, password: PASSWORD } }, 200)).body;
   }
 
-  /** Users without 2FA (login, /me, refresh), `mfaCount` users enrolled in TOTP and `warmupCount` more for the untimed warm-up. */
+  /**
+   * Users without 2FA (login, /me, refresh), `mfaCount` users enrolled in TOTP and `warmupCount`
+   * more for the untimed warm-up.
+   */
   async prepareUsers({ plainCount, mfaCount, warmupCount = 0, concurrency = 8 }) {
     this.plainUsers = await mapLimit(Array.from({ length: plainCount }), concurrency, () =>
       this.register(this.nextName("plain")),

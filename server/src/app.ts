@@ -1,6 +1,5 @@
 import { hkdfSync } from "node:crypto";
 import cookie from "@fastify/cookie";
-import rateLimitPlugin from "@fastify/rate-limit";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
@@ -10,27 +9,30 @@ import type { Config } from "./config.js";
 import type { Keyring, SecretKey } from "./crypto/encryption.js";
 import type { Database } from "./db/database.js";
 
-import { createMemoryCounterStore, createRedisCounterStore, type CounterStore } from "./modules/attempt/limiter.js";
-import { createMailNotifier } from "./modules/email/mail-notifier.js";
-import type { Mailer } from "./modules/email/mailer.js";
-import type { Notifier } from "./modules/email/notifier.js";
-import { createMailerFromConfig } from "./modules/email/transports.js";
 import { errorBody } from "./errors.js";
+import { createMemoryCounterStore, createRedisCounterStore, type CounterStore } from "./modules/attempt/limiter.js";
+import { createMailNotifier } from "./modules/notify/mail-notifier.js";
+import type { Mailer } from "./modules/notify/mailer.js";
+import type { Notifier } from "./modules/notify/notifier.js";
+import { createMailerFromConfig } from "./modules/notify/transports.js";
+import { TOTPSetupSchema } from "./modules/second-factor/totp/totp.schemas.js";
+import { UserSchema } from "./modules/user/user.schemas.js";
 import { installErrorHandler } from "./plugins/error-handler.js";
 import { installInputGuard } from "./plugins/input-guard.js";
-import { installMetrics, type Metrics } from "./plugins/metrics.js";
+import { installMetrics } from "./plugins/metrics.js";
+import { rateLimitFor, registerRateLimit } from "./plugins/rate-limit.js";
 import { installRequestLog } from "./plugins/request-log.js";
 import { registerSecurityHeaders } from "./plugins/security-headers.js";
 import { registerSwagger } from "./plugins/swagger.js";
 import { registerWebUI } from "./plugins/web-ui.js";
-import { routeModules, type RateLimitFor } from "./routes.js";
-import { sharedSchemas } from "./schemas.js";
+import { registerRoutes } from "./routes.js";
+import { ErrorResponse } from "./schemas.js";
 import { createServices, type Services } from "./services.js";
 
 declare module "fastify" {
   interface FastifyInstance {
+    /** Every service, for tests and tools that reach past the HTTP API. */
     services: Services;
-    metrics: Metrics;
   }
 }
 
@@ -91,7 +93,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   app.decorate("services", services);
   app.decorate("metrics", installMetrics(app));
   app.decorateRequest("auth", null);
-  for (const schema of sharedSchemas) app.addSchema(schema);
+  // Referenced by $id from several modules' routes ("ErrorResponse", "User", "MFASetup").
+  for (const schema of [ErrorResponse, UserSchema, TOTPSetupSchema]) app.addSchema(schema);
   installErrorHandler(app, log);
   installRequestLog(app, log);
   // JSON only: Fastify's built-in text/plain parser would let a CORS-"simple" request reach the routes (415 instead).
@@ -103,23 +106,10 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   );
   await app.register(cookie, { secret: cookieSecret });
   await registerSecurityHeaders(app, { corsOrigins: config.corsOrigins });
-  await app.register(rateLimitPlugin, {
-    global: false,
-    ...(redis === null ? {} : { redis, nameSpace: "tessera:rl:" }),
-    errorResponseBuilder: (_request, context) =>
-      Object.assign(new Error("rate limited"), { statusCode: 429, retryAfter: context.after }),
-    addHeaders: {
-      "retry-after": true,
-      "x-ratelimit-limit": true,
-      "x-ratelimit-remaining": true,
-      "x-ratelimit-reset": true,
-    },
-  });
-  const rateLimit: RateLimitFor = (max, windowInSeconds) =>
-    config.rateLimitEnabled ? { max, timeWindow: windowInSeconds * 1000 } : false;
+  await registerRateLimit(app, redis);
   await registerSwagger(app, config);
 
-  for (const routes of routeModules) await app.register(routes, { services, config, rateLimit });
+  await registerRoutes(app, services, config, rateLimitFor(config.rateLimitEnabled));
   await registerWebUI(app, config.webDist, log);
 
   app.addHook("onClose", async () => {

@@ -129,7 +129,8 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
   const badProxies = trustProxy.filter((entry) => !isProxyAddress(entry));
   if (badProxies.length > 0) {
     problems.push(
-      `TRUST_PROXY: must list IP addresses, CIDR ranges or loopback/linklocal/uniquelocal, got "${badProxies.join(", ")}"`,
+      "TRUST_PROXY: must list IP addresses, CIDR ranges or loopback/linklocal/uniquelocal, " +
+        `got "${badProxies.join(", ")}"`,
     );
   }
   const secretKey = optional("TESSERA_SECRET_KEY");

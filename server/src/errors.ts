@@ -1,4 +1,4 @@
-/** Every error code the API can answer with, and its HTTP status (SPEC §2). */
+/** Every error code the API can answer with, and its HTTP status (SPEC §2); the names are the SPEC's, frozen. */
 export const errorCodes = {
   validation_failed: 422,
   invalid_token: 400,

@@ -1,32 +1,54 @@
 import type { FastifyInstance } from "fastify";
 import type { Config } from "./config.js";
-import type { Services } from "./services.js";
-import { authRoutes } from "./modules/auth/auth.routes.js";
-import { totpRoutes } from "./modules/totp/totp.routes.js";
-import { userRoutes } from "./modules/user/user.routes.js";
-import { sessionRoutes } from "./modules/session/session.routes.js";
+import { accountRoutes } from "./modules/account/account.routes.js";
+import { passwordRoutes } from "./modules/account/password.routes.js";
 import { adminRoutes } from "./modules/admin/admin.routes.js";
-import { opsRoutes } from "./modules/ops/ops.routes.js";
 import { emailRoutes } from "./modules/email/email.routes.js";
+import { loginRoutes } from "./modules/login/login.routes.js";
+import { devMailRoutes } from "./modules/notify/dev-mail.routes.js";
+import { opsRoutes } from "./modules/ops/ops.routes.js";
+import { secondFactorRoutes } from "./modules/second-factor/second-factor.routes.js";
+import { sessionRoutes } from "./modules/session/session.routes.js";
+import { tokenRoutes } from "./modules/token/token.routes.js";
+import type { RateLimitFor } from "./plugins/rate-limit.js";
+import type { Services } from "./services.js";
 
-/** Per-IP limit for a route, in @fastify/rate-limit's config shape; off when RATE_LIMIT=off. */
-export type RateLimitFor = (max: number, windowInSeconds: number) => { max: number; timeWindow: number } | false;
-
-export interface RouteDeps {
-  services: Services;
-  config: Readonly<Config>;
-  rateLimit: RateLimitFor;
+/** Every module's routes, each given the services it calls and nothing else. */
+export async function registerRoutes(
+  app: FastifyInstance,
+  services: Services,
+  config: Readonly<Config>,
+  rateLimit: RateLimitFor,
+): Promise<void> {
+  const { sessions, audit } = services;
+  const refreshTokenTtlSeconds = config.refreshTokenTtlSeconds;
+  await app.register(opsRoutes, { db: services.db });
+  await app.register(tokenRoutes, { tokens: services.tokens });
+  await app.register(accountRoutes, {
+    registration: services.registration,
+    account: services.account,
+    sessions,
+    audit,
+    refreshTokenTtlSeconds,
+    rateLimit,
+  });
+  await app.register(loginRoutes, {
+    login: services.login,
+    magicLinks: services.magicLinks,
+    refreshTokenTtlSeconds,
+    rateLimit,
+  });
+  await app.register(sessionRoutes, { sessions, refreshTokenTtlSeconds, rateLimit });
+  await app.register(secondFactorRoutes, {
+    enrollment: services.enrollment,
+    totp: services.totp,
+    devices: services.devices,
+    sessions,
+    refreshTokenTtlSeconds,
+    rateLimit,
+  });
+  await app.register(passwordRoutes, { passwords: services.passwords, sessions, rateLimit });
+  await app.register(adminRoutes, { admin: services.admin, enrollment: services.enrollment, audit, sessions });
+  await app.register(emailRoutes, { email: services.email, sessions, rateLimit });
+  await app.register(devMailRoutes, { mailer: services.mailer, production: config.nodeEnv === "production" });
 }
-
-export type RoutePlugin = (app: FastifyInstance, deps: RouteDeps) => Promise<void>;
-
-/** Every API module, registered in this order. */
-export const routeModules: RoutePlugin[] = [
-  opsRoutes,
-  authRoutes,
-  totpRoutes,
-  userRoutes,
-  sessionRoutes,
-  adminRoutes,
-  emailRoutes,
-];

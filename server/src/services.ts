@@ -4,22 +4,38 @@ import type { Clock } from "./clock.js";
 import type { Config } from "./config.js";
 import type { Keyring } from "./crypto/encryption.js";
 import type { Database } from "./db/database.js";
+import { createAccountService, type AccountService } from "./modules/account/account.service.js";
+import { createPasswordService, type PasswordService } from "./modules/account/password.service.js";
+import { createRegistrationService, type RegistrationService } from "./modules/account/registration.service.js";
 import { createAdminService, type AdminService } from "./modules/admin/admin.service.js";
 import { createAccountLimiter, type AccountLimiter } from "./modules/attempt/account-limits.js";
 import type { CounterStore } from "./modules/attempt/limiter.js";
-import { createMFALockout, type MFALockout } from "./modules/attempt/mfa-lockout.js";
 import { createAuditService, type AuditService } from "./modules/audit/audit.service.js";
-import { createAuthService, type AuthService } from "./modules/auth/auth.service.js";
-import { createDeviceService, type DeviceService } from "./modules/device/device.service.js";
+import { createAddressLinkService } from "./modules/email/address-link.service.js";
 import { createEmailService, type EmailService } from "./modules/email/email.service.js";
 import { createLinkService } from "./modules/email/link.service.js";
-import { droppingMailer, type Mailer } from "./modules/email/mailer.js";
-import type { Notifier } from "./modules/email/notifier.js";
-import { createRecoveryService, type RecoveryService } from "./modules/email/recovery.service.js";
+import { createLoginService, type LoginService } from "./modules/login/login.service.js";
+import { createMagicLinkService, type MagicLinkService } from "./modules/login/magic-link.service.js";
+import { createLoginWrites } from "./modules/login/opened-login.js";
+import { droppingMailer, type Mailer } from "./modules/notify/mailer.js";
+import type { Notifier } from "./modules/notify/notifier.js";
+import {
+  createSecondFactorEnrollment,
+  type SecondFactorEnrollment,
+} from "./modules/second-factor/enrollment.service.js";
+import { createSecondFactorLockout, type SecondFactorLockout } from "./modules/second-factor/lockout.js";
+import {
+  createRecoveryCodeFactor,
+  type RecoveryCodeFactor,
+} from "./modules/second-factor/recovery-code/recovery-code.service.js";
+import { createSecondFactorService, type SecondFactorService } from "./modules/second-factor/second-factor.service.js";
+import { createTOTPFactor, type TOTPFactor } from "./modules/second-factor/totp/totp.service.js";
+import {
+  createTrustedDeviceService,
+  type TrustedDeviceService,
+} from "./modules/second-factor/trusted-device/trusted-device.service.js";
 import { createSessionService, type SessionService } from "./modules/session/session.service.js";
 import { createTokenService, type TokenService } from "./modules/token/token.service.js";
-import { createMFAService, type MFAService } from "./modules/totp/mfa.service.js";
-import { createTOTPService, type TOTPService } from "./modules/totp/totp.service.js";
 import { createPasswordHasher, type PasswordHasher } from "./modules/user/password.js";
 import { createUserService, type UserService } from "./modules/user/user.service.js";
 
@@ -29,23 +45,32 @@ export interface Services {
   keyring: Keyring;
   hasher: PasswordHasher;
   audit: AuditService;
-  tokens: TokenService;
-  sessions: SessionService;
-  devices: DeviceService;
-  lockout: MFALockout;
   limits: AccountLimiter;
-  totp: TOTPService;
-  mfa: MFAService;
-  auth: AuthService;
-  users: UserService;
   notifier: Notifier;
   mailer: Mailer;
+  tokens: TokenService;
+  users: UserService;
+  sessions: SessionService;
+  lockout: SecondFactorLockout;
+  totp: TOTPFactor;
+  recoveryCodes: RecoveryCodeFactor;
+  devices: TrustedDeviceService;
+  secondFactor: SecondFactorService;
+  enrollment: SecondFactorEnrollment;
   email: EmailService;
-  recovery: RecoveryService;
+  login: LoginService;
+  magicLinks: MagicLinkService;
+  registration: RegistrationService;
+  passwords: PasswordService;
+  account: AccountService;
   admin: AdminService;
 }
 
-/** Wires every service once; routes and the CLI receive the result, nothing reads globals. */
+/**
+ * Wires every service once, lowest module first (README "Architecture"): each receives only services
+ * of modules below its own, so nothing calls up and nothing needs a callback. Routes and the CLI
+ * receive the result; nothing reads globals.
+ */
 export function createServices(deps: {
   config: Readonly<Config>;
   db: Kysely<Database>;
@@ -61,6 +86,7 @@ export function createServices(deps: {
   const mailer = deps.mailer ?? droppingMailer;
   const hasher = createPasswordHasher(config.passwordHash);
   const audit = createAuditService({ db, clock, log });
+  const limits = createAccountLimiter(deps.counters, config.rateLimitEnabled);
   const tokens = createTokenService({
     db,
     keyring,
@@ -68,88 +94,94 @@ export function createServices(deps: {
     issuer: config.publicUrl,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
   });
-  const sessions = createSessionService({
+  const users = createUserService({ db, hasher, audit, limits });
+  const refreshTokenTtlSeconds = config.refreshTokenTtlSeconds;
+  const sessions = createSessionService({ db, clock, tokens, audit, refreshTokenTtlSeconds });
+
+  const lockout = createSecondFactorLockout({ db, clock, audit });
+  const totp = createTOTPFactor({ db, clock, keyring, audit, issuer: config.totpIssuer });
+  const recoveryCodes = createRecoveryCodeFactor({ clock, audit });
+  const devices = createTrustedDeviceService({ db, clock, audit, trustedDeviceDays: config.trustedDeviceDays });
+  const secondFactor = createSecondFactorService({ db, totp, recoveryCodes, lockout, users, notifier });
+  const enrollment = createSecondFactorEnrollment({
     db,
-    clock,
-    tokens,
-    audit,
-    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
-  });
-  const devices = createDeviceService({ db, clock, trustedDeviceDays: config.trustedDeviceDays });
-  const lockout = createMFALockout({
-    db,
-    clock,
-    onLocked: (userId, lockedUntil, meta, executor) =>
-      audit.record(
-        {
-          type: "mfa_locked",
-          userId,
-          meta,
-          detail: { locked_until: new Date(Math.min(lockedUntil, 8.64e15)).toISOString() },
-        },
-        executor,
-      ),
-  });
-  const limits = createAccountLimiter(deps.counters, config.rateLimitEnabled);
-  const totp = createTOTPService({ db, clock, keyring, lockout, audit, issuer: config.totpIssuer });
-  const mfa = createMFAService({ db, clock, hasher, totp, lockout, sessions, devices, audit, notifier, limits });
-  const users = createUserService({
-    db,
-    clock,
-    hasher,
-    sessions,
-    audit,
-    reauth: mfa,
-    notifier,
-    revokeTrustedDevices: (userId, executor) => devices.revokeAll(userId, executor),
-  });
-  const links = createLinkService({ db, clock, mailer, publicUrl: config.publicUrl });
-  const email = createEmailService({ db, links, mailer, audit, notifier, limits, accounts: users, reauth: mfa });
-  const auth = createAuthService({
-    db,
-    clock,
-    hasher,
-    sessions,
     totp,
+    recoveryCodes,
+    secondFactor,
+    lockout,
+    devices,
+    sessions,
+    audit,
+    notifier,
+  });
+
+  const links = createLinkService({ db, clock, mailer, publicUrl: config.publicUrl });
+  const addressLinks = createAddressLinkService({ db, links, mailer, audit, limits });
+  const email = createEmailService({ db, links, mailer, audit, notifier, limits, users });
+
+  const writes = createLoginWrites({ db, clock, sessions, lockout, audit, notifier });
+  const login = createLoginService({
+    db,
+    clock,
+    hasher,
+    limits,
+    writes,
+    secondFactor,
     lockout,
     devices,
     audit,
     notifier,
     requireEmailVerification: config.requireEmailVerification,
-    onUserRegistered: (user, meta) => email.onUserRegistered(user, meta),
   });
-  const recovery = createRecoveryService({
+  const magicLinks = createMagicLinkService({ addressLinks, login });
+
+  const registration = createRegistrationService({
     db,
+    clock,
     hasher,
-    links,
-    mailer,
+    sessions,
+    enrollment,
+    email,
     audit,
     notifier,
-    limits,
-    auth,
+  });
+  const passwords = createPasswordService({
+    db,
+    hasher,
+    secondFactor,
     sessions,
     devices,
+    links,
+    addressLinks,
+    audit,
+    notifier,
   });
-  const admin = createAdminService({ db, clock, sessions, audit });
+  const account = createAccountService({ db, secondFactor, sessions, devices, email, audit, notifier });
+  const admin = createAdminService({ db, sessions, audit });
   return {
     db,
     clock,
     keyring,
     hasher,
     audit,
-    tokens,
-    sessions,
-    devices,
-    lockout,
     limits,
-    totp,
-    mfa,
-    auth,
-    users,
     notifier,
     mailer,
+    tokens,
+    users,
+    sessions,
+    lockout,
+    totp,
+    recoveryCodes,
+    devices,
+    secondFactor,
+    enrollment,
     email,
-    recovery,
+    login,
+    magicLinks,
+    registration,
+    passwords,
+    account,
     admin,
   };
 }

@@ -1,4 +1,4 @@
-// WAL checkpoints for one SQLite database file, on their own thread (src/db/connect.ts).
+// WAL checkpoints for one SQLite database file, on their own thread (src/db/sqlite/checkpoint-thread.ts).
 // Plain JavaScript so the same file serves the compiled server and the TypeScript tests.
 //
 // A checkpoint copies committed pages from the WAL into the database file and syncs both files.

@@ -6,7 +6,7 @@ import { openRuntime, type Runtime } from "../bootstrap.js";
 import { migrateToLatest } from "../db/migrator.js";
 import { createServices } from "../services.js";
 import { createMemoryCounterStore } from "../modules/attempt/limiter.js";
-import { silentNotifier } from "../modules/email/notifier.js";
+import { silentNotifier } from "../modules/notify/notifier.js";
 import * as users from "../modules/user/user.repository.js";
 import { AppError } from "../errors.js";
 import { normalizeUsername } from "../modules/user/user.service.js";
@@ -81,9 +81,11 @@ async function run(argv: string[]): Promise<number> {
         const password = process.env["TESSERA_ADMIN_PASSWORD"];
         if (arg === undefined || password === undefined)
           throw new AppError("validation_failed", "give a username and set TESSERA_ADMIN_PASSWORD");
-        await services.auth.register({ username: arg, password }, cliMeta);
+        await services.registration.register({ username: arg, password }, cliMeta);
         await services.admin.grantRole(normalizeUsername(arg), "admin");
-        console.log(`created admin ${normalizeUsername(arg)}; sign in and turn on 2FA before using the admin routes`);
+        console.log(
+          `created admin ${normalizeUsername(arg)}; sign in and turn on two-factor before using the admin routes`,
+        );
         return 0;
       }
       case "user grant-admin":
@@ -91,11 +93,11 @@ async function run(argv: string[]): Promise<number> {
         console.log(`granted admin to ${arg ?? ""}`);
         return 0;
       case "user delete":
-        await services.users.deleteAccountNow((await findUser(arg)).id, cliMeta);
+        await services.account.deleteAccountNow((await findUser(arg)).id, cliMeta);
         console.log(`deleted ${arg ?? ""}`);
         return 0;
       case "user reset-2fa":
-        await services.mfa.resetByAdmin((await findUser(arg)).id, cliMeta);
+        await services.enrollment.resetByAdmin((await findUser(arg)).id, cliMeta);
         console.log(`two-factor authentication is off for ${arg ?? ""}; they can enrol again`);
         return 0;
       case "audit": {

@@ -1,6 +1,10 @@
 /*
- * Storage conventions, pinned by test/conformance/storage.test.ts:
+ * Storage conventions, pinned by test/db/storage.test.ts:
  * timestamps are bigint Unix milliseconds, booleans are integer 0/1, ids are random base64url text.
+ *
+ * Table and column names are frozen with the migrations: the `mfa_*` columns of `user` keep their
+ * names although the code says "second factor" (as the SPEC's wire names `mfa_enabled`,
+ * `mfa_required` … do). Which module owns which table: README "Architecture".
  */
 
 export interface UserTable {

@@ -1,9 +1,11 @@
 import { createQueryId, type Compilable, type CompiledQuery, type Kysely, type QueryResult } from "kysely";
 import type { Database } from "./database.js";
+import { executorKey } from "./kysely-internals.js";
 
 const misused = (name: string): Error =>
   new Error(
-    `prepared query: the value "${name}" was used in the query's construction instead of being placed as a parameter`,
+    `prepared query: the value "${name}" was used in the query's construction ` +
+      "instead of being placed as a parameter",
   );
 
 /** Stands in for a named value while a prepared query is compiled; computing with it throws. */
@@ -27,12 +29,13 @@ export type HeldConnectionRunner = (sql: string, parameters: readonly unknown[])
 const heldConnectionRunners = new WeakMap<object, HeldConnectionRunner>();
 
 /**
- * For a database whose transactions hold its only connection (SQLite): prepared queries run inside
- * a transaction go straight to `run`, past Kysely's per-query connection hand-off. Outside a
- * transaction they still queue on Kysely's lock, so they never land inside another request's transaction.
+ * For a database whose transactions hold its only connection (SQLite, db/sqlite/connect.ts): prepared
+ * queries run inside a transaction go straight to `run`, past Kysely's per-query connection hand-off.
+ * Outside a transaction they still queue on Kysely's lock, so they never land inside another
+ * request's transaction.
  */
 export function runPreparedInTransactions(db: Kysely<Database>, run: HeldConnectionRunner): void {
-  heldConnectionRunners.set(db.getExecutor().adapter, run);
+  heldConnectionRunners.set(executorKey(db), run);
 }
 
 export interface PreparedQuery<P extends Record<string, unknown>, R> {
@@ -49,14 +52,13 @@ export interface PreparedQuery<P extends Record<string, unknown>, R> {
  * with a stand-in throws, and so does a stand-in that does not reach the query's parameters.
  * (Branching on a stand-in's truthiness cannot be detected: it is always truthy.)
  *
- * The compiled form is kept per dialect adapter, read through Kysely's `getExecutor()` (internal
- * API, stable within the pinned 0.28 line): a database and its transactions share one adapter.
- * Builds must not depend on `withSchema` or plugins, which share the adapter too.
+ * The compiled form is kept per database (db/kysely-internals.ts: a database and its transactions
+ * share one key). Builds must not depend on `withSchema` or plugins, which share the key too.
  */
 export function preparedQuery<P extends Record<string, unknown>, R>(
   build: (db: Kysely<Database>, values: P) => Compilable<R>,
 ): PreparedQuery<P, R> {
-  // One compiled form per dialect adapter: a transaction shares its database's adapter.
+  // One compiled form per database: a transaction shares its database's key.
   const compiledFor = new WeakMap<object, Compiled>();
 
   function compile(executor: Kysely<Database>): Compiled {
@@ -86,15 +88,15 @@ export function preparedQuery<P extends Record<string, unknown>, R>(
 
   return {
     async execute(executor, values) {
-      const adapter = executor.getExecutor().adapter;
-      let compiled = compiledFor.get(adapter);
+      const key = executorKey(executor);
+      let compiled = compiledFor.get(key);
       if (compiled === undefined) {
         compiled = compile(executor);
-        compiledFor.set(adapter, compiled);
+        compiledFor.set(key, compiled);
       }
       const parameters = compiled.binds.map((bind) => bind(values));
       if (executor.isTransaction) {
-        const run = heldConnectionRunners.get(adapter);
+        const run = heldConnectionRunners.get(key);
         if (run !== undefined) return run(compiled.template.sql, parameters) as QueryResult<R>;
       }
       return executor.executeQuery({ ...compiled.template, queryId: createQueryId(), parameters });

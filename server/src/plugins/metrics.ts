@@ -7,6 +7,9 @@ export interface Metrics {
 }
 
 declare module "fastify" {
+  interface FastifyInstance {
+    metrics: Metrics;
+  }
   interface FastifyRequest {
     /** performance.now() when the request arrived, for the latency histogram. */
     receivedAt: number;

@@ -67,7 +67,10 @@ export function asDocument(reply: FastifyReply): FastifyReply {
   return reply.headers(documentHeaders);
 }
 
-/** API headers on every answer (pages get the document set); HSTS only over HTTPS (a trusted proxy's X-Forwarded-Proto counts); CORS only for configured origins. */
+/**
+ * API headers on every answer (pages get the document set); HSTS only over HTTPS (a trusted proxy's
+ * X-Forwarded-Proto counts); CORS only for configured origins.
+ */
 export async function registerSecurityHeaders(app: FastifyInstance, options: { corsOrigins: string[] }): Promise<void> {
   app.addHook("onRequest", (request, reply, done) => {
     void reply.headers(apiHeaders);

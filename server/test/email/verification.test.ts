@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { TestApp } from "../helpers/build-test-app.js";
-import { call, errorCode, login, register, strongPassword } from "../helpers/api.js";
-import { testDialects } from "../helpers/dialects.js";
-import { lastMailTo, linkToken, mailSettled, useMailApp } from "./email-helpers.js";
-import type { SMTPSink } from "./smtp-sink.js";
+import type { TestApp } from "../support/app.js";
+import { login, register, strongPassword } from "../support/accounts.js";
+import { call, errorCode } from "../support/http.js";
+import { testDialects } from "../support/dialects.js";
+import { lastMailTo, linkToken, mailSettled, useMailApp } from "../support/mail.js";
+import type { SMTPSink } from "../support/smtp-sink.js";
 
 for (const dialect of testDialects()) {
   describe(`email verification and email change over SMTP [${dialect.name}]`, () => {

@@ -1,26 +1,29 @@
 import { Type } from "@sinclair/typebox";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
-import { metaOf, requireAuth } from "../../plugins/auth-guard.js";
-import type { RouteDeps } from "../../routes.js";
-import { errorResponses, NullableString, NullableTime, UserSchema } from "../../schemas.js";
-import { AuditEvent } from "../user/user.routes.js";
+import { metaOf } from "../../request-meta.js";
+import { errorResponses, IdParams } from "../../schemas.js";
+import { AdminAuditEvent } from "../audit/audit.schemas.js";
+import type { AuditService } from "../audit/audit.service.js";
+import type { SecondFactorEnrollment } from "../second-factor/enrollment.service.js";
+import { requireAuth } from "../session/session.guard.js";
+import type { SessionService } from "../session/session.service.js";
+import { UserSchema } from "../user/user.schemas.js";
+import type { AdminService } from "./admin.service.js";
 
-const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const Paging = Type.Object({
   limit: Type.Optional(Type.String({ pattern: "^[0-9]{1,4}$" })),
   offset: Type.Optional(Type.String({ pattern: "^[0-9]{1,9}$" })),
 });
 const AdminUser = Type.Composite([Type.Omit(UserSchema, []), Type.Object({ locked: Type.Boolean() })]);
-const AdminAuditEvent = Type.Composite([
-  AuditEvent,
-  Type.Object({ user_id: NullableString, username: NullableString, created_at: NullableTime }),
-]);
-
-export async function adminRoutes(fastify: FastifyInstance, { services }: RouteDeps): Promise<void> {
+/** Administrators (role `admin`, signed in with two-factor): users, their locks and two-factor, the audit log. */
+export async function adminRoutes(
+  fastify: FastifyInstance,
+  deps: { admin: AdminService; enrollment: SecondFactorEnrollment; audit: AuditService; sessions: SessionService },
+): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { admin, mfa, audit, sessions } = services;
-  const guard = requireAuth(sessions, { role: "admin" });
+  const { admin, enrollment, audit } = deps;
+  const guard = requireAuth(deps.sessions, { role: "admin" });
   const security = [{ bearer: [] }];
 
   app.get(
@@ -48,7 +51,7 @@ export async function adminRoutes(fastify: FastifyInstance, { services }: RouteD
     {
       schema: {
         tags: ["admin"],
-        summary: "Turn a user's 2FA off (they enrol again)",
+        summary: "Turn a user's two-factor off (they enrol again)",
         security,
         params: IdParams,
         response: { 204: Type.Null(), ...errorResponses },
@@ -56,7 +59,7 @@ export async function adminRoutes(fastify: FastifyInstance, { services }: RouteD
       preHandler: guard,
     },
     async (request, reply) => {
-      await mfa.resetByAdmin(request.params.id, metaOf(request));
+      await enrollment.resetByAdmin(request.params.id, metaOf(request));
       return reply.code(204).send(null);
     },
   );

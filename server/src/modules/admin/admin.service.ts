@@ -1,11 +1,11 @@
 import type { Kysely } from "kysely";
-import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/database.js";
 import { AppError } from "../../errors.js";
-import type { AuditService, RequestMeta } from "../audit/audit.service.js";
+import type { RequestMeta } from "../../request-meta.js";
+import type { AuditService } from "../audit/audit.service.js";
 import type { SessionService } from "../session/session.service.js";
 import * as users from "../user/user.repository.js";
-import { userViewFromRow, type UserView } from "../user/user.service.js";
+import { rolesOf, userViewFromRow, type UserView } from "../user/user.service.js";
 
 export interface AdminService {
   listUsers(limit: number, offset: number): Promise<(UserView & { locked: boolean })[]>;
@@ -15,7 +15,6 @@ export interface AdminService {
 
 export function createAdminService(deps: {
   db: Kysely<Database>;
-  clock: Clock;
   sessions: SessionService;
   audit: AuditService;
 }): AdminService {
@@ -29,7 +28,7 @@ export function createAdminService(deps: {
       const user = await users.findUserById(db, userId);
       if (user === undefined) throw new AppError("not_found", "No such user.");
       await db.transaction().execute(async (trx) => {
-        await users.updateUser(trx, userId, { locked: locked ? 1 : 0 });
+        await users.setLocked(trx, userId, locked);
         if (locked) await sessions.revokeOthers(userId, null, trx);
         await audit.record({ type: locked ? "account_locked" : "account_unlocked", userId, meta }, trx);
       });
@@ -37,9 +36,9 @@ export function createAdminService(deps: {
     async grantRole(username, role) {
       const user = await users.findUserByUsername(db, username);
       if (user === undefined) throw new AppError("not_found", "No such user.");
-      const roles = new Set(user.roles.split(",").filter((r) => r !== ""));
+      const roles = new Set(rolesOf(user));
       roles.add(role);
-      await users.updateUser(db, user.id, { roles: [...roles].join(",") });
+      await users.setRoles(db, user.id, [...roles]);
     },
   };
 }

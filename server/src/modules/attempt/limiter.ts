@@ -68,7 +68,8 @@ export function createRedisCounterStore(redis: Redis, prefix = "tessera:count:")
     async release(key) {
       // Only an existing, positive counter: a plain DECR on an expired key would create one without a TTL.
       await redis.eval(
-        "local n = tonumber(redis.call('get', KEYS[1]) or '0') if n > 0 then return redis.call('decr', KEYS[1]) end return 0",
+        "local n = tonumber(redis.call('get', KEYS[1]) or '0') " +
+          "if n > 0 then return redis.call('decr', KEYS[1]) end return 0",
         1,
         prefix + key,
       );

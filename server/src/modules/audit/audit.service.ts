@@ -4,58 +4,7 @@ import type { Clock } from "../../clock.js";
 import { randomBase64url } from "../../crypto/random.js";
 import type { Database } from "../../db/database.js";
 import * as repo from "./audit.repository.js";
-
-/** Who made a request, as recorded in the audit log. */
-export interface RequestMeta {
-  ip: string | null;
-  userAgent: string | null;
-}
-
-export type AuditEventType =
-  | "register"
-  | "login_succeeded"
-  | "login_failed"
-  | "logout"
-  | "password_changed"
-  | "password_reset"
-  | "session_revoked"
-  | "refresh_token_reused"
-  | "account_deleted"
-  | "mfa_enabled"
-  | "mfa_disabled"
-  | "mfa_failed"
-  | "mfa_locked"
-  | "recovery_code_used"
-  | "recovery_codes_regenerated"
-  | "mfa_reset_by_admin"
-  | "trusted_device_added"
-  | "trusted_device_revoked"
-  | "email_verified"
-  | "email_change_requested"
-  | "magic_link_requested"
-  | "password_reset_requested"
-  | "delete_requested"
-  | "account_locked"
-  | "account_unlocked";
-
-export interface AuditInput {
-  type: AuditEventType;
-  userId: string | null;
-  meta: RequestMeta;
-  /** Non-secret facts only (ids, reasons); never codes, tokens or passwords. */
-  detail?: Record<string, string | number | boolean>;
-}
-
-export interface AuditEventView {
-  id: string;
-  type: string;
-  ip: string | null;
-  user_agent: string | null;
-  created_at: string;
-  user_id: string | null;
-  username: string | null;
-  detail: Record<string, unknown> | null;
-}
+import type { AuditEventView, AuditInput } from "./audit.events.js";
 
 export interface AuditService {
   record(input: AuditInput, executor?: Kysely<Database>): Promise<void>;

@@ -1,29 +1,30 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/database.js";
+import { isUniqueViolation } from "../../db/errors.js";
 import { AppError } from "../../errors.js";
+import type { RequestMeta } from "../../request-meta.js";
 import type { AccountLimit, AccountLimiter } from "../attempt/account-limits.js";
-import type { AuditService, RequestMeta } from "../audit/audit.service.js";
-import type { MFAService } from "../totp/mfa.service.js";
+import type { AuditService } from "../audit/audit.service.js";
+import type { Mailer } from "../notify/mailer.js";
+import type { Notifier } from "../notify/notifier.js";
 import * as users from "../user/user.repository.js";
 import { normalizeEmail, type UserService } from "../user/user.service.js";
+import { linksPerAddress } from "./address-link.service.js";
 import type { LinkService } from "./link.service.js";
-import type { Mailer } from "./mailer.js";
-import type { Notifier } from "./notifier.js";
 
-/** Mails one address may receive per purpose and hour, whoever asks: no mail bombing, no token farming. */
-export const linksPerAddress: AccountLimit = { max: 5, windowInSeconds: 60 * 60 }; // 1 hour
 /** Email changes and deletion requests one account may make per hour. */
 export const linksPerAccount: AccountLimit = { max: 5, windowInSeconds: 60 * 60 }; // 1 hour
 
-/** The address on an account: verifying it, changing it, and deleting the account by an emailed link. */
+/** The address on an account: verifying it, changing it, and the link that deletes the account. */
 export interface EmailService {
-  /** auth.service's onUserRegistered hook: a new account's address gets a verification link. */
-  onUserRegistered(user: { id: string; username: string; email: string | null }, meta: RequestMeta): void;
+  /** A new account's address gets a verification link, mailed after the reply. */
+  sendVerification(user: { id: string; username: string; email: string | null }): void;
   /** The new address is attached only when its link is opened; one already on another account never is. */
   requestEmailChange(userId: string, input: { email: string; password: string }, meta: RequestMeta): Promise<void>;
   verifyEmail(token: string, meta: RequestMeta): Promise<void>;
   requestDeletion(userId: string, meta: RequestMeta): Promise<void>;
-  confirmDeletion(token: string, meta: RequestMeta): Promise<void>;
+  /** Uses a deletion link up: the account it deletes (account/ deletes it); invalid_token otherwise. */
+  consumeDeletionLink(token: string): Promise<users.UserRow>;
 }
 
 export function createEmailService(deps: {
@@ -33,14 +34,13 @@ export function createEmailService(deps: {
   audit: AuditService;
   notifier: Notifier;
   limits: AccountLimiter;
-  accounts: Pick<UserService, "deleteAccountNow">;
-  reauth: Pick<MFAService, "checkPassword">;
+  users: UserService;
 }): EmailService {
   const { db, links, mailer, audit, notifier, limits } = deps;
   const invalid = (): AppError => new AppError("invalid_token");
 
   return {
-    onUserRegistered(user) {
+    sendVerification(user) {
       const email = user.email;
       if (email === null) return;
       // No audit event: the account's own log would then tell whether the address was free.
@@ -48,7 +48,7 @@ export function createEmailService(deps: {
     },
 
     async requestEmailChange(userId, input, meta) {
-      const user = await deps.reauth.checkPassword(userId, input.password, meta);
+      const user = await deps.users.checkPassword(userId, input.password, meta);
       const email = normalizeEmail(input.email);
       await limits.consume("email_change", user.id, linksPerAccount);
       await limits.consume("verify_email", email, linksPerAddress);
@@ -70,7 +70,7 @@ export function createEmailService(deps: {
       const owner = await users.findUserByEmail(db, email);
       if (owner !== undefined && owner.id !== user.id) throw invalid();
       try {
-        await users.updateUser(db, user.id, { email, email_verified: 1 });
+        await users.setVerifiedEmail(db, user.id, email);
       } catch (error) {
         if (isUniqueViolation(error)) throw invalid();
         throw error;
@@ -98,17 +98,11 @@ export function createEmailService(deps: {
       await audit.record({ type: "delete_requested", userId, meta });
     },
 
-    async confirmDeletion(token, meta) {
+    async consumeDeletionLink(token) {
       const link = await links.consume("delete_account", token);
       const user = await users.findUserById(db, link.user_id);
       if (user === undefined || user.email !== link.email) throw invalid();
-      await deps.accounts.deleteAccountNow(user.id, meta);
-      notifier.notify(user, "account_deleted", meta);
+      return user;
     },
   };
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  if (typeof error !== "object" || error === null || !("code" in error)) return false;
-  return ["SQLITE_CONSTRAINT_UNIQUE", "23505", "ER_DUP_ENTRY"].includes(String(error.code));
 }

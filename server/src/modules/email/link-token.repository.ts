@@ -78,3 +78,8 @@ export async function deleteLinkTokens(
   if (purposes.length === 0) return;
   await db.deleteFrom("link_token").where("user_id", "=", userId).where("purpose", "in", purposes).execute();
 }
+
+/** Every link of the user, whatever its purpose (account deletion). */
+export async function deleteUserLinks(db: Kysely<Database>, userId: string): Promise<void> {
+  await db.deleteFrom("link_token").where("user_id", "=", userId).execute();
+}

@@ -5,10 +5,10 @@ import { randomId, randomToken } from "../../crypto/random.js";
 import type { Database } from "../../db/database.js";
 import { AppError } from "../../errors.js";
 import * as repo from "./link-token.repository.js";
-import type { Mailer } from "./mailer.js";
-import { linkMail, type LinkPurpose } from "./templates.js";
+import type { Mailer } from "../notify/mailer.js";
+import { linkMail, type LinkPurpose } from "../notify/templates.js";
 
-export type { LinkPurpose } from "./templates.js";
+export type { LinkPurpose } from "../notify/templates.js";
 export type { LinkTokenRow } from "./link-token.repository.js";
 
 /** How long each kind of emailed link lives (SPEC §2 Email). */
@@ -27,7 +27,10 @@ const linkPaths: Record<LinkPurpose, string> = {
   delete_account: "/delete-account",
 };
 
-/** Emailed single-use links: 256 random bits, stored as a SHA-256 hash, bound to one user, one purpose and one address. */
+/**
+ * Emailed single-use links: 256 random bits, stored as a SHA-256 hash, bound to one user, one
+ * purpose and one address.
+ */
 export interface LinkService {
   /** Issues a link (older links of the same purpose die) and queues the mail that carries it to `to`. */
   send(purpose: LinkPurpose, user: { id: string; username: string }, to: string): Promise<void>;

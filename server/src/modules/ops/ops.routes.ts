@@ -1,20 +1,12 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
-import { sql } from "kysely";
+import { sql, type Kysely } from "kysely";
+import type { Database } from "../../db/database.js";
 import { AppError } from "../../errors.js";
-import type { RouteDeps } from "../../routes.js";
 import { errorResponses } from "../../schemas.js";
 
-const Jwk = Type.Object({
-  kty: Type.String(),
-  crv: Type.String(),
-  x: Type.String(),
-  kid: Type.String(),
-  alg: Type.String(),
-  use: Type.String(),
-});
-
-export async function opsRoutes(app: FastifyInstance, { services }: RouteDeps): Promise<void> {
+/** For operators: liveness, readiness and Prometheus metrics (SPEC §1). */
+export async function opsRoutes(app: FastifyInstance, { db }: { db: Kysely<Database> }): Promise<void> {
   app.get(
     "/healthz",
     {
@@ -38,7 +30,7 @@ export async function opsRoutes(app: FastifyInstance, { services }: RouteDeps): 
     },
     async () => {
       try {
-        await sql`select 1`.execute(services.db);
+        await sql`select 1`.execute(db);
       } catch {
         throw new AppError("service_unavailable", "The database does not answer.");
       }
@@ -52,21 +44,6 @@ export async function opsRoutes(app: FastifyInstance, { services }: RouteDeps): 
     async (_request, reply) => {
       const body = await app.metrics.registry.metrics();
       return reply.type(app.metrics.registry.contentType).send(body);
-    },
-  );
-
-  app.get(
-    "/.well-known/jwks.json",
-    {
-      schema: {
-        tags: ["tokens"],
-        summary: "Public keys that verify Tessera's access tokens",
-        response: { 200: Type.Object({ keys: Type.Array(Jwk) }) },
-      },
-    },
-    async (_request, reply) => {
-      reply.header("Cache-Control", "public, max-age=300");
-      return services.tokens.jwks();
     },
   );
 }

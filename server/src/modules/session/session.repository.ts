@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from "kysely";
-import type { Database, SessionTable, UserTable } from "../../db/database.js";
+import type { Database, SessionTable } from "../../db/database.js";
 import { affectedRows, allColumns, preparedQuery } from "../../db/prepared.js";
 
 export type SessionRow = Selectable<SessionTable>;
@@ -68,140 +68,6 @@ export async function findSession(db: Kysely<Database>, id: string): Promise<Ses
   return (await sessionById.execute(db, { id })).rows[0];
 }
 
-/** The user fields an authenticated request needs: who it is, whether it may act, and the /me view. */
-export type SessionUser = Pick<
-  Selectable<UserTable>,
-  | "id"
-  | "username"
-  | "email"
-  | "email_verified"
-  | "roles"
-  | "locked"
-  | "mfa_enabled"
-  | "created_at"
-  | "last_login_at"
-  | "previous_login_at"
->;
-
-/** A session that is not revoked, joined with its user. */
-export interface ActiveSession {
-  id: string;
-  user_id: string;
-  aal: number;
-  amr: string;
-  expires_at: number;
-  user: SessionUser;
-}
-
-/**
- * The columns of an active session and its user, in this order; `sessionFromColumns` reads them back.
- * Shared by the Kysely query below and the SQLite reader's prepared statement (session-lookup.ts).
- */
-export const activeSessionColumns = [
-  "session.id",
-  "session.user_id",
-  "session.aal",
-  "session.amr",
-  "session.expires_at",
-  "user.username",
-  "user.email",
-  "user.email_verified",
-  "user.roles",
-  "user.locked",
-  "user.mfa_enabled",
-  "user.created_at",
-  "user.last_login_at",
-  "user.previous_login_at",
-] as const;
-
-type ColumnValues = [
-  string,
-  string,
-  number,
-  string,
-  number,
-  string,
-  string | null,
-  number,
-  string,
-  number,
-  number,
-  number,
-  number | null,
-  number | null,
-];
-
-export function sessionFromColumns(values: ColumnValues): ActiveSession {
-  const [
-    id,
-    user_id,
-    aal,
-    amr,
-    expires_at,
-    username,
-    email,
-    email_verified,
-    roles,
-    locked,
-    mfa_enabled,
-    created_at,
-    last_login_at,
-    previous_login_at,
-  ] = values;
-  return {
-    id,
-    user_id,
-    aal,
-    amr,
-    expires_at,
-    user: {
-      id: user_id,
-      username,
-      email,
-      email_verified,
-      roles,
-      locked,
-      mfa_enabled,
-      created_at,
-      last_login_at,
-      previous_login_at,
-    },
-  };
-}
-
-export function activeSessionQuery(db: Kysely<Database>, id: string) {
-  return db
-    .selectFrom("session")
-    .innerJoin("user", "user.id", "session.user_id")
-    .select(activeSessionColumns)
-    .where("session.id", "=", id)
-    .where("session.revoked_at", "is", null);
-}
-
-const activeSession = preparedQuery((db, p: { id: string }) => activeSessionQuery(db, p.id));
-
-/** One indexed lookup: the session, unless revoked, joined with its user. */
-export async function findActiveSession(db: Kysely<Database>, id: string): Promise<ActiveSession | undefined> {
-  const row = (await activeSession.execute(db, { id })).rows[0];
-  if (row === undefined) return undefined;
-  return sessionFromColumns([
-    row.id,
-    row.user_id,
-    row.aal,
-    row.amr,
-    row.expires_at,
-    row.username,
-    row.email,
-    row.email_verified,
-    row.roles,
-    row.locked,
-    row.mfa_enabled,
-    row.created_at,
-    row.last_login_at,
-    row.previous_login_at,
-  ]);
-}
-
 export async function listActiveSessions(db: Kysely<Database>, userId: string, now: number): Promise<SessionRow[]> {
   return db
     .selectFrom("session")
@@ -242,4 +108,38 @@ export async function revokeUserSessions(
   if (exceptId !== null) query = query.where("id", "!=", exceptId);
   const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/** Every session of the user and its refresh tokens (account deletion). */
+export async function deleteUserSessions(db: Kysely<Database>, userId: string): Promise<void> {
+  const sessionIds = db.selectFrom("session").select("id").where("user_id", "=", userId);
+  await db.deleteFrom("refresh_token").where("session_id", "in", sessionIds).execute();
+  await db.deleteFrom("session").where("user_id", "=", userId).execute();
+}
+
+/*
+ * Login history, for the "new sign-in" notice (login/): indexed lookups by user id, read before
+ * the new session is stored.
+ */
+
+/** Whether the user has a session (live or not) from this user agent. */
+export async function hasSessionFromUserAgent(
+  db: Kysely<Database>,
+  userId: string,
+  userAgent: string | null,
+): Promise<boolean> {
+  const session = await db
+    .selectFrom("session")
+    .select("id")
+    .where("user_id", "=", userId)
+    .where("user_agent", userAgent === null ? "is" : "=", userAgent)
+    .limit(1)
+    .executeTakeFirst();
+  return session !== undefined;
+}
+
+/** Whether the user has ever had a session. */
+export async function hasAnySession(db: Kysely<Database>, userId: string): Promise<boolean> {
+  const any = await db.selectFrom("session").select("id").where("user_id", "=", userId).limit(1).executeTakeFirst();
+  return any !== undefined;
 }

@@ -1,52 +1,63 @@
 import { Type } from "@sinclair/typebox";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
-import { AppError } from "../../errors.js";
-import { authOf, metaOf, requireAuth } from "../../plugins/auth-guard.js";
-import type { RouteDeps } from "../../routes.js";
-import { errorResponses, NullableString } from "../../schemas.js";
+import type { RateLimitFor } from "../../plugins/rate-limit.js";
+import { metaOf } from "../../request-meta.js";
+import { errorResponses, IdParams } from "../../schemas.js";
+import { clearSessionCookies, cookieRefreshToken, sendTokens } from "./session.cookies.js";
+import { authOf, bearerToken, requireAuth } from "./session.guard.js";
+import { tokenFields } from "./session.schemas.js";
+import type { SessionService } from "./session.service.js";
 
-const Session = Type.Object({
-  id: Type.String(),
-  created_at: Type.String(),
-  last_used_at: Type.String(),
-  ip: NullableString,
-  user_agent: NullableString,
-  aal: Type.Integer(),
-  amr: Type.Array(Type.String()),
-  current: Type.Boolean(),
-});
-const TrustedDevice = Type.Object({
-  id: Type.String(),
-  created_at: Type.String(),
-  expires_at: Type.String(),
-  user_agent: NullableString,
-});
-const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const RefreshBody = Type.Object({ refresh_token: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })) });
 
-export async function sessionRoutes(fastify: FastifyInstance, { services }: RouteDeps): Promise<void> {
+export async function sessionRoutes(
+  fastify: FastifyInstance,
+  deps: { sessions: SessionService; refreshTokenTtlSeconds: number; rateLimit: RateLimitFor },
+): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { sessions, devices, audit } = services;
-  const guard = requireAuth(sessions);
+  const { sessions } = deps;
 
-  app.get(
-    "/api/auth/sessions",
+  app.post(
+    "/api/auth/token/refresh",
     {
       schema: {
         tags: ["session"],
-        summary: "Active sessions and trusted devices",
-        security: [{ bearer: [] }],
-        response: {
-          200: Type.Object({ sessions: Type.Array(Session), trusted_devices: Type.Array(TrustedDevice) }),
-          ...errorResponses,
-        },
+        summary: "Rotate a refresh token (body, or the refresh cookie with the CSRF header)",
+        body: Type.Optional(RefreshBody),
+        response: { 200: Type.Object(tokenFields), ...errorResponses },
       },
-      preHandler: guard,
+      config: { rateLimit: deps.rateLimit(60, 60) },
+      preValidation: async (request) => {
+        // A browser refreshes with the cookie alone and may send no body at all (SPEC §2 Tokens).
+        request.body ??= {};
+      },
     },
-    async (request) => {
-      const auth = authOf(request);
-      const [list, trusted] = await Promise.all([sessions.list(auth), devices.list(auth.userId)]);
-      return { sessions: list, trusted_devices: trusted };
+    async (request, reply) => {
+      const fromBody = request.body?.refresh_token;
+      const token = fromBody ?? cookieRefreshToken(request, "No refresh token.");
+      try {
+        return sendTokens(request, reply, await sessions.refresh(token, metaOf(request)), deps.refreshTokenTtlSeconds);
+      } catch (error) {
+        if (fromBody === undefined) clearSessionCookies(reply);
+        throw error;
+      }
+    },
+  );
+
+  app.post(
+    "/api/auth/logout",
+    {
+      schema: {
+        tags: ["session"],
+        summary: "Revoke the current session",
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await sessions.logout(bearerToken(request), () => cookieRefreshToken(request), metaOf(request));
+      clearSessionCookies(reply);
+      return reply.code(204).send(null);
     },
   );
 
@@ -60,36 +71,10 @@ export async function sessionRoutes(fastify: FastifyInstance, { services }: Rout
         params: IdParams,
         response: { 204: Type.Null(), ...errorResponses },
       },
-      preHandler: guard,
+      preHandler: requireAuth(sessions),
     },
     async (request, reply) => {
       await sessions.revoke(authOf(request), request.params.id, metaOf(request));
-      return reply.code(204).send(null);
-    },
-  );
-
-  app.delete(
-    "/api/auth/trusted-devices/:id",
-    {
-      schema: {
-        tags: ["session"],
-        summary: "Forget a trusted device",
-        security: [{ bearer: [] }],
-        params: IdParams,
-        response: { 204: Type.Null(), ...errorResponses },
-      },
-      preHandler: guard,
-    },
-    async (request, reply) => {
-      const auth = authOf(request);
-      if (!(await devices.revoke(auth.userId, request.params.id)))
-        throw new AppError("not_found", "No such trusted device.");
-      await audit.record({
-        type: "trusted_device_revoked",
-        userId: auth.userId,
-        meta: metaOf(request),
-        detail: { device_id: request.params.id },
-      });
       return reply.code(204).send(null);
     },
   );

@@ -4,8 +4,12 @@ import { hashSecret } from "../../crypto/hash.js";
 import { randomId, randomToken } from "../../crypto/random.js";
 import type { Database } from "../../db/database.js";
 import { AppError } from "../../errors.js";
-import type { AuditService, RequestMeta } from "../audit/audit.service.js";
+import type { RequestMeta } from "../../request-meta.js";
+import type { AuditService } from "../audit/audit.service.js";
 import { isAuthMethod, type AuthMethod, type TokenService } from "../token/token.service.js";
+import type { UserProfile } from "../user/user.repository.js";
+import { rolesOf } from "../user/user.service.js";
+import { findActiveSession as findActiveSessionRow } from "./active-session.repository.js";
 import { createActiveSessionLookup } from "./session-lookup.js";
 import * as repo from "./session.repository.js";
 
@@ -22,10 +26,11 @@ export interface AuthContext {
   sessionId: string;
   aal: 1 | 2;
   amr: AuthMethod[];
-  mfaEnabled: boolean;
+  /** Whether the account has two-factor on (the guard then requires aal 2). */
+  secondFactorEnabled: boolean;
   roles: string[];
   /** The user read with the session, so a route needs no second query. */
-  user: repo.SessionUser;
+  user: UserProfile;
 }
 
 export interface SessionView {
@@ -59,7 +64,11 @@ export interface SessionService {
   authenticate(accessToken: string): Promise<AuthContext | null>;
   list(auth: AuthContext): Promise<SessionView[]>;
   revoke(auth: AuthContext, sessionId: string, meta: RequestMeta): Promise<void>;
-  revokeByRefreshToken(refreshToken: string, meta: RequestMeta): Promise<void>;
+  /**
+   * Ends the session of `accessToken` when it is live, or else the one of the refresh token that
+   * `refreshCredential` reads (from the cookie; it throws when there is none to use).
+   */
+  logout(accessToken: string | null, refreshCredential: () => string, meta: RequestMeta): Promise<void>;
   revokeOthers(userId: string, exceptSessionId: string | null, db?: Kysely<Database>): Promise<number>;
 }
 
@@ -122,7 +131,15 @@ export function createSessionService(deps: {
     return { sessionId, userId, amr, aal, refreshToken: await newRefreshToken(executor, sessionId, now) };
   }
 
-  return {
+  async function revokeByRefreshToken(refreshToken: string, meta: RequestMeta): Promise<void> {
+    const known = await repo.findRefreshToken(db, hashSecret(refreshToken));
+    const session = known === undefined ? undefined : await repo.findSession(db, known.session_id);
+    if (session === undefined || session.revoked_at !== null) throw new AppError("unauthorized");
+    await repo.revokeSession(db, session.id, session.user_id, clock.now());
+    await audit.record({ type: "logout", userId: session.user_id, meta, detail: { session_id: session.id } });
+  }
+
+  const service: SessionService = {
     async createSession(userId, amr, meta, executor = db) {
       return tokensFor(await openSession(userId, amr, meta, executor));
     },
@@ -148,7 +165,7 @@ export function createSessionService(deps: {
         }
         throw new AppError("unauthorized", "The refresh token is invalid, used or expired.");
       }
-      const row = await repo.findActiveSession(db, known.session_id);
+      const row = await findActiveSessionRow(db, known.session_id);
       if (row === undefined || row.expires_at <= now || row.user.locked === 1) {
         throw new AppError("unauthorized", "The refresh token is invalid, used or expired.");
       }
@@ -175,8 +192,8 @@ export function createSessionService(deps: {
         sessionId: claims.sid,
         aal: claims.aal,
         amr: claims.amr,
-        mfaEnabled: row.user.mfa_enabled === 1,
-        roles: row.user.roles.split(",").filter((r) => r !== ""),
+        secondFactorEnabled: row.user.mfa_enabled === 1,
+        roles: rolesOf(row.user),
         user: row.user,
       };
     },
@@ -201,15 +218,14 @@ export function createSessionService(deps: {
       await audit.record({ type: "session_revoked", userId: auth.userId, meta, detail: { session_id: sessionId } });
     },
 
-    async revokeByRefreshToken(refreshToken, meta) {
-      const known = await repo.findRefreshToken(db, hashSecret(refreshToken));
-      const session = known === undefined ? undefined : await repo.findSession(db, known.session_id);
-      if (session === undefined || session.revoked_at !== null) throw new AppError("unauthorized");
-      await repo.revokeSession(db, session.id, session.user_id, clock.now());
-      await audit.record({ type: "logout", userId: session.user_id, meta, detail: { session_id: session.id } });
+    async logout(accessToken, refreshCredential, meta) {
+      const context = accessToken === null ? null : await service.authenticate(accessToken);
+      if (context !== null) await service.revoke(context, context.sessionId, meta);
+      else await revokeByRefreshToken(refreshCredential(), meta);
     },
 
     revokeOthers: (userId, exceptSessionId, executor = db) =>
       repo.revokeUserSessions(executor, userId, clock.now(), exceptSessionId),
   };
+  return service;
 }

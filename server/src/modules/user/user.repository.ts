@@ -1,8 +1,28 @@
-import type { Kysely, Selectable, Updateable } from "kysely";
+import type { ExpressionBuilder, ExpressionWrapper, Kysely, Selectable } from "kysely";
 import type { Database, UserTable } from "../../db/database.js";
 import { affectedRows, preparedQuery } from "../../db/prepared.js";
 
+/*
+ * The `user` table. Its columns are written here, except the second-factor lockout counters
+ * (`mfa_failed_count` … `mfa_lockouts`), which only second-factor/lockout.ts writes.
+ */
+
 export type UserRow = Selectable<UserTable>;
+
+/** The user fields an authenticated request needs: who it is, whether it may act, and the /me view. */
+export type UserProfile = Pick<
+  UserRow,
+  | "id"
+  | "username"
+  | "email"
+  | "email_verified"
+  | "roles"
+  | "locked"
+  | "mfa_enabled"
+  | "created_at"
+  | "last_login_at"
+  | "previous_login_at"
+>;
 
 export async function insertUser(db: Kysely<Database>, row: UserRow): Promise<void> {
   await db.insertInto("user").values(row).execute();
@@ -28,47 +48,62 @@ export async function findUserByEmail(db: Kysely<Database>, email: string): Prom
   return (await byEmail.execute(db, { email })).rows[0];
 }
 
-export async function updateUser(db: Kysely<Database>, id: string, values: Updateable<UserTable>): Promise<void> {
-  await db.updateTable("user").set(values).where("id", "=", id).execute();
+export async function setPasswordHash(db: Kysely<Database>, id: string, passwordHash: string): Promise<void> {
+  await db.updateTable("user").set({ password_hash: passwordHash }).where("id", "=", id).execute();
 }
 
-/** Shifts the last login into `previous_login_at` in one statement, so concurrent logins cannot lose one. */
+/** Attaches an address its owner has proved to hold. */
+export async function setVerifiedEmail(db: Kysely<Database>, id: string, email: string): Promise<void> {
+  await db.updateTable("user").set({ email, email_verified: 1 }).where("id", "=", id).execute();
+}
+
+export async function setLocked(db: Kysely<Database>, id: string, locked: boolean): Promise<void> {
+  await db
+    .updateTable("user")
+    .set({ locked: locked ? 1 : 0 })
+    .where("id", "=", id)
+    .execute();
+}
+
+export async function setRoles(db: Kysely<Database>, id: string, roles: readonly string[]): Promise<void> {
+  await db
+    .updateTable("user")
+    .set({ roles: roles.join(",") })
+    .where("id", "=", id)
+    .execute();
+}
+
+/** Whether two-factor is on; second-factor/ turns it on and off, with the factors themselves. */
+export async function setSecondFactorEnabled(db: Kysely<Database>, id: string, enabled: boolean): Promise<void> {
+  await db
+    .updateTable("user")
+    .set({ mfa_enabled: enabled ? 1 : 0 })
+    .where("id", "=", id)
+    .execute();
+}
+
+/**
+ * The last login moves into `previous_login_at` in the same statement, so concurrent logins cannot
+ * lose one. Shared with second-factor/lockout.ts, whose one UPDATE also clears the lockout.
+ */
+export function shiftedLoginTimes(
+  eb: ExpressionBuilder<Database, "user">,
+  now: number,
+): { previous_login_at: ExpressionWrapper<Database, "user", number | null>; last_login_at: number } {
+  return { previous_login_at: eb.ref("last_login_at"), last_login_at: now };
+}
+
 const loginTimes = preparedQuery((db, p: { id: string; now: number }) =>
   db
     .updateTable("user")
-    .set((eb) => ({ previous_login_at: eb.ref("last_login_at"), last_login_at: p.now }))
-    .where("id", "=", p.id)
-    .where("locked", "=", 0),
-);
-/** The 2FA lockout counters of a user with no failures and no lock (attempt/mfa-lockout.ts). */
-export const clearedMFACounters = {
-  mfa_failed_count: 0,
-  mfa_window_started_at: null,
-  mfa_consecutive_failures: 0,
-  mfa_locked_until: null,
-  mfa_lockouts: 0,
-} as const;
-
-const secondFactorLoginTimes = preparedQuery((db, p: { id: string; now: number }) =>
-  db
-    .updateTable("user")
-    .set((eb) => ({ previous_login_at: eb.ref("last_login_at"), last_login_at: p.now, ...clearedMFACounters }))
+    .set((eb) => shiftedLoginTimes(eb, p.now))
     .where("id", "=", p.id)
     .where("locked", "=", 0),
 );
 
-/**
- * Shifts the login times of an unlocked user; false when the user is gone or was locked meanwhile.
- * `afterSecondFactor`: the login passed a second factor, which also clears the 2FA lockout counters.
- */
-export async function recordLogin(
-  db: Kysely<Database>,
-  id: string,
-  now: number,
-  options: { afterSecondFactor?: boolean } = {},
-): Promise<boolean> {
-  const query = options.afterSecondFactor === true ? secondFactorLoginTimes : loginTimes;
-  return affectedRows(await query.execute(db, { id, now })) === 1n;
+/** Shifts the login times of an unlocked user; false when the user is gone or was locked meanwhile. */
+export async function recordLogin(db: Kysely<Database>, id: string, now: number): Promise<boolean> {
+  return affectedRows(await loginTimes.execute(db, { id, now })) === 1n;
 }
 
 export async function listUsers(db: Kysely<Database>, limit: number, offset: number): Promise<UserRow[]> {
@@ -82,23 +117,7 @@ export async function listUsers(db: Kysely<Database>, limit: number, offset: num
     .execute();
 }
 
-/** Removes the user and every row that belongs to them, in the caller's transaction. */
-export async function deleteUserCascade(db: Kysely<Database>, id: string): Promise<void> {
-  // The user row first, as every other transaction that writes a user's rows takes it: a login
-  // committing at the same time then waits for the deletion instead of deadlocking with it (MySQL)
-  // or leaving rows behind it (PostgreSQL), and finds no user to log in.
+/** The user row alone; account/ deletes the rows of every other module around it. */
+export async function deleteUser(db: Kysely<Database>, id: string): Promise<void> {
   await db.deleteFrom("user").where("id", "=", id).execute();
-  const sessionIds = db.selectFrom("session").select("id").where("user_id", "=", id);
-  await db.deleteFrom("refresh_token").where("session_id", "in", sessionIds).execute();
-  for (const table of [
-    "session",
-    "totp_credential",
-    "recovery_code",
-    "login_challenge",
-    "trusted_device",
-    "link_token",
-    "audit_event",
-  ] as const) {
-    await db.deleteFrom(table).where("user_id", "=", id).execute();
-  }
 }

@@ -1,13 +1,10 @@
 import type { Kysely } from "kysely";
-import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/database.js";
 import { AppError } from "../../errors.js";
-import type { AuditService, RequestMeta } from "../audit/audit.service.js";
-import type { SessionUser } from "../session/session.repository.js";
-import type { SessionService } from "../session/session.service.js";
-import type { Notifier } from "../email/notifier.js";
+import type { RequestMeta } from "../../request-meta.js";
+import { loginFailuresPerAccount, type AccountLimiter } from "../attempt/account-limits.js";
+import type { AuditService } from "../audit/audit.service.js";
 import { passwordProblems, type PasswordHasher } from "./password.js";
-import { deleteUserChallenges } from "../challenge/challenge.repository.js";
 import * as repo from "./user.repository.js";
 
 export interface UserView {
@@ -22,7 +19,7 @@ export interface UserView {
   roles: string[];
 }
 
-export function userViewFromRow(row: SessionUser): UserView {
+export function userViewFromRow(row: repo.UserProfile): UserView {
   const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
   return {
     id: row.id,
@@ -33,15 +30,19 @@ export function userViewFromRow(row: SessionUser): UserView {
     created_at: new Date(row.created_at).toISOString(),
     last_login_at: iso(row.last_login_at),
     previous_login_at: iso(row.previous_login_at),
-    roles: row.roles.split(",").filter((role) => role !== ""),
+    roles: rolesOf(row),
   };
 }
 
+export function rolesOf(row: Pick<repo.UserRow, "roles">): string[] {
+  return row.roles.split(",").filter((role) => role !== "");
+}
+
 // A session cached by the session lookup keeps one user object, so its view is built once, not per request.
-const views = new WeakMap<SessionUser, UserView>();
+const views = new WeakMap<repo.UserProfile, UserView>();
 
 /** The view of a user read with its session; shared between requests, so never to be changed. */
-export function cachedUserView(user: SessionUser): UserView {
+export function cachedUserView(user: repo.UserProfile): UserView {
   let view = views.get(user);
   if (view === undefined) {
     view = userViewFromRow(user);
@@ -57,6 +58,11 @@ export function normalizeUsername(username: string): string {
 
 export function normalizeEmail(email: string): string {
   return email.normalize("NFKC").trim().toLowerCase();
+}
+
+/** A name typed at login: an email address or a username, each normalised as such. */
+export function normalizeLoginName(name: string): string {
+  return name.includes("@") ? normalizeEmail(name) : normalizeUsername(name);
 }
 
 /** Throws validation_failed listing every reason a new password is refused. */
@@ -76,77 +82,32 @@ export function assertPasswordAcceptable(
   }
 }
 
-/** Checks a password and, when the account has 2FA on, a current code — for sensitive account changes. */
-export interface ReauthVerifier {
-  reauthenticate(
-    userId: string,
-    input: { password: string; code?: string | undefined },
-    meta: RequestMeta,
-  ): Promise<repo.UserRow>;
-}
-
 export interface UserService {
-  me(userId: string): Promise<UserView>;
-  changePassword(
-    auth: { userId: string; sessionId: string },
-    input: { current_password: string; new_password: string; code?: string | undefined },
-    meta: RequestMeta,
-  ): Promise<void>;
-  deleteAccount(
-    userId: string,
-    input: { password: string; code?: string | undefined },
-    meta: RequestMeta,
-  ): Promise<void>;
-  deleteAccountNow(userId: string, meta: RequestMeta): Promise<void>;
+  /** The password half of a re-check, under the per-account limit; for changes that need no code. */
+  checkPassword(userId: string, password: string, meta: RequestMeta): Promise<repo.UserRow>;
 }
 
 export function createUserService(deps: {
   db: Kysely<Database>;
-  clock: Clock;
   hasher: PasswordHasher;
-  sessions: SessionService;
   audit: AuditService;
-  reauth: ReauthVerifier;
-  notifier: Notifier;
-  revokeTrustedDevices(userId: string, executor: Kysely<Database>): Promise<void>;
+  limits: AccountLimiter;
 }): UserService {
-  const { db, hasher, sessions, audit, reauth, notifier } = deps;
-  const service: UserService = {
-    async me(userId) {
-      const row = await repo.findUserById(db, userId);
-      if (row === undefined) throw new AppError("unauthorized");
-      return userViewFromRow(row);
-    },
-
-    async changePassword(auth, input, meta) {
-      const user = await reauth.reauthenticate(
-        auth.userId,
-        { password: input.current_password, code: input.code },
-        meta,
-      );
-      assertPasswordAcceptable(input.new_password, "new_password", { username: user.username, email: user.email });
-      const passwordHash = await hasher.hash(input.new_password);
-      await db.transaction().execute(async (trx) => {
-        await repo.updateUser(trx, user.id, { password_hash: passwordHash });
-        await sessions.revokeOthers(user.id, auth.sessionId, trx);
-        await deps.revokeTrustedDevices(user.id, trx);
-        await deleteUserChallenges(trx, user.id);
-        await audit.record({ type: "password_changed", userId: user.id, meta }, trx);
-      });
-      notifier.notify(user, "password_changed", meta);
-    },
-
-    async deleteAccount(userId, input, meta) {
-      await reauth.reauthenticate(userId, input, meta);
-      await service.deleteAccountNow(userId, meta);
-    },
-
-    async deleteAccountNow(userId, meta) {
-      await db.transaction().execute(async (trx) => {
-        await repo.deleteUserCascade(trx, userId);
-        await audit.record({ type: "account_deleted", userId: null, meta, detail: { user_id: userId } }, trx);
-      });
+  const { db, hasher, audit, limits } = deps;
+  return {
+    async checkPassword(userId, password, meta) {
+      const user = await repo.findUserById(db, userId);
+      if (user === undefined) throw new AppError("unauthorized");
+      // Re-checking the password is a password guess too: a stolen access token must not become an
+      // unlimited oracle. Failures count per account as on login, reserved before the check.
+      await limits.reserve("reauth", userId, loginFailuresPerAccount);
+      const { valid } = await hasher.verify(user.password_hash, password);
+      if (!valid) {
+        await audit.record({ type: "login_failed", userId, meta, detail: { reason: "wrong_password_reauth" } });
+        throw new AppError("invalid_credentials", "The password is not correct.");
+      }
+      await limits.release("reauth", userId);
+      return user;
     },
   };
-  return service;
 }

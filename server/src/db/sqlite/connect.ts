@@ -1,0 +1,56 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, SqliteDialect } from "kysely";
+import type { Database } from "../database.js";
+import { runPreparedInTransactions } from "../prepared.js";
+import { startCheckpointThread } from "./checkpoint-thread.js";
+import { runOn } from "./connection.js";
+import { GroupCommitSqliteDialect } from "./group-commit.js";
+import { serveFromReader } from "./read-cache.js";
+import { withStatementCache } from "./statement-cache.js";
+
+export interface SqliteOptions {
+  /** Files only: checkpoint the WAL on a thread of its own instead of inside commits (the server does). */
+  checkpointThread?: boolean;
+  /**
+   * Transactions that end while others wait share one COMMIT (group-commit.ts); on by default. A
+   * group holds the write lock until the event loop's next check phase, so two writing connections
+   * to one file in one thread (two test instances in one process) must turn it off: the second would
+   * wait synchronously for a lock the first can only release once it returns.
+   */
+  groupCommit?: boolean;
+}
+
+/**
+ * A SQLite database (a file, or `:memory:`) with the speed machinery of this folder wired in; see
+ * README.md. Callers get a plain Kysely<Database>, as from PostgreSQL or MySQL.
+ */
+export function createSqliteDb(path: string, options: SqliteOptions = {}): Kysely<Database> {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new SQLite(path);
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("synchronous = NORMAL");
+  // Concurrent writers (two instances, CLI next to the server) wait instead of failing at once.
+  sqlite.pragma("busy_timeout = 5000");
+  // Group commit runs each transaction in a savepoint: its sub-journal (the pages' contents before
+  // the savepoint) stays in memory instead of spilling to a temporary file once a group passes 64 KiB.
+  sqlite.pragma("temp_store = MEMORY");
+  const checkpointer =
+    options.checkpointThread === true && path !== ":memory:" ? startCheckpointThread(path, sqlite) : null;
+  const reader = path === ":memory:" ? null : new SQLite(path, { readonly: true });
+  reader?.pragma("busy_timeout = 5000");
+  const listeners: (() => void)[] = [];
+  const afterWrite = (): void => {
+    for (const listener of listeners) listener();
+  };
+  const database = withStatementCache(sqlite, reader, afterWrite, () => checkpointer?.close());
+  const db = new Kysely<Database>({
+    dialect:
+      options.groupCommit === false ? new SqliteDialect({ database }) : new GroupCommitSqliteDialect(sqlite, database),
+  });
+  // What the connection does per query, without its promise hand-offs.
+  runPreparedInTransactions(db, (sqlText, parameters) => runOn(database, sqlText, parameters));
+  if (reader !== null) serveFromReader(db, { connection: reader, onWrite: (listener) => listeners.push(listener) });
+  return db;
+}

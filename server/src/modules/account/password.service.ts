@@ -1,0 +1,86 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../../db/database.js";
+import type { RequestMeta } from "../../request-meta.js";
+import type { AuditService } from "../audit/audit.service.js";
+import type { AddressLinkService } from "../email/address-link.service.js";
+import type { LinkService } from "../email/link.service.js";
+import { deleteUserChallenges } from "../login/challenge.repository.js";
+import type { Notifier } from "../notify/notifier.js";
+import type { SecondFactorService } from "../second-factor/second-factor.service.js";
+import type { TrustedDeviceService } from "../second-factor/trusted-device/trusted-device.service.js";
+import type { SessionService } from "../session/session.service.js";
+import type { PasswordHasher } from "../user/password.js";
+import * as users from "../user/user.repository.js";
+import { assertPasswordAcceptable } from "../user/user.service.js";
+
+/** A new password, by the signed-in owner or by an emailed link; two-factor stays as it is. */
+export interface PasswordService {
+  /** Needs the current password (and a code with two-factor on); other sessions are signed out. */
+  changePassword(
+    auth: { userId: string; sessionId: string },
+    input: { current_password: string; new_password: string; code?: string | undefined },
+    meta: RequestMeta,
+  ): Promise<void>;
+  /** Answers the same for every address; the lookup and the mail happen after the reply. */
+  requestPasswordReset(email: string, meta: RequestMeta): Promise<void>;
+  /** Sets the password and signs every session and remembered device out. */
+  resetPassword(token: string, newPassword: string, meta: RequestMeta): Promise<void>;
+}
+
+export function createPasswordService(deps: {
+  db: Kysely<Database>;
+  hasher: PasswordHasher;
+  secondFactor: SecondFactorService;
+  sessions: SessionService;
+  devices: TrustedDeviceService;
+  links: LinkService;
+  addressLinks: AddressLinkService;
+  audit: AuditService;
+  notifier: Notifier;
+}): PasswordService {
+  const { db, hasher, secondFactor, sessions, devices, links, addressLinks, audit, notifier } = deps;
+
+  /**
+   * The new hash, and everything a password change ends: sessions but `exceptSessionId`, remembered
+   * devices, and logins waiting for their second step (a started login must start over).
+   */
+  async function replacePassword(
+    userId: string,
+    passwordHash: string,
+    exceptSessionId: string | null,
+    event: "password_changed" | "password_reset",
+    meta: RequestMeta,
+  ): Promise<void> {
+    await db.transaction().execute(async (trx) => {
+      await users.setPasswordHash(trx, userId, passwordHash);
+      await sessions.revokeOthers(userId, exceptSessionId, trx);
+      await devices.revokeAll(userId, trx);
+      await deleteUserChallenges(trx, userId);
+      await audit.record({ type: event, userId, meta }, trx);
+    });
+  }
+
+  return {
+    async changePassword(auth, input, meta) {
+      const credentials = { password: input.current_password, code: input.code };
+      const user = await secondFactor.reauthenticate(auth.userId, credentials, meta);
+      assertPasswordAcceptable(input.new_password, "new_password", { username: user.username, email: user.email });
+      const passwordHash = await hasher.hash(input.new_password);
+      await replacePassword(user.id, passwordHash, auth.sessionId, "password_changed", meta);
+      notifier.notify(user, "password_changed", meta);
+    },
+
+    requestPasswordReset: (email, meta) => addressLinks.request("password_reset", email, meta),
+
+    async resetPassword(token, newPassword, meta) {
+      // Check the new password before using the link up, so a refused password does not cost the link.
+      const user = await addressLinks.peek("password_reset", token);
+      assertPasswordAcceptable(newPassword, "new_password", { username: user.username, email: user.email });
+      const passwordHash = await hasher.hash(newPassword);
+      await links.consume("password_reset", token);
+      await replacePassword(user.id, passwordHash, null, "password_reset", meta);
+      await links.revoke(user.id, ["magic_link", "password_reset"]);
+      notifier.notify(user, "password_reset", meta);
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../../db/database.js";
+import { AppError } from "../../errors.js";
+import type { RequestMeta } from "../../request-meta.js";
+import type { AccountLimit, AccountLimiter } from "../attempt/account-limits.js";
+import type { AuditService } from "../audit/audit.service.js";
+import type { Mailer } from "../notify/mailer.js";
+import * as users from "../user/user.repository.js";
+import { normalizeEmail } from "../user/user.service.js";
+import type { LinkService } from "./link.service.js";
+
+/** Mails one address may receive per purpose and hour, whoever asks: no mail bombing, no token farming. */
+export const linksPerAddress: AccountLimit = { max: 5, windowInSeconds: 60 * 60 }; // 1 hour
+
+export type AddressLinkPurpose = "magic_link" | "password_reset";
+
+/**
+ * Links asked for by address, for someone who cannot sign in (login/'s sign-in link, account/'s
+ * password reset). Only a verified address gets one, and no answer tells whether it has an account.
+ */
+export interface AddressLinkService {
+  /** Answers the same for every address; the lookup and the mail happen after the reply. */
+  request(purpose: AddressLinkPurpose, email: string, meta: RequestMeta): Promise<void>;
+  /** The account behind a live link, which this uses up; invalid_token unless it went to the account's address. */
+  consume(purpose: AddressLinkPurpose, token: string): Promise<users.UserRow>;
+  /** The same, leaving the link usable. */
+  peek(purpose: AddressLinkPurpose, token: string): Promise<users.UserRow>;
+}
+
+export function createAddressLinkService(deps: {
+  db: Kysely<Database>;
+  links: LinkService;
+  mailer: Mailer;
+  audit: AuditService;
+  limits: AccountLimiter;
+}): AddressLinkService {
+  const { db, links, mailer, audit, limits } = deps;
+
+  /** The account behind a link, provided the link went to the address the account has now. */
+  async function ownerOf(link: { user_id: string; email: string | null }): Promise<users.UserRow> {
+    const user = await users.findUserById(db, link.user_id);
+    if (user === undefined || user.email === null || user.email !== link.email || user.email_verified !== 1)
+      throw new AppError("invalid_token");
+    return user;
+  }
+
+  return {
+    async request(purpose, email, meta) {
+      const address = normalizeEmail(email);
+      // Counted for known and unknown addresses alike, so a 429 tells nothing about the account either.
+      await limits.consume(purpose, address, linksPerAddress);
+      mailer.defer(async () => {
+        const user = await users.findUserByEmail(db, address);
+        // SPEC §2: sign-in links and resets go only to verified addresses.
+        if (user === undefined || user.email_verified !== 1 || user.locked === 1) return;
+        await links.send(purpose, user, address);
+        await audit.record({
+          type: purpose === "magic_link" ? "magic_link_requested" : "password_reset_requested",
+          userId: user.id,
+          meta,
+        });
+      });
+    },
+
+    consume: async (purpose, token) => ownerOf(await links.consume(purpose, token)),
+    peek: async (purpose, token) => ownerOf(await links.peek(purpose, token)),
+  };
+}

@@ -1,0 +1,120 @@
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyInstance } from "fastify";
+import { AppError } from "../../errors.js";
+import type { RateLimitFor } from "../../plugins/rate-limit.js";
+import { metaOf } from "../../request-meta.js";
+import { errorResponses } from "../../schemas.js";
+import { Accepted, EmailBody, TokenBody } from "../email/email.schemas.js";
+import { pickCode } from "../second-factor/second-factor.schemas.js";
+import { readDeviceCookie, setDeviceCookie } from "../second-factor/trusted-device/device-cookie.js";
+import { sendTokens } from "../session/session.cookies.js";
+import { LoginBody, LoginReply, SecondFactorLoginBody, TokensReply } from "./login.schemas.js";
+import { sendLoginResult } from "./login.reply.js";
+import type { LoginService } from "./login.service.js";
+import type { MagicLinkService } from "./magic-link.service.js";
+
+/** Both steps of a login (SPEC §2): a first factor (password or emailed link), then a second one. */
+export async function loginRoutes(
+  fastify: FastifyInstance,
+  deps: { login: LoginService; magicLinks: MagicLinkService; refreshTokenTtlSeconds: number; rateLimit: RateLimitFor },
+): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { login, magicLinks, rateLimit } = deps;
+  const cookieMaxAge = deps.refreshTokenTtlSeconds;
+
+  app.post(
+    "/api/auth/login",
+    {
+      schema: {
+        tags: ["auth"],
+        summary: "Password login (JSON body, or HTTP Basic with no body)",
+        body: LoginBody,
+        response: { 200: LoginReply, ...errorResponses },
+      },
+      config: { rateLimit: rateLimit(30, 60) },
+      preValidation: async (request) => {
+        // Scripts may send the credentials as HTTP Basic instead of a body (SPEC §2).
+        const header = request.headers.authorization;
+        if (request.body === undefined && header?.startsWith("Basic ")) {
+          const decoded = Buffer.from(header.slice(6), "base64").toString("utf8");
+          const separator = decoded.indexOf(":");
+          if (separator > 0)
+            request.body = { username: decoded.slice(0, separator), password: decoded.slice(separator + 1) };
+        }
+      },
+    },
+    async (request, reply) => {
+      const input = { ...request.body, deviceCookie: readDeviceCookie(request) };
+      const result = await login.loginWithPassword(input, metaOf(request)).catch((error: unknown) => {
+        if (error instanceof AppError && error.code === "invalid_credentials")
+          app.metrics.logins.inc({ result: "failed" });
+        throw error;
+      });
+      app.metrics.logins.inc({ result: result.kind === "challenge" ? "mfa_required" : "ok" });
+      return sendLoginResult(request, reply, result, cookieMaxAge);
+    },
+  );
+
+  app.post(
+    "/api/auth/2fa/login",
+    {
+      schema: {
+        tags: ["two-factor"],
+        summary: "Finish a login with a TOTP or recovery code",
+        body: SecondFactorLoginBody,
+        response: { 200: TokensReply, ...errorResponses },
+      },
+      config: { rateLimit: rateLimit(30, 60) },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const code = pickCode(body);
+      if ((code === undefined) === (body.recovery_code === undefined)) {
+        throw new AppError("validation_failed", "Send exactly one of code or recovery_code.", undefined, [
+          { field: "code", message: "exactly one of code or recovery_code is required" },
+        ]);
+      }
+      const result = await login.loginWithSecondFactor(
+        { loginToken: body.login_token, code, recoveryCode: body.recovery_code, rememberDevice: body.remember_device },
+        metaOf(request),
+      );
+      if (result.device !== undefined)
+        setDeviceCookie(request, reply, result.device.token, result.device.maxAgeSeconds);
+      return sendTokens(request, reply, result.tokens, cookieMaxAge, { user: result.user });
+    },
+  );
+
+  app.post(
+    "/api/auth/magic-link",
+    {
+      schema: {
+        tags: ["email"],
+        summary: "Email a sign-in link to a verified address (202 whatever the address)",
+        body: EmailBody,
+        response: { ...Accepted, ...errorResponses },
+      },
+      config: { rateLimit: rateLimit(10, 60) },
+    },
+    async (request, reply) => {
+      await magicLinks.requestMagicLink(request.body.email, metaOf(request));
+      return reply.code(202).send(null);
+    },
+  );
+
+  app.post(
+    "/api/auth/magic-link/verify",
+    {
+      schema: {
+        tags: ["email"],
+        summary: "Sign in with the emailed link: tokens, or the mfa_required challenge when two-factor is on",
+        body: TokenBody,
+        response: { 200: LoginReply, ...errorResponses },
+      },
+      config: { rateLimit: rateLimit(30, 60) },
+    },
+    async (request, reply) => {
+      const result = await magicLinks.loginWithMagicLink(request.body.token, metaOf(request));
+      return sendLoginResult(request, reply, result, cookieMaxAge);
+    },
+  );
+}

@@ -1,0 +1,28 @@
+import { Type } from "@sinclair/typebox";
+import { codeAliases } from "../second-factor/second-factor.schemas.js";
+import { tokenFields } from "../session/session.schemas.js";
+
+export const LoginBody = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: 254, description: "Username or email" }),
+  password: Type.String({ minLength: 1, maxLength: 1024 }),
+});
+
+export const SecondFactorLoginBody = Type.Object({
+  login_token: Type.String({ minLength: 1, maxLength: 128 }),
+  ...codeAliases,
+  recovery_code: Type.Optional(Type.String({ maxLength: 64 })),
+  remember_device: Type.Optional(Type.Boolean()),
+});
+
+/** The login challenge (LoginChallenge); its field names are the SPEC's. */
+export const ChallengeSchema = Type.Object({
+  mfa_required: Type.Literal(true),
+  "2fa_required": Type.Literal(true),
+  login_token: Type.String(),
+  methods: Type.Array(Type.String()),
+  expires_in: Type.Integer(),
+});
+
+/** What any first factor answers: tokens, or the challenge. */
+export const LoginReply = Type.Union([Type.Object({ ...tokenFields, user: Type.Ref("User") }), ChallengeSchema]);
+export const TokensReply = Type.Object({ ...tokenFields, user: Type.Optional(Type.Ref("User")) });

@@ -1,0 +1,212 @@
+import type { Kysely } from "kysely";
+import type { Clock } from "../../clock.js";
+import { hashSecret } from "../../crypto/hash.js";
+import { randomId, randomToken } from "../../crypto/random.js";
+import type { Database } from "../../db/database.js";
+import { transactionKeepingRefusals } from "../../db/transaction.js";
+import { AppError } from "../../errors.js";
+import type { RequestMeta } from "../../request-meta.js";
+import { loginFailuresPerAccount, type AccountLimiter } from "../attempt/account-limits.js";
+import type { AuditService } from "../audit/audit.service.js";
+import type { Notifier } from "../notify/notifier.js";
+import type { SecondFactorLockout } from "../second-factor/lockout.js";
+import type { SecondFactorInput, SecondFactorMethod } from "../second-factor/second-factor.js";
+import type { SecondFactorService } from "../second-factor/second-factor.service.js";
+import type { TrustedDeviceService } from "../second-factor/trusted-device/trusted-device.service.js";
+import type { TokenPair } from "../session/session.service.js";
+import type { AuthMethod } from "../token/token.service.js";
+import type { PasswordHasher } from "../user/password.js";
+import * as users from "../user/user.repository.js";
+import { normalizeLoginName, type UserView } from "../user/user.service.js";
+import * as challenges from "./challenge.repository.js";
+import type { LoginWrites, OpenedLogin } from "./opened-login.js";
+
+export const loginTokenLifetimeInSeconds = 60 * 5; // 5 minutes (SPEC §2)
+export const loginTokenMaxAttempts = 5;
+
+/** The reply to a first factor when two-factor is on; its field names are the SPEC's. */
+export interface LoginChallenge {
+  mfa_required: true;
+  "2fa_required": true;
+  login_token: string;
+  methods: ("totp" | "recovery_code")[];
+  expires_in: number;
+}
+
+export type LoginResult =
+  | { kind: "tokens"; tokens: TokenPair; user: UserView; newDevice: boolean }
+  | { kind: "challenge"; challenge: LoginChallenge };
+
+/**
+ * The login state machine: a first factor (password here, an emailed link in magic-link.service.ts)
+ * yields tokens, or a login challenge (`login_token`) when two-factor is on; the second step turns
+ * the challenge and one second factor into tokens.
+ */
+export interface LoginService {
+  /** Under the per-account limit of password guesses, which only failures use up. */
+  loginWithPassword(
+    input: { username: string; password: string; deviceCookie?: string | undefined },
+    meta: RequestMeta,
+  ): Promise<LoginResult>;
+  /** After any first factor: tokens, or a login challenge when two-factor is on. */
+  completeFirstFactor(
+    user: users.UserRow,
+    firstFactor: "pwd" | "email",
+    meta: RequestMeta,
+    deviceCookie?: string,
+  ): Promise<LoginResult>;
+  /** `device`: the token of the browser remembered when asked (and trusted devices are on). */
+  loginWithSecondFactor(
+    input: { loginToken: string; rememberDevice?: boolean | undefined } & SecondFactorInput,
+    meta: RequestMeta,
+  ): Promise<{ tokens: TokenPair; user: UserView; device?: { token: string; maxAgeSeconds: number } }>;
+}
+
+export function createLoginService(deps: {
+  db: Kysely<Database>;
+  clock: Clock;
+  hasher: PasswordHasher;
+  limits: AccountLimiter;
+  writes: LoginWrites;
+  secondFactor: SecondFactorService;
+  lockout: SecondFactorLockout;
+  devices: TrustedDeviceService;
+  audit: AuditService;
+  notifier: Notifier;
+  requireEmailVerification: boolean;
+}): LoginService {
+  const { db, clock, hasher, limits, writes, secondFactor, lockout, devices, audit, notifier } = deps;
+  const invalidCredentials = (): AppError => new AppError("invalid_credentials");
+
+  async function passwordLogin(
+    identifier: string,
+    input: { password: string; deviceCookie?: string | undefined },
+    meta: RequestMeta,
+  ): Promise<LoginResult> {
+    const user = identifier.includes("@")
+      ? await users.findUserByEmail(db, identifier)
+      : await users.findUserByUsername(db, identifier);
+    if (user === undefined) {
+      // Same cost as a real account, so timing does not tell whether the user exists.
+      await hasher.verifyDummy(input.password);
+      await audit.record({ type: "login_failed", userId: null, meta, detail: { reason: "unknown_user" } });
+      throw invalidCredentials();
+    }
+    const { valid, needsRehash } = await hasher.verify(user.password_hash, input.password);
+    if (!valid) {
+      await audit.record({ type: "login_failed", userId: user.id, meta, detail: { reason: "wrong_password" } });
+      throw invalidCredentials();
+    }
+    if (needsRehash) await users.setPasswordHash(db, user.id, await hasher.hash(input.password));
+    return service.completeFirstFactor(user, "pwd", meta, input.deviceCookie);
+  }
+
+  async function challenge(user: users.UserRow, firstFactor: "pwd" | "email", meta: RequestMeta): Promise<LoginResult> {
+    const loginToken = randomToken(256);
+    const now = clock.now();
+    await challenges.insertChallenge(db, {
+      id: randomId(),
+      token_hash: hashSecret(loginToken),
+      user_id: user.id,
+      first_factor: firstFactor,
+      created_at: now,
+      expires_at: now + loginTokenLifetimeInSeconds * 1000,
+      failed_attempts: 0,
+      consumed_at: null,
+      ip: meta.ip,
+      user_agent: meta.userAgent?.slice(0, 255) ?? null,
+    });
+    return {
+      kind: "challenge",
+      challenge: {
+        mfa_required: true,
+        "2fa_required": true,
+        login_token: loginToken,
+        methods: ["totp", "recovery_code"],
+        expires_in: loginTokenLifetimeInSeconds,
+      },
+    };
+  }
+
+  const service: LoginService = {
+    async loginWithPassword(input, meta) {
+      const identifier = normalizeLoginName(input.username);
+      // Reserved before the password is checked, so a burst of parallel guesses cannot all slip under the limit.
+      await limits.reserve("login", identifier, loginFailuresPerAccount);
+      let failed = false;
+      try {
+        return await passwordLogin(identifier, input, meta);
+      } catch (error) {
+        failed = error instanceof AppError && error.code === "invalid_credentials";
+        throw error;
+      } finally {
+        // Only failures use up the account's allowance.
+        if (!failed) await limits.release("login", identifier);
+      }
+    },
+
+    async completeFirstFactor(user, firstFactor, meta, deviceCookie) {
+      if (user.locked === 1) {
+        await audit.record({ type: "login_failed", userId: user.id, meta, detail: { reason: "account_locked" } });
+        throw new AppError("forbidden", "This account is locked. Contact an administrator.");
+      }
+      if (deps.requireEmailVerification && user.email_verified !== 1 && firstFactor === "pwd") {
+        throw new AppError("forbidden", "Verify your email address first; check your inbox for the link.");
+      }
+      if (user.mfa_enabled !== 1) {
+        return { kind: "tokens", newDevice: true, ...(await writes.issue(user, [firstFactor], meta)) };
+      }
+      if (await devices.isTrusted(user.id, deviceCookie)) {
+        return { kind: "tokens", newDevice: false, ...(await writes.issue(user, [firstFactor, "device"], meta)) };
+      }
+      return challenge(user, firstFactor, meta);
+    },
+
+    async loginWithSecondFactor(input, meta) {
+      const found = await challenges.findChallengeForLogin(db, hashSecret(input.loginToken));
+      // A locked account's codes are neither counted nor used up (the login's UPDATE re-checks in the transaction).
+      if (found === undefined || found.user.locked === 1) throw new AppError("login_token_expired");
+      const { user, credential } = found;
+      const firstFactor: AuthMethod = found.challenge.first_factor === "email" ? "email" : "pwd";
+      let method: SecondFactorMethod | undefined;
+      let login: OpenedLogin;
+      try {
+        // One transaction from the counted attempt to the new session: a refusal commits what it
+        // counted, consumed and audited, then throws; a success commits once.
+        login = await transactionKeepingRefusals(db, async (trx) => {
+          const now = clock.now();
+          // Every code counts towards the account lockout, also one sent on a dead challenge (SPEC §2).
+          // Counted before the challenge's own attempt is taken: otherwise a burst on one login token
+          // could lock the account between takeAttempt and the check of the one live code.
+          await lockout.beginAttempt(user.id, meta, trx);
+          if (!(await challenges.takeAttempt(trx, found.challenge.id, loginTokenMaxAttempts, now))) {
+            await audit.record(
+              { type: "mfa_failed", userId: user.id, meta, detail: { reason: "login_token_expired" } },
+              trx,
+            );
+            throw new AppError("login_token_expired");
+          }
+          method = await secondFactor.check(user.id, input, meta, trx, credential);
+          if (!(await challenges.consumeChallenge(trx, found.challenge.id, now)))
+            throw new AppError("login_token_expired");
+          // The login's user update also clears the lockout counters (the attempt succeeded).
+          return writes.open(trx, user, [firstFactor, method], meta, {
+            refusal: "login_token_expired",
+            afterSecondFactor: true,
+          });
+        });
+      } catch (error) {
+        // A refusal commits a recovery code it redeemed: its owner hears of it all the same.
+        if (error instanceof AppError && method === "recovery") notifier.notify(user, "recovery_code_used", meta);
+        throw error;
+      }
+      if (method === "recovery") notifier.notify(user, "recovery_code_used", meta);
+      const done = await writes.finish(user, login, meta);
+      if (input.rememberDevice !== true || !devices.enabled) return done;
+      // Remembered once the login has committed, as the reply sets the device's cookie.
+      const device = { token: await devices.remember(user.id, meta), maxAgeSeconds: devices.maxAgeSeconds };
+      return { ...done, device };
+    },
+  };
+  return service;
+}

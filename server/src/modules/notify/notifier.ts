@@ -1,0 +1,27 @@
+import type { RequestMeta } from "../../request-meta.js";
+
+/** Security notices: mail without a link, telling the owner something changed (SPEC §2 Email). */
+export type NoticeKind =
+  | "second_factor_enabled"
+  | "second_factor_disabled"
+  | "recovery_codes_regenerated"
+  | "recovery_code_used"
+  | "password_changed"
+  | "password_reset"
+  | "new_device_login"
+  | "email_in_use"
+  | "email_changed"
+  | "account_deleted";
+
+export interface NoticeRecipient {
+  id: string;
+  username: string;
+  email: string | null;
+}
+
+export interface Notifier {
+  /** Queues a notice; never blocks or fails the request that caused it. */
+  notify(user: NoticeRecipient, kind: NoticeKind, meta: RequestMeta): void;
+}
+
+export const silentNotifier: Notifier = { notify: () => undefined };

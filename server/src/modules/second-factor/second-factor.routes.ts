@@ -1,0 +1,166 @@
+import { Type } from "@sinclair/typebox";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyInstance } from "fastify";
+import type { RateLimitFor } from "../../plugins/rate-limit.js";
+import { metaOf } from "../../request-meta.js";
+import { errorResponses, IdParams } from "../../schemas.js";
+import { sendTokens } from "../session/session.cookies.js";
+import { authOf, requireAuth } from "../session/session.guard.js";
+import { tokenFields } from "../session/session.schemas.js";
+import type { SessionService } from "../session/session.service.js";
+import type { SecondFactorEnrollment } from "./enrollment.service.js";
+import { CodeBody, PasswordAndCodeBody, RecoveryCodes, requiredCode } from "./second-factor.schemas.js";
+import type { TOTPFactor } from "./totp/totp.service.js";
+import type { TrustedDeviceService } from "./trusted-device/trusted-device.service.js";
+
+/** Two-factor enrolment (`/api/auth/2fa/*`, SPEC §2) and forgetting a trusted device. */
+export async function secondFactorRoutes(
+  fastify: FastifyInstance,
+  deps: {
+    enrollment: SecondFactorEnrollment;
+    totp: TOTPFactor;
+    devices: TrustedDeviceService;
+    sessions: SessionService;
+    refreshTokenTtlSeconds: number;
+    rateLimit: RateLimitFor;
+  },
+): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { enrollment, totp, devices, sessions } = deps;
+  // Enrolment is open to any live session: a fresh account has no second factor yet.
+  const enrolling = requireAuth(sessions, { level: "any" });
+  const full = requireAuth(sessions);
+  const limit = { rateLimit: deps.rateLimit(30, 60) };
+
+  app.post(
+    "/api/auth/2fa/setup",
+    {
+      schema: {
+        tags: ["two-factor"],
+        summary: "Start TOTP enrolment: a new pending secret and its QR code",
+        security: [{ bearer: [] }],
+        response: { 200: Type.Ref("MFASetup"), ...errorResponses },
+      },
+      preHandler: enrolling,
+      config: limit,
+    },
+    async (request) => {
+      const setup = await enrollment.beginSetup(authOf(request).userId);
+      return { ...setup, qr_base64: setup.qr_png };
+    },
+  );
+
+  for (const format of ["png", "svg"] as const) {
+    app.get(
+      `/api/auth/2fa/qrcode.${format}`,
+      {
+        schema: {
+          tags: ["two-factor"],
+          summary: `QR code of the pending setup (${format.toUpperCase()}); never once two-factor is on`,
+          security: [{ bearer: [] }],
+          response: errorResponses,
+        },
+        preHandler: enrolling,
+        config: limit,
+      },
+      async (request, reply) => {
+        const image = await totp.pendingQRCode(authOf(request).userId, format);
+        return reply
+          .header("Cache-Control", "no-store")
+          .type(format === "png" ? "image/png" : "image/svg+xml")
+          .send(image);
+      },
+    );
+  }
+
+  app.post(
+    "/api/auth/2fa/verify-setup",
+    {
+      schema: {
+        tags: ["two-factor"],
+        summary: "Confirm the pending secret with a code; turns two-factor on",
+        security: [{ bearer: [] }],
+        body: CodeBody,
+        response: {
+          200: Type.Object({ mfa_enabled: Type.Literal(true), recovery_codes: RecoveryCodes, ...tokenFields }),
+          ...errorResponses,
+        },
+      },
+      preHandler: enrolling,
+      config: limit,
+    },
+    async (request, reply) => {
+      const auth = authOf(request);
+      const result = await enrollment.confirmSetup(auth, requiredCode(request.body), metaOf(request));
+      return sendTokens(request, reply, result.tokens, deps.refreshTokenTtlSeconds, {
+        mfa_enabled: true,
+        recovery_codes: result.recoveryCodes,
+      });
+    },
+  );
+
+  app.post(
+    "/api/auth/2fa/disable",
+    {
+      schema: {
+        tags: ["two-factor"],
+        summary: "Turn two-factor off with the password and a code (or recovery code)",
+        security: [{ bearer: [] }],
+        body: PasswordAndCodeBody,
+        response: { 200: Type.Object({ mfa_enabled: Type.Literal(false) }), ...errorResponses },
+      },
+      preHandler: full,
+      config: limit,
+    },
+    async (request) => {
+      const auth = authOf(request);
+      await enrollment.disable(
+        auth.userId,
+        { password: request.body.password, code: requiredCode(request.body) },
+        metaOf(request),
+        auth.sessionId,
+      );
+      return { mfa_enabled: false as const };
+    },
+  );
+
+  app.post(
+    "/api/auth/2fa/recovery-codes",
+    {
+      schema: {
+        tags: ["two-factor"],
+        summary: "Replace the recovery codes; the old set stops working",
+        security: [{ bearer: [] }],
+        body: PasswordAndCodeBody,
+        response: { 200: Type.Object({ recovery_codes: RecoveryCodes }), ...errorResponses },
+      },
+      preHandler: full,
+      config: limit,
+    },
+    async (request) => {
+      const codes = await enrollment.regenerateRecoveryCodes(
+        authOf(request).userId,
+        { password: request.body.password, code: requiredCode(request.body) },
+        metaOf(request),
+      );
+      return { recovery_codes: codes };
+    },
+  );
+  app.delete(
+    "/api/auth/trusted-devices/:id",
+    {
+      schema: {
+        tags: ["session"],
+        summary: "Forget a trusted device",
+        security: [{ bearer: [] }],
+        params: IdParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+      preHandler: full,
+    },
+    async (request, reply) => {
+      await devices.revoke(authOf(request).userId, request.params.id, metaOf(request));
+      return reply.code(204).send(null);
+    },
+  );
+}

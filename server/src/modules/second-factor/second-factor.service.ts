@@ -1,0 +1,97 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../../db/database.js";
+import { AppError } from "../../errors.js";
+import type { RequestMeta } from "../../request-meta.js";
+import type { Notifier } from "../notify/notifier.js";
+import type { UserRow } from "../user/user.repository.js";
+import type { UserService } from "../user/user.service.js";
+import type { SecondFactorLockout } from "./lockout.js";
+import { normalizeRecoveryCode, type RecoveryCodeFactor } from "./recovery-code/recovery-code.service.js";
+import type { SecondFactorInput, SecondFactorMethod } from "./second-factor.js";
+import type { ActiveCredential } from "./totp/totp.repository.js";
+import type { TOTPFactor } from "./totp/totp.service.js";
+
+/** A code field may hold a TOTP code or a recovery code; recovery codes are longer and contain letters. */
+export function splitCode(code: string | undefined): SecondFactorInput {
+  if (code === undefined) return {};
+  return /^\d{6,8}$/.test(code) || normalizeRecoveryCode(code).length < 12 ? { code } : { recoveryCode: code };
+}
+
+/** Checking a second factor, whichever it is: at login, and when a sensitive change re-authenticates. */
+export interface SecondFactorService {
+  /**
+   * Checks the factor `input` carries for a user with two-factor on, in the caller's transaction
+   * `executor`, which must commit also when this refuses (db/transaction.ts); the caller counts the
+   * attempt and clears the lockout. `credential`: the user's confirmed TOTP credential as the caller
+   * read it (null: none); looked up when undefined. Returns the method that matched.
+   */
+  check(
+    userId: string,
+    input: SecondFactorInput,
+    meta: RequestMeta,
+    executor: Kysely<Database>,
+    credential?: ActiveCredential | null,
+  ): Promise<SecondFactorMethod>;
+  /** `check` under the account lockout, outside any transaction: counts the attempt first, clears it on success. */
+  verify(userId: string, input: SecondFactorInput, meta: RequestMeta): Promise<SecondFactorMethod>;
+  /** Checks a password and, when the account has two-factor on, a current code: for sensitive account changes. */
+  reauthenticate(
+    userId: string,
+    input: { password: string; code?: string | undefined },
+    meta: RequestMeta,
+  ): Promise<UserRow>;
+  /** Removes every credential of every factor of the user, in the caller's transaction. */
+  removeFactors(userId: string, executor: Kysely<Database>): Promise<void>;
+}
+
+export function createSecondFactorService(deps: {
+  db: Kysely<Database>;
+  totp: TOTPFactor;
+  recoveryCodes: RecoveryCodeFactor;
+  lockout: SecondFactorLockout;
+  users: UserService;
+  notifier: Notifier;
+}): SecondFactorService {
+  const { db, totp, recoveryCodes, lockout, users, notifier } = deps;
+  // Every factor a user may hold; a new factor (passkeys) joins this list and the dispatch in `check`.
+  const factors = [totp, recoveryCodes];
+
+  const service: SecondFactorService = {
+    async check(userId, input, meta, executor, credential) {
+      if (input.recoveryCode !== undefined) {
+        await recoveryCodes.check(userId, { code: input.recoveryCode }, meta, executor);
+        return recoveryCodes.method;
+      }
+      await totp.check(
+        userId,
+        { code: input.code, ...(credential === undefined ? {} : { credential }) },
+        meta,
+        executor,
+      );
+      return totp.method;
+    },
+
+    async verify(userId, input, meta) {
+      await lockout.beginAttempt(userId, meta);
+      const method = await service.check(userId, input, meta, db);
+      await lockout.reset(userId);
+      return method;
+    },
+
+    async reauthenticate(userId, input, meta) {
+      const user = await users.checkPassword(userId, input.password, meta);
+      if (user.mfa_enabled === 1) {
+        if (input.code === undefined || input.code === "")
+          throw new AppError("mfa_required", "Enter a current code from your authenticator app or a recovery code.");
+        const method = await service.verify(userId, splitCode(input.code), meta);
+        if (method === "recovery") notifier.notify(user, "recovery_code_used", meta);
+      }
+      return user;
+    },
+
+    async removeFactors(userId, executor) {
+      for (const factor of factors) await factor.remove(userId, executor);
+    },
+  };
+  return service;
+}

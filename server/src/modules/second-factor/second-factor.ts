@@ -1,0 +1,43 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../../db/database.js";
+import type { RequestMeta } from "../../request-meta.js";
+
+/** What a second factor adds to a session's `amr` (RFC 8176): "otp" for TOTP, "recovery" for a recovery code. */
+export type SecondFactorMethod = "otp" | "recovery";
+
+/** One stored credential of a factor, as `list` shows it. */
+export interface FactorCredential {
+  id: string;
+  createdAt: number;
+}
+
+/**
+ * One kind of second factor. TOTP (totp/) and recovery codes (recovery-code/) implement it; a
+ * passkey factor will implement it beside them (passkey/), and the login, the re-authentication and
+ * the enrolment lifecycle (second-factor.service.ts, enrollment.service.ts) take it as it is.
+ *
+ * Writes go through the caller's `executor`, so they share its transaction: a login commits its
+ * counted attempt, the code's use and the new session together.
+ */
+export interface SecondFactor<Proof, Enrolment> {
+  /** What a session opened with this factor carries in `amr`. */
+  readonly method: SecondFactorMethod;
+  /**
+   * Checks a proof and uses it up (a TOTP step, a recovery code) in `executor`, which must commit
+   * also when this refuses (db/transaction.ts). Throws invalid_otp or otp_replayed. Failures and
+   * uses are audited here; telling the owner is the caller's, after its commit.
+   */
+  check(userId: string, proof: Proof, meta: RequestMeta, executor: Kysely<Database>): Promise<void>;
+  /** A new credential of this factor (TOTP: a pending secret to confirm; recovery codes: a fresh set). */
+  enroll(userId: string, executor: Kysely<Database>): Promise<Enrolment>;
+  /** Removes every credential of this factor the user has. */
+  remove(userId: string, executor: Kysely<Database>): Promise<void>;
+  /** The user's usable credentials of this factor, oldest first. */
+  list(userId: string, executor: Kysely<Database>): Promise<FactorCredential[]>;
+}
+
+/** A second factor as a client sends it: exactly one of these. */
+export interface SecondFactorInput {
+  code?: string | undefined;
+  recoveryCode?: string | undefined;
+}
