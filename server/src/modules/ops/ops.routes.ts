@@ -1,12 +1,25 @@
 import { Type } from "@sinclair/typebox";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { sql, type Kysely } from "kysely";
+import { constantTimeEqual } from "../../crypto/constant-time.js";
 import type { Database } from "../../db/database.js";
 import { AppError } from "../../errors.js";
+import { isDirectLoopback } from "../../request-meta.js";
 import { errorResponses } from "../../schemas.js";
 
+/** `/metrics` is for the operator: loopback itself, or whoever holds METRICS_TOKEN (SPEC §1). */
+function mayReadMetrics(request: FastifyRequest, metricsToken: string | null): boolean {
+  if (isDirectLoopback(request)) return true;
+  const header = request.headers.authorization;
+  if (metricsToken === null || header === undefined || !/^Bearer /i.test(header)) return false;
+  return constantTimeEqual(header.slice("Bearer ".length).trim(), metricsToken);
+}
+
 /** For operators: liveness, readiness and Prometheus metrics (SPEC §1). */
-export async function opsRoutes(app: FastifyInstance, { db }: { db: Kysely<Database> }): Promise<void> {
+export async function opsRoutes(
+  app: FastifyInstance,
+  { db, metricsToken }: { db: Kysely<Database>; metricsToken: string | null },
+): Promise<void> {
   app.get(
     "/healthz",
     {
@@ -40,8 +53,15 @@ export async function opsRoutes(app: FastifyInstance, { db }: { db: Kysely<Datab
 
   app.get(
     "/metrics",
-    { schema: { tags: ["ops"], summary: "Prometheus metrics", hide: false } },
-    async (_request, reply) => {
+    {
+      schema: {
+        tags: ["ops"],
+        summary: "Prometheus metrics (loopback, or Authorization: Bearer METRICS_TOKEN; 404 to anyone else)",
+      },
+    },
+    async (request, reply) => {
+      // Everyone else sees the same 404 as a path that does not exist.
+      if (!mayReadMetrics(request, metricsToken)) return reply.callNotFound();
       const body = await app.metrics.registry.metrics();
       return reply.type(app.metrics.registry.contentType).send(body);
     },
