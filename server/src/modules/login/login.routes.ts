@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { AppError } from "../../errors.js";
+import { utf8Problem } from "../../plugins/input-guard.js";
 import type { RateLimitFor } from "../../plugins/rate-limit.js";
 import { metaOf } from "../../request-meta.js";
 import { errorResponses } from "../../schemas.js";
@@ -36,7 +37,10 @@ export async function loginRoutes(
         // Scripts may send the credentials as HTTP Basic instead of a body (SPEC §2).
         const header = request.headers.authorization;
         if (request.body === undefined && header?.startsWith("Basic ")) {
-          const decoded = Buffer.from(header.slice(6), "base64").toString("utf8");
+          const bytes = Buffer.from(header.slice(6), "base64");
+          const problem = utf8Problem(bytes, "Authorization header");
+          if (problem !== null) throw problem;
+          const decoded = bytes.toString("utf8");
           const separator = decoded.indexOf(":");
           if (separator > 0)
             request.body = { username: decoded.slice(0, separator), password: decoded.slice(separator + 1) };
