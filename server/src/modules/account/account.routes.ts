@@ -8,6 +8,7 @@ import { AuditEvent } from "../audit/audit.schemas.js";
 import type { AuditService } from "../audit/audit.service.js";
 import { TokenBody } from "../email/email.schemas.js";
 import { codeAliases, pickCode, TrustedDevice } from "../second-factor/second-factor.schemas.js";
+import { setupReply } from "../second-factor/totp/totp.schemas.js";
 import { clearSessionCookies, sendTokens } from "../session/session.cookies.js";
 import { authOf, requireAuth } from "../session/session.guard.js";
 import { Session, tokenFields } from "../session/session.schemas.js";
@@ -58,10 +59,7 @@ export async function accountRoutes(
     async (request, reply) => {
       const result = await registration.register(request.body, metaOf(request));
       reply.code(201);
-      const setup =
-        result.totpSetup === undefined
-          ? {}
-          : { mfa_setup: { ...result.totpSetup, qr_base64: result.totpSetup.qr_png } };
+      const setup = result.totpSetup === undefined ? {} : { mfa_setup: setupReply(result.totpSetup) };
       return sendTokens(request, reply, result.tokens, deps.refreshTokenTtlSeconds, { user: result.user, ...setup });
     },
   );

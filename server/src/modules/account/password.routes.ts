@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import type { RateLimitFor } from "../../plugins/rate-limit.js";
 import { metaOf } from "../../request-meta.js";
 import { errorResponses } from "../../schemas.js";
-import { Accepted, EmailBody, LinkToken } from "../email/email.schemas.js";
+import { Accepted, acceptedBody, EmailBody, LinkToken } from "../email/email.schemas.js";
 import { codeAliases, pickCode } from "../second-factor/second-factor.schemas.js";
 import { clearSessionCookies } from "../session/session.cookies.js";
 import { authOf, requireAuth } from "../session/session.guard.js";
@@ -63,7 +63,7 @@ export async function passwordRoutes(
     },
     async (request, reply) => {
       await passwords.requestPasswordReset(request.body.email, metaOf(request));
-      return reply.code(202).send(null);
+      return reply.code(202).send(acceptedBody);
     },
   );
 

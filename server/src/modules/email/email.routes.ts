@@ -6,7 +6,7 @@ import { metaOf } from "../../request-meta.js";
 import { errorResponses } from "../../schemas.js";
 import { authOf, requireAuth } from "../session/session.guard.js";
 import type { SessionService } from "../session/session.service.js";
-import { Accepted, Email, TokenBody } from "./email.schemas.js";
+import { Accepted, acceptedBody, Email, TokenBody } from "./email.schemas.js";
 import type { EmailService } from "./email.service.js";
 
 const ChangeEmailBody = Type.Object({
@@ -56,7 +56,7 @@ export async function emailRoutes(
     },
     async (request, reply) => {
       await email.requestEmailChange(authOf(request).userId, request.body, metaOf(request));
-      return reply.code(202).send(null);
+      return reply.code(202).send(acceptedBody);
     },
   );
 
@@ -74,7 +74,7 @@ export async function emailRoutes(
     },
     async (request, reply) => {
       await email.requestDeletion(authOf(request).userId, metaOf(request));
-      return reply.code(202).send(null);
+      return reply.code(202).send(acceptedBody);
     },
   );
 }

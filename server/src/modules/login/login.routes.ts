@@ -5,12 +5,11 @@ import { utf8Problem } from "../../plugins/input-guard.js";
 import type { RateLimitFor } from "../../plugins/rate-limit.js";
 import { metaOf } from "../../request-meta.js";
 import { errorResponses } from "../../schemas.js";
-import { Accepted, EmailBody, TokenBody } from "../email/email.schemas.js";
+import { Accepted, acceptedBody, EmailBody, TokenBody } from "../email/email.schemas.js";
 import { pickCode } from "../second-factor/second-factor.schemas.js";
 import { readDeviceCookie, setDeviceCookie } from "../second-factor/trusted-device/device-cookie.js";
-import { sendTokens } from "../session/session.cookies.js";
 import { LoginBody, LoginReply, SecondFactorLoginBody, TokensReply } from "./login.schemas.js";
-import { sendLoginResult } from "./login.reply.js";
+import { sendLoggedIn, sendLoginResult } from "./login.reply.js";
 import type { LoginService } from "./login.service.js";
 import type { MagicLinkService } from "./magic-link.service.js";
 
@@ -73,18 +72,19 @@ export async function loginRoutes(
     async (request, reply) => {
       const body = request.body;
       const code = pickCode(body);
-      if ((code === undefined) === (body.recovery_code === undefined)) {
+      const recoveryCode = body.recovery_code === "" ? undefined : body.recovery_code;
+      if ((code === undefined) === (recoveryCode === undefined)) {
         throw new AppError("validation_failed", "Send exactly one of code or recovery_code.", undefined, [
           { field: "code", message: "exactly one of code or recovery_code is required" },
         ]);
       }
       const result = await login.loginWithSecondFactor(
-        { loginToken: body.login_token, code, recoveryCode: body.recovery_code, rememberDevice: body.remember_device },
+        { loginToken: body.login_token, code, recoveryCode, rememberDevice: body.remember_device },
         metaOf(request),
       );
       if (result.device !== undefined)
         setDeviceCookie(request, reply, result.device.token, result.device.maxAgeSeconds);
-      return sendTokens(request, reply, result.tokens, cookieMaxAge, { user: result.user });
+      return sendLoggedIn(request, reply, result.tokens, result.user, cookieMaxAge);
     },
   );
 
@@ -101,7 +101,7 @@ export async function loginRoutes(
     },
     async (request, reply) => {
       await magicLinks.requestMagicLink(request.body.email, metaOf(request));
-      return reply.code(202).send(null);
+      return reply.code(202).send(acceptedBody);
     },
   );
 

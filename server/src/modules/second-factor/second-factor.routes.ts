@@ -10,6 +10,7 @@ import { tokenFields } from "../session/session.schemas.js";
 import type { SessionService } from "../session/session.service.js";
 import type { SecondFactorEnrollment } from "./enrollment.service.js";
 import { CodeBody, PasswordAndCodeBody, RecoveryCodes, requiredCode } from "./second-factor.schemas.js";
+import { setupReply } from "./totp/totp.schemas.js";
 import type { TOTPFactor } from "./totp/totp.service.js";
 import type { TrustedDeviceService } from "./trusted-device/trusted-device.service.js";
 
@@ -45,8 +46,7 @@ export async function secondFactorRoutes(
       config: limit,
     },
     async (request) => {
-      const setup = await enrollment.beginSetup(authOf(request).userId);
-      return { ...setup, qr_base64: setup.qr_png };
+      return setupReply(await enrollment.beginSetup(authOf(request).userId));
     },
   );
 
