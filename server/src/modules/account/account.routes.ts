@@ -47,6 +47,8 @@ export async function accountRoutes(
     {
       schema: {
         tags: ["auth"],
+        operationId: "register",
+        security: [],
         summary: "Create an account",
         body: RegisterBody,
         response: {
@@ -69,6 +71,7 @@ export async function accountRoutes(
     {
       schema: {
         tags: ["user"],
+        operationId: "getMe",
         summary: "The signed-in user",
         security,
         response: { 200: Type.Ref("User"), ...errorResponses },
@@ -83,6 +86,7 @@ export async function accountRoutes(
     {
       schema: {
         tags: ["user"],
+        operationId: "listMyAuditEvents",
         summary: "The user's own security events, newest first",
         security,
         response: { 200: Type.Object({ events: Type.Array(AuditEvent) }), ...errorResponses },
@@ -97,6 +101,7 @@ export async function accountRoutes(
     {
       schema: {
         tags: ["session"],
+        operationId: "listSessions",
         summary: "Active sessions and trusted devices",
         security,
         response: {
@@ -114,6 +119,7 @@ export async function accountRoutes(
     {
       schema: {
         tags: ["user"],
+        operationId: "deleteAccount",
         summary: "Delete the account and everything of it",
         security,
         body: DeleteBody,
@@ -135,6 +141,8 @@ export async function accountRoutes(
     {
       schema: {
         tags: ["email"],
+        operationId: "confirmAccountDeletion",
+        security: [],
         summary: "Delete the account with the emailed token",
         body: TokenBody,
         response: { 204: Type.Null(), ...errorResponses },

@@ -34,6 +34,7 @@ export async function passwordRoutes(
     {
       schema: {
         tags: ["user"],
+        operationId: "changePassword",
         summary: "Change the password; other sessions are revoked",
         security: [{ bearer: [] }],
         body: ChangePasswordBody,
@@ -55,6 +56,8 @@ export async function passwordRoutes(
     {
       schema: {
         tags: ["email"],
+        operationId: "requestPasswordReset",
+        security: [],
         summary: "Email a password-reset link to a verified address (202 whatever the address)",
         body: EmailBody,
         response: { ...Accepted, ...errorResponses },
@@ -72,6 +75,8 @@ export async function passwordRoutes(
     {
       schema: {
         tags: ["email"],
+        operationId: "resetPassword",
+        security: [],
         summary: "Set a new password with the emailed token; every session is signed out, two-factor stays on",
         body: ResetBody,
         response: { 200: Type.Object({ password_reset: Type.Literal(true) }), ...errorResponses },

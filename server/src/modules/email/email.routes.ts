@@ -29,6 +29,8 @@ export async function emailRoutes(
     {
       schema: {
         tags,
+        operationId: "verifyEmail",
+        security: [],
         summary: "Confirm an email address with the emailed token",
         body: TokenBody,
         response: { 200: Type.Object({ email_verified: Type.Literal(true) }), ...errorResponses },
@@ -46,6 +48,7 @@ export async function emailRoutes(
     {
       schema: {
         tags,
+        operationId: "changeEmail",
         summary: "Change the email address; attached once the link sent to it is opened",
         security: [{ bearer: [] }],
         body: ChangeEmailBody,
@@ -65,6 +68,7 @@ export async function emailRoutes(
     {
       schema: {
         tags,
+        operationId: "requestAccountDeletion",
         summary: "Email a link that deletes the account",
         security: [{ bearer: [] }],
         response: { ...Accepted, ...errorResponses },

@@ -27,6 +27,9 @@ export async function loginRoutes(
     {
       schema: {
         tags: ["auth"],
+        operationId: "login",
+        security: [{}, { basic: [] }],
+        "x-body-optional": true, // HTTP Basic with no body is allowed (plugins/swagger.ts reads this)
         summary: "Password login (JSON body, or HTTP Basic with no body)",
         body: LoginBody,
         response: { 200: LoginReply, ...errorResponses },
@@ -63,6 +66,8 @@ export async function loginRoutes(
     {
       schema: {
         tags: ["two-factor"],
+        operationId: "loginSecondFactor",
+        security: [],
         summary: "Finish a login with a TOTP or recovery code",
         body: SecondFactorLoginBody,
         response: { 200: TokensReply, ...errorResponses },
@@ -93,6 +98,8 @@ export async function loginRoutes(
     {
       schema: {
         tags: ["email"],
+        operationId: "requestMagicLink",
+        security: [],
         summary: "Email a sign-in link to a verified address (202 whatever the address)",
         body: EmailBody,
         response: { ...Accepted, ...errorResponses },
@@ -110,6 +117,8 @@ export async function loginRoutes(
     {
       schema: {
         tags: ["email"],
+        operationId: "verifyMagicLink",
+        security: [],
         summary: "Sign in with the emailed link: tokens, or the mfa_required challenge when two-factor is on",
         body: TokenBody,
         response: { 200: LoginReply, ...errorResponses },

@@ -30,6 +30,8 @@ export async function devMailRoutes(
     {
       schema: {
         tags: ["dev"],
+        operationId: "listDevMail",
+        security: [],
         summary: "The last 50 messages, newest first (without SMTP_URL outside production, from loopback only)",
         response: { 200: Type.Object({ messages: Type.Array(DevMailMessage) }), 404: errorResponses[404] },
       },

@@ -5,7 +5,7 @@ import { constantTimeEqual } from "../../crypto/constant-time.js";
 import type { Database } from "../../db/database.js";
 import { AppError } from "../../errors.js";
 import { isDirectLoopback } from "../../request-meta.js";
-import { errorResponses } from "../../schemas.js";
+import { errorResponses, httpLayerErrors } from "../../schemas.js";
 
 /** `/metrics` is for the operator: loopback itself, or whoever holds METRICS_TOKEN (SPEC §1). */
 function mayReadMetrics(request: FastifyRequest, metricsToken: string | null): boolean {
@@ -25,8 +25,10 @@ export async function opsRoutes(
     {
       schema: {
         tags: ["ops"],
+        operationId: "getHealth",
+        security: [],
         summary: "The process is up",
-        response: { 200: Type.Object({ status: Type.Literal("ok") }) },
+        response: { 200: Type.Object({ status: Type.Literal("ok") }), ...httpLayerErrors },
       },
     },
     async () => ({ status: "ok" as const }),
@@ -37,8 +39,10 @@ export async function opsRoutes(
     {
       schema: {
         tags: ["ops"],
+        operationId: "getReadiness",
+        security: [],
         summary: "The database answers",
-        response: { 200: Type.Object({ status: Type.Literal("ready") }), 503: errorResponses[422] },
+        response: { 200: Type.Object({ status: Type.Literal("ready") }), ...httpLayerErrors, 503: errorResponses[422] },
       },
     },
     async () => {
@@ -56,7 +60,16 @@ export async function opsRoutes(
     {
       schema: {
         tags: ["ops"],
+        operationId: "getMetrics",
+        security: [{}, { metricsToken: [] }],
         summary: "Prometheus metrics (loopback, or Authorization: Bearer METRICS_TOKEN; 404 to anyone else)",
+        response: {
+          200: {
+            description: "Prometheus text exposition format",
+            content: { "text/plain": { schema: { type: "string" } } },
+          },
+          404: errorResponses[404],
+        },
       },
     },
     async (request, reply) => {

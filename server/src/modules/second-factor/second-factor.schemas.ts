@@ -42,6 +42,14 @@ export const PasswordAndCodeBody = Type.Object({
   ...codeAliases,
   recovery_code: Type.Optional(Type.String({ maxLength: 64 })),
 });
+/** The QR image routes' 200 for OpenAPI: the image itself, not JSON (a Buffer skips the serializer). */
+export function qrCodeImage(format: "png" | "svg"): Record<string, unknown> {
+  const type = format === "png" ? "image/png" : "image/svg+xml";
+  return {
+    description: `The QR code of the pending otpauth:// URI as ${format.toUpperCase()}`,
+    content: { [type]: { schema: { type: "string", format: "binary" } } },
+  };
+}
 export const RecoveryCodes = Type.Array(Type.String(), { minItems: 10, maxItems: 10 });
 export const TrustedDevice = Type.Object({
   id: Type.String(),
