@@ -151,6 +151,27 @@ export async function secondFactorRoutes(
       return { recovery_codes: codes };
     },
   );
+  app.get(
+    "/api/auth/2fa/status",
+    {
+      schema: {
+        tags: ["two-factor"],
+        operationId: "getSecondFactorStatus",
+        summary: "Whether two-factor is on and how many recovery codes are left",
+        security: [{ bearer: [] }],
+        response: {
+          200: Type.Object({ mfa_enabled: Type.Boolean(), recovery_codes_remaining: Type.Integer({ minimum: 0 }) }),
+          ...errorResponses,
+        },
+      },
+      preHandler: enrolling,
+    },
+    async (request) => {
+      const status = await enrollment.status(authOf(request).userId);
+      return { mfa_enabled: status.enabled, recovery_codes_remaining: status.recoveryCodesRemaining };
+    },
+  );
+
   app.delete(
     "/api/auth/trusted-devices/:id",
     {
