@@ -11,18 +11,21 @@ import * as users from "../modules/user/user.repository.js";
 import { AppError } from "../errors.js";
 import { normalizeUsername } from "../modules/user/user.service.js";
 import pino from "pino";
+import { formatTable } from "./table.js";
 
-const usage = `Usage: tessera <command>
+const usage = `Usage: tessera <command>   (npm run cli -- <command>; configured like the server: env and .env)
 
-  migrate                      apply database migrations
-  users list                   list users
-  user create-admin <name>     create an admin (password from TESSERA_ADMIN_PASSWORD or prompt-free stdin)
-  user grant-admin <name>      give an existing user the admin role
-  user delete <name>           delete a user and everything of theirs
-  user reset-2fa <name>        turn a user's two-factor authentication off
-  audit [--user <name>] [--limit N]   show the audit log
-  keys rotate                  add a new JWT signing key (old keys keep verifying)
-  keys reencrypt               re-encrypt every stored secret under the first TESSERA_SECRET_KEY`;
+Commands:
+  migrate                            apply database migrations
+  users list                         list users: id, username, email, two-factor, lock state, roles
+  user create-admin <name>           create an admin (password from TESSERA_ADMIN_PASSWORD)
+  user grant-admin <name>            give an existing user the admin role
+  user delete <name>                 delete a user and everything of theirs
+  user reset-2fa <name>              turn a user's two-factor authentication off
+  audit [--user <name>] [--limit N]  show the audit log, newest first (50 events unless --limit)
+  keys rotate                        add a new JWT signing key (old keys keep verifying)
+  keys reencrypt                     re-encrypt every stored secret under the first TESSERA_SECRET_KEY
+  help                               print this help (also --help, -h)`;
 
 const cliMeta = { ip: null, userAgent: "tessera-cli" };
 
@@ -33,9 +36,13 @@ async function run(argv: string[]): Promise<number> {
     options: { user: { type: "string" }, limit: { type: "string" }, help: { type: "boolean", short: "h" } },
   });
   const [command, sub, arg] = positionals;
-  if (command === undefined || values.help === true) {
+  if (command === "help" || values.help === true) {
     console.log(usage);
-    return command === undefined ? 1 : 0;
+    return 0;
+  }
+  if (command === undefined) {
+    console.error(usage);
+    return 1;
   }
   const config = loadConfig(undefined, { webDist: null });
   const runtime: Runtime = await openRuntime(config, { migrate: false });
@@ -64,17 +71,15 @@ async function run(argv: string[]): Promise<number> {
     switch (`${command} ${sub ?? ""}`.trim()) {
       case "users list": {
         const rows = await services.admin.listUsers(10_000, 0);
-        for (const u of rows)
-          console.log(
-            [
-              u.id,
-              u.username,
-              u.email ?? "-",
-              u.mfa_enabled ? "2fa" : "no-2fa",
-              u.locked ? "locked" : "active",
-              u.roles.join(",") || "-",
-            ].join("\t"),
-          );
+        const cells = rows.map((u) => [
+          u.id,
+          u.username,
+          u.email ?? "-",
+          u.mfa_enabled ? "on" : "off",
+          u.locked ? "locked" : "active",
+          u.roles.join(",") || "-",
+        ]);
+        console.log(formatTable(["ID", "USERNAME", "EMAIL", "2FA", "STATUS", "ROLES"], cells));
         return 0;
       }
       case "user create-admin": {
@@ -106,10 +111,14 @@ async function run(argv: string[]): Promise<number> {
           ...(userId === undefined ? {} : { userId }),
           limit: Number(values.limit ?? 50),
         });
-        for (const e of events)
-          console.log(
-            [e.created_at, e.type, e.username ?? e.user_id ?? "-", e.ip ?? "-", e.user_agent ?? "-"].join("\t"),
-          );
+        const cells = events.map((e) => [
+          e.created_at,
+          e.type,
+          e.username ?? e.user_id ?? "-",
+          e.ip ?? "-",
+          e.user_agent ?? "-",
+        ]);
+        console.log(formatTable(["TIME", "EVENT", "USER", "IP", "USER AGENT"], cells));
         return 0;
       }
       case "keys rotate":
