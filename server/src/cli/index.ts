@@ -28,6 +28,17 @@ Commands:
   help                               print this help (also --help, -h)`;
 
 const cliMeta = { ip: null, userAgent: "tessera-cli" };
+const commands = new Set([
+  "migrate",
+  "users list",
+  "user create-admin",
+  "user grant-admin",
+  "user delete",
+  "user reset-2fa",
+  "audit",
+  "keys rotate",
+  "keys reencrypt",
+]);
 
 async function run(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -40,7 +51,9 @@ async function run(argv: string[]): Promise<number> {
     console.log(usage);
     return 0;
   }
-  if (command === undefined) {
+  // An unknown command opens nothing (no data directory, key or database is created for it).
+  const name = command === "migrate" || command === "audit" ? command : `${command ?? ""} ${sub ?? ""}`.trim();
+  if (!commands.has(name)) {
     console.error(usage);
     return 1;
   }
@@ -68,7 +81,7 @@ async function run(argv: string[]): Promise<number> {
       if (user === undefined) throw new AppError("not_found", `no user named "${name ?? ""}"`);
       return user;
     };
-    switch (`${command} ${sub ?? ""}`.trim()) {
+    switch (name) {
       case "users list": {
         const rows = await services.admin.listUsers(10_000, 0);
         const cells = rows.map((u) => [
