@@ -28,7 +28,7 @@ function buildIfStale(workspace, sources, output) {
 }
 
 buildIfStale("server", ["server/src", "server/tsconfig.build.json"], "server/dist/main.js");
-buildIfStale("web", ["web/src", "web/index.html", "web/vite.config.ts"], "web/dist/index.html");
+buildIfStale("web", ["web/src", "web/build", "web/index.html", "web/vite.config.ts"], "web/dist/index.html");
 
 const server = spawnSync(process.execPath, [join(root, "server/dist/main.js")], { cwd: root, stdio: "inherit" });
 process.exit(server.status ?? 0);

@@ -1,12 +1,13 @@
 import { defineConfig } from "vitest/config";
 import vue from "@vitejs/plugin-vue";
+import { pagePathsPlugin } from "./build/page-paths";
 
 // In development the Tessera server runs on :8000 (TESSERA_API_URL to change it); the built app
 // is served by the server itself from web/dist.
 const apiTarget = process.env.TESSERA_API_URL ?? "http://127.0.0.1:8000";
 
 export default defineConfig({
-  plugins: [vue()],
+  plugins: [vue(), pagePathsPlugin()],
   build: {
     outDir: "dist",
     assetsDir: "assets",
@@ -23,6 +24,6 @@ export default defineConfig({
   },
   test: {
     environment: "node",
-    include: ["src/**/*.test.ts"],
+    include: ["src/**/*.test.ts", "build/**/*.test.ts"],
   },
 });

@@ -26,6 +26,8 @@ export async function startTessera({ serverMain, hash, databaseUrl, label = "Tes
     NODE_ENV: "production",
     PUBLIC_URL: base,
     RATE_LIMIT: "off",
+    // The load generator is one client on one address: the per-IP connection cap is for strangers.
+    MAX_CONNECTIONS_PER_IP: "10000",
     LOG_LEVEL: "warn",
     PASSWORD_HASH_MEMORY_KIB: String(hash.memoryKiB),
     PASSWORD_HASH_ITERATIONS: String(hash.iterations),

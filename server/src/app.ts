@@ -18,6 +18,7 @@ import { createMailerFromConfig } from "./modules/notify/transports.js";
 import { TOTPSetupSchema } from "./modules/second-factor/totp/totp.schemas.js";
 import { UserSchema } from "./modules/user/user.schemas.js";
 import { installErrorHandler } from "./plugins/error-handler.js";
+import { httpServerOptions, installHttpLimits } from "./plugins/http-limits.js";
 import { installInputGuard } from "./plugins/input-guard.js";
 import { installMetrics } from "./plugins/metrics.js";
 import { rateLimitFor, registerRateLimit } from "./plugins/rate-limit.js";
@@ -74,7 +75,9 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     ajv: { customOptions: { removeAdditional: "all", coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
     frameworkErrors: malformedURL,
+    ...httpServerOptions(config.http),
   });
+  installHttpLimits(app, config.http, log);
   const redis = deps.redis ?? null;
   const counters: CounterStore =
     redis === null ? createMemoryCounterStore(() => deps.clock.now()) : createRedisCounterStore(redis);

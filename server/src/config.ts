@@ -39,6 +39,23 @@ export interface Config {
   passwordHash: PasswordHashConfig;
   /** Directory of the built web UI; null disables serving it. */
   webDist: string | null;
+  /** `Authorization: Bearer` value that opens /metrics to clients other than loopback; null: loopback only. */
+  metricsToken: string | null;
+  /** The development outbox (`GET /dev/mail`): on only without SMTP_URL and outside production. */
+  devOutbox: boolean;
+  http: HttpLimits;
+}
+
+/** What one client may hold of the HTTP server (SPEC §3 "Slow clients cannot hold the server"). */
+export interface HttpLimits {
+  /** All request headers must arrive within this. @default 10_000 */
+  headersTimeoutMs: number;
+  /** The whole request, body included, must arrive within this. @default 30_000 */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. @default 5_000 */
+  keepAliveTimeoutMs: number;
+  /** Open connections one IP address may hold; more are closed at once. @default 64 */
+  maxConnectionsPerIp: number;
 }
 
 export class ConfigError extends Error {
@@ -149,9 +166,19 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
     problems.push(`LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent`);
   }
   const webDistRaw = optional("WEB_DIST");
+  const nodeEnv = str("NODE_ENV", "development");
+  const http: HttpLimits = {
+    headersTimeoutMs: int("HTTP_HEADERS_TIMEOUT", 10, 1, 600) * 1000,
+    requestTimeoutMs: int("HTTP_REQUEST_TIMEOUT", 30, 1, 3600) * 1000,
+    keepAliveTimeoutMs: int("HTTP_KEEP_ALIVE_TIMEOUT", 5, 1, 600) * 1000,
+    maxConnectionsPerIp: int("MAX_CONNECTIONS_PER_IP", 64, 1, 100_000),
+  };
+  // Node refuses a header deadline later than the whole request's.
+  if (http.headersTimeoutMs > http.requestTimeoutMs)
+    problems.push("HTTP_HEADERS_TIMEOUT: must not be longer than HTTP_REQUEST_TIMEOUT");
 
   const config: Config = {
-    nodeEnv: str("NODE_ENV", "development"),
+    nodeEnv,
     port,
     host,
     publicUrl,
@@ -176,6 +203,9 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
       parallelism: int("PASSWORD_HASH_PARALLELISM", 1, 1, 16),
     },
     webDist: webDistRaw === null ? (defaults.webDist ?? null) : resolve(webDistRaw),
+    metricsToken: optional("METRICS_TOKEN"),
+    devOutbox: smtpUrl === null && nodeEnv !== "production",
+    http,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

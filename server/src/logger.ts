@@ -1,4 +1,5 @@
 import { pino, stdSerializers, type DestinationStream, type Logger } from "pino";
+import { PinoPretty } from "pino-pretty";
 
 /**
  * Log fields that may hold a secret. Request logging (plugins/request-log.ts) writes no headers or
@@ -29,18 +30,29 @@ function errorWithoutStatement(error: Error): Record<string, unknown> {
 }
 
 /**
- * The app's logger: JSON lines to stdout (or `destination`), secret fields redacted. Tests turn
- * `redact` off to show that no secret is logged in the first place.
+ * The app's logger: JSON lines to stdout (or `destination`), secret fields redacted. `pretty` writes
+ * readable lines instead (main.ts: a terminal outside production); JSON stays the format whenever the
+ * output goes to a file, a pipe or a log collector. Tests turn `redact` off to show that no secret is
+ * logged in the first place.
  */
 export function createLogger(
   level: string,
   destination?: DestinationStream,
-  { redact = true }: { redact?: boolean } = {},
+  { redact = true, pretty = false }: { redact?: boolean; pretty?: boolean } = {},
 ): Logger {
   const options = {
     level,
     ...(redact ? { redact: { paths: redactPaths, censor: "[redacted]" } } : {}),
     serializers: { err: errorWithoutStatement },
   };
+  if (pretty) {
+    const stream = PinoPretty({
+      colorize: true,
+      translateTime: "SYS:HH:MM:ss",
+      ignore: "pid,hostname",
+      ...(destination === undefined ? {} : { destination }),
+    });
+    return pino(options, stream);
+  }
   return destination === undefined ? pino(options) : pino(options, destination);
 }

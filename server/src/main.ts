@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import closeWithGrace from "close-with-grace";
 import { buildApp } from "./app.js";
@@ -5,6 +7,7 @@ import { createLogger } from "./logger.js";
 import { systemClock } from "./clock.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { describeError, openRuntime } from "./bootstrap.js";
+import { startupLine } from "./startup.js";
 
 const defaultWebDist = fileURLToPath(new URL("../../web/dist", import.meta.url));
 
@@ -26,7 +29,10 @@ async function main(): Promise<void> {
     console.error(`startup failed: ${describeError(error)}`);
     process.exit(1);
   }
-  const log = createLogger(config.logLevel);
+  // Readable lines in a terminal while developing; JSON in production and whenever the output is piped.
+  const log = createLogger(config.logLevel, undefined, {
+    pretty: process.stdout.isTTY === true && config.nodeEnv !== "production",
+  });
   const app = await buildApp(config, {
     db: runtime.db,
     clock: systemClock,
@@ -55,6 +61,8 @@ async function main(): Promise<void> {
     await runtime.close();
     process.exit(1);
   }
+  const webUI = config.webDist !== null && existsSync(join(config.webDist, "index.html"));
+  log.info(startupLine(config, app.server.address(), webUI));
 }
 
 await main();

@@ -22,7 +22,7 @@ export async function registerRoutes(
 ): Promise<void> {
   const { sessions, audit } = services;
   const refreshTokenTtlSeconds = config.refreshTokenTtlSeconds;
-  await app.register(opsRoutes, { db: services.db });
+  await app.register(opsRoutes, { db: services.db, metricsToken: config.metricsToken });
   await app.register(tokenRoutes, { tokens: services.tokens });
   await app.register(accountRoutes, {
     registration: services.registration,
@@ -50,5 +50,5 @@ export async function registerRoutes(
   await app.register(passwordRoutes, { passwords: services.passwords, sessions, rateLimit });
   await app.register(adminRoutes, { admin: services.admin, enrollment: services.enrollment, audit, sessions });
   await app.register(emailRoutes, { email: services.email, sessions, rateLimit });
-  await app.register(devMailRoutes, { mailer: services.mailer, production: config.nodeEnv === "production" });
+  await app.register(devMailRoutes, { mailer: services.mailer, enabled: config.devOutbox });
 }

@@ -27,6 +27,12 @@ export const errorResponses = {
   429: Type.Ref("ErrorResponse"),
 };
 
+/**
+ * For routes with no 4xx of their own: the HTTP layer may still answer any request with one (408
+ * request_timeout, 431 headers_too_large, 422 for a malformed request), in the same error shape.
+ */
+export const httpLayerErrors = { "4xx": Type.Ref("ErrorResponse") };
+
 // Nullable fields as one JSON Schema type list rather than anyOf: OpenAPI 3.1 documents them the same,
 // and the response serializer writes them directly instead of validating the value against each branch.
 export const NullableString = Type.Unsafe<string | null>({ type: ["string", "null"] });

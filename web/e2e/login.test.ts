@@ -137,5 +137,23 @@ describe("sign-in behaviour", () => {
     await page.waitForURL("**/login/2fa");
   });
 
+  step(
+    "an address the UI does not know answers 404 with the Page not found view; its own pages answer 200",
+    async () => {
+      const { browser, server, problems } = suite();
+      const page = await (await newWatchedContext(browser, server.baseURL, problems)).newPage();
+      for (const path of ["/whoami", "/login-2fa"]) {
+        const response = await page.goto(path);
+        expect(response?.status(), path).toBe(404);
+        await page.getByRole("heading", { name: "Page not found" }).waitFor();
+        expect(await page.title()).toBe("Page not found · Tessera");
+      }
+      await snap(page, "40-page-not-found");
+      await page.getByRole("link", { name: "Go to the start page" }).click();
+      await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      expect((await page.goto("/forgot-password"))?.status()).toBe(200);
+    },
+  );
+
   expectNoPageProblems(suite);
 });

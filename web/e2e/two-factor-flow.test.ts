@@ -152,6 +152,9 @@ describe("two-factor account lifecycle", () => {
     await page.waitForURL("**/profile");
     await expect.poll(() => page.getByTestId("second-factor-status").textContent()).toContain("On");
     await expect.poll(() => page.getByTestId("security-events").textContent()).toContain("Two-factor turned on");
+    await expect
+      .poll(() => page.getByTestId("recovery-codes-left").textContent())
+      .toBe("10 of 10 recovery codes left.");
     await snap(page, "04-profile");
   });
 
@@ -196,6 +199,10 @@ describe("two-factor account lifecycle", () => {
     await other.getByRole("button", { name: "Verify" }).click();
     await other.waitForURL("**/profile");
     await expect.poll(() => other.getByTestId("security-events").textContent()).toContain("Recovery code used");
+    // The profile counts what is left of the set.
+    await expect
+      .poll(() => other.getByTestId("recovery-codes-left").textContent())
+      .toBe("9 of 10 recovery codes left.");
   });
 
   step("revokes the other session, which is then signed out", async () => {

@@ -11,20 +11,34 @@ import * as users from "../modules/user/user.repository.js";
 import { AppError } from "../errors.js";
 import { normalizeUsername } from "../modules/user/user.service.js";
 import pino from "pino";
+import { formatTable } from "./table.js";
 
-const usage = `Usage: tessera <command>
+const usage = `Usage: tessera <command>   (npm run cli -- <command>; configured like the server: env and .env)
 
-  migrate                      apply database migrations
-  users list                   list users
-  user create-admin <name>     create an admin (password from TESSERA_ADMIN_PASSWORD or prompt-free stdin)
-  user grant-admin <name>      give an existing user the admin role
-  user delete <name>           delete a user and everything of theirs
-  user reset-2fa <name>        turn a user's two-factor authentication off
-  audit [--user <name>] [--limit N]   show the audit log
-  keys rotate                  add a new JWT signing key (old keys keep verifying)
-  keys reencrypt               re-encrypt every stored secret under the first TESSERA_SECRET_KEY`;
+Commands:
+  migrate                            apply database migrations
+  users list                         list users: id, username, email, two-factor, lock state, roles
+  user create-admin <name>           create an admin (password from TESSERA_ADMIN_PASSWORD)
+  user grant-admin <name>            give an existing user the admin role
+  user delete <name>                 delete a user and everything of theirs
+  user reset-2fa <name>              turn a user's two-factor authentication off
+  audit [--user <name>] [--limit N]  show the audit log, newest first (50 events unless --limit)
+  keys rotate                        add a new JWT signing key (old keys keep verifying)
+  keys reencrypt                     re-encrypt every stored secret under the first TESSERA_SECRET_KEY
+  help                               print this help (also --help, -h)`;
 
 const cliMeta = { ip: null, userAgent: "tessera-cli" };
+const commands = new Set([
+  "migrate",
+  "users list",
+  "user create-admin",
+  "user grant-admin",
+  "user delete",
+  "user reset-2fa",
+  "audit",
+  "keys rotate",
+  "keys reencrypt",
+]);
 
 async function run(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -33,9 +47,15 @@ async function run(argv: string[]): Promise<number> {
     options: { user: { type: "string" }, limit: { type: "string" }, help: { type: "boolean", short: "h" } },
   });
   const [command, sub, arg] = positionals;
-  if (command === undefined || values.help === true) {
+  if (command === "help" || values.help === true) {
     console.log(usage);
-    return command === undefined ? 1 : 0;
+    return 0;
+  }
+  // An unknown command opens nothing (no data directory, key or database is created for it).
+  const name = command === "migrate" || command === "audit" ? command : `${command ?? ""} ${sub ?? ""}`.trim();
+  if (!commands.has(name)) {
+    console.error(usage);
+    return 1;
   }
   const config = loadConfig(undefined, { webDist: null });
   const runtime: Runtime = await openRuntime(config, { migrate: false });
@@ -61,20 +81,18 @@ async function run(argv: string[]): Promise<number> {
       if (user === undefined) throw new AppError("not_found", `no user named "${name ?? ""}"`);
       return user;
     };
-    switch (`${command} ${sub ?? ""}`.trim()) {
+    switch (name) {
       case "users list": {
         const rows = await services.admin.listUsers(10_000, 0);
-        for (const u of rows)
-          console.log(
-            [
-              u.id,
-              u.username,
-              u.email ?? "-",
-              u.mfa_enabled ? "2fa" : "no-2fa",
-              u.locked ? "locked" : "active",
-              u.roles.join(",") || "-",
-            ].join("\t"),
-          );
+        const cells = rows.map((u) => [
+          u.id,
+          u.username,
+          u.email ?? "-",
+          u.mfa_enabled ? "on" : "off",
+          u.locked ? "locked" : "active",
+          u.roles.join(",") || "-",
+        ]);
+        console.log(formatTable(["ID", "USERNAME", "EMAIL", "2FA", "STATUS", "ROLES"], cells));
         return 0;
       }
       case "user create-admin": {
@@ -106,10 +124,14 @@ async function run(argv: string[]): Promise<number> {
           ...(userId === undefined ? {} : { userId }),
           limit: Number(values.limit ?? 50),
         });
-        for (const e of events)
-          console.log(
-            [e.created_at, e.type, e.username ?? e.user_id ?? "-", e.ip ?? "-", e.user_agent ?? "-"].join("\t"),
-          );
+        const cells = events.map((e) => [
+          e.created_at,
+          e.type,
+          e.username ?? e.user_id ?? "-",
+          e.ip ?? "-",
+          e.user_agent ?? "-",
+        ]);
+        console.log(formatTable(["TIME", "EVENT", "USER", "IP", "USER AGENT"], cells));
         return 0;
       }
       case "keys rotate":

@@ -51,6 +51,11 @@ describe("loadConfig", () => {
       REDIS_URL: "redis://cache:6379",
       SMTP_URL: "smtp://mail:25",
       MAIL_FROM: "Auth <a@example>",
+      METRICS_TOKEN: "scrape-me",
+      HTTP_HEADERS_TIMEOUT: "5",
+      HTTP_REQUEST_TIMEOUT: "20",
+      HTTP_KEEP_ALIVE_TIMEOUT: "2",
+      MAX_CONNECTIONS_PER_IP: "500",
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -65,7 +70,12 @@ describe("loadConfig", () => {
       redisUrl: "redis://cache:6379",
       smtpUrl: "smtp://mail:25",
       mailFrom: "Auth <a@example>",
+      metricsToken: "scrape-me",
+      devOutbox: false, // SMTP_URL is set
+      http: { headersTimeoutMs: 5000, requestTimeoutMs: 20_000, keepAliveTimeoutMs: 2000, maxConnectionsPerIp: 500 },
     });
+    expect(loadConfig({}).devOutbox).toBe(true);
+    expect(loadConfig({ NODE_ENV: "production" }).devOutbox).toBe(false);
   });
 
   it("reports every bad variable at once, one line each naming it", () => {
@@ -95,6 +105,9 @@ describe("loadConfig", () => {
     ["RATE_LIMIT", "maybe"],
     ["LOG_LEVEL", "loud"],
     ["DATABASE_URL", "mongodb://x"],
+    ["HTTP_HEADERS_TIMEOUT", "0"],
+    ["HTTP_REQUEST_TIMEOUT", "soon"],
+    ["MAX_CONNECTIONS_PER_IP", "0"],
   ])("refuses %s=%j with a line naming it", (name, value) => {
     const error = configError({ [name]: value });
     expect(error.problems).toHaveLength(1);

@@ -9,6 +9,15 @@ import { enrolledUser, login, register, strongPassword } from "../support/accoun
 import { call, expectError, type Json } from "../support/http.js";
 import { ensureServerBuilt, serverDir } from "../support/paths.js";
 
+/** A table the CLI printed: its header cells and rows, cells split where two or more spaces stand. */
+function tableOf(stdout: string): { header: string[]; rows: string[][] } {
+  const [header = [], ...rows] = stdout
+    .trimEnd()
+    .split("\n")
+    .map((line) => line.split(/ {2,}/));
+  return { header, rows };
+}
+
 interface Run {
   status: number | null;
   stdout: string;
@@ -68,13 +77,11 @@ describe("the tessera command line, against a SQLite database", () => {
     });
     const run = tessera("users", "list");
     expect(run.status, run.stderr).toBe(0);
-    const rows = run.stdout
-      .trim()
-      .split("\n")
-      .map((line) => line.split("\t"));
+    const { header, rows } = tableOf(run.stdout);
+    expect(header).toEqual(["ID", "USERNAME", "EMAIL", "2FA", "STATUS", "ROLES"]);
     expect(rows.map((row) => row[1])).toEqual(["alice", "bob"]);
-    expect(rows[0]).toEqual([expect.any(String), "alice", "-", "2fa", "active", "-"]);
-    expect(rows[1]).toEqual([expect.any(String), "bob", "bob@example.com", "no-2fa", "active", "-"]);
+    expect(rows[0]).toEqual([expect.any(String), "alice", "-", "on", "active", "-"]);
+    expect(rows[1]).toEqual([expect.any(String), "bob", "bob@example.com", "off", "active", "-"]);
     expect(run.stdout).not.toMatch(/\$argon2|v1:/);
   });
 
@@ -151,10 +158,11 @@ describe("the tessera command line, against a SQLite database", () => {
   it("shows the audit log, filtered by user", () => {
     const run = tessera("audit", "--user", "alice", "--limit", "5");
     expect(run.status, run.stderr).toBe(0);
-    const lines = run.stdout.trim().split("\n");
-    expect(lines.length).toBeGreaterThan(0);
-    expect(lines.length).toBeLessThanOrEqual(5);
-    for (const line of lines) expect(line.split("\t")[2]).toBe("alice");
+    const { header, rows } = tableOf(run.stdout);
+    expect(header).toEqual(["TIME", "EVENT", "USER", "IP", "USER AGENT"]);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.length).toBeLessThanOrEqual(5);
+    for (const row of rows) expect(row[2]).toBe("alice");
   });
 
   it("creates an admin from TESSERA_ADMIN_PASSWORD", async () => {
@@ -198,8 +206,10 @@ describe("the tessera command line, against a SQLite database", () => {
     expect(tessera("users", "frobnicate").status).toBe(1);
   });
 
-  it("exits 1 with no command", () => {
-    expect(tessera().status).toBe(1);
+  it("exits 1 with no command, printing the usage", () => {
+    const run = tessera();
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/Usage: tessera/);
   });
 
   it("exits 1 with a clear line for an unknown user", () => {

@@ -20,6 +20,7 @@ for (const dialect of testDialects()) {
       const res = await login(t.app, "alice");
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(Object.keys(res.body).sort()).toEqual([
+        "2fa_enabled",
         "access_token",
         "expires_in",
         "refresh_token",

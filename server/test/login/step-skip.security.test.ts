@@ -42,6 +42,7 @@ for (const dialect of testDialects()) {
       });
       expect(res.status).toBe(200);
       expect(Object.keys(res.body).sort()).toEqual([
+        "2fa_enabled",
         "2fa_required",
         "expires_in",
         "login_token",
@@ -218,8 +219,9 @@ for (const dialect of testDialects()) {
       await enrolledUser(t.app, t.clock, name);
       const token = await loginToken(t.app, name);
       expectError(await secondFactorLogin(t.app, { login_token: token }), 422, "validation_failed");
-      expectError(await secondFactorLogin(t.app, { login_token: token, code: "" }), 401, "invalid_otp");
-      expectError(await secondFactorLogin(t.app, { login_token: token, recovery_code: "" }), 401, "invalid_otp");
+      // An empty code counts as absent (SPEC §2): refused as invalid input, not verified.
+      expectError(await secondFactorLogin(t.app, { login_token: token, code: "" }), 422, "validation_failed");
+      expectError(await secondFactorLogin(t.app, { login_token: token, recovery_code: "" }), 422, "validation_failed");
     });
   });
 }

@@ -91,6 +91,7 @@ for (const dialect of testDialects()) {
       expect(challenge.body).toEqual({
         mfa_required: true,
         "2fa_required": true,
+        "2fa_enabled": true,
         login_token: expect.any(String),
         methods: ["totp", "recovery_code"],
         expires_in: 300,

@@ -48,7 +48,7 @@ describe("email api", () => {
   });
 
   it("requestMagicLink posts the email and accepts 202", async () => {
-    const fetch = mockFetch(jsonResponse(202, {}));
+    const fetch = mockFetch(jsonResponse(202, { status: "accepted" }));
     await requestMagicLink("a@example.com");
     expect(fetch.single()).toMatchObject({
       method: "POST",

@@ -9,7 +9,7 @@ export function verifyEmail(token: string): Promise<{ email_verified: true }> {
 
 /** Always answers 202, whether or not the address is known. */
 export async function requestMagicLink(email: string): Promise<void> {
-  await api.post<null>("/api/auth/magic-link", { email }, { auth: false });
+  await api.post<{ status: "accepted" }>("/api/auth/magic-link", { email }, { auth: false });
 }
 
 /** Tokens, or the same `mfa_required` challenge as a password login. */
@@ -19,7 +19,7 @@ export function verifyMagicLink(token: string): Promise<LoginReply> {
 
 /** Always answers 202, whether or not the address is known. */
 export async function requestPasswordReset(email: string): Promise<void> {
-  await api.post<null>("/api/auth/password/forgot", { email }, { auth: false });
+  await api.post<{ status: "accepted" }>("/api/auth/password/forgot", { email }, { auth: false });
 }
 
 export function resetPassword(token: string, newPassword: string): Promise<{ password_reset: true }> {

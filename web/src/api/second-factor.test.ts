@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { errorResponse, expectedHeaders, jsonResponse, mockFetch, signedInBrowser } from "../test-utils/fetch-mock";
 import {
   disableSecondFactor,
+  getSecondFactorStatus,
   regenerateRecoveryCodes,
   startSecondFactorSetup,
   verifySecondFactorSetup,
@@ -83,5 +84,12 @@ describe("two-factor api", () => {
       body: { password: "pw", code: "123456" },
     });
     expect(fetch.single().headers).toEqual(expectedHeaders(true, true));
+  });
+
+  it("getSecondFactorStatus reads how many recovery codes are left, as the signed-in user", async () => {
+    const fetch = mockFetch(jsonResponse(200, { mfa_enabled: true, recovery_codes_remaining: 3 }));
+    await expect(getSecondFactorStatus()).resolves.toEqual({ mfa_enabled: true, recovery_codes_remaining: 3 });
+    expect(fetch.single()).toMatchObject({ method: "GET", url: "/api/auth/2fa/status" });
+    expect(fetch.single().headers).toEqual(expectedHeaders(true, false));
   });
 });

@@ -19,3 +19,13 @@ export function disableSecondFactor(password: string, code: string): Promise<{ m
 export function regenerateRecoveryCodes(password: string, code: string): Promise<{ recovery_codes: string[] }> {
   return api.post<{ recovery_codes: string[] }>("/api/auth/2fa/recovery-codes", { password, code });
 }
+
+export interface SecondFactorStatus {
+  mfa_enabled: boolean;
+  recovery_codes_remaining: number;
+}
+
+/** Whether two-factor is on and how many unused recovery codes are left. */
+export function getSecondFactorStatus(): Promise<SecondFactorStatus> {
+  return api.get<SecondFactorStatus>("/api/auth/2fa/status");
+}

@@ -52,7 +52,7 @@ describe("user api", () => {
   });
 
   it("changeEmail posts the address and password and accepts 202", async () => {
-    const fetch = mockFetch(jsonResponse(202, {}));
+    const fetch = mockFetch(jsonResponse(202, { status: "accepted" }));
     await changeEmail("new@example.com", "pw");
     expect(fetch.single()).toMatchObject({
       method: "POST",
@@ -80,7 +80,7 @@ describe("user api", () => {
   });
 
   it("requestDeletion posts and accepts 202", async () => {
-    const fetch = mockFetch(jsonResponse(202, {}));
+    const fetch = mockFetch(jsonResponse(202, { status: "accepted" }));
     await requestDeletion();
     expect(fetch.single()).toMatchObject({ method: "POST", url: "/api/user/delete-request", body: {} });
     expect(fetch.single().headers).toEqual(expectedHeaders(true, true));

@@ -15,7 +15,7 @@ export async function changePassword(currentPassword: string, newPassword: strin
 
 /** Sends a verification link to the new address; it is attached once confirmed. */
 export async function changeEmail(email: string, password: string): Promise<void> {
-  await api.post<null>("/api/user/email", { email, password });
+  await api.post<{ status: "accepted" }>("/api/user/email", { email, password });
 }
 
 export async function deleteAccount(password: string, code?: string): Promise<void> {
@@ -24,7 +24,7 @@ export async function deleteAccount(password: string, code?: string): Promise<vo
 
 /** Emails a link that deletes the account when opened. */
 export async function requestDeletion(): Promise<void> {
-  await api.post<null>("/api/user/delete-request");
+  await api.post<{ status: "accepted" }>("/api/user/delete-request");
 }
 
 export async function confirmDeletion(token: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeEvent, describeUserAgent, formatDateTime, isWarningEvent } from "./format";
+import { describeEvent, describeUserAgent, formatDateTime, isWarningEvent, recoveryCodesLeftMessage } from "./format";
 
 describe("format helpers", () => {
   it("formats timestamps and falls back for null or garbage", () => {
@@ -34,5 +34,15 @@ describe("format helpers", () => {
     expect(describeEvent("some_new_event")).toBe("Some new event");
     expect(isWarningEvent("login_failed")).toBe(true);
     expect(isWarningEvent("login_succeeded")).toBe(false);
+  });
+
+  it.each([
+    [10, "10 of 10 recovery codes left.", false],
+    [4, "4 of 10 recovery codes left.", false],
+    [3, "Only 3 of 10 recovery codes left. Create a new set soon.", true],
+    [1, "Only 1 of 10 recovery codes left. Create a new set soon.", true],
+    [0, "No recovery codes left. Create a new set now, or a lost phone locks you out.", true],
+  ])("says how many recovery codes are left (%i) and warns when few are", (remaining, text, warn) => {
+    expect(recoveryCodesLeftMessage(remaining)).toEqual({ text, warn });
   });
 });

@@ -74,3 +74,15 @@ export function describeEvent(type: string): string {
 export function isWarningEvent(type: string): boolean {
   return /failed|locked|revoked|disabled|reset|used/.test(type);
 }
+
+/** Recovery codes left at which the profile warns: a few lost logins away from being locked out. */
+export const fewRecoveryCodes = 3;
+
+/** What the profile says of the recovery codes left; `warn` when it is time to make a new set. */
+export function recoveryCodesLeftMessage(remaining: number): { text: string; warn: boolean } {
+  if (remaining === 0)
+    return { text: "No recovery codes left. Create a new set now, or a lost phone locks you out.", warn: true };
+  const count = `${remaining} of 10 recovery codes left`;
+  if (remaining <= fewRecoveryCodes) return { text: `Only ${count}. Create a new set soon.`, warn: true };
+  return { text: `${count}.`, warn: false };
+}

@@ -1,7 +1,7 @@
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
+import { createPrivateFile, ensurePrivateDir, restrictToOwner } from "../../file-modes.js";
 import type { Database } from "../database.js";
 import { runPreparedInTransactions } from "../prepared.js";
 import { startCheckpointThread } from "./checkpoint-thread.js";
@@ -27,7 +27,13 @@ export interface SqliteOptions {
  * README.md. Callers get a plain Kysely<Database>, as from PostgreSQL or MySQL.
  */
 export function createSqliteDb(path: string, options: SqliteOptions = {}): Kysely<Database> {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  if (path !== ":memory:") {
+    // SQLite gives the -wal and -shm files the database file's mode, so a 0600 database keeps them 0600;
+    // ones an older version left wider are narrowed before they are opened.
+    ensurePrivateDir(dirname(path));
+    createPrivateFile(path);
+    for (const suffix of ["-wal", "-shm"]) restrictToOwner(`${path}${suffix}`);
+  }
   const sqlite = new SQLite(path);
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = NORMAL");

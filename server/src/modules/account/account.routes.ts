@@ -8,6 +8,7 @@ import { AuditEvent } from "../audit/audit.schemas.js";
 import type { AuditService } from "../audit/audit.service.js";
 import { TokenBody } from "../email/email.schemas.js";
 import { codeAliases, pickCode, TrustedDevice } from "../second-factor/second-factor.schemas.js";
+import { setupReply } from "../second-factor/totp/totp.schemas.js";
 import { clearSessionCookies, sendTokens } from "../session/session.cookies.js";
 import { authOf, requireAuth } from "../session/session.guard.js";
 import { Session, tokenFields } from "../session/session.schemas.js";
@@ -46,6 +47,8 @@ export async function accountRoutes(
     {
       schema: {
         tags: ["auth"],
+        operationId: "register",
+        security: [],
         summary: "Create an account",
         body: RegisterBody,
         response: {
@@ -58,10 +61,7 @@ export async function accountRoutes(
     async (request, reply) => {
       const result = await registration.register(request.body, metaOf(request));
       reply.code(201);
-      const setup =
-        result.totpSetup === undefined
-          ? {}
-          : { mfa_setup: { ...result.totpSetup, qr_base64: result.totpSetup.qr_png } };
+      const setup = result.totpSetup === undefined ? {} : { mfa_setup: setupReply(result.totpSetup) };
       return sendTokens(request, reply, result.tokens, deps.refreshTokenTtlSeconds, { user: result.user, ...setup });
     },
   );
@@ -71,6 +71,7 @@ export async function accountRoutes(
     {
       schema: {
         tags: ["user"],
+        operationId: "getMe",
         summary: "The signed-in user",
         security,
         response: { 200: Type.Ref("User"), ...errorResponses },
@@ -85,6 +86,7 @@ export async function accountRoutes(
     {
       schema: {
         tags: ["user"],
+        operationId: "listMyAuditEvents",
         summary: "The user's own security events, newest first",
         security,
         response: { 200: Type.Object({ events: Type.Array(AuditEvent) }), ...errorResponses },
@@ -99,6 +101,7 @@ export async function accountRoutes(
     {
       schema: {
         tags: ["session"],
+        operationId: "listSessions",
         summary: "Active sessions and trusted devices",
         security,
         response: {
@@ -116,6 +119,7 @@ export async function accountRoutes(
     {
       schema: {
         tags: ["user"],
+        operationId: "deleteAccount",
         summary: "Delete the account and everything of it",
         security,
         body: DeleteBody,
@@ -137,6 +141,8 @@ export async function accountRoutes(
     {
       schema: {
         tags: ["email"],
+        operationId: "confirmAccountDeletion",
+        security: [],
         summary: "Delete the account with the emailed token",
         body: TokenBody,
         response: { 204: Type.Null(), ...errorResponses },

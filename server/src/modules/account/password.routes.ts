@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import type { RateLimitFor } from "../../plugins/rate-limit.js";
 import { metaOf } from "../../request-meta.js";
 import { errorResponses } from "../../schemas.js";
-import { Accepted, EmailBody, LinkToken } from "../email/email.schemas.js";
+import { Accepted, acceptedBody, EmailBody, LinkToken } from "../email/email.schemas.js";
 import { codeAliases, pickCode } from "../second-factor/second-factor.schemas.js";
 import { clearSessionCookies } from "../session/session.cookies.js";
 import { authOf, requireAuth } from "../session/session.guard.js";
@@ -34,6 +34,7 @@ export async function passwordRoutes(
     {
       schema: {
         tags: ["user"],
+        operationId: "changePassword",
         summary: "Change the password; other sessions are revoked",
         security: [{ bearer: [] }],
         body: ChangePasswordBody,
@@ -55,6 +56,8 @@ export async function passwordRoutes(
     {
       schema: {
         tags: ["email"],
+        operationId: "requestPasswordReset",
+        security: [],
         summary: "Email a password-reset link to a verified address (202 whatever the address)",
         body: EmailBody,
         response: { ...Accepted, ...errorResponses },
@@ -63,7 +66,7 @@ export async function passwordRoutes(
     },
     async (request, reply) => {
       await passwords.requestPasswordReset(request.body.email, metaOf(request));
-      return reply.code(202).send(null);
+      return reply.code(202).send(acceptedBody);
     },
   );
 
@@ -72,6 +75,8 @@ export async function passwordRoutes(
     {
       schema: {
         tags: ["email"],
+        operationId: "resetPassword",
+        security: [],
         summary: "Set a new password with the emailed token; every session is signed out, two-factor stays on",
         body: ResetBody,
         response: { 200: Type.Object({ password_reset: Type.Literal(true) }), ...errorResponses },

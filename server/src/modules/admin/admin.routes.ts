@@ -31,6 +31,7 @@ export async function adminRoutes(
     {
       schema: {
         tags: ["admin"],
+        operationId: "adminListUsers",
         summary: "All users",
         security,
         querystring: Paging,
@@ -51,6 +52,7 @@ export async function adminRoutes(
     {
       schema: {
         tags: ["admin"],
+        operationId: "adminResetSecondFactor",
         summary: "Turn a user's two-factor off (they enrol again)",
         security,
         params: IdParams,
@@ -70,6 +72,7 @@ export async function adminRoutes(
       {
         schema: {
           tags: ["admin"],
+          operationId: action === "lock" ? "adminLockUser" : "adminUnlockUser",
           summary: action === "lock" ? "Lock an account and end its sessions" : "Unlock an account",
           security,
           params: IdParams,
@@ -89,6 +92,7 @@ export async function adminRoutes(
     {
       schema: {
         tags: ["admin"],
+        operationId: "adminListAuditEvents",
         summary: "Security events of every user, newest first",
         security,
         querystring: Paging,

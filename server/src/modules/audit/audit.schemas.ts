@@ -13,5 +13,5 @@ export const AuditEvent = Type.Object({
 /** One event as an administrator sees it, with whose it is (GET /api/admin/audit). */
 export const AdminAuditEvent = Type.Composite([
   AuditEvent,
-  Type.Object({ user_id: NullableString, username: NullableString, created_at: NullableTime }),
+  Type.Object({ user_id: NullableString, username: NullableString }),
 ]);

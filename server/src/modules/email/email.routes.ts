@@ -6,7 +6,7 @@ import { metaOf } from "../../request-meta.js";
 import { errorResponses } from "../../schemas.js";
 import { authOf, requireAuth } from "../session/session.guard.js";
 import type { SessionService } from "../session/session.service.js";
-import { Accepted, Email, TokenBody } from "./email.schemas.js";
+import { Accepted, acceptedBody, Email, TokenBody } from "./email.schemas.js";
 import type { EmailService } from "./email.service.js";
 
 const ChangeEmailBody = Type.Object({
@@ -29,6 +29,8 @@ export async function emailRoutes(
     {
       schema: {
         tags,
+        operationId: "verifyEmail",
+        security: [],
         summary: "Confirm an email address with the emailed token",
         body: TokenBody,
         response: { 200: Type.Object({ email_verified: Type.Literal(true) }), ...errorResponses },
@@ -46,6 +48,7 @@ export async function emailRoutes(
     {
       schema: {
         tags,
+        operationId: "changeEmail",
         summary: "Change the email address; attached once the link sent to it is opened",
         security: [{ bearer: [] }],
         body: ChangeEmailBody,
@@ -56,7 +59,7 @@ export async function emailRoutes(
     },
     async (request, reply) => {
       await email.requestEmailChange(authOf(request).userId, request.body, metaOf(request));
-      return reply.code(202).send(null);
+      return reply.code(202).send(acceptedBody);
     },
   );
 
@@ -65,6 +68,7 @@ export async function emailRoutes(
     {
       schema: {
         tags,
+        operationId: "requestAccountDeletion",
         summary: "Email a link that deletes the account",
         security: [{ bearer: [] }],
         response: { ...Accepted, ...errorResponses },
@@ -74,7 +78,7 @@ export async function emailRoutes(
     },
     async (request, reply) => {
       await email.requestDeletion(authOf(request).userId, metaOf(request));
-      return reply.code(202).send(null);
+      return reply.code(202).send(acceptedBody);
     },
   );
 }

@@ -1,15 +1,15 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { AppError } from "../../errors.js";
+import { utf8Problem } from "../../plugins/input-guard.js";
 import type { RateLimitFor } from "../../plugins/rate-limit.js";
 import { metaOf } from "../../request-meta.js";
 import { errorResponses } from "../../schemas.js";
-import { Accepted, EmailBody, TokenBody } from "../email/email.schemas.js";
+import { Accepted, acceptedBody, EmailBody, TokenBody } from "../email/email.schemas.js";
 import { pickCode } from "../second-factor/second-factor.schemas.js";
 import { readDeviceCookie, setDeviceCookie } from "../second-factor/trusted-device/device-cookie.js";
-import { sendTokens } from "../session/session.cookies.js";
 import { LoginBody, LoginReply, SecondFactorLoginBody, TokensReply } from "./login.schemas.js";
-import { sendLoginResult } from "./login.reply.js";
+import { sendLoggedIn, sendLoginResult } from "./login.reply.js";
 import type { LoginService } from "./login.service.js";
 import type { MagicLinkService } from "./magic-link.service.js";
 
@@ -27,6 +27,9 @@ export async function loginRoutes(
     {
       schema: {
         tags: ["auth"],
+        operationId: "login",
+        security: [{}, { basic: [] }],
+        "x-body-optional": true, // HTTP Basic with no body is allowed (plugins/swagger.ts reads this)
         summary: "Password login (JSON body, or HTTP Basic with no body)",
         body: LoginBody,
         response: { 200: LoginReply, ...errorResponses },
@@ -36,7 +39,10 @@ export async function loginRoutes(
         // Scripts may send the credentials as HTTP Basic instead of a body (SPEC §2).
         const header = request.headers.authorization;
         if (request.body === undefined && header?.startsWith("Basic ")) {
-          const decoded = Buffer.from(header.slice(6), "base64").toString("utf8");
+          const bytes = Buffer.from(header.slice(6), "base64");
+          const problem = utf8Problem(bytes, "Authorization header");
+          if (problem !== null) throw problem;
+          const decoded = bytes.toString("utf8");
           const separator = decoded.indexOf(":");
           if (separator > 0)
             request.body = { username: decoded.slice(0, separator), password: decoded.slice(separator + 1) };
@@ -60,6 +66,8 @@ export async function loginRoutes(
     {
       schema: {
         tags: ["two-factor"],
+        operationId: "loginSecondFactor",
+        security: [],
         summary: "Finish a login with a TOTP or recovery code",
         body: SecondFactorLoginBody,
         response: { 200: TokensReply, ...errorResponses },
@@ -69,18 +77,19 @@ export async function loginRoutes(
     async (request, reply) => {
       const body = request.body;
       const code = pickCode(body);
-      if ((code === undefined) === (body.recovery_code === undefined)) {
+      const recoveryCode = body.recovery_code === "" ? undefined : body.recovery_code;
+      if ((code === undefined) === (recoveryCode === undefined)) {
         throw new AppError("validation_failed", "Send exactly one of code or recovery_code.", undefined, [
           { field: "code", message: "exactly one of code or recovery_code is required" },
         ]);
       }
       const result = await login.loginWithSecondFactor(
-        { loginToken: body.login_token, code, recoveryCode: body.recovery_code, rememberDevice: body.remember_device },
+        { loginToken: body.login_token, code, recoveryCode, rememberDevice: body.remember_device },
         metaOf(request),
       );
       if (result.device !== undefined)
         setDeviceCookie(request, reply, result.device.token, result.device.maxAgeSeconds);
-      return sendTokens(request, reply, result.tokens, cookieMaxAge, { user: result.user });
+      return sendLoggedIn(request, reply, result.tokens, result.user, cookieMaxAge);
     },
   );
 
@@ -89,6 +98,8 @@ export async function loginRoutes(
     {
       schema: {
         tags: ["email"],
+        operationId: "requestMagicLink",
+        security: [],
         summary: "Email a sign-in link to a verified address (202 whatever the address)",
         body: EmailBody,
         response: { ...Accepted, ...errorResponses },
@@ -97,7 +108,7 @@ export async function loginRoutes(
     },
     async (request, reply) => {
       await magicLinks.requestMagicLink(request.body.email, metaOf(request));
-      return reply.code(202).send(null);
+      return reply.code(202).send(acceptedBody);
     },
   );
 
@@ -106,6 +117,8 @@ export async function loginRoutes(
     {
       schema: {
         tags: ["email"],
+        operationId: "verifyMagicLink",
+        security: [],
         summary: "Sign in with the emailed link: tokens, or the mfa_required challenge when two-factor is on",
         body: TokenBody,
         response: { 200: LoginReply, ...errorResponses },

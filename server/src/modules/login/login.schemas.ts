@@ -18,11 +18,18 @@ export const SecondFactorLoginBody = Type.Object({
 export const ChallengeSchema = Type.Object({
   mfa_required: Type.Literal(true),
   "2fa_required": Type.Literal(true),
+  "2fa_enabled": Type.Literal(true),
   login_token: Type.String(),
   methods: Type.Array(Type.String()),
   expires_in: Type.Integer(),
 });
 
+/** Every login reply says whether the account has two-factor on (seed 004's `2fa_enabled`). */
+const secondFactorEnabled = { "2fa_enabled": Type.Boolean({ description: "Alias of user.mfa_enabled (seed 004)" }) };
+
 /** What any first factor answers: tokens, or the challenge. */
-export const LoginReply = Type.Union([Type.Object({ ...tokenFields, user: Type.Ref("User") }), ChallengeSchema]);
-export const TokensReply = Type.Object({ ...tokenFields, user: Type.Optional(Type.Ref("User")) });
+export const LoginReply = Type.Union([
+  Type.Object({ ...tokenFields, user: Type.Ref("User"), ...secondFactorEnabled }),
+  ChallengeSchema,
+]);
+export const TokensReply = Type.Object({ ...tokenFields, user: Type.Ref("User"), ...secondFactorEnabled });

@@ -58,8 +58,8 @@ export function createLogTransport(log: FastifyBaseLogger, production: boolean):
 }
 
 /**
- * The mailer main.ts and the tests get by default: SMTP when configured, else the log (and /dev/mail
- * outside production).
+ * The mailer main.ts and the tests get by default: SMTP when configured, else the log (and, outside
+ * production, the outbox /dev/mail reads; never beside SMTP, so no link sent by mail can be read there).
  */
 export function createMailerFromConfig(config: Readonly<Config>, clock: Clock, log: FastifyBaseLogger): Mailer {
   const production = config.nodeEnv === "production";
@@ -69,5 +69,5 @@ export function createMailerFromConfig(config: Readonly<Config>, clock: Clock, l
       : createSMTPTransport(config.smtpUrl, config.mailFrom);
   if (config.smtpUrl === null && production)
     log.warn("SMTP_URL is not set: verification, sign-in and reset emails will not be sent");
-  return createMailer({ transport, clock, log: log.child({ module: "mailer" }), keepOutbox: !production });
+  return createMailer({ transport, clock, log: log.child({ module: "mailer" }), keepOutbox: config.devOutbox });
 }

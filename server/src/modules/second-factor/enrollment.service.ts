@@ -35,6 +35,8 @@ export interface SecondFactorEnrollment {
   ): Promise<string[]>;
   /** Admin or CLI: turns two-factor off without a code (the person proved who they are elsewhere). */
   resetByAdmin(userId: string, meta: RequestMeta): Promise<void>;
+  /** Whether two-factor is on, and how many unused recovery codes are left (0 when it is off). */
+  status(userId: string): Promise<{ enabled: boolean; recoveryCodesRemaining: number }>;
 }
 
 export function createSecondFactorEnrollment(deps: {
@@ -112,6 +114,12 @@ export function createSecondFactorEnrollment(deps: {
         await audit.record({ type: "mfa_reset_by_admin", userId, meta }, trx);
       });
       notifier.notify(user, "second_factor_disabled", meta);
+    },
+
+    async status(userId) {
+      const user = await users.findUserById(db, userId);
+      const enabled = user?.mfa_enabled === 1;
+      return { enabled, recoveryCodesRemaining: enabled ? (await recoveryCodes.list(userId, db)).length : 0 };
     },
   };
 }

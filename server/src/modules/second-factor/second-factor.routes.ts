@@ -9,7 +9,8 @@ import { authOf, requireAuth } from "../session/session.guard.js";
 import { tokenFields } from "../session/session.schemas.js";
 import type { SessionService } from "../session/session.service.js";
 import type { SecondFactorEnrollment } from "./enrollment.service.js";
-import { CodeBody, PasswordAndCodeBody, RecoveryCodes, requiredCode } from "./second-factor.schemas.js";
+import { CodeBody, PasswordAndCodeBody, qrCodeImage, RecoveryCodes, requiredCode } from "./second-factor.schemas.js";
+import { setupReply } from "./totp/totp.schemas.js";
 import type { TOTPFactor } from "./totp/totp.service.js";
 import type { TrustedDeviceService } from "./trusted-device/trusted-device.service.js";
 
@@ -37,6 +38,7 @@ export async function secondFactorRoutes(
     {
       schema: {
         tags: ["two-factor"],
+        operationId: "beginSecondFactorSetup",
         summary: "Start TOTP enrolment: a new pending secret and its QR code",
         security: [{ bearer: [] }],
         response: { 200: Type.Ref("MFASetup"), ...errorResponses },
@@ -45,8 +47,7 @@ export async function secondFactorRoutes(
       config: limit,
     },
     async (request) => {
-      const setup = await enrollment.beginSetup(authOf(request).userId);
-      return { ...setup, qr_base64: setup.qr_png };
+      return setupReply(await enrollment.beginSetup(authOf(request).userId));
     },
   );
 
@@ -56,9 +57,10 @@ export async function secondFactorRoutes(
       {
         schema: {
           tags: ["two-factor"],
+          operationId: `getSetupQRCode${format.toUpperCase()}`,
           summary: `QR code of the pending setup (${format.toUpperCase()}); never once two-factor is on`,
           security: [{ bearer: [] }],
-          response: errorResponses,
+          response: { 200: qrCodeImage(format), ...errorResponses },
         },
         preHandler: enrolling,
         config: limit,
@@ -78,6 +80,7 @@ export async function secondFactorRoutes(
     {
       schema: {
         tags: ["two-factor"],
+        operationId: "confirmSecondFactorSetup",
         summary: "Confirm the pending secret with a code; turns two-factor on",
         security: [{ bearer: [] }],
         body: CodeBody,
@@ -104,6 +107,7 @@ export async function secondFactorRoutes(
     {
       schema: {
         tags: ["two-factor"],
+        operationId: "disableSecondFactor",
         summary: "Turn two-factor off with the password and a code (or recovery code)",
         security: [{ bearer: [] }],
         body: PasswordAndCodeBody,
@@ -129,6 +133,7 @@ export async function secondFactorRoutes(
     {
       schema: {
         tags: ["two-factor"],
+        operationId: "regenerateRecoveryCodes",
         summary: "Replace the recovery codes; the old set stops working",
         security: [{ bearer: [] }],
         body: PasswordAndCodeBody,
@@ -146,11 +151,33 @@ export async function secondFactorRoutes(
       return { recovery_codes: codes };
     },
   );
+  app.get(
+    "/api/auth/2fa/status",
+    {
+      schema: {
+        tags: ["two-factor"],
+        operationId: "getSecondFactorStatus",
+        summary: "Whether two-factor is on and how many recovery codes are left",
+        security: [{ bearer: [] }],
+        response: {
+          200: Type.Object({ mfa_enabled: Type.Boolean(), recovery_codes_remaining: Type.Integer({ minimum: 0 }) }),
+          ...errorResponses,
+        },
+      },
+      preHandler: enrolling,
+    },
+    async (request) => {
+      const status = await enrollment.status(authOf(request).userId);
+      return { mfa_enabled: status.enabled, recovery_codes_remaining: status.recoveryCodesRemaining };
+    },
+  );
+
   app.delete(
     "/api/auth/trusted-devices/:id",
     {
       schema: {
         tags: ["session"],
+        operationId: "revokeTrustedDevice",
         summary: "Forget a trusted device",
         security: [{ bearer: [] }],
         params: IdParams,

@@ -2,19 +2,22 @@ import { Type } from "@sinclair/typebox";
 import { AppError } from "../../errors.js";
 import { NullableString } from "../../schemas.js";
 
-/** Codes arrive as `code` or, for clients of the seed API, `otp` / `token` (SPEC §2). */
+/** Codes arrive as `code` or, for clients of the seed APIs, `otp` / `token` (SPEC §2). */
 export const codeAliases = {
   code: Type.Optional(Type.String({ maxLength: 64 })),
   otp: Type.Optional(Type.String({ maxLength: 64 })),
   token: Type.Optional(Type.String({ maxLength: 64 })),
 };
 
+const present = (value: string | undefined): string | undefined => (value === "" ? undefined : value);
+
+/** The code under whichever name carries one; an empty field counts as absent (`{"code": "", "otp": "123456"}`). */
 export function pickCode(body: {
   code?: string | undefined;
   otp?: string | undefined;
   token?: string | undefined;
 }): string | undefined {
-  return body.code ?? body.otp ?? body.token;
+  return present(body.code) ?? present(body.otp) ?? present(body.token);
 }
 
 /** A code under any of its names, or a recovery code; validation_failed when there is none. */
@@ -24,7 +27,7 @@ export function requiredCode(body: {
   token?: string | undefined;
   recovery_code?: string | undefined;
 }): string {
-  const code = pickCode(body) ?? body.recovery_code;
+  const code = pickCode(body) ?? present(body.recovery_code);
   if (code === undefined || code === "") {
     throw new AppError("validation_failed", "A code is required.", undefined, [
       { field: "code", message: "is required" },
@@ -39,6 +42,14 @@ export const PasswordAndCodeBody = Type.Object({
   ...codeAliases,
   recovery_code: Type.Optional(Type.String({ maxLength: 64 })),
 });
+/** The QR image routes' 200 for OpenAPI: the image itself, not JSON (a Buffer skips the serializer). */
+export function qrCodeImage(format: "png" | "svg"): Record<string, unknown> {
+  const type = format === "png" ? "image/png" : "image/svg+xml";
+  return {
+    description: `The QR code of the pending otpauth:// URI as ${format.toUpperCase()}`,
+    content: { [type]: { schema: { type: "string", format: "binary" } } },
+  };
+}
 export const RecoveryCodes = Type.Array(Type.String(), { minItems: 10, maxItems: 10 });
 export const TrustedDevice = Type.Object({
   id: Type.String(),

@@ -23,6 +23,9 @@ export async function sessionRoutes(
     {
       schema: {
         tags: ["session"],
+        operationId: "refreshTokens",
+        security: [{}, { refreshCookie: [], csrfToken: [] }],
+        "x-body-optional": true, // the cookie alone will do (plugins/swagger.ts reads this)
         summary: "Rotate a refresh token (body, or the refresh cookie with the CSRF header)",
         body: Type.Optional(RefreshBody),
         response: { 200: Type.Object(tokenFields), ...errorResponses },
@@ -50,6 +53,8 @@ export async function sessionRoutes(
     {
       schema: {
         tags: ["session"],
+        operationId: "logout",
+        security: [{ bearer: [] }, { refreshCookie: [], csrfToken: [] }],
         summary: "Revoke the current session",
         response: { 204: Type.Null(), ...errorResponses },
       },
@@ -66,6 +71,7 @@ export async function sessionRoutes(
     {
       schema: {
         tags: ["session"],
+        operationId: "revokeSession",
         summary: "Revoke a session (its `sid`)",
         security: [{ bearer: [] }],
         params: IdParams,

@@ -1,5 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
+import { httpLayerErrors } from "../../schemas.js";
 import type { TokenService } from "./token.service.js";
 
 const Jwk = Type.Object({
@@ -18,8 +19,10 @@ export async function tokenRoutes(app: FastifyInstance, { tokens }: { tokens: To
     {
       schema: {
         tags: ["tokens"],
+        operationId: "getJWKS",
+        security: [],
         summary: "Public keys that verify Tessera's access tokens",
-        response: { 200: Type.Object({ keys: Type.Array(Jwk) }) },
+        response: { 200: Type.Object({ keys: Type.Array(Jwk) }), ...httpLayerErrors },
       },
     },
     async (_request, reply) => {
