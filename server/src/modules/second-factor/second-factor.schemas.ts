@@ -9,12 +9,13 @@ export const codeAliases = {
   token: Type.Optional(Type.String({ maxLength: 64 })),
 };
 
+/** The code under whichever name carries one; an empty field counts as absent (`{"code": "", "otp": "…"}`). */
 export function pickCode(body: {
   code?: string | undefined;
   otp?: string | undefined;
   token?: string | undefined;
 }): string | undefined {
-  return body.code ?? body.otp ?? body.token;
+  return [body.code, body.otp, body.token].find((code) => code !== undefined && code !== "");
 }
 
 /** A code under any of its names, or a recovery code; validation_failed when there is none. */
