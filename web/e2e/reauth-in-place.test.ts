@@ -99,6 +99,8 @@ describe("re-authentication in place", () => {
     await dialog().waitFor();
     await dialog().getByRole("button", { name: "Cancel" }).click();
     await dialog().waitFor({ state: "hidden" });
+    // Closed, the dialog leaves no field of its own in the page.
+    expect(await page.getByLabel("Your password").count()).toBe(0);
     await expect
       .poll(() => alertsOf(page))
       .toContain("For your security, confirm it is you: enter your password again to continue.");
