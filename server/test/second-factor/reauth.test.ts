@@ -4,7 +4,11 @@ import { appOn, type TestApp } from "../support/app.js";
 import {
   claimsOf,
   enrolledUser,
+  fullLogin,
+  login,
+  passwordLogin,
   register,
+  rememberedLogin,
   setCookieNames,
   strongPassword,
   totpCode,
@@ -41,6 +45,26 @@ for (const dialect of testDialects()) {
       expect(authTimeOf(str(refreshed.body["access_token"]))).toBe(authTimeOf(renewed));
       const events = (await call(t.app, "GET", "/api/user/audit", { token: renewed })).body["events"] as Json[];
       expect(events.map((event) => event["type"])).toContain("reauthenticated");
+    });
+
+    it("sets auth_time at every sign-in: password, second factor, and a remembered browser", async () => {
+      const name = uniqueName("signins");
+      const { secret } = await enrolledUser(t.app, t.clock, name);
+      outlive(t);
+      const now = (): number => Math.floor(t.clock.now() / 1000);
+      const { accessToken } = await fullLogin(t, name, secret);
+      expect(authTimeOf(accessToken)).toBe(now());
+      outlive(t);
+      t.clock.advance(30);
+      const { reply, cookie } = await rememberedLogin(t, name, secret);
+      expect(authTimeOf(str(reply.body["access_token"]))).toBe(now());
+      outlive(t);
+      const remembered = await passwordLogin(t.app, name, { tessera_device: cookie });
+      expect(authTimeOf(str(remembered.body["access_token"]))).toBe(now());
+      const plain = uniqueName("plain");
+      await register(t.app, plain);
+      outlive(t);
+      expect(authTimeOf(str((await login(t.app, plain)).body["access_token"]))).toBe(now());
     });
 
     it("takes the second factor as code, otp, token or recovery_code; an empty code counts as absent", async () => {
