@@ -19,12 +19,16 @@ export interface Config {
   host: string;
   /** Where users reach Tessera; links and the JWT issuer use it. */
   publicUrl: string;
+  /** The access tokens' `aud` (RFC 9068). @default publicUrl */
+  tokenAudience: string;
   dataDir: string;
   /** Addresses or CIDRs of reverse proxies whose X-Forwarded-* headers are believed. */
   trustProxy: string[];
   corsOrigins: string[];
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /** How recent a sign-in must be for a sensitive action (SPEC "Re-authentication"). @default 600 */
+  reauthMaxAgeSeconds: number;
   trustedDeviceDays: number;
   databaseUrl: string;
   redisUrl: string | null;
@@ -88,12 +92,14 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
     const value = env[name];
     return value === undefined || value === "" ? null : value;
   };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
+  /** A whole number from `min` to `max`; without `max`, any safe integer from `min` up. */
+  const int = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
     const raw = env[name];
     if (raw === undefined || raw === "") return fallback;
     const value = Number(raw);
     if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
-      problems.push(`${name}: must be a whole number from ${min} to ${max}, got "${raw}"`);
+      const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+      problems.push(`${name}: must be a whole number ${range}, got "${raw}"`);
       return fallback;
     }
     return value;
@@ -182,11 +188,13 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
     port,
     host,
     publicUrl,
+    tokenAudience: str("TOKEN_AUDIENCE", publicUrl),
     dataDir,
     trustProxy,
     corsOrigins,
     accessTokenTtlSeconds: int("ACCESS_TOKEN_TTL", 900, 30, 86_400),
     refreshTokenTtlSeconds: int("REFRESH_TOKEN_TTL", 60 * 60 * 24 * 30, 300, 60 * 60 * 24 * 365), // 30 days
+    reauthMaxAgeSeconds: int("REAUTH_MAX_AGE", 60 * 10, 1), // 10 minutes
     trustedDeviceDays: int("TRUSTED_DEVICE_DAYS", 30, 0, 365),
     databaseUrl,
     redisUrl,

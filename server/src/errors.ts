@@ -4,6 +4,7 @@ export const errorCodes = {
   invalid_token: 400,
   invalid_credentials: 401,
   mfa_required: 401,
+  reauth_required: 401,
   invalid_otp: 401,
   otp_replayed: 401,
   login_token_expired: 401,
@@ -31,6 +32,7 @@ const defaultMessages: Record<ErrorCode, string> = {
   invalid_token: "The link is invalid, used or expired.",
   invalid_credentials: "Invalid username or password.",
   mfa_required: "This action needs a second factor.",
+  reauth_required: "Confirm it is you: this action needs a recent sign-in. Re-enter your password at /api/auth/reauth.",
   invalid_otp: "The code is not valid.",
   otp_replayed: "This code was already used. Wait for the next one.",
   login_token_expired: "The login has expired. Sign in again.",
@@ -80,4 +82,27 @@ export function errorBody(code: ErrorCode, message?: string, details?: ErrorDeta
   const body: ErrorBody = { error: { code, message: message ?? defaultMessages[code] } };
   if (details !== undefined && details.length > 0) body.error.details = details;
   return body;
+}
+
+/**
+ * What a 401's `WWW-Authenticate: Bearer` challenge says beyond the realm: RFC 6750 §3.1 `invalid_token` for a
+ * token that was presented and refused, RFC 9470 §3 `insufficient_user_authentication` for a live token whose
+ * sign-in is not strong or recent enough. The description never carries the token or why it failed in detail.
+ */
+export interface BearerChallenge {
+  error: "invalid_token" | "insufficient_user_authentication";
+  description: string;
+  /** RFC 9470: the sign-in must be at most this many seconds old. */
+  maxAge?: number;
+}
+
+/** An AppError about the bearer token: the error handler adds its challenge to `WWW-Authenticate`. */
+export class BearerError extends AppError {
+  constructor(
+    code: ErrorCode,
+    readonly challenge: BearerChallenge,
+    message?: string,
+  ) {
+    super(code, message);
+  }
 }

@@ -7,6 +7,7 @@ import { emailRoutes } from "./modules/email/email.routes.js";
 import { loginRoutes } from "./modules/login/login.routes.js";
 import { devMailRoutes } from "./modules/notify/dev-mail.routes.js";
 import { opsRoutes } from "./modules/ops/ops.routes.js";
+import { reauthRoutes } from "./modules/second-factor/reauth.routes.js";
 import { secondFactorRoutes } from "./modules/second-factor/second-factor.routes.js";
 import { sessionRoutes } from "./modules/session/session.routes.js";
 import { tokenRoutes } from "./modules/token/token.routes.js";
@@ -47,6 +48,7 @@ export async function registerRoutes(
     refreshTokenTtlSeconds,
     rateLimit,
   });
+  await app.register(reauthRoutes, { reauth: services.reauth, sessions, refreshTokenTtlSeconds, rateLimit });
   await app.register(passwordRoutes, { passwords: services.passwords, sessions, rateLimit });
   await app.register(adminRoutes, { admin: services.admin, enrollment: services.enrollment, audit, sessions });
   await app.register(emailRoutes, { email: services.email, sessions, rateLimit });

@@ -24,6 +24,7 @@ import {
   type SecondFactorEnrollment,
 } from "./modules/second-factor/enrollment.service.js";
 import { createSecondFactorLockout, type SecondFactorLockout } from "./modules/second-factor/lockout.js";
+import { createReauthService, type ReauthService } from "./modules/second-factor/reauth.service.js";
 import {
   createRecoveryCodeFactor,
   type RecoveryCodeFactor,
@@ -56,6 +57,7 @@ export interface Services {
   recoveryCodes: RecoveryCodeFactor;
   devices: TrustedDeviceService;
   secondFactor: SecondFactorService;
+  reauth: ReauthService;
   enrollment: SecondFactorEnrollment;
   email: EmailService;
   login: LoginService;
@@ -92,17 +94,27 @@ export function createServices(deps: {
     keyring,
     clock,
     issuer: config.publicUrl,
+    audience: config.tokenAudience,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
   });
   const users = createUserService({ db, hasher, audit, limits });
   const refreshTokenTtlSeconds = config.refreshTokenTtlSeconds;
-  const sessions = createSessionService({ db, clock, tokens, audit, refreshTokenTtlSeconds });
+  const sessions = createSessionService({
+    db,
+    clock,
+    tokens,
+    audit,
+    refreshTokenTtlSeconds,
+    reauthMaxAgeSeconds: config.reauthMaxAgeSeconds,
+    requireEmailVerification: config.requireEmailVerification,
+  });
 
   const lockout = createSecondFactorLockout({ db, clock, audit });
   const totp = createTOTPFactor({ db, clock, keyring, audit, issuer: config.totpIssuer });
   const recoveryCodes = createRecoveryCodeFactor({ clock, audit });
   const devices = createTrustedDeviceService({ db, clock, audit, trustedDeviceDays: config.trustedDeviceDays });
   const secondFactor = createSecondFactorService({ db, totp, recoveryCodes, lockout, users, notifier });
+  const reauth = createReauthService({ secondFactor, sessions });
   const enrollment = createSecondFactorEnrollment({
     db,
     totp,
@@ -117,7 +129,7 @@ export function createServices(deps: {
 
   const links = createLinkService({ db, clock, mailer, publicUrl: config.publicUrl });
   const addressLinks = createAddressLinkService({ db, links, mailer, audit, limits });
-  const email = createEmailService({ db, links, mailer, audit, notifier, limits, users });
+  const email = createEmailService({ db, links, mailer, audit, notifier, limits, users, sessions });
 
   const writes = createLoginWrites({ db, clock, sessions, lockout, audit, notifier });
   const login = createLoginService({
@@ -144,6 +156,7 @@ export function createServices(deps: {
     email,
     audit,
     notifier,
+    requireEmailVerification: config.requireEmailVerification,
   });
   const passwords = createPasswordService({
     db,
@@ -175,6 +188,7 @@ export function createServices(deps: {
     recoveryCodes,
     devices,
     secondFactor,
+    reauth,
     enrollment,
     email,
     login,

@@ -34,6 +34,8 @@ export interface SessionTable {
   aal: number;
   amr: string;
   created_at: number;
+  /** When the person last proved a factor: at sign-in, and at each re-authentication; a refresh keeps it. */
+  auth_time: number;
   last_used_at: number;
   expires_at: number;
   revoked_at: number | null;

@@ -1,10 +1,23 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import { AppError, errorBody, type ErrorDetail } from "../errors.js";
+import { AppError, BearerError, errorBody, type BearerChallenge, type ErrorDetail } from "../errors.js";
+
+/** RFC 6750 §3: every 401 names the scheme and realm; a challenge adds its error, description and max_age. */
+export function wwwAuthenticate(challenge?: BearerChallenge): string {
+  if (challenge === undefined) return 'Bearer realm="tessera"';
+  const maxAge = challenge.maxAge === undefined ? "" : `, max_age="${challenge.maxAge}"`;
+  return `Bearer realm="tessera", error="${challenge.error}", error_description="${challenge.description}"${maxAge}`;
+}
 
 /** One place turns every failure into `{ error: { code, message } }`; 5xx never echo internals (STYLE S7). */
 export function installErrorHandler(app: FastifyInstance, log: Logger): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    if (error.statusCode === 401) {
+      void reply.header(
+        "WWW-Authenticate",
+        wwwAuthenticate(error instanceof BearerError ? error.challenge : undefined),
+      );
+    }
     if (error instanceof AppError) {
       if (error.retryAfterSeconds !== undefined) void reply.header("Retry-After", String(error.retryAfterSeconds));
       if (error.statusCode >= 500) log.error({ reqId: request.id, err: error }, "request failed");

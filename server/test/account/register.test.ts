@@ -170,5 +170,14 @@ for (const dialect of testDialects()) {
         .execute();
       expect(rows.map((row) => row.type)).toContain("register");
     });
+
+    it("documents both 201 replies in /openapi.json: signed in, or verification_required without tokens", async () => {
+      const doc = (await call(t.app, "GET", "/openapi.json")).body as Json;
+      const register = ((doc["paths"] as Json)["/api/auth/register"] as Json)["post"] as Json;
+      const created = JSON.stringify((register["responses"] as Json)["201"]);
+      expect(created).toContain("access_token");
+      expect(created).toContain('"required":["user","verification_required"]');
+      expect(created).toMatch(/"verification_required":\{[^}]*"enum":\[true\]/);
+    });
   });
 }

@@ -105,6 +105,7 @@ for (const dialect of testDialects()) {
             aal: 1,
             amr: "pwd",
             created_at: t0,
+            auth_time: t0,
             last_used_at: t0,
             expires_at: t0 + 1000,
             revoked_at: null,

@@ -96,6 +96,7 @@ for (const dialect of testDialects()) {
           aal: 2,
           amr: "pwd otp",
           created_at: t0,
+          auth_time: t0,
           last_used_at: t0,
           expires_at: t0,
           revoked_at: null,

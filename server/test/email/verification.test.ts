@@ -159,7 +159,11 @@ for (const dialect of testDialects()) {
     );
 
     it("refuses a password login until the address is verified, then lets it through", async () => {
-      await register(t.app, "strict", { email: "strict@example.org" });
+      const registered = await call(t.app, "POST", "/api/auth/register", {
+        body: { username: "strict", password: strongPassword, email: "strict@example.org" },
+      });
+      expect(registered.status).toBe(201);
+      expect(registered.body["verification_required"]).toBe(true);
       const refused = await login(t.app, "strict");
       expect(refused.status).toBe(403);
       expect(errorCode(refused.body)).toBe("forbidden");

@@ -3,6 +3,7 @@ import {
   claimsOf,
   enrolledUser,
   loginToken,
+  register,
   secondFactorLogin,
   setCookieNames,
   strongPassword,
@@ -73,13 +74,25 @@ for (const dialect of testDialects()) {
         "unauthorized",
       );
       expectError(await call(t.app, "POST", "/api/auth/token/refresh", { token }), 401, "unauthorized");
-      const viaCookie = await send(t.app, {
+      // An unsigned CSRF value is refused before the cookie is read; with a genuine one (from a browser session
+      // of another account) the login_token itself is refused as a refresh token.
+      const viaCookie = (csrf: string): ReturnType<typeof send> =>
+        send(t.app, {
+          method: "POST",
+          url: "/api/auth/token/refresh",
+          cookies: { tessera_refresh: token, tessera_csrf: csrf },
+          headers: { "x-csrf-token": csrf },
+        });
+      expectError(await viaCookie("x"), 403, "forbidden");
+      const browser = uniqueName("browser");
+      await register(t.app, browser);
+      const session = await send(t.app, {
         method: "POST",
-        url: "/api/auth/token/refresh",
-        cookies: { tessera_refresh: token, tessera_csrf: "x" },
-        headers: { "x-csrf-token": "x" },
+        url: "/api/auth/login",
+        body: { username: browser, password: strongPassword },
       });
-      expectError(viaCookie, 401, "unauthorized");
+      const csrf = session.raw.cookies.find((cookie) => cookie.name === "tessera_csrf")?.value ?? "";
+      expectError(await viaCookie(decodeURIComponent(csrf)), 401, "unauthorized");
     });
 
     it("keeps the login_token usable only at /2fa/login after those refusals", async () => {

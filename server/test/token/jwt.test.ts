@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixedClock } from "../../src/clock.js";
 import { appOn, buildTestApp, type TestApp } from "../support/app.js";
@@ -37,20 +37,50 @@ for (const dialect of testDialects()) {
     it("issues a password-login token that jose verifies against the JWKS, with every spec claim", async () => {
       const { accessToken, userId } = await register(t.app, "verified");
       const jwks = createRemoteJWKSet(jwksUrl);
+      // RFC 9068 §4: a resource server checks the type, the issuer and its own audience.
       const { payload, protectedHeader } = await jwtVerify(accessToken, jwks, {
         issuer: t.config.publicUrl,
+        audience: t.config.publicUrl,
+        typ: "at+jwt",
         algorithms: ["EdDSA"],
       });
       expect(protectedHeader.alg).toBe("EdDSA");
-      expect(protectedHeader.typ).toBe("JWT");
+      expect(protectedHeader.typ).toBe("at+jwt");
       expect(typeof protectedHeader.kid).toBe("string");
       expect(payload.iss).toBe("http://tessera.test");
+      expect(payload.aud).toBe("http://tessera.test");
       expect(payload.sub).toBe(userId);
       expect(typeof payload["sid"]).toBe("string");
+      expect(payload.jti).toMatch(/^[A-Za-z0-9_-]{22}$/);
       expect(payload.iat).toBe(Math.floor(t.clock.now() / 1000));
+      expect(payload["auth_time"]).toBe(payload.iat);
       expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(900);
       expect(payload["amr"]).toEqual(["pwd"]);
       expect(payload["aal"]).toBe(1);
+      expect(Object.keys(payload).sort()).toEqual(
+        ["aal", "amr", "aud", "auth_time", "exp", "iat", "iss", "jti", "sid", "sub"].sort(),
+      );
+    });
+
+    it("gives every token its own jti, also two issued in the same second for one session", async () => {
+      const { accessToken, refreshToken } = await register(t.app, "unique-jti");
+      const refreshed = await call(t.app, "POST", "/api/auth/token/refresh", { body: { refresh_token: refreshToken } });
+      const again = await login(t.app, "unique-jti");
+      const jtis = [accessToken, str(refreshed.body["access_token"]), str(again.body["access_token"])].map(
+        (token) => decodeJwt(token).jti,
+      );
+      expect(new Set(jtis).size).toBe(3);
+      expect(decodeJwt(str(refreshed.body["access_token"])).sid).toBe(decodeJwt(accessToken).sid);
+    });
+
+    it("is refused by the outside verifier for another audience", async () => {
+      const { accessToken } = await register(t.app, "wrongaudience");
+      await expect(
+        jwtVerify(accessToken, createRemoteJWKSet(jwksUrl), {
+          issuer: t.config.publicUrl,
+          audience: "https://app.example",
+        }),
+      ).rejects.toThrow(/aud/);
     });
 
     it("issues aal 2 with amr pwd+otp after a TOTP login, also verifiable outside", async () => {

@@ -12,11 +12,12 @@ export interface Suite {
 /**
  * One server and one browser per test file. Returns a getter because both exist only once
  * beforeAll has run. After all steps: no console errors, page errors or CSP violations.
+ * `env`: settings of this file's server (e.g. a short REAUTH_MAX_AGE).
  */
-export function useSuite(): () => Suite {
+export function useSuite(options: { env?: Record<string, string> } = {}): () => Suite {
   let suite: Suite | undefined;
   beforeAll(async () => {
-    const server = await startServer();
+    const server = await startServer(options.env);
     try {
       suite = { server, browser: await launchBrowser(), problems: emptyProblems() };
     } catch (error) {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { errorResponse, expectedHeaders, jsonResponse, mockFetch, signedInBrowser } from "../test-utils/fetch-mock";
-import { login, loginSecondFactor, logout, refreshTokens, register } from "./auth";
+import { login, loginSecondFactor, logout, reauthenticate, refreshTokens, register } from "./auth";
 
 const tokens = { access_token: "a", refresh_token: "r", token_type: "Bearer", expires_in: 900 };
 const user = {
@@ -124,5 +124,26 @@ describe("auth api", () => {
     await expect(logout()).resolves.toBeUndefined();
     expect(fetch.single()).toMatchObject({ method: "POST", url: "/api/auth/logout" });
     expect(fetch.single().headers).toEqual(expectedHeaders(true, true));
+  });
+
+  it("reauthenticate posts the password, and the code only when there is one, with the Bearer token", async () => {
+    const fetch = mockFetch(jsonResponse(200, tokens));
+    await expect(reauthenticate("my password", "123456")).resolves.toEqual(tokens);
+    await reauthenticate("my password", "");
+    await reauthenticate("my password");
+    expect(fetch.calls.map((call) => call.body)).toEqual([
+      { password: "my password", code: "123456" },
+      { password: "my password" },
+      { password: "my password" },
+    ]);
+    expect(fetch.calls[0]).toMatchObject({ method: "POST", url: "/api/auth/reauth" });
+    expect(fetch.calls[0]?.headers).toEqual(expectedHeaders(true, true));
+  });
+
+  it("register reads a reply that signs nobody in (verification_required)", async () => {
+    mockFetch(jsonResponse(201, { user, verification_required: true }));
+    const reply = await register({ username: "alice", password: "correct horse", email: "a@example.com" });
+    expect(reply.verification_required).toBe(true);
+    expect(reply).not.toHaveProperty("access_token");
   });
 });

@@ -36,6 +36,15 @@ export function refreshTokens(refreshToken?: string): Promise<TokenPair> {
   return api.post<TokenPair>("/api/auth/token/refresh", body, { auth: false });
 }
 
+/**
+ * Proves it is still the signed-in person (the answer to `reauth_required`): the password, and with two-factor on a
+ * current code or recovery code. New tokens for the same session; the server sets the refreshed cookies.
+ */
+export function reauthenticate(password: string, code?: string): Promise<TokenPair> {
+  const body = code === undefined || code === "" ? { password } : { password, code };
+  return api.post<TokenPair>("/api/auth/reauth", body);
+}
+
 export async function logout(): Promise<void> {
   await api.post<null>("/api/auth/logout");
 }

@@ -116,6 +116,76 @@ describe("api client", () => {
   });
 });
 
+describe("api client: re-authentication in place", () => {
+  /** A client whose reauthenticate hook answers `answer` and swaps the token when it says yes. */
+  async function clientWithReauth(answer: boolean, refreshes = false) {
+    let token = "stale";
+    const reauthenticate = vi.fn(async () => {
+      if (answer) token = "fresh";
+      return answer;
+    });
+    const refresh = vi.fn(async () => {
+      token = "refreshed";
+      return refreshes;
+    });
+    const { configureClient } = await import("./client");
+    configureClient({ getAccessToken: () => token, refreshAccessToken: refresh, reauthenticate });
+    return { reauthenticate, refresh };
+  }
+
+  it("asks once on reauth_required, then replays the same call with the same body and the new token", async () => {
+    const { reauthenticate, refresh } = await clientWithReauth(true);
+    const fetch = mockFetch(errorResponse(401, "reauth_required"), jsonResponse(202, { status: "accepted" }));
+    const body = { email: "new@example.com", password: "typed before the dialog" };
+    await expect(api.post("/api/user/email", body)).resolves.toEqual({ status: "accepted" });
+    expect(reauthenticate).toHaveBeenCalledTimes(1);
+    expect(refresh).not.toHaveBeenCalled();
+    expect(fetch.calls.map((call) => [call.url, call.body, call.headers.authorization])).toEqual([
+      ["/api/user/email", body, "Bearer stale"],
+      ["/api/user/email", body, "Bearer fresh"],
+    ]);
+  });
+
+  it("fails with reauth_required, in words, when the person declines", async () => {
+    await clientWithReauth(false);
+    const fetch = mockFetch(errorResponse(401, "reauth_required"));
+    await expect(api.post("/api/auth/2fa/setup")).rejects.toMatchObject({
+      status: 401,
+      code: "reauth_required",
+      message: "For your security, confirm it is you: enter your password again to continue.",
+    });
+    expect(fetch.calls).toHaveLength(1);
+  });
+
+  it("refreshes an expired token first, then asks when the replay needs a recent sign-in", async () => {
+    const { reauthenticate, refresh } = await clientWithReauth(true, true);
+    const fetch = mockFetch(
+      errorResponse(401, "unauthorized"),
+      errorResponse(401, "reauth_required"),
+      jsonResponse(200, { secret: "S" }),
+    );
+    await expect(api.post("/api/auth/2fa/setup")).resolves.toEqual({ secret: "S" });
+    expect(refresh).toHaveBeenCalledTimes(1);
+    expect(reauthenticate).toHaveBeenCalledTimes(1);
+    expect(fetch.calls.map((call) => call.headers.authorization)).toEqual([
+      "Bearer stale",
+      "Bearer refreshed",
+      "Bearer fresh",
+    ]);
+  });
+
+  it("does not ask for calls made without the session, nor for other 401s", async () => {
+    const { reauthenticate } = await clientWithReauth(true);
+    mockFetch(errorResponse(401, "reauth_required"));
+    await expect(api.post("/api/auth/login", {}, { auth: false })).rejects.toMatchObject({ code: "reauth_required" });
+    mockFetch(errorResponse(401, "invalid_credentials"));
+    await expect(api.post("/api/auth/reauth", { password: "x" })).rejects.toMatchObject({
+      code: "invalid_credentials",
+    });
+    expect(reauthenticate).not.toHaveBeenCalled();
+  });
+});
+
 describe("cookies", () => {
   it("reads and decodes a named cookie", () => {
     expect(readCookie("tessera_csrf")).toBe("csrf/value");

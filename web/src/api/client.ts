@@ -13,6 +13,11 @@ export interface ClientHooks {
   getAccessToken(): string | null;
   /** Called once when an authenticated call gets 401 `unauthorized`; resolves true when a new token is ready. */
   refreshAccessToken(): Promise<boolean>;
+  /**
+   * Called when an authenticated call gets 401 `reauth_required` (a sensitive action after the sign-in grew old):
+   * asks the person to prove it is them and resolves true once new tokens are in place, false when they decline.
+   */
+  reauthenticate?(): Promise<boolean>;
 }
 
 let hooks: ClientHooks = { getAccessToken: () => null, refreshAccessToken: async () => false };
@@ -64,6 +69,11 @@ async function readJSON(response: Response): Promise<unknown> {
   }
 }
 
+/** The error code of a failed response, read from a copy so the response itself can still be read. */
+async function errorCodeOf(response: Response): Promise<string> {
+  return toApiError(response.status, await readJSON(response.clone()), null).code;
+}
+
 async function send(method: string, url: string, body: unknown, useAuth: boolean): Promise<Response> {
   try {
     return await fetch(url, buildInit(method, body, useAuth));
@@ -81,11 +91,15 @@ export async function request<T>(
 ): Promise<T> {
   const useAuth = options.auth ?? true;
   let response = await send(method, url, body, useAuth);
-  // An access token can expire while a tab sleeps: refresh once and replay the call.
   if (response.status === 401 && useAuth && hooks.getAccessToken() !== null) {
-    const parsed = await readJSON(response.clone());
-    if (toApiError(401, parsed, null).code === "unauthorized" && (await hooks.refreshAccessToken())) {
+    // An access token can expire while a tab sleeps: refresh once and replay the call.
+    if ((await errorCodeOf(response)) === "unauthorized" && (await hooks.refreshAccessToken())) {
       response = await send(method, url, body, useAuth);
+    }
+    // A sensitive action after the sign-in grew old (SPEC "Re-authentication"): the person proves it is them in
+    // place, then the same call goes again with what they had typed, as if nothing had happened.
+    if (response.status === 401 && (await errorCodeOf(response)) === "reauth_required") {
+      if ((await hooks.reauthenticate?.()) === true) response = await send(method, url, body, useAuth);
     }
   }
   const parsed = await readJSON(response);

@@ -6,6 +6,7 @@ const specCodes = [
   "invalid_token",
   "invalid_credentials",
   "mfa_required",
+  "reauth_required",
   "invalid_otp",
   "otp_replayed",
   "login_token_expired",

@@ -13,6 +13,7 @@ const messages: Record<string, string> = {
   invalid_token: "This link is invalid, already used or expired. Ask for a new one.",
   invalid_credentials: "The username or password is incorrect.",
   mfa_required: "This needs two-factor authentication. Sign in again with your authenticator code.",
+  reauth_required: "For your security, confirm it is you: enter your password again to continue.",
   invalid_otp: "That code is not right. Check your authenticator app and try again.",
   otp_replayed: "That code was already used. Wait for the next code and try again.",
   // The server says this both when the 5 minutes are up and after the 5th wrong code (SPEC §2): name both.

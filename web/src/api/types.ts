@@ -47,10 +47,19 @@ export interface SecondFactorChallenge {
 
 export type LoginReply = LoginTokens | SecondFactorChallenge;
 
-export interface RegisterReply extends TokenPair {
+export interface SignedInRegisterReply extends TokenPair {
   user: User;
   mfa_setup?: SecondFactorSetup;
+  verification_required?: undefined;
 }
+
+/** With REQUIRE_EMAIL_VERIFICATION the server signs nobody in before the address is verified. */
+export interface VerificationRequiredReply {
+  user: User;
+  verification_required: true;
+}
+
+export type RegisterReply = SignedInRegisterReply | VerificationRequiredReply;
 
 export interface VerifySetupReply extends TokenPair {
   mfa_enabled: true;

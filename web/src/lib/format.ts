@@ -42,6 +42,7 @@ const eventLabels: Record<string, string> = {
   login_succeeded: "Signed in",
   login_failed: "Failed sign-in attempt",
   logout: "Signed out",
+  reauthenticated: "Confirmed it was you (password entered again)",
   mfa_enabled: "Two-factor turned on",
   mfa_disabled: "Two-factor turned off",
   mfa_failed: "Wrong two-factor code",

@@ -5,6 +5,7 @@ import { configureClient, hasSessionCookie } from "../api/client";
 import { ApiError } from "../api/errors";
 import { getMe } from "../api/user";
 import type { SecondFactorChallenge, SecondFactorSetup, TokenPair, User } from "../api/types";
+import { useReauthStore } from "./reauth";
 
 /** Refresh this long before the access token runs out. */
 export const refreshLeadInSeconds = 60;
@@ -127,7 +128,15 @@ export const useSessionStore = defineStore("session", () => {
     }
   }
 
-  configureClient({ getAccessToken: () => accessToken.value, refreshAccessToken: refresh });
+  /** The API client's answer to `reauth_required`: the dialog asks, and its new tokens replace ours. */
+  async function reauthenticate(): Promise<boolean> {
+    const tokens = await useReauthStore().ask();
+    if (tokens === null) return false;
+    acceptTokens(tokens);
+    return true;
+  }
+
+  configureClient({ getAccessToken: () => accessToken.value, refreshAccessToken: refresh, reauthenticate });
 
   return {
     accessToken,

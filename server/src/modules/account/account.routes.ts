@@ -23,6 +23,22 @@ const RegisterBody = Type.Object({
   email: Type.Optional(Type.Union([Type.String({ maxLength: 254, format: "email" }), Type.Literal("")])),
   enable_mfa: Type.Optional(Type.Boolean()),
 });
+/** Signed in; or, under REQUIRE_EMAIL_VERIFICATION, no tokens until the emailed link is opened (SPEC "Email"). */
+const RegisterReply = Type.Union([
+  Type.Object(
+    { ...tokenFields, user: Type.Ref("User"), mfa_setup: Type.Optional(Type.Ref("MFASetup")) },
+    { title: "Signed in" },
+  ),
+  Type.Object(
+    {
+      user: Type.Ref("User"),
+      verification_required: Type.Literal(true, {
+        description: "REQUIRE_EMAIL_VERIFICATION is on: sign in once the emailed link is opened",
+      }),
+    },
+    { title: "Verification required" },
+  ),
+]);
 const DeleteBody = Type.Object({ password: Type.String({ minLength: 1, maxLength: 1024 }), ...codeAliases });
 
 /** The account (SPEC §2): creating it, what its owner sees of it, and deleting it. */
@@ -51,16 +67,14 @@ export async function accountRoutes(
         security: [],
         summary: "Create an account",
         body: RegisterBody,
-        response: {
-          201: Type.Object({ ...tokenFields, user: Type.Ref("User"), mfa_setup: Type.Optional(Type.Ref("MFASetup")) }),
-          ...errorResponses,
-        },
+        response: { 201: RegisterReply, ...errorResponses },
       },
       config: { rateLimit: rateLimit(10, 60) },
     },
     async (request, reply) => {
       const result = await registration.register(request.body, metaOf(request));
       reply.code(201);
+      if ("verificationRequired" in result) return reply.send({ user: result.user, verification_required: true });
       const setup = result.totpSetup === undefined ? {} : { mfa_setup: setupReply(result.totpSetup) };
       return sendTokens(request, reply, result.tokens, deps.refreshTokenTtlSeconds, { user: result.user, ...setup });
     },

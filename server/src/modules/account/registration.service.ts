@@ -22,12 +22,18 @@ import {
   type UserView,
 } from "../user/user.service.js";
 
+/**
+ * A new account: signed in (with `enable_mfa` also a pending TOTP setup, two-factor turning on once it is
+ * confirmed), or, under REQUIRE_EMAIL_VERIFICATION, not signed in until the address is verified.
+ */
+export type Registration =
+  { user: UserView; tokens: TokenPair; totpSetup?: TOTPSetup } | { user: UserView; verificationRequired: true };
+
 export interface RegistrationService {
-  /** A new account, signed in; with `enable_mfa` also a pending TOTP setup (two-factor turns on once confirmed). */
   register(
     input: { username: string; password: string; email?: string | undefined; enable_mfa?: boolean | undefined },
     meta: RequestMeta,
-  ): Promise<{ user: UserView; tokens: TokenPair; totpSetup?: TOTPSetup }>;
+  ): Promise<Registration>;
 }
 
 export function createRegistrationService(deps: {
@@ -39,6 +45,8 @@ export function createRegistrationService(deps: {
   email: EmailService;
   audit: AuditService;
   notifier: Notifier;
+  /** REQUIRE_EMAIL_VERIFICATION: no session until the address is verified, so an address is required. */
+  requireEmailVerification: boolean;
 }): RegistrationService {
   const { db, clock, hasher, sessions, enrollment, email: addresses, audit, notifier } = deps;
   return {
@@ -58,6 +66,14 @@ export function createRegistrationService(deps: {
         );
       }
       const email = input.email === undefined || input.email === "" ? null : normalizeEmail(input.email);
+      if (email === null && deps.requireEmailVerification) {
+        throw new AppError(
+          "validation_failed",
+          "An email address is required: it must be verified before sign-in.",
+          undefined,
+          [{ field: "email", message: "is required" }],
+        );
+      }
       assertPasswordAcceptable(input.password, "password", { username, email });
       const passwordHash = await hasher.hash(input.password);
       // An address already on another account is not attached, and the reply looks the same (SPEC §2).
@@ -87,13 +103,16 @@ export function createRegistrationService(deps: {
         }
         await audit.record({ type: "register", userId: row.id, meta }, trx);
       });
-      // Outside the transaction: on SQLite a transaction holds the only connection.
-      const tokens = await sessions.createSession(row.id, ["pwd"], meta);
-      const totpSetup = input.enable_mfa === true ? await enrollment.beginSetup(row.id) : undefined;
       if (emailOwner !== undefined) notifier.notify(emailOwner, "email_in_use", meta);
       addresses.sendVerification(row);
       // The reply shows the address as given even when it was not attached, so it looks the same (SPEC §2).
-      return { user: userViewFromRow({ ...row, email }), tokens, ...(totpSetup === undefined ? {} : { totpSetup }) };
+      const user = userViewFromRow({ ...row, email });
+      // SPEC "Email": no session for an unverified address; two-factor is set up after the first sign-in.
+      if (deps.requireEmailVerification) return { user, verificationRequired: true };
+      // Outside the transaction: on SQLite a transaction holds the only connection.
+      const tokens = await sessions.createSession(row.id, ["pwd"], meta);
+      const totpSetup = input.enable_mfa === true ? await enrollment.beginSetup(row.id) : undefined;
+      return { user, tokens, ...(totpSetup === undefined ? {} : { totpSetup }) };
     },
   };
 }

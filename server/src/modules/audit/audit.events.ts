@@ -11,6 +11,8 @@ export type AuditEventType =
   | "login_succeeded"
   | "login_failed"
   | "logout"
+  /** A session proved its person again (POST /api/auth/reauth): its `auth_time` was renewed. */
+  | "reauthenticated"
   | "password_changed"
   | "password_reset"
   | "session_revoked"

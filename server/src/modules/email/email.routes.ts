@@ -22,6 +22,8 @@ export async function emailRoutes(
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { email, rateLimit } = deps;
   const guard = requireAuth(deps.sessions);
+  // The deletion link carries no password: asking for it needs a recent sign-in (SPEC "Re-authentication").
+  const recentGuard = requireAuth(deps.sessions, { recent: true });
   const tags = ["email"];
 
   app.post(
@@ -58,7 +60,7 @@ export async function emailRoutes(
       preHandler: guard,
     },
     async (request, reply) => {
-      await email.requestEmailChange(authOf(request).userId, request.body, metaOf(request));
+      await email.requestEmailChange(authOf(request), request.body, metaOf(request));
       return reply.code(202).send(acceptedBody);
     },
   );
@@ -74,7 +76,7 @@ export async function emailRoutes(
         response: { ...Accepted, ...errorResponses },
       },
       config: { rateLimit: rateLimit(10, 60) },
-      preHandler: guard,
+      preHandler: recentGuard,
     },
     async (request, reply) => {
       await email.requestDeletion(authOf(request).userId, metaOf(request));

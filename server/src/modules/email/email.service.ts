@@ -7,6 +7,7 @@ import type { AccountLimit, AccountLimiter } from "../attempt/account-limits.js"
 import type { AuditService } from "../audit/audit.service.js";
 import type { Mailer } from "../notify/mailer.js";
 import type { Notifier } from "../notify/notifier.js";
+import type { AuthContext, SessionService } from "../session/session.service.js";
 import * as users from "../user/user.repository.js";
 import { normalizeEmail, type UserService } from "../user/user.service.js";
 import { linksPerAddress } from "./address-link.service.js";
@@ -19,8 +20,12 @@ export const linksPerAccount: AccountLimit = { max: 5, windowInSeconds: 60 * 60 
 export interface EmailService {
   /** A new account's address gets a verification link, mailed after the reply. */
   sendVerification(user: { id: string; username: string; email: string | null }): void;
-  /** The new address is attached only when its link is opened; one already on another account never is. */
-  requestEmailChange(userId: string, input: { email: string; password: string }, meta: RequestMeta): Promise<void>;
+  /**
+   * The new address is attached only when its link is opened; one already on another account never is.
+   * The password re-checked here counts as re-authentication where it is the only factor; with two-factor
+   * on, the sign-in must also be recent (reauth_required).
+   */
+  requestEmailChange(auth: AuthContext, input: { email: string; password: string }, meta: RequestMeta): Promise<void>;
   verifyEmail(token: string, meta: RequestMeta): Promise<void>;
   requestDeletion(userId: string, meta: RequestMeta): Promise<void>;
   /** Uses a deletion link up: the account it deletes (account/ deletes it); invalid_token otherwise. */
@@ -35,6 +40,7 @@ export function createEmailService(deps: {
   notifier: Notifier;
   limits: AccountLimiter;
   users: UserService;
+  sessions: SessionService;
 }): EmailService {
   const { db, links, mailer, audit, notifier, limits } = deps;
   const invalid = (): AppError => new AppError("invalid_token");
@@ -47,7 +53,11 @@ export function createEmailService(deps: {
       mailer.defer(() => links.send("verify_email", user, email));
     },
 
-    async requestEmailChange(userId, input, meta) {
+    async requestEmailChange(auth, input, meta) {
+      // SPEC "Re-authentication": a request carrying the password (and, with two-factor on, a code) counts as
+      // re-authenticated. This one carries no code, so a two-factor account also needs a recent sign-in.
+      if (auth.secondFactorEnabled) deps.sessions.assertRecentAuth(auth);
+      const userId = auth.userId;
       const user = await deps.users.checkPassword(userId, input.password, meta);
       const email = normalizeEmail(input.email);
       await limits.consume("email_change", user.id, linksPerAccount);

@@ -18,7 +18,7 @@ export interface SecondFactorEnrollment {
   /** A pending TOTP secret and its QR code; two-factor turns on once a code confirms it. */
   beginSetup(userId: string): Promise<TOTPSetup>;
   confirmSetup(
-    auth: Pick<AuthContext, "userId" | "sessionId" | "amr">,
+    auth: Pick<AuthContext, "userId" | "sessionId" | "amr" | "authTime">,
     code: string,
     meta: RequestMeta,
   ): Promise<{ recoveryCodes: string[]; tokens: TokenPair }>;
@@ -77,7 +77,11 @@ export function createSecondFactorEnrollment(deps: {
         return { codes: fresh, user: await users.findUserById(trx, auth.userId) };
       });
       const amr: AuthMethod[] = [...auth.amr.filter((m) => m === "pwd" || m === "email"), "otp"];
-      const tokens = await sessions.createSession(auth.userId, amr.length === 1 ? ["pwd", "otp"] : amr, meta);
+      // The new session keeps the sign-in time of the one it replaces: a code of the factor just enrolled proves
+      // nothing the session had not proven (so confirming cannot refresh an old sign-in).
+      const tokens = await sessions.createSession(auth.userId, amr.length === 1 ? ["pwd", "otp"] : amr, meta, {
+        authTime: auth.authTime * 1000,
+      });
       if (user !== undefined) notifier.notify(user, "second_factor_enabled", meta);
       return { recoveryCodes: codes, tokens };
     },

@@ -28,8 +28,9 @@ export async function secondFactorRoutes(
 ): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { enrollment, totp, devices, sessions } = deps;
-  // Enrolment is open to any live session: a fresh account has no second factor yet.
-  const enrolling = requireAuth(sessions, { level: "any" });
+  // Enrolment is open to any live session (a fresh account has no second factor yet), if its sign-in is recent:
+  // a stolen token must not turn two-factor on and lock the owner out (SPEC "Re-authentication").
+  const enrolling = requireAuth(sessions, { level: "any", recent: true });
   const full = requireAuth(sessions);
   const limit = { rateLimit: deps.rateLimit(30, 60) };
 

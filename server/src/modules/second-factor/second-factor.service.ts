@@ -7,7 +7,7 @@ import type { UserRow } from "../user/user.repository.js";
 import type { UserService } from "../user/user.service.js";
 import type { SecondFactorLockout } from "./lockout.js";
 import { normalizeRecoveryCode, type RecoveryCodeFactor } from "./recovery-code/recovery-code.service.js";
-import type { SecondFactorInput, SecondFactorMethod } from "./second-factor.js";
+import type { ReauthProof, SecondFactorInput, SecondFactorMethod } from "./second-factor.js";
 import type { ActiveCredential } from "./totp/totp.repository.js";
 import type { TOTPFactor } from "./totp/totp.service.js";
 
@@ -15,6 +15,12 @@ import type { TOTPFactor } from "./totp/totp.service.js";
 export function splitCode(code: string | undefined): SecondFactorInput {
   if (code === undefined) return {};
   return /^\d{6,8}$/.test(code) || normalizeRecoveryCode(code).length < 12 ? { code } : { recoveryCode: code };
+}
+
+/** The second factor a re-authentication proof carries, as the login step takes it; null when it carries none. */
+export function secondFactorOf(proof: ReauthProof): SecondFactorInput | null {
+  // A new kind of proof (a passkey assertion) is one more branch here, and one more in SecondFactorService.check.
+  return proof.code === undefined || proof.code === "" ? null : splitCode(proof.code);
 }
 
 /** Checking a second factor, whichever it is: at login, and when a sensitive change re-authenticates. */
@@ -34,12 +40,12 @@ export interface SecondFactorService {
   ): Promise<SecondFactorMethod>;
   /** `check` under the account lockout, outside any transaction: counts the attempt first, clears it on success. */
   verify(userId: string, input: SecondFactorInput, meta: RequestMeta): Promise<SecondFactorMethod>;
-  /** Checks a password and, when the account has two-factor on, a current code: for sensitive account changes. */
-  reauthenticate(
-    userId: string,
-    input: { password: string; code?: string | undefined },
-    meta: RequestMeta,
-  ): Promise<UserRow>;
+  /**
+   * Checks a re-authentication proof: the password (under the per-account limit of password re-checks) and, when
+   * the account has two-factor on, its second factor (under the lockout: a wrong one counts). For POST
+   * /api/auth/reauth and for sensitive changes whose body carries the proof. Returns the user.
+   */
+  reauthenticate(userId: string, proof: ReauthProof, meta: RequestMeta): Promise<UserRow>;
   /** Removes every credential of every factor of the user, in the caller's transaction. */
   removeFactors(userId: string, executor: Kysely<Database>): Promise<void>;
 }
@@ -78,12 +84,13 @@ export function createSecondFactorService(deps: {
       return method;
     },
 
-    async reauthenticate(userId, input, meta) {
-      const user = await users.checkPassword(userId, input.password, meta);
+    async reauthenticate(userId, proof, meta) {
+      const user = await users.checkPassword(userId, proof.password, meta);
       if (user.mfa_enabled === 1) {
-        if (input.code === undefined || input.code === "")
+        const input = secondFactorOf(proof);
+        if (input === null)
           throw new AppError("mfa_required", "Enter a current code from your authenticator app or a recovery code.");
-        const method = await service.verify(userId, splitCode(input.code), meta);
+        const method = await service.verify(userId, input, meta);
         if (method === "recovery") notifier.notify(user, "recovery_code_used", meta);
       }
       return user;

@@ -41,3 +41,16 @@ export interface SecondFactorInput {
   code?: string | undefined;
   recoveryCode?: string | undefined;
 }
+
+/**
+ * What a person shows to prove it is them again (SPEC "Re-authentication"): the password, and when the account
+ * has two-factor on a current second factor. Checked by SecondFactorService.reauthenticate, the one function every
+ * re-authentication goes through (POST /api/auth/reauth, and the routes whose body carries the password).
+ * A union, so a new proof is one more member: passkeys add `{ password: string; webauthn: <assertion> }`, turned
+ * into a SecondFactorInput in `secondFactorOf` (second-factor.service.ts) and checked by their factor's `check`.
+ */
+export type ReauthProof = {
+  password: string;
+  /** A TOTP code or a recovery code; absent or "" when none was sent. */
+  code?: string | undefined;
+};

@@ -9,6 +9,8 @@ export interface ActiveSession {
   user_id: string;
   aal: number;
   amr: string;
+  /** Unix milliseconds: when the person last proved a factor. */
+  auth_time: number;
   expires_at: number;
   user: UserProfile;
 }
@@ -23,6 +25,7 @@ export const activeSessionColumns = [
   "session.user_id",
   "session.aal",
   "session.amr",
+  "session.auth_time",
   "session.expires_at",
   "user.username",
   "user.email",
@@ -41,6 +44,7 @@ export type ActiveSessionColumns = [
   number,
   string,
   number,
+  number,
   string,
   string | null,
   number,
@@ -58,6 +62,7 @@ export function sessionFromColumns(values: ActiveSessionColumns): ActiveSession 
     user_id,
     aal,
     amr,
+    auth_time,
     expires_at,
     username,
     email,
@@ -74,6 +79,7 @@ export function sessionFromColumns(values: ActiveSessionColumns): ActiveSession 
     user_id,
     aal,
     amr,
+    auth_time,
     expires_at,
     user: {
       id: user_id,
@@ -110,6 +116,7 @@ export async function findActiveSession(db: Kysely<Database>, id: string): Promi
     row.user_id,
     row.aal,
     row.amr,
+    row.auth_time,
     row.expires_at,
     row.username,
     row.email,

@@ -2,35 +2,48 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { constantTimeEqual } from "../../crypto/constant-time.js";
 import { randomToken } from "../../crypto/random.js";
 import { AppError } from "../../errors.js";
-import type { TokenPair } from "./session.service.js";
+import type { RefreshCredential, TokenPair } from "./session.types.js";
 
 export const refreshCookie = "tessera_refresh";
 export const csrfCookie = "tessera_csrf";
 
-/**
+/*
  * Browser sessions: the refresh token lives in an httpOnly, SameSite=Strict cookie scoped to the auth
  * routes, with a readable CSRF cookie beside it for the double-submit check (SPEC §2 Tokens).
+ *
+ * The CSRF value is a signed double-submit token bound to its session (OWASP CSRF cheat sheet,
+ * "signed double-submit cookie"): `sid.nonce.HMAC(cookie key, sid.nonce)`, signed and checked in
+ * constant time by @fastify/cookie with the app's cookie key. A cookie planted by someone else (a
+ * sibling subdomain can set cookies here) is refused: a forged one fails the MAC, and one minted for
+ * the attacker's own session names another session than the refresh cookie's.
  */
+
+/** The CSRF value of a session: its id and 128 random bits, signed. */
+function csrfValueFor(sessionId: string): string {
+  return `${sessionId}.${randomToken(128)}`;
+}
+
 export function setSessionCookies(
   request: FastifyRequest,
   reply: FastifyReply,
-  refreshToken: string,
+  tokens: Pick<TokenPair, "refresh_token" | "session_id">,
   maxAgeSeconds: number,
 ): void {
   const secure = request.protocol === "https";
-  void reply.setCookie(refreshCookie, refreshToken, {
+  void reply.setCookie(refreshCookie, tokens.refresh_token, {
     httpOnly: true,
     sameSite: "strict",
     secure,
     path: "/api/auth",
     maxAge: maxAgeSeconds,
   });
-  void reply.setCookie(csrfCookie, randomToken(128), {
+  void reply.setCookie(csrfCookie, csrfValueFor(tokens.session_id), {
     httpOnly: false,
     sameSite: "strict",
     secure,
     path: "/",
     maxAge: maxAgeSeconds,
+    signed: true,
   });
 }
 
@@ -39,21 +52,27 @@ export function clearSessionCookies(reply: FastifyReply): void {
   void reply.clearCookie(csrfCookie, { path: "/" });
 }
 
-/** A request that authenticates with the refresh cookie must echo the CSRF cookie in a header. */
-export function assertCsrf(request: FastifyRequest): void {
+/**
+ * A request that authenticates with the refresh cookie must echo the CSRF cookie in a header, and the
+ * value must carry our signature: returns the session it is bound to, which the caller matches with the
+ * refresh token's (SessionService.refresh and logout).
+ */
+export function csrfSessionId(request: FastifyRequest): string {
   const cookie = request.cookies[csrfCookie];
   const header = request.headers["x-csrf-token"];
-  if (cookie === undefined || typeof header !== "string" || !constantTimeEqual(cookie, header)) {
-    throw new AppError("forbidden", "Missing or wrong CSRF token.");
-  }
+  const refused = new AppError("forbidden", "Missing or wrong CSRF token.");
+  if (cookie === undefined || typeof header !== "string" || !constantTimeEqual(cookie, header)) throw refused;
+  const unsigned = request.unsignCookie(header);
+  const sessionId = unsigned.valid && unsigned.value !== null ? unsigned.value.split(".")[0] : undefined;
+  if (sessionId === undefined || sessionId === "") throw refused;
+  return sessionId;
 }
 
-/** The refresh token of the cookie, once the CSRF header matches; unauthorized without the cookie. */
-export function cookieRefreshToken(request: FastifyRequest, missingMessage?: string): string {
-  const token = request.cookies[refreshCookie];
-  if (token === undefined) throw new AppError("unauthorized", missingMessage);
-  assertCsrf(request);
-  return token;
+/** The refresh token of the cookie and the session its CSRF token is bound to; unauthorized without the cookie. */
+export function cookieRefreshCredential(request: FastifyRequest, missingMessage?: string): RefreshCredential {
+  const refreshToken = request.cookies[refreshCookie];
+  if (refreshToken === undefined) throw new AppError("unauthorized", missingMessage);
+  return { refreshToken, sessionId: csrfSessionId(request) };
 }
 
 /** Replies with a token pair and sets the browser's session cookies beside it (every route that logs in). */
@@ -64,7 +83,7 @@ export function sendTokens(
   maxAgeSeconds: number,
   extra: Record<string, unknown> = {},
 ): FastifyReply {
-  setSessionCookies(request, reply, tokens.refresh_token, maxAgeSeconds);
+  setSessionCookies(request, reply, tokens, maxAgeSeconds);
   const { session_id: _sessionId, ...body } = tokens;
   return reply.send({ ...body, ...extra });
 }

@@ -12,6 +12,7 @@ const insertSessionRow = preparedQuery((db, row: SessionRow) =>
       aal: true,
       amr: true,
       created_at: true,
+      auth_time: true,
       last_used_at: true,
       expires_at: true,
       revoked_at: true,
@@ -81,6 +82,29 @@ export async function listActiveSessions(db: Kysely<Database>, userId: string, n
 
 export async function touchSession(db: Kysely<Database>, id: string, now: number, expiresAt: number): Promise<void> {
   await db.updateTable("session").set({ last_used_at: now, expires_at: expiresAt }).where("id", "=", id).execute();
+}
+
+/** A re-authentication: the live session's new `auth_time`; false when it was revoked or has expired. */
+export async function renewAuthTime(db: Kysely<Database>, id: string, userId: string, now: number): Promise<boolean> {
+  const result = await db
+    .updateTable("session")
+    .set({ auth_time: now, last_used_at: now })
+    .where("id", "=", id)
+    .where("user_id", "=", userId)
+    .where("revoked_at", "is", null)
+    .where("expires_at", ">", now)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+/** Uses up every live refresh token of a session (its rotation outside a refresh): a copy that comes back is reuse. */
+export async function consumeSessionRefreshTokens(db: Kysely<Database>, sessionId: string, now: number): Promise<void> {
+  await db
+    .updateTable("refresh_token")
+    .set({ used_at: now })
+    .where("session_id", "=", sessionId)
+    .where("used_at", "is", null)
+    .execute();
 }
 
 export async function revokeSession(db: Kysely<Database>, id: string, userId: string, now: number): Promise<boolean> {

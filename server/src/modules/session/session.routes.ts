@@ -4,7 +4,8 @@ import type { FastifyInstance } from "fastify";
 import type { RateLimitFor } from "../../plugins/rate-limit.js";
 import { metaOf } from "../../request-meta.js";
 import { errorResponses, IdParams } from "../../schemas.js";
-import { clearSessionCookies, cookieRefreshToken, sendTokens } from "./session.cookies.js";
+import { AppError } from "../../errors.js";
+import { clearSessionCookies, cookieRefreshCredential, sendTokens } from "./session.cookies.js";
 import { authOf, bearerToken, requireAuth } from "./session.guard.js";
 import { tokenFields } from "./session.schemas.js";
 import type { SessionService } from "./session.service.js";
@@ -38,11 +39,19 @@ export async function sessionRoutes(
     },
     async (request, reply) => {
       const fromBody = request.body?.refresh_token;
-      const token = fromBody ?? cookieRefreshToken(request, "No refresh token.");
+      const credential =
+        fromBody === undefined ? cookieRefreshCredential(request, "No refresh token.") : { refreshToken: fromBody };
       try {
-        return sendTokens(request, reply, await sessions.refresh(token, metaOf(request)), deps.refreshTokenTtlSeconds);
+        return sendTokens(
+          request,
+          reply,
+          await sessions.refresh(credential, metaOf(request)),
+          deps.refreshTokenTtlSeconds,
+        );
       } catch (error) {
-        if (fromBody === undefined) clearSessionCookies(reply);
+        // A dead cookie session is cleared; a refused CSRF token (maybe planted) leaves the owner's cookies alone.
+        if (fromBody === undefined && error instanceof AppError && error.code === "unauthorized")
+          clearSessionCookies(reply);
         throw error;
       }
     },
@@ -60,7 +69,7 @@ export async function sessionRoutes(
       },
     },
     async (request, reply) => {
-      await sessions.logout(bearerToken(request), () => cookieRefreshToken(request), metaOf(request));
+      await sessions.logout(bearerToken(request), () => cookieRefreshCredential(request), metaOf(request));
       clearSessionCookies(reply);
       return reply.code(204).send(null);
     },

@@ -7,70 +7,21 @@ import { AppError } from "../../errors.js";
 import type { RequestMeta } from "../../request-meta.js";
 import type { AuditService } from "../audit/audit.service.js";
 import { isAuthMethod, type AuthMethod, type TokenService } from "../token/token.service.js";
-import type { UserProfile } from "../user/user.repository.js";
 import { rolesOf } from "../user/user.service.js";
 import { findActiveSession as findActiveSessionRow } from "./active-session.repository.js";
+import { isRecentAuth, reauthRequired } from "./recent-auth.js";
 import { createActiveSessionLookup } from "./session-lookup.js";
 import * as repo from "./session.repository.js";
+import type { OpenedSession, RefreshCredential, SessionService, TokenPair } from "./session.types.js";
 
-export interface TokenPair {
-  access_token: string;
-  refresh_token: string;
-  token_type: "Bearer";
-  expires_in: number;
-  session_id: string;
-}
-
-export interface AuthContext {
-  userId: string;
-  sessionId: string;
-  aal: 1 | 2;
-  amr: AuthMethod[];
-  /** Whether the account has two-factor on (the guard then requires aal 2). */
-  secondFactorEnabled: boolean;
-  roles: string[];
-  /** The user read with the session, so a route needs no second query. */
-  user: UserProfile;
-}
-
-export interface SessionView {
-  id: string;
-  created_at: string;
-  last_used_at: string;
-  ip: string | null;
-  user_agent: string | null;
-  aal: number;
-  amr: string[];
-  current: boolean;
-}
-
-/** A session whose rows are written (maybe inside a caller's transaction) but whose access token is not yet signed. */
-export interface OpenedSession {
-  sessionId: string;
-  userId: string;
-  amr: AuthMethod[];
-  aal: 1 | 2;
-  refreshToken: string;
-}
-
-export interface SessionService {
-  createSession(userId: string, amr: AuthMethod[], meta: RequestMeta, db?: Kysely<Database>): Promise<TokenPair>;
-  /** The rows of a new session, written through `executor` (a transaction holds them with its other writes). */
-  openSession(userId: string, amr: AuthMethod[], meta: RequestMeta, executor: Kysely<Database>): Promise<OpenedSession>;
-  /** Signs the access token of an opened session; run it after the transaction that wrote the session has committed. */
-  tokensFor(session: OpenedSession): Promise<TokenPair>;
-  /** Rotates a refresh token; a used one revokes its whole session (token theft detection). */
-  refresh(refreshToken: string, meta: RequestMeta): Promise<TokenPair>;
-  authenticate(accessToken: string): Promise<AuthContext | null>;
-  list(auth: AuthContext): Promise<SessionView[]>;
-  revoke(auth: AuthContext, sessionId: string, meta: RequestMeta): Promise<void>;
-  /**
-   * Ends the session of `accessToken` when it is live, or else the one of the refresh token that
-   * `refreshCredential` reads (from the cookie; it throws when there is none to use).
-   */
-  logout(accessToken: string | null, refreshCredential: () => string, meta: RequestMeta): Promise<void>;
-  revokeOthers(userId: string, exceptSessionId: string | null, db?: Kysely<Database>): Promise<number>;
-}
+export type {
+  AuthContext,
+  OpenedSession,
+  RefreshCredential,
+  SessionService,
+  SessionView,
+  TokenPair,
+} from "./session.types.js";
 
 export function createSessionService(deps: {
   db: Kysely<Database>;
@@ -78,10 +29,18 @@ export function createSessionService(deps: {
   tokens: TokenService;
   audit: AuditService;
   refreshTokenTtlSeconds: number;
+  reauthMaxAgeSeconds: number;
+  /** REQUIRE_EMAIL_VERIFICATION: a session of an account whose address is unverified does not work. */
+  requireEmailVerification: boolean;
 }): SessionService {
-  const { db, clock, tokens, audit, refreshTokenTtlSeconds } = deps;
+  const { db, clock, tokens, audit, refreshTokenTtlSeconds, reauthMaxAgeSeconds } = deps;
   const refreshTtlMs = refreshTokenTtlSeconds * 1000;
   const findActiveSession = createActiveSessionLookup(db);
+  const refreshRefused = (): AppError => new AppError("unauthorized", "The refresh token is invalid, used or expired.");
+  // The CSRF token names another session than the refresh cookie's: planted, or left from another sign-in.
+  const csrfRefused = (): AppError => new AppError("forbidden", "Missing or wrong CSRF token.");
+  const unverified = (user: { email_verified: number }): boolean =>
+    deps.requireEmailVerification && user.email_verified !== 1;
 
   async function tokensFor(session: OpenedSession): Promise<TokenPair> {
     const access = await tokens.issueAccessToken({
@@ -89,6 +48,7 @@ export function createSessionService(deps: {
       sid: session.sessionId,
       amr: session.amr,
       aal: session.aal,
+      auth_time: Math.floor(session.authTime / 1000),
     });
     return {
       access_token: access.token,
@@ -111,73 +71,77 @@ export function createSessionService(deps: {
     amr: AuthMethod[],
     meta: RequestMeta,
     executor: Kysely<Database>,
+    authTime?: number,
   ): Promise<OpenedSession> {
     const now = clock.now();
     const sessionId = randomId();
     // NIST SP 800-63B §4.2: AAL2 needs a second, distinct factor.
     const aal: 1 | 2 = amr.some((m) => m === "otp" || m === "recovery" || m === "device") ? 2 : 1;
-    await repo.insertSession(executor, {
+    const row = {
       id: sessionId,
       user_id: userId,
       aal,
       amr: amr.join(" "),
       created_at: now,
+      auth_time: authTime ?? now,
+    };
+    await repo.insertSession(executor, {
+      ...row,
       last_used_at: now,
       expires_at: now + refreshTtlMs,
       revoked_at: null,
       ip: meta.ip,
       user_agent: meta.userAgent,
     });
-    return { sessionId, userId, amr, aal, refreshToken: await newRefreshToken(executor, sessionId, now) };
+    const refreshToken = await newRefreshToken(executor, sessionId, now);
+    return { sessionId, userId, amr, aal, authTime: row.auth_time, refreshToken };
   }
 
-  async function revokeByRefreshToken(refreshToken: string, meta: RequestMeta): Promise<void> {
-    const known = await repo.findRefreshToken(db, hashSecret(refreshToken));
+  async function revokeByRefreshToken(credential: RefreshCredential, meta: RequestMeta): Promise<void> {
+    const known = await repo.findRefreshToken(db, hashSecret(credential.refreshToken));
     const session = known === undefined ? undefined : await repo.findSession(db, known.session_id);
     if (session === undefined || session.revoked_at !== null) throw new AppError("unauthorized");
+    if (credential.sessionId !== undefined && credential.sessionId !== session.id) throw csrfRefused();
     await repo.revokeSession(db, session.id, session.user_id, clock.now());
     await audit.record({ type: "logout", userId: session.user_id, meta, detail: { session_id: session.id } });
   }
 
   const service: SessionService = {
-    async createSession(userId, amr, meta, executor = db) {
-      return tokensFor(await openSession(userId, amr, meta, executor));
+    async createSession(userId, amr, meta, options = {}) {
+      return tokensFor(await openSession(userId, amr, meta, db, options.authTime));
     },
 
-    openSession,
+    openSession: (userId, amr, meta, executor) => openSession(userId, amr, meta, executor),
     tokensFor,
 
-    async refresh(refreshToken, meta) {
-      const tokenHash = hashSecret(refreshToken);
+    async refresh(credential, meta) {
+      const tokenHash = hashSecret(credential.refreshToken);
       const now = clock.now();
       const known = await repo.findRefreshToken(db, tokenHash);
-      if (known === undefined) throw new AppError("unauthorized", "The refresh token is invalid, used or expired.");
+      if (known === undefined) throw refreshRefused();
+      // Checked before the token is used up: a forged request must not cost the owner their refresh token.
+      if (credential.sessionId !== undefined && credential.sessionId !== known.session_id) throw csrfRefused();
       if (!(await repo.consumeRefreshToken(db, tokenHash, now))) {
         // A used refresh token came back: someone holds a stolen copy, so the session dies (RFC 9700 §4.14.2).
         const session = await repo.findSession(db, known.session_id);
         if (session !== undefined && (await repo.revokeSession(db, session.id, session.user_id, now))) {
-          await audit.record({
-            type: "refresh_token_reused",
-            userId: session.user_id,
-            meta,
-            detail: { session_id: session.id },
-          });
+          const detail = { session_id: session.id };
+          await audit.record({ type: "refresh_token_reused", userId: session.user_id, meta, detail });
         }
-        throw new AppError("unauthorized", "The refresh token is invalid, used or expired.");
+        throw refreshRefused();
       }
       const row = await findActiveSessionRow(db, known.session_id);
-      if (row === undefined || row.expires_at <= now || row.user.locked === 1) {
-        throw new AppError("unauthorized", "The refresh token is invalid, used or expired.");
-      }
+      if (row === undefined || row.expires_at <= now || row.user.locked === 1 || unverified(row.user))
+        throw refreshRefused();
       await repo.touchSession(db, row.id, now, now + refreshTtlMs);
-      const amr = row.amr.split(" ").filter(isAuthMethod);
-      const rotated = await newRefreshToken(db, row.id, clock.now());
       return tokensFor({
         sessionId: row.id,
         userId: row.user_id,
-        amr,
+        amr: row.amr.split(" ").filter(isAuthMethod),
         aal: row.aal === 2 ? 2 : 1,
-        refreshToken: rotated,
+        // A refresh is no proof of anything: the session keeps its last sign-in time.
+        authTime: row.auth_time,
+        refreshToken: await newRefreshToken(db, row.id, clock.now()),
       });
     },
 
@@ -187,15 +151,46 @@ export function createSessionService(deps: {
       const row = await findActiveSession(claims.sid);
       if (row === undefined || row.user_id !== claims.sub || row.user.locked === 1 || row.expires_at <= clock.now())
         return null;
+      if (unverified(row.user)) return null;
       return {
         userId: claims.sub,
         sessionId: claims.sid,
         aal: claims.aal,
         amr: claims.amr,
+        authTime: claims.auth_time,
         secondFactorEnabled: row.user.mfa_enabled === 1,
         roles: rolesOf(row.user),
         user: row.user,
       };
+    },
+
+    isRecentAuth: (auth) => isRecentAuth(auth, clock.now(), reauthMaxAgeSeconds),
+
+    assertRecentAuth(auth) {
+      if (!isRecentAuth(auth, clock.now(), reauthMaxAgeSeconds)) throw reauthRequired(reauthMaxAgeSeconds);
+    },
+
+    async renewAuthTime(auth, meta) {
+      const now = clock.now();
+      const refreshToken = await db.transaction().execute(async (trx) => {
+        // Conditional UPDATE: a session revoked since the guard read it is not brought back.
+        if (!(await repo.renewAuthTime(trx, auth.sessionId, auth.userId, now))) throw new AppError("unauthorized");
+        await repo.consumeSessionRefreshTokens(trx, auth.sessionId, now);
+        await audit.record(
+          { type: "reauthenticated", userId: auth.userId, meta, detail: { session_id: auth.sessionId } },
+          trx,
+        );
+        return newRefreshToken(trx, auth.sessionId, now);
+      });
+      // The session's own aal and amr: proving the password again never raises what the session is.
+      return tokensFor({
+        sessionId: auth.sessionId,
+        userId: auth.userId,
+        amr: auth.amr,
+        aal: auth.aal,
+        authTime: now,
+        refreshToken,
+      });
     },
 
     async list(auth) {

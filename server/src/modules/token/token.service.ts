@@ -5,27 +5,19 @@ import type { Clock } from "../../clock.js";
 import { aadFor, type Keyring } from "../../crypto/encryption.js";
 import { randomId } from "../../crypto/random.js";
 import type { Database } from "../../db/database.js";
+import { accessTokenType, claimsFrom, type AccessClaims } from "./access-claims.js";
 import * as repo from "./signing-key.repository.js";
 
+export { isAuthMethod, type AccessClaims, type AuthMethod } from "./access-claims.js";
+
 export const signingAlgorithm = "EdDSA";
-
-export type AuthMethod = "pwd" | "email" | "otp" | "recovery" | "device";
-
-export interface AccessClaims {
-  sub: string;
-  sid: string;
-  amr: AuthMethod[];
-  aal: 1 | 2;
-  iat: number;
-  exp: number;
-}
 
 interface LoadedKey {
   kid: string;
   publicJwk: JWK;
   publicKey: Awaited<ReturnType<typeof importJWK>>;
   privateKey: KeyObject;
-  /** The JWS protected header, base64url: `alg`, `typ` and this key's `kid`. */
+  /** The JWS protected header, base64url: `alg`, `typ` (`at+jwt`) and this key's `kid`. */
   encodedHeader: string;
   createdAt: number;
 }
@@ -51,8 +43,8 @@ const keyCacheSeconds = 60; // other instances pick up a rotated key within a mi
 const verifiedCacheLimit = 10_000;
 
 export interface TokenService {
-  issueAccessToken(claims: Omit<AccessClaims, "iat" | "exp">): Promise<{ token: string; expiresIn: number }>;
-  /** Returns the claims of a valid token signed by one of our keys, or null. */
+  issueAccessToken(claims: Omit<AccessClaims, "iat" | "exp" | "jti">): Promise<{ token: string; expiresIn: number }>;
+  /** Returns the claims of a valid token signed by one of our keys (type, issuer and audience ours), or null. */
   verifyAccessToken(token: string): Promise<AccessClaims | null>;
   jwks(): Promise<{ keys: JWK[] }>;
   /** Adds a new signing key; older keys keep verifying until their tokens have expired. */
@@ -65,9 +57,11 @@ export function createTokenService(deps: {
   keyring: Keyring;
   clock: Clock;
   issuer: string;
+  /** The `aud` of every access token (TOKEN_AUDIENCE). */
+  audience: string;
   accessTokenTtlSeconds: number;
 }): TokenService {
-  const { db, keyring, clock, issuer, accessTokenTtlSeconds } = deps;
+  const { db, keyring, clock, issuer, audience, accessTokenTtlSeconds } = deps;
   let keys: LoadedKey[] = [];
   let loadedAt = -Infinity;
   let loading: Promise<void> | null = null;
@@ -90,7 +84,7 @@ export function createTokenService(deps: {
           publicJwk,
           publicKey: await importJWK(publicJwk, signingAlgorithm),
           privateKey: createPrivateKey({ key: privateJwk, format: "jwk" }),
-          encodedHeader: base64url(JSON.stringify({ alg: signingAlgorithm, typ: "JWT", kid: row.id })),
+          encodedHeader: base64url(JSON.stringify({ alg: signingAlgorithm, typ: accessTokenType, kid: row.id })),
           createdAt: row.created_at,
         };
       }),
@@ -136,14 +130,18 @@ export function createTokenService(deps: {
       const [current] = keys;
       if (current === undefined) throw new Error("no signing key");
       const iat = Math.floor(clock.now() / 1000);
-      const payload: AccessClaims & { iss: string } = {
-        sid: claims.sid,
-        amr: claims.amr,
-        aal: claims.aal,
+      // RFC 9068 §2.2 plus the session's own claims (SPEC "Tokens").
+      const payload: AccessClaims & { iss: string; aud: string } = {
+        iss: issuer,
         sub: claims.sub,
+        aud: audience,
+        jti: randomId(),
+        sid: claims.sid,
         iat,
         exp: iat + accessTokenTtlSeconds,
-        iss: issuer,
+        auth_time: claims.auth_time,
+        amr: claims.amr,
+        aal: claims.aal,
       };
       const token = await signCompactJWS(current, payload);
       return { token, expiresIn: accessTokenTtlSeconds };
@@ -173,7 +171,14 @@ export function createTokenService(deps: {
               if (key === undefined) throw new Error("unknown kid");
               return key.publicKey;
             },
-            { issuer, algorithms: [signingAlgorithm], currentDate: new Date(clock.now()) },
+            // RFC 9068 §4: the type, the issuer and the audience are checked, not only the signature.
+            {
+              issuer,
+              audience,
+              typ: accessTokenType,
+              algorithms: [signingAlgorithm],
+              currentDate: new Date(clock.now()),
+            },
           )
         ).payload;
       } catch {
@@ -219,17 +224,4 @@ export function createTokenService(deps: {
       return count;
     },
   };
-}
-
-function claimsFrom(payload: JWTPayload): AccessClaims | null {
-  const { sub, sid, amr, aal, iat, exp } = payload;
-  if (typeof sub !== "string" || typeof sid !== "string" || typeof iat !== "number" || typeof exp !== "number")
-    return null;
-  if (aal !== 1 && aal !== 2) return null;
-  if (!Array.isArray(amr) || !amr.every(isAuthMethod)) return null;
-  return { sub, sid, amr, aal, iat, exp };
-}
-
-export function isAuthMethod(value: unknown): value is AuthMethod {
-  return value === "pwd" || value === "email" || value === "otp" || value === "recovery" || value === "device";
 }
