@@ -155,7 +155,6 @@ export function createServices(deps: {
     enrollment,
     email,
     audit,
-    notifier,
     requireEmailVerification: config.requireEmailVerification,
   });
   const passwords = createPasswordService({

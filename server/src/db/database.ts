@@ -10,8 +10,12 @@
 export interface UserTable {
   id: string;
   username: string;
+  /** A verified address (unique): the account's identity by email. */
   email: string | null;
+  /** 1 exactly when `email` is set (kept from before claims). */
   email_verified: number;
+  /** An address the account claims but has not verified: not unique, never used to find an account. */
+  email_claim: string | null;
   password_hash: string;
   roles: string;
   locked: number;

@@ -13,6 +13,12 @@ for (const dialect of testDialects()) {
     beforeAll(async () => {
       t = await appOn(dialect);
       await register(t.app, "alice", { email: "alice@example.com" });
+      // Login by email matches verified addresses only (test/email/claims.security.test.ts follows the link).
+      await t.db
+        .updateTable("user")
+        .set({ email: "alice@example.com", email_verified: 1, email_claim: null })
+        .where("username", "=", "alice")
+        .execute();
     });
     afterAll(async () => t.close());
 

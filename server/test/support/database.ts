@@ -81,6 +81,7 @@ export function userRow(id: string, overrides: Partial<UserRow> = {}): UserRow {
     username: id,
     email: null,
     email_verified: 0,
+    email_claim: null,
     password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
     roles: "",
     locked: 0,

@@ -7,7 +7,6 @@ import { AppError } from "../../errors.js";
 import type { RequestMeta } from "../../request-meta.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { EmailService } from "../email/email.service.js";
-import type { Notifier } from "../notify/notifier.js";
 import type { SecondFactorEnrollment } from "../second-factor/enrollment.service.js";
 import { clearedLockout } from "../second-factor/lockout.js";
 import type { TOTPSetup } from "../second-factor/totp/totp.service.js";
@@ -44,11 +43,10 @@ export function createRegistrationService(deps: {
   enrollment: SecondFactorEnrollment;
   email: EmailService;
   audit: AuditService;
-  notifier: Notifier;
   /** REQUIRE_EMAIL_VERIFICATION: no session until the address is verified, so an address is required. */
   requireEmailVerification: boolean;
 }): RegistrationService {
-  const { db, clock, hasher, sessions, enrollment, email: addresses, audit, notifier } = deps;
+  const { db, clock, hasher, sessions, enrollment, email: addresses, audit } = deps;
   return {
     async register(input, meta) {
       const username = normalizeUsername(input.username);
@@ -76,14 +74,15 @@ export function createRegistrationService(deps: {
       }
       assertPasswordAcceptable(input.password, "password", { username, email });
       const passwordHash = await hasher.hash(input.password);
-      // An address already on another account is not attached, and the reply looks the same (SPEC §2).
-      const emailOwner = email === null ? undefined : await users.findUserByEmail(db, email);
       const now = clock.now();
+      // The address is only claimed: it becomes the account's once its link is opened (SPEC "Email"),
+      // so registering someone else's address neither blocks them nor reveals that it is theirs.
       const row: users.UserRow = {
         id: randomId(),
         username,
-        email: emailOwner === undefined ? email : null,
+        email: null,
         email_verified: 0,
+        email_claim: email,
         password_hash: passwordHash,
         roles: "",
         locked: 0,
@@ -103,10 +102,8 @@ export function createRegistrationService(deps: {
         }
         await audit.record({ type: "register", userId: row.id, meta }, trx);
       });
-      if (emailOwner !== undefined) notifier.notify(emailOwner, "email_in_use", meta);
-      addresses.sendVerification(row);
-      // The reply shows the address as given even when it was not attached, so it looks the same (SPEC §2).
-      const user = userViewFromRow({ ...row, email });
+      if (email !== null) addresses.sendVerification(row, email, meta);
+      const user = userViewFromRow(row);
       // SPEC "Email": no session for an unverified address; two-factor is set up after the first sign-in.
       if (deps.requireEmailVerification) return { user, verificationRequired: true };
       // Outside the transaction: on SQLite a transaction holds the only connection.

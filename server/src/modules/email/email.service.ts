@@ -18,10 +18,13 @@ export const linksPerAccount: AccountLimit = { max: 5, windowInSeconds: 60 * 60 
 
 /** The address on an account: verifying it, changing it, and the link that deletes the account. */
 export interface EmailService {
-  /** A new account's address gets a verification link, mailed after the reply. */
-  sendVerification(user: { id: string; username: string; email: string | null }): void;
   /**
-   * The new address is attached only when its link is opened; one already on another account never is.
+   * A claimed address gets a verification link, or, when another account has verified it, its owner
+   * gets a notice instead; decided and mailed after the reply, so neither tells the claimant anything.
+   */
+  sendVerification(user: { id: string; username: string }, email: string, meta: RequestMeta): void;
+  /**
+   * The new address is claimed, and attached only when its link is opened; one verified by another account never is.
    * The password re-checked here counts as re-authentication where it is the only factor; with two-factor
    * on, the sign-in must also be recent (reauth_required).
    */
@@ -45,12 +48,14 @@ export function createEmailService(deps: {
   const { db, links, mailer, audit, notifier, limits } = deps;
   const invalid = (): AppError => new AppError("invalid_token");
 
-  return {
-    sendVerification(user) {
-      const email = user.email;
-      if (email === null) return;
+  const service: EmailService = {
+    sendVerification(user, email, meta) {
       // No audit event: the account's own log would then tell whether the address was free.
-      mailer.defer(() => links.send("verify_email", user, email));
+      mailer.defer(async () => {
+        const owner = await users.findUserByEmail(db, email);
+        if (owner !== undefined && owner.id !== user.id) notifier.notify(owner, "email_in_use", meta);
+        else await links.send("verify_email", user, email);
+      });
     },
 
     async requestEmailChange(auth, input, meta) {
@@ -63,28 +68,29 @@ export function createEmailService(deps: {
       await limits.consume("email_change", user.id, linksPerAccount);
       await limits.consume("verify_email", email, linksPerAddress);
       await audit.record({ type: "email_change_requested", userId, meta });
+      // Only claimed: the verified address (if any) stays the account's until the new one is verified.
+      await users.setEmailClaim(db, user.id, email);
       // The lookup runs after the reply, so neither the answer nor its timing tells whether the address is taken.
-      mailer.defer(async () => {
-        const owner = await users.findUserByEmail(db, email);
-        if (owner !== undefined && owner.id !== user.id) notifier.notify(owner, "email_in_use", meta);
-        else await links.send("verify_email", user, email);
-      });
+      service.sendVerification(user, email, meta);
     },
 
     async verifyEmail(token, meta) {
       const link = await links.consume("verify_email", token);
       const email = link.email;
       const user = await users.findUserById(db, link.user_id);
-      if (email === null || user === undefined) throw invalid();
-      // The address may have been taken by another account since the link was sent.
+      // Only the address the account claims now: a link to an address claimed before a newer change is dead.
+      if (email === null || user === undefined || user.email_claim !== email) throw invalid();
+      // The address may have been verified by another account since the link was sent: the first owns it.
       const owner = await users.findUserByEmail(db, email);
       if (owner !== undefined && owner.id !== user.id) throw invalid();
       try {
-        await users.setVerifiedEmail(db, user.id, email);
+        await db.transaction().execute((trx) => users.setVerifiedEmail(trx, user.id, email));
       } catch (error) {
         if (isUniqueViolation(error)) throw invalid();
         throw error;
       }
+      // The other claims were dropped with it: their verification links die too.
+      await links.revokeAddress("verify_email", email);
       await audit.record({ type: "email_verified", userId: user.id, meta });
       if (user.email !== email) {
         // Links already mailed to the old address must not outlive the change.
@@ -115,4 +121,5 @@ export function createEmailService(deps: {
       return user;
     },
   };
+  return service;
 }

@@ -83,3 +83,8 @@ export async function deleteLinkTokens(
 export async function deleteUserLinks(db: Kysely<Database>, userId: string): Promise<void> {
   await db.deleteFrom("link_token").where("user_id", "=", userId).execute();
 }
+
+/** Every link of one purpose mailed to an address, whichever account it was for (claims dropped by a verification). */
+export async function deleteAddressLinks(db: Kysely<Database>, purpose: string, email: string): Promise<void> {
+  await db.deleteFrom("link_token").where("purpose", "=", purpose).where("email", "=", email).execute();
+}

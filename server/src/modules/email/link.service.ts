@@ -39,6 +39,8 @@ export interface LinkService {
   /** Uses the link up; throws invalid_token when it is unknown, of another purpose, used or expired. */
   consume(purpose: LinkPurpose, token: string): Promise<repo.LinkTokenRow>;
   revoke(userId: string, purposes: readonly LinkPurpose[]): Promise<void>;
+  /** Kills every link of one purpose mailed to an address, for any account. */
+  revokeAddress(purpose: LinkPurpose, email: string): Promise<void>;
 }
 
 export function createLinkService(deps: {
@@ -83,6 +85,7 @@ export function createLinkService(deps: {
     },
 
     revoke: (userId, purposes) => repo.deleteLinkTokens(db, userId, purposes),
+    revokeAddress: (purpose, email) => repo.deleteAddressLinks(db, purpose, email),
   };
   return service;
 }

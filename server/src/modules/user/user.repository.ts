@@ -16,6 +16,7 @@ export type UserProfile = Pick<
   | "username"
   | "email"
   | "email_verified"
+  | "email_claim"
   | "roles"
   | "locked"
   | "mfa_enabled"
@@ -32,6 +33,7 @@ const byId = preparedQuery((db, p: { id: string }) => db.selectFrom("user").sele
 const byUsername = preparedQuery((db, p: { username: string }) =>
   db.selectFrom("user").selectAll().where("username", "=", p.username),
 );
+// `email` holds verified addresses only: a claim never finds an account.
 const byEmail = preparedQuery((db, p: { email: string }) =>
   db.selectFrom("user").selectAll().where("email", "=", p.email),
 );
@@ -52,9 +54,18 @@ export async function setPasswordHash(db: Kysely<Database>, id: string, password
   await db.updateTable("user").set({ password_hash: passwordHash }).where("id", "=", id).execute();
 }
 
-/** Attaches an address its owner has proved to hold. */
+/** The account claims an address (not verified yet); several accounts may claim one. */
+export async function setEmailClaim(db: Kysely<Database>, id: string, email: string | null): Promise<void> {
+  await db.updateTable("user").set({ email_claim: email }).where("id", "=", id).execute();
+}
+
+/**
+ * Attaches an address its owner has proved to hold, and drops every other account's claim on it (SPEC
+ * "Email": the first to verify owns it). Throws the unique violation when another account verified it first.
+ */
 export async function setVerifiedEmail(db: Kysely<Database>, id: string, email: string): Promise<void> {
-  await db.updateTable("user").set({ email, email_verified: 1 }).where("id", "=", id).execute();
+  await db.updateTable("user").set({ email, email_verified: 1, email_claim: null }).where("id", "=", id).execute();
+  await db.updateTable("user").set({ email_claim: null }).where("email_claim", "=", email).execute();
 }
 
 export async function setLocked(db: Kysely<Database>, id: string, locked: boolean): Promise<void> {

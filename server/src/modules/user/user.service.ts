@@ -24,8 +24,10 @@ export function userViewFromRow(row: repo.UserProfile): UserView {
   return {
     id: row.id,
     username: row.username,
-    email: row.email,
-    email_verified: row.email_verified === 1,
+    // The verified address; without one, the claimed address unverified. The view never depends on
+    // what other accounts hold, so it reveals nothing about them (SPEC "Email").
+    email: row.email ?? row.email_claim,
+    email_verified: row.email !== null,
     mfa_enabled: row.mfa_enabled === 1,
     created_at: new Date(row.created_at).toISOString(),
     last_login_at: iso(row.last_login_at),
