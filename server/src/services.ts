@@ -102,6 +102,7 @@ export function createServices(deps: {
   const sessions = createSessionService({
     db,
     clock,
+    keyring,
     tokens,
     audit,
     refreshTokenTtlSeconds,

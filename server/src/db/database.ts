@@ -52,6 +52,11 @@ export interface RefreshTokenTable {
   session_id: string;
   created_at: number;
   used_at: number | null;
+  /**
+   * The pair this token's rotation handed out, encrypted with the app key: answered again to the same
+   * token presented within the refresh grace (two tabs), cleared once the grace has passed.
+   */
+  successor_ciphertext: string | null;
 }
 
 export interface SigningKeyTable {

@@ -31,7 +31,8 @@ for (const dialect of testDialects()) {
       // Chained rotation keeps working.
       const again = await refresh(next);
       expect(again.status).toBe(200);
-      // The first token, used once already, is refused.
+      // The first token, used once already and past its 10-second grace, is refused.
+      t.clock.advance(12);
       expectError(await refresh(refreshToken), 401, "unauthorized");
     });
 
@@ -47,7 +48,8 @@ for (const dialect of testDialects()) {
       const newestAccess = str(rotated.body["access_token"]);
       expect((await call(t.app, "GET", "/api/user/me", { token: newestAccess })).status).toBe(200);
 
-      // The attacker replays the stolen, already used token.
+      // The attacker replays the stolen, already used token once the 10-second grace has passed.
+      t.clock.advance(12);
       expectError(await refresh(first), 401, "unauthorized");
 
       expectError(await call(t.app, "GET", "/api/user/me", { token: newestAccess }), 401, "unauthorized");
@@ -66,17 +68,63 @@ for (const dialect of testDialects()) {
       expect(audit.length).toBeGreaterThan(0);
     });
 
-    it("lets exactly one of several parallel refreshes with one token win", async () => {
+    it("parallel reuse by tabs: parallel refreshes of one token get one pair and the session lives", async () => {
       const { refreshToken } = await register(t.app, "parallel");
       const results = await Promise.all(Array.from({ length: 5 }, () => refresh(refreshToken)));
-      expect(results.filter((r) => r.status === 200)).toHaveLength(1);
-      for (const res of results.filter((r) => r.status !== 200)) expectError(res, 401, "unauthorized");
+      for (const res of results) expect(res.status, JSON.stringify(res.body)).toBe(200);
+      const pairs = new Set(results.map((r) => `${str(r.body["access_token"])} ${str(r.body["refresh_token"])}`));
+      expect(pairs.size).toBe(1);
+      const next = str(results[0]?.body["refresh_token"]);
+      expect(next).not.toBe(refreshToken);
+      // The session lives: the shared pair works and rotates on.
+      expect((await call(t.app, "GET", "/api/user/me", { token: str(results[0]?.body["access_token"]) })).status).toBe(
+        200,
+      );
+      expect((await refresh(next)).status).toBe(200);
+    });
+
+    it("replay within the grace answers the same pair; replay after 12 s revokes the session", async () => {
+      const { refreshToken } = await register(t.app, "graceful");
+      const first = await refresh(refreshToken);
+      expect(first.status).toBe(200);
+      t.clock.advance(9);
+      const again = await refresh(refreshToken);
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual(first.body);
+      t.clock.advance(3);
+      expectError(await refresh(refreshToken), 401, "unauthorized");
+      const access = str(first.body["access_token"]);
+      expectError(await call(t.app, "GET", "/api/user/me", { token: access }), 401, "unauthorized");
+      expectError(await refresh(str(first.body["refresh_token"])), 401, "unauthorized");
+    });
+
+    it("keeps the successor pair encrypted, and only for the grace", async () => {
+      const { refreshToken } = await register(t.app, "sealed");
+      const first = await refresh(refreshToken);
+      const next = str(first.body["refresh_token"]);
+      const rows = await t.db.selectFrom("refresh_token").select("successor_ciphertext").execute();
+      const stored = rows.map((r) => r.successor_ciphertext ?? "").join(" ");
+      expect(stored).toMatch(/v1:/);
+      expect(stored).not.toContain(next);
+      expect(stored).not.toContain(str(first.body["access_token"]).split(".")[1]);
+      // The next rotation, past the grace, forgets the stored pair of the first.
+      t.clock.advance(11);
+      expect((await refresh(next)).status).toBe(200);
+      const sid = sidOf(str(first.body["access_token"]));
+      const kept = await t.db
+        .selectFrom("refresh_token")
+        .select("successor_ciphertext")
+        .where("session_id", "=", sid)
+        .where("successor_ciphertext", "is not", null)
+        .execute();
+      expect(kept).toHaveLength(1);
     });
 
     it("leaves the user's other sessions alive when one session's refresh token is replayed", async () => {
       const { refreshToken } = await register(t.app, "twosessions");
       const other = await login(t.app, "twosessions");
       await refresh(refreshToken);
+      t.clock.advance(12);
       await refresh(refreshToken);
       expect((await call(t.app, "GET", "/api/user/me", { token: str(other.body["access_token"]) })).status).toBe(200);
     });

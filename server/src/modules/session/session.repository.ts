@@ -22,19 +22,34 @@ const insertSessionRow = preparedQuery((db, row: SessionRow) =>
   ),
 );
 const insertRefreshTokenRow = preparedQuery((db, p: { tokenHash: string; sessionId: string; now: number }) =>
-  db
-    .insertInto("refresh_token")
-    .values({ token_hash: p.tokenHash, session_id: p.sessionId, created_at: p.now, used_at: null }),
+  db.insertInto("refresh_token").values({
+    token_hash: p.tokenHash,
+    session_id: p.sessionId,
+    created_at: p.now,
+    used_at: null,
+    successor_ciphertext: null,
+  }),
 );
-const consumeRefreshTokenRow = preparedQuery((db, p: { tokenHash: string; now: number }) =>
+const consumeRefreshTokenRow = preparedQuery((db, p: { tokenHash: string; now: number; successorCiphertext: string }) =>
   db
     .updateTable("refresh_token")
-    .set({ used_at: p.now })
+    .set({ used_at: p.now, successor_ciphertext: p.successorCiphertext })
     .where("token_hash", "=", p.tokenHash)
     .where("used_at", "is", null),
 );
 const refreshTokenByHash = preparedQuery((db, p: { tokenHash: string }) =>
-  db.selectFrom("refresh_token").select(["session_id", "used_at"]).where("token_hash", "=", p.tokenHash),
+  db
+    .selectFrom("refresh_token")
+    .select(["session_id", "used_at", "successor_ciphertext"])
+    .where("token_hash", "=", p.tokenHash),
+);
+const forgetSuccessorsRows = preparedQuery((db, p: { sessionId: string; before: number }) =>
+  db
+    .updateTable("refresh_token")
+    .set({ successor_ciphertext: null })
+    .where("session_id", "=", p.sessionId)
+    .where("used_at", "<", p.before)
+    .where("successor_ciphertext", "is not", null),
 );
 const sessionById = preparedQuery((db, p: { id: string }) =>
   db.selectFrom("session").selectAll().where("id", "=", p.id),
@@ -53,16 +68,32 @@ export async function insertRefreshToken(
   await insertRefreshTokenRow.execute(db, { tokenHash, sessionId, now });
 }
 
-/** Single use: only the first caller flips `used_at` (STYLE S9), so parallel refreshes cannot both win. */
-export async function consumeRefreshToken(db: Kysely<Database>, tokenHash: string, now: number): Promise<boolean> {
-  return affectedRows(await consumeRefreshTokenRow.execute(db, { tokenHash, now })) === 1n;
-}
-
-export async function findRefreshToken(
+/**
+ * Single use: only the first caller flips `used_at` (STYLE S9), and stores in the same statement the
+ * (encrypted) pair it hands out, so a parallel caller that loses finds that pair once this commits.
+ */
+export async function consumeRefreshToken(
   db: Kysely<Database>,
   tokenHash: string,
-): Promise<{ session_id: string; used_at: number | null } | undefined> {
+  now: number,
+  successorCiphertext: string,
+): Promise<boolean> {
+  return affectedRows(await consumeRefreshTokenRow.execute(db, { tokenHash, now, successorCiphertext })) === 1n;
+}
+
+export interface RefreshTokenRow {
+  session_id: string;
+  used_at: number | null;
+  successor_ciphertext: string | null;
+}
+
+export async function findRefreshToken(db: Kysely<Database>, tokenHash: string): Promise<RefreshTokenRow | undefined> {
   return (await refreshTokenByHash.execute(db, { tokenHash })).rows[0];
+}
+
+/** Drops the session's stored successor pairs whose grace ended before `before`. */
+export async function forgetOldSuccessors(db: Kysely<Database>, sessionId: string, before: number): Promise<void> {
+  await forgetSuccessorsRows.execute(db, { sessionId, before });
 }
 
 export async function findSession(db: Kysely<Database>, id: string): Promise<SessionRow | undefined> {
