@@ -36,6 +36,7 @@ export async function registerRoutes(
   await app.register(loginRoutes, {
     login: services.login,
     magicLinks: services.magicLinks,
+    knownClients: services.knownClients,
     refreshTokenTtlSeconds,
     rateLimit,
   });

@@ -9,6 +9,7 @@ import { createPasswordService, type PasswordService } from "./modules/account/p
 import { createRegistrationService, type RegistrationService } from "./modules/account/registration.service.js";
 import { createAdminService, type AdminService } from "./modules/admin/admin.service.js";
 import { createAccountLimiter, type AccountLimiter } from "./modules/attempt/account-limits.js";
+import { createKnownClients, type KnownClients } from "./modules/attempt/known-clients.js";
 import type { CounterStore } from "./modules/attempt/limiter.js";
 import { createAuditService, type AuditService } from "./modules/audit/audit.service.js";
 import { createAddressLinkService } from "./modules/email/address-link.service.js";
@@ -47,6 +48,7 @@ export interface Services {
   hasher: PasswordHasher;
   audit: AuditService;
   limits: AccountLimiter;
+  knownClients: KnownClients;
   notifier: Notifier;
   mailer: Mailer;
   tokens: TokenService;
@@ -89,6 +91,7 @@ export function createServices(deps: {
   const hasher = createPasswordHasher(config.passwordHash);
   const audit = createAuditService({ db, clock, log });
   const limits = createAccountLimiter(deps.counters, config.rateLimitEnabled);
+  const knownClients = createKnownClients({ db, clock });
   const tokens = createTokenService({
     db,
     keyring,
@@ -138,6 +141,7 @@ export function createServices(deps: {
     clock,
     hasher,
     limits,
+    knownClients,
     writes,
     secondFactor,
     lockout,
@@ -178,6 +182,7 @@ export function createServices(deps: {
     hasher,
     audit,
     limits,
+    knownClients,
     notifier,
     mailer,
     tokens,

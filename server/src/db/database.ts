@@ -130,6 +130,15 @@ export interface LinkTokenTable {
   used_at: number | null;
 }
 
+/** A client that signed in to an account: its own guessing allowance (attempt/known-clients.ts). */
+export interface KnownClientTable {
+  user_id: string;
+  /** SHA-256 of `cookie:<token>` or `ip:<address>`. */
+  client_hash: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Database {
   user: UserTable;
   session: SessionTable;
@@ -141,4 +150,5 @@ export interface Database {
   trusted_device: TrustedDeviceTable;
   audit_event: AuditEventTable;
   link_token: LinkTokenTable;
+  known_client: KnownClientTable;
 }

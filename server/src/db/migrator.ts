@@ -4,6 +4,7 @@ import type { Database } from "./database.js";
 import * as initial from "./migrations/2026_11_24_000000_initial.js";
 import * as sessionAuthTime from "./migrations/2026_12_02_100000_session_auth_time.js";
 import * as emailClaims from "./migrations/2026_12_03_100000_email_claims.js";
+import * as knownClient from "./migrations/2026_12_03_100100_known_client.js";
 import * as refreshSuccessor from "./migrations/2026_12_03_600000_refresh_successor.js";
 
 /** Migrations are listed here (not read from disk) so the compiled and the test builds find the same set. */
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   "2026_11_24_000000_initial": initial,
   "2026_12_02_100000_session_auth_time": sessionAuthTime,
   "2026_12_03_100000_email_claims": emailClaims,
+  "2026_12_03_100100_known_client": knownClient,
   "2026_12_03_600000_refresh_successor": refreshSuccessor,
 };
 

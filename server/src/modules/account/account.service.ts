@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "../../db/database.js";
 import type { RequestMeta } from "../../request-meta.js";
 import { deleteUserAuditEvents } from "../audit/audit.repository.js";
+import { deleteUserKnownClients } from "../attempt/known-clients.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { EmailService } from "../email/email.service.js";
 import { deleteUserLinks } from "../email/link-token.repository.js";
@@ -72,6 +73,7 @@ export function createAccountService(deps: {
         await deleteUserChallenges(trx, userId);
         await deleteUserDevices(trx, userId);
         await deleteUserLinks(trx, userId);
+        await deleteUserKnownClients(trx, userId);
         await deleteUserAuditEvents(trx, userId);
         await audit.record({ type: "account_deleted", userId: null, meta, detail: { user_id: userId } }, trx);
       });

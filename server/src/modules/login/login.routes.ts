@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../../errors.js";
 import { utf8Problem } from "../../plugins/input-guard.js";
 import type { RateLimitFor } from "../../plugins/rate-limit.js";
@@ -10,16 +10,28 @@ import { pickCode } from "../second-factor/second-factor.schemas.js";
 import { readDeviceCookie, setDeviceCookie } from "../second-factor/trusted-device/device-cookie.js";
 import { LoginBody, LoginReply, SecondFactorLoginBody, TokensReply } from "./login.schemas.js";
 import { sendLoggedIn, sendLoginResult } from "./login.reply.js";
-import type { LoginService } from "./login.service.js";
+import type { LoginResult, LoginService } from "./login.service.js";
+import { readClientCookie, rememberClient } from "./client-cookie.js";
+import type { KnownClients } from "../attempt/known-clients.js";
 import type { MagicLinkService } from "./magic-link.service.js";
 
 /** Both steps of a login (SPEC §2): a first factor (password or emailed link), then a second one. */
 export async function loginRoutes(
   fastify: FastifyInstance,
-  deps: { login: LoginService; magicLinks: MagicLinkService; refreshTokenTtlSeconds: number; rateLimit: RateLimitFor },
+  deps: {
+    login: LoginService;
+    magicLinks: MagicLinkService;
+    knownClients: KnownClients;
+    refreshTokenTtlSeconds: number;
+    rateLimit: RateLimitFor;
+  },
 ): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { login, magicLinks, rateLimit } = deps;
+  const { login, magicLinks, knownClients, rateLimit } = deps;
+  /** Every sign-in that issues tokens makes its client known to the account (SPEC "Accounts and login"). */
+  const known = async (request: FastifyRequest, reply: FastifyReply, result: LoginResult): Promise<void> => {
+    if (result.kind === "tokens") await rememberClient(request, reply, knownClients, result.user.id);
+  };
   const cookieMaxAge = deps.refreshTokenTtlSeconds;
 
   app.post(
@@ -50,13 +62,18 @@ export async function loginRoutes(
       },
     },
     async (request, reply) => {
-      const input = { ...request.body, deviceCookie: readDeviceCookie(request) };
+      const input = {
+        ...request.body,
+        deviceCookie: readDeviceCookie(request),
+        clientCookie: readClientCookie(request),
+      };
       const result = await login.loginWithPassword(input, metaOf(request)).catch((error: unknown) => {
         if (error instanceof AppError && error.code === "invalid_credentials")
           app.metrics.logins.inc({ result: "failed" });
         throw error;
       });
       app.metrics.logins.inc({ result: result.kind === "challenge" ? "mfa_required" : "ok" });
+      await known(request, reply, result);
       return sendLoginResult(request, reply, result, cookieMaxAge);
     },
   );
@@ -89,6 +106,7 @@ export async function loginRoutes(
       );
       if (result.device !== undefined)
         setDeviceCookie(request, reply, result.device.token, result.device.maxAgeSeconds);
+      await rememberClient(request, reply, knownClients, result.user.id);
       return sendLoggedIn(request, reply, result.tokens, result.user, cookieMaxAge);
     },
   );
@@ -127,6 +145,7 @@ export async function loginRoutes(
     },
     async (request, reply) => {
       const result = await magicLinks.loginWithMagicLink(request.body.token, metaOf(request));
+      await known(request, reply, result);
       return sendLoginResult(request, reply, result, cookieMaxAge);
     },
   );

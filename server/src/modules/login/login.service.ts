@@ -7,6 +7,7 @@ import { transactionKeepingRefusals } from "../../db/transaction.js";
 import { AppError } from "../../errors.js";
 import type { RequestMeta } from "../../request-meta.js";
 import { loginFailuresPerAccount, type AccountLimiter } from "../attempt/account-limits.js";
+import type { KnownClients } from "../attempt/known-clients.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { SecondFactorLockout } from "../second-factor/lockout.js";
@@ -45,7 +46,13 @@ export type LoginResult =
 export interface LoginService {
   /** Under the per-account limit of password guesses, which only failures use up. */
   loginWithPassword(
-    input: { username: string; password: string; deviceCookie?: string | undefined },
+    input: {
+      username: string;
+      password: string;
+      deviceCookie?: string | undefined;
+      /** The `tessera_client` cookie: a browser that signed in before keeps its own allowance. */
+      clientCookie?: string | undefined;
+    },
     meta: RequestMeta,
   ): Promise<LoginResult>;
   /** After any first factor: tokens, or a login challenge when two-factor is on. */
@@ -67,6 +74,7 @@ export function createLoginService(deps: {
   clock: Clock;
   hasher: PasswordHasher;
   limits: AccountLimiter;
+  knownClients: KnownClients;
   writes: LoginWrites;
   secondFactor: SecondFactorService;
   lockout: SecondFactorLockout;
@@ -75,17 +83,14 @@ export function createLoginService(deps: {
   notifier: Notifier;
   requireEmailVerification: boolean;
 }): LoginService {
-  const { db, clock, hasher, limits, writes, secondFactor, lockout, devices, audit, notifier } = deps;
+  const { db, clock, hasher, limits, knownClients, writes, secondFactor, lockout, devices, audit, notifier } = deps;
   const invalidCredentials = (): AppError => new AppError("invalid_credentials");
 
   async function passwordLogin(
-    identifier: string,
+    user: users.UserRow | undefined,
     input: { password: string; deviceCookie?: string | undefined },
     meta: RequestMeta,
   ): Promise<LoginResult> {
-    const user = identifier.includes("@")
-      ? await users.findUserByEmail(db, identifier)
-      : await users.findUserByUsername(db, identifier);
     if (user === undefined) {
       // Same cost as a real account, so timing does not tell whether the user exists.
       await hasher.verifyDummy(input.password);
@@ -131,17 +136,26 @@ export function createLoginService(deps: {
   const service: LoginService = {
     async loginWithPassword(input, meta) {
       const identifier = normalizeLoginName(input.username);
+      // Email logins match verified addresses only (user.email), so a claim never opens an account.
+      const user = identifier.includes("@")
+        ? await users.findUserByEmail(db, identifier)
+        : await users.findUserByUsername(db, identifier);
+      // One count per account whichever name it is reached by; a client that signed in to it before has an
+      // allowance of its own, so guesses from elsewhere never stop the owner (SPEC "Accounts and login").
+      const own = await knownClients.allowanceKey(user?.id ?? null, { cookie: input.clientCookie, ip: meta.ip });
+      const [scope, key] =
+        own !== null ? ["login_known", own] : ["login", user === undefined ? `name:${identifier}` : `id:${user.id}`];
       // Reserved before the password is checked, so a burst of parallel guesses cannot all slip under the limit.
-      await limits.reserve("login", identifier, loginFailuresPerAccount);
+      await limits.reserve(scope, key, loginFailuresPerAccount);
       let failed = false;
       try {
-        return await passwordLogin(identifier, input, meta);
+        return await passwordLogin(user, input, meta);
       } catch (error) {
         failed = error instanceof AppError && error.code === "invalid_credentials";
         throw error;
       } finally {
-        // Only failures use up the account's allowance.
-        if (!failed) await limits.release("login", identifier);
+        // Only failures use up the allowance.
+        if (!failed) await limits.release(scope, key);
       }
     },
 
