@@ -94,6 +94,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     mailer,
   });
   app.decorate("services", services);
+  app.decorate("cookieDomain", config.cookieDomain);
   app.decorate("metrics", installMetrics(app));
   app.decorateRequest("auth", null);
   // Referenced by $id from several modules' routes ("ErrorResponse", "User", "MFASetup").

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
+import { cookieDomainOf } from "./cookie-domain.js";
 import { parseSecretKeys } from "./crypto/encryption.js";
 
 export interface PasswordHashConfig {
@@ -21,6 +22,11 @@ export interface Config {
   publicUrl: string;
   /** The access tokens' `aud` (RFC 9068). @default publicUrl */
   tokenAudience: string;
+  /**
+   * `COOKIE_DOMAIN`: the Domain of the site-wide session cookie (`tessera_session`), so the sites behind
+   * forward-auth under it see the sign-in; PUBLIC_URL's host or a domain above it. null: host-only.
+   */
+  cookieDomain: string | null;
   dataDir: string;
   /** Addresses or CIDRs of reverse proxies whose X-Forwarded-* headers are believed. */
   trustProxy: string[];
@@ -183,12 +189,15 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
   if (http.headersTimeoutMs > http.requestTimeoutMs)
     problems.push("HTTP_HEADERS_TIMEOUT: must not be longer than HTTP_REQUEST_TIMEOUT");
 
+  const cookieDomain = cookieDomainOf(optional("COOKIE_DOMAIN"), publicUrl, problems);
+
   const config: Config = {
     nodeEnv,
     port,
     host,
     publicUrl,
     tokenAudience: str("TOKEN_AUDIENCE", publicUrl),
+    cookieDomain,
     dataDir,
     trustProxy,
     corsOrigins,

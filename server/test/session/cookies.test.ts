@@ -3,35 +3,8 @@ import type { LightMyRequestResponse } from "fastify";
 import { appOn, type TestApp } from "../support/app.js";
 import { register, strongPassword } from "../support/accounts.js";
 import { call, expectError, send } from "../support/http.js";
+import { cookie } from "../support/cookies.js";
 import { testDialects } from "../support/dialects.js";
-
-interface SetCookie {
-  name: string;
-  value: string;
-  attributes: Map<string, string>;
-}
-
-function setCookies(headers: LightMyRequestResponse["headers"]): SetCookie[] {
-  const raw = headers["set-cookie"];
-  const lines = raw === undefined ? [] : Array.isArray(raw) ? raw : [String(raw)];
-  return lines.map((line) => {
-    const [pair = "", ...rest] = line.split(";").map((part) => part.trim());
-    const separator = pair.indexOf("=");
-    const attributes = new Map(
-      rest.map((attr) => {
-        const eq = attr.indexOf("=");
-        return eq === -1 ? [attr.toLowerCase(), ""] : [attr.slice(0, eq).toLowerCase(), attr.slice(eq + 1)];
-      }),
-    );
-    return { name: pair.slice(0, separator), value: decodeURIComponent(pair.slice(separator + 1)), attributes };
-  });
-}
-
-function cookie(headers: LightMyRequestResponse["headers"], name: string): SetCookie {
-  const found = setCookies(headers).find((c) => c.name === name);
-  if (found === undefined) throw new Error(`no Set-Cookie for ${name}`);
-  return found;
-}
 
 for (const dialect of testDialects()) {
   describe(`browser sessions: refresh cookie and CSRF [${dialect.name}]`, () => {

@@ -2,10 +2,19 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { constantTimeEqual } from "../../crypto/constant-time.js";
 import { randomToken } from "../../crypto/random.js";
 import { AppError } from "../../errors.js";
-import type { RefreshCredential, TokenPair } from "./session.types.js";
+import type { AuthContext, RefreshCredential, SessionService, TokenPair } from "./session.types.js";
 
 export const refreshCookie = "tessera_refresh";
 export const csrfCookie = "tessera_csrf";
+/** The site-wide browser session (SPEC "Other applications sign in through Tessera"). */
+export const siteSessionCookie = "tessera_session";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** COOKIE_DOMAIN: the Domain of the site-wide session cookie; null for a host-only cookie. */
+    cookieDomain: string | null;
+  }
+}
 
 /*
  * Browser sessions: the refresh token lives in an httpOnly, SameSite=Strict cookie scoped to the auth
@@ -45,11 +54,43 @@ export function setSessionCookies(
     maxAge: maxAgeSeconds,
     signed: true,
   });
+  void reply.setCookie(siteSessionCookie, tokens.session_id, {
+    httpOnly: true,
+    sameSite: "lax",
+    secure,
+    path: "/",
+    maxAge: maxAgeSeconds,
+    signed: true,
+    ...siteDomain(reply),
+  });
+}
+
+function siteDomain(reply: FastifyReply): { domain?: string } {
+  const domain = reply.server.cookieDomain;
+  return domain === null ? {} : { domain };
 }
 
 export function clearSessionCookies(reply: FastifyReply): void {
   void reply.clearCookie(refreshCookie, { path: "/api/auth" });
   void reply.clearCookie(csrfCookie, { path: "/" });
+  void reply.clearCookie(siteSessionCookie, { path: "/", ...siteDomain(reply) });
+}
+
+/**
+ * The live session of the site-wide cookie (forward-auth and the OIDC provider's sign-in): the session id
+ * under our signature (`sid.HMAC(cookie key, sid)`, checked in constant time by @fastify/cookie), looked up
+ * like an access token's (cached on a SQLite file, one indexed query elsewhere). null when there is no
+ * cookie, a forged or altered one, or a session that is revoked, expired, locked or unverified.
+ *
+ * The cookie only reads who is signed in: it is SameSite=Lax and has no CSRF token, so no state-changing
+ * API route accepts it.
+ */
+export async function siteSession(request: FastifyRequest, sessions: SessionService): Promise<AuthContext | null> {
+  const raw = request.cookies[siteSessionCookie];
+  if (raw === undefined) return null;
+  const unsigned = request.unsignCookie(raw);
+  if (!unsigned.valid || unsigned.value === null || unsigned.value === "") return null;
+  return sessions.authenticateSession(unsigned.value);
 }
 
 /**

@@ -189,16 +189,22 @@ export function createSessionService(deps: {
     async authenticate(accessToken) {
       const claims = await tokens.verifyAccessToken(accessToken);
       if (claims === null) return null;
-      const row = await findActiveSession(claims.sid);
-      if (row === undefined || row.user_id !== claims.sub || row.user.locked === 1 || row.expires_at <= clock.now())
+      const live = await service.authenticateSession(claims.sid);
+      if (live === null || live.userId !== claims.sub) return null;
+      // What this token says of its sign-in (a later re-authentication gives later tokens a later auth_time).
+      return { ...live, aal: claims.aal, amr: claims.amr, authTime: claims.auth_time };
+    },
+
+    async authenticateSession(sessionId) {
+      const row = await findActiveSession(sessionId);
+      if (row === undefined || row.user.locked === 1 || row.expires_at <= clock.now() || unverified(row.user))
         return null;
-      if (unverified(row.user)) return null;
       return {
-        userId: claims.sub,
-        sessionId: claims.sid,
-        aal: claims.aal,
-        amr: claims.amr,
-        authTime: claims.auth_time,
+        userId: row.user_id,
+        sessionId: row.id,
+        aal: row.aal === 2 ? 2 : 1,
+        amr: row.amr.split(" ").filter(isAuthMethod),
+        authTime: Math.floor(row.auth_time / 1000),
         secondFactorEnabled: row.user.mfa_enabled === 1,
         roles: rolesOf(row.user),
         user: row.user,

@@ -73,6 +73,11 @@ export interface SessionService {
   /** Rotates a refresh token, keeping the session's `auth_time`; a used one revokes its whole session (theft). */
   refresh(credential: RefreshCredential, meta: RequestMeta): Promise<TokenPair>;
   authenticate(accessToken: string): Promise<AuthContext | null>;
+  /**
+   * The live session of this id (the site-wide cookie's, session.cookies.ts siteSession): null when it is
+   * unknown, revoked, expired, or its account is locked or (REQUIRE_EMAIL_VERIFICATION) unverified.
+   */
+  authenticateSession(sessionId: string): Promise<AuthContext | null>;
   /** Whether the session's sign-in is at most REAUTH_MAX_AGE old (SPEC "Re-authentication"). */
   isRecentAuth(auth: Pick<AuthContext, "authTime">): boolean;
   /** Throws 401 `reauth_required` unless the sign-in is recent: the guard of every sensitive action. */
