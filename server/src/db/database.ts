@@ -108,6 +108,8 @@ export interface AuditEventTable {
   user_agent: string | null;
   detail: string | null;
   created_at: number;
+  /** The administrator who acted on `user_id`'s account; null when the person acted themselves. */
+  actor_id: string | null;
 }
 
 export interface LinkTokenTable {
@@ -121,6 +123,13 @@ export interface LinkTokenTable {
   used_at: number | null;
 }
 
+/** One row (id 1): the two-factor policy; `require_2fa` NULL until the first start seeds it from REQUIRE_2FA. */
+export interface PolicyTable {
+  id: number;
+  require_2fa: string | null;
+  updated_at: number | null;
+}
+
 export interface Database {
   user: UserTable;
   session: SessionTable;
@@ -132,4 +141,5 @@ export interface Database {
   trusted_device: TrustedDeviceTable;
   audit_event: AuditEventTable;
   link_token: LinkTokenTable;
+  policy: PolicyTable;
 }

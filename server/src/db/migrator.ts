@@ -3,11 +3,15 @@ import { Migrator } from "kysely";
 import type { Database } from "./database.js";
 import * as initial from "./migrations/2026_11_24_000000_initial.js";
 import * as sessionAuthTime from "./migrations/2026_12_02_100000_session_auth_time.js";
+import * as policy from "./migrations/2026_12_03_300000_policy.js";
+import * as auditActor from "./migrations/2026_12_03_300100_audit_actor.js";
 
 /** Migrations are listed here (not read from disk) so the compiled and the test builds find the same set. */
 const migrations: Record<string, Migration> = {
   "2026_11_24_000000_initial": initial,
   "2026_12_02_100000_session_auth_time": sessionAuthTime,
+  "2026_12_03_300000_policy": policy,
+  "2026_12_03_300100_audit_actor": auditActor,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
