@@ -129,7 +129,7 @@ for (const dialect of testDialects()) {
       expect((await secondFactorRows(t, victim.userId)).credentials).toBe(1);
     });
 
-    it("refuses an admin without two-factor with 403 enrollment_required (admins are always held to enrol)", async () => {
+    it("refuses an admin without two-factor with 403 enrollment_required (admins always enrol)", async () => {
       const name = uniqueName("admin-no2fa");
       const { accessToken } = await register(t.app, name);
       await t.app.services.admin.grantRole(name, "admin");

@@ -71,7 +71,7 @@ for (const dialect of testDialects()) {
       });
     }
 
-    it("lets a user held in enrolment set up TOTP, and then reach everything with the aal-2 tokens it returns", async () => {
+    it("lets a user held in enrolment set up TOTP, then reach everything with the aal-2 tokens", async () => {
       const admin = await adminSession(t);
       await setPolicy(t, admin.token, "all");
       const name = await userOf("plain");
@@ -92,7 +92,7 @@ for (const dialect of testDialects()) {
       await setPolicy(t, admin.token, "off");
     });
 
-    it("keeps an enrolment token's refresh in enrolment: the new pair is marked and refused elsewhere too", async () => {
+    it("keeps a refreshed enrolment session in enrolment: the new pair is marked and refused too", async () => {
       const admin = await adminSession(t);
       await setPolicy(t, admin.token, "all");
       const name = await userOf("plain");

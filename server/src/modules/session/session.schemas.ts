@@ -11,7 +11,8 @@ export const tokenFields = {
     Type.Boolean({
       description:
         "Present (true) when the two-factor policy covers this account and it has no second factor yet: the tokens " +
-        "reach only GET /api/user/me, two-factor setup, passkey registration, refresh and logout (403 enrollment_required).",
+        "reach only GET /api/user/me, two-factor setup, passkey registration, refresh and logout " +
+        "(403 enrollment_required elsewhere).",
     }),
   ),
 };
