@@ -68,7 +68,7 @@ export function createAccountService(deps: {
     async deleteAccountNow(userId, meta, actorId = null) {
       await db.transaction().execute(async (trx) => {
         // Under the administration lock (then the user row, as below): the last administrator stays.
-        const { username } = await assertAnotherAdminRemains(trx, userId);
+        await assertAnotherAdminRemains(trx, userId);
         // The user row first, as every other transaction that writes a user's rows takes it: a login
         // committing at the same time then waits for the deletion instead of deadlocking with it
         // (MySQL) or leaving rows behind it (PostgreSQL), and finds no user to log in.
@@ -79,7 +79,8 @@ export function createAccountService(deps: {
         await deleteUserDevices(trx, userId);
         await deleteUserLinks(trx, userId);
         await deleteUserAuditEvents(trx, userId);
-        const detail = { user_id: userId, username };
+        // Only the id: nothing that names the account outlives it.
+        const detail = { user_id: userId };
         await audit.record({ type: "account_deleted", userId: null, actorId, meta, detail }, trx);
       });
     },
