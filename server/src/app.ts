@@ -93,6 +93,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     notifier,
     mailer,
   });
+  // REQUIRE_2FA on first start; afterwards the database's policy stands (SPEC §2 "Admin and policy").
+  await services.policy.seed(config.require2fa);
   app.decorate("services", services);
   app.decorate("cookieDomain", config.cookieDomain);
   app.decorate("metrics", installMetrics(app));

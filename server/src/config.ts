@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import { cookieDomainOf } from "./cookie-domain.js";
 import { parseSecretKeys } from "./crypto/encryption.js";
+import { parsePolicy } from "./policy.js";
 
 export interface PasswordHashConfig {
   /** argon2id memory in KiB. @default 19456 (OWASP: 19 MiB) */
@@ -46,6 +47,8 @@ export interface Config {
   logLevel: string;
   rateLimitEnabled: boolean;
   requireEmailVerification: boolean;
+  /** REQUIRE_2FA: the two-factor policy's value on first start (SPEC §2 "Admin and policy"). @default "off" */
+  require2fa: string;
   passwordHash: PasswordHashConfig;
   /** Directory of the built web UI; null disables serving it. */
   webDist: string | null;
@@ -177,6 +180,9 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
     problems.push(`LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent`);
   }
+  const require2fa = str("REQUIRE_2FA", "off");
+  if (parsePolicy(require2fa) === null)
+    problems.push(`REQUIRE_2FA: must be off, all, admins or role:NAME,… (names [a-z][a-z0-9_-]{0,31})`);
   const webDistRaw = optional("WEB_DIST");
   const nodeEnv = str("NODE_ENV", "development");
   const http: HttpLimits = {
@@ -214,6 +220,7 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
     logLevel,
     rateLimitEnabled: bool("RATE_LIMIT", true),
     requireEmailVerification: bool("REQUIRE_EMAIL_VERIFICATION", false),
+    require2fa,
     passwordHash: {
       memoryKiB: int("PASSWORD_HASH_MEMORY_KIB", 19_456, 1024, 4_194_304),
       iterations: int("PASSWORD_HASH_ITERATIONS", 2, 1, 64),

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { Config } from "./config.js";
 import { accountRoutes } from "./modules/account/account.routes.js";
 import { passwordRoutes } from "./modules/account/password.routes.js";
+import { adminAuditRoutes } from "./modules/admin/admin-audit.routes.js";
 import { adminRoutes } from "./modules/admin/admin.routes.js";
 import { emailRoutes } from "./modules/email/email.routes.js";
 import { loginRoutes } from "./modules/login/login.routes.js";
@@ -51,7 +52,8 @@ export async function registerRoutes(
   });
   await app.register(reauthRoutes, { reauth: services.reauth, sessions, refreshTokenTtlSeconds, rateLimit });
   await app.register(passwordRoutes, { passwords: services.passwords, sessions, rateLimit });
-  await app.register(adminRoutes, { admin: services.admin, enrollment: services.enrollment, audit, sessions });
+  await app.register(adminRoutes, { admin: services.admin, sessions });
+  await app.register(adminAuditRoutes, { db: services.db, audit, policy: services.policy, sessions });
   await app.register(emailRoutes, { email: services.email, sessions, rateLimit });
   await app.register(devMailRoutes, { mailer: services.mailer, enabled: config.devOutbox });
 }

@@ -8,6 +8,7 @@ import { createAccountService, type AccountService } from "./modules/account/acc
 import { createPasswordService, type PasswordService } from "./modules/account/password.service.js";
 import { createRegistrationService, type RegistrationService } from "./modules/account/registration.service.js";
 import { createAdminService, type AdminService } from "./modules/admin/admin.service.js";
+import { createPolicyService, type PolicyService } from "./modules/admin/policy.service.js";
 import { createAccountLimiter, type AccountLimiter } from "./modules/attempt/account-limits.js";
 import { createKnownClients, type KnownClients } from "./modules/attempt/known-clients.js";
 import type { CounterStore } from "./modules/attempt/limiter.js";
@@ -68,6 +69,7 @@ export interface Services {
   passwords: PasswordService;
   account: AccountService;
   admin: AdminService;
+  policy: PolicyService;
 }
 
 /**
@@ -174,7 +176,8 @@ export function createServices(deps: {
     notifier,
   });
   const account = createAccountService({ db, secondFactor, sessions, devices, email, audit, notifier });
-  const admin = createAdminService({ db, sessions, audit });
+  const admin = createAdminService({ db, clock, sessions, audit, secondFactor, enrollment, account });
+  const policy = createPolicyService({ db, clock, audit });
   return {
     db,
     clock,
@@ -202,5 +205,6 @@ export function createServices(deps: {
     passwords,
     account,
     admin,
+    policy,
   };
 }

@@ -83,7 +83,7 @@ async function run(argv: string[]): Promise<number> {
     };
     switch (name) {
       case "users list": {
-        const rows = await services.admin.listUsers(10_000, 0);
+        const { users: rows } = await services.admin.listUsers({}, { limit: 10_000, offset: 0 });
         const cells = rows.map((u) => [
           u.id,
           u.username,

@@ -117,6 +117,8 @@ export interface AuditEventTable {
   user_agent: string | null;
   detail: string | null;
   created_at: number;
+  /** The administrator who acted on `user_id`'s account; null when the person acted themselves. */
+  actor_id: string | null;
 }
 
 export interface LinkTokenTable {
@@ -139,6 +141,13 @@ export interface KnownClientTable {
   expires_at: number;
 }
 
+/** One row (id 1): the two-factor policy; `require_2fa` NULL until the first start seeds it from REQUIRE_2FA. */
+export interface PolicyTable {
+  id: number;
+  require_2fa: string | null;
+  updated_at: number | null;
+}
+
 export interface Database {
   user: UserTable;
   session: SessionTable;
@@ -151,4 +160,5 @@ export interface Database {
   audit_event: AuditEventTable;
   link_token: LinkTokenTable;
   known_client: KnownClientTable;
+  policy: PolicyTable;
 }

@@ -129,17 +129,17 @@ for (const dialect of testDialects()) {
       expect((await secondFactorRows(t, victim.userId)).credentials).toBe(1);
     });
 
-    it("refuses an admin without two-factor with 401 mfa_required", async () => {
+    it("refuses an admin without two-factor with 403 enrollment_required (admins always enrol)", async () => {
       const name = uniqueName("admin-no2fa");
       const { accessToken } = await register(t.app, name);
       await t.app.services.admin.grantRole(name, "admin");
       const victim = await target();
       expectError(
         await call(t.app, "POST", `/api/admin/users/${victim.userId}/reset-2fa`, { token: accessToken }),
-        401,
-        "mfa_required",
+        403,
+        "enrollment_required",
       );
-      expectError(await call(t.app, "GET", "/api/admin/users", { token: accessToken }), 401, "mfa_required");
+      expectError(await call(t.app, "GET", "/api/admin/users", { token: accessToken }), 403, "enrollment_required");
       expect((await secondFactorRows(t, victim.userId)).credentials).toBe(1);
     });
 
@@ -178,8 +178,8 @@ for (const dialect of testDialects()) {
       const victim = await target();
       expectError(
         await call(t.app, "POST", `/api/admin/users/${victim.userId}/reset-2fa`, { token: admin.token }),
-        401,
-        "mfa_required",
+        403,
+        "enrollment_required",
       );
       expect((await secondFactorRows(t, victim.userId)).credentials).toBe(1);
       // A trusted-device cookie of the victim was not touched either.

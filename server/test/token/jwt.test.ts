@@ -57,8 +57,10 @@ for (const dialect of testDialects()) {
       expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(900);
       expect(payload["amr"]).toEqual(["pwd"]);
       expect(payload["aal"]).toBe(1);
+      // `roles` (the user's, here none): SPEC §2 "Admin and policy"; `enrollment_required` only when the policy holds.
+      expect(payload["roles"]).toEqual([]);
       expect(Object.keys(payload).sort()).toEqual(
-        ["aal", "amr", "aud", "auth_time", "exp", "iat", "iss", "jti", "sid", "sub"].sort(),
+        ["aal", "amr", "aud", "auth_time", "exp", "iat", "iss", "jti", "roles", "sid", "sub"].sort(),
       );
     });
 

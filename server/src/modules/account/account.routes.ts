@@ -56,6 +56,7 @@ export async function accountRoutes(
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { registration, account, audit, rateLimit } = deps;
   const guard = requireAuth(deps.sessions);
+  const meGuard = requireAuth(deps.sessions, { duringEnrollment: true });
   const security = [{ bearer: [] }];
 
   app.post(
@@ -90,7 +91,7 @@ export async function accountRoutes(
         security,
         response: { 200: Type.Ref("User"), ...errorResponses },
       },
-      preHandler: guard,
+      preHandler: meGuard,
     },
     async (request) => cachedUserView(authOf(request).user),
   );

@@ -16,6 +16,7 @@ import type {
 } from "../second-factor/trusted-device/trusted-device.service.js";
 import { deleteUserSessions } from "../session/session.repository.js";
 import type { AuthContext, SessionService, SessionView } from "../session/session.service.js";
+import { assertAnotherAdminRemains } from "../user/last-admin.js";
 import * as users from "../user/user.repository.js";
 
 /** The account as a whole, across every module that holds a part of it. */
@@ -30,8 +31,11 @@ export interface AccountService {
   ): Promise<void>;
   /** By the emailed link (email/ checks it); the owner is told at the address on file. */
   confirmDeletion(token: string, meta: RequestMeta): Promise<void>;
-  /** Deletes the account and every row of it, in one transaction (also the CLI's `user delete`). */
-  deleteAccountNow(userId: string, meta: RequestMeta): Promise<void>;
+  /**
+   * Deletes the account and every row of it, in one transaction (also the CLI's `user delete` and the admin API,
+   * which pass the acting administrator). 409 last_admin for the last unlocked administrator.
+   */
+  deleteAccountNow(userId: string, meta: RequestMeta, actorId?: string | null): Promise<void>;
 }
 
 export function createAccountService(deps: {
@@ -62,8 +66,10 @@ export function createAccountService(deps: {
       notifier.notify(user, "account_deleted", meta);
     },
 
-    async deleteAccountNow(userId, meta) {
+    async deleteAccountNow(userId, meta, actorId = null) {
       await db.transaction().execute(async (trx) => {
+        // Under the administration lock (then the user row, as below): the last administrator stays.
+        await assertAnotherAdminRemains(trx, userId);
         // The user row first, as every other transaction that writes a user's rows takes it: a login
         // committing at the same time then waits for the deletion instead of deadlocking with it
         // (MySQL) or leaving rows behind it (PostgreSQL), and finds no user to log in.
@@ -75,7 +81,9 @@ export function createAccountService(deps: {
         await deleteUserLinks(trx, userId);
         await deleteUserKnownClients(trx, userId);
         await deleteUserAuditEvents(trx, userId);
-        await audit.record({ type: "account_deleted", userId: null, meta, detail: { user_id: userId } }, trx);
+        // Only the id: nothing that names the account outlives it.
+        const detail = { user_id: userId };
+        await audit.record({ type: "account_deleted", userId: null, actorId, meta, detail }, trx);
       });
     },
   };

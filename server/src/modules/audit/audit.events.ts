@@ -33,11 +33,19 @@ export type AuditEventType =
   | "password_reset_requested"
   | "delete_requested"
   | "account_locked"
-  | "account_unlocked";
+  | "account_unlocked"
+  /** An administrator ended every session of the user. */
+  | "sessions_revoked_by_admin"
+  /** An administrator set the user's roles (detail: `roles`, comma-separated). */
+  | "roles_changed"
+  /** The two-factor policy changed (detail: `from`, `to`); `userId` is the administrator. */
+  | "policy_changed";
 
 export interface AuditInput {
   type: AuditEventType;
   userId: string | null;
+  /** The administrator acting on `userId`'s account (SPEC §2: every admin action names its actor). */
+  actorId?: string | null;
   meta: RequestMeta;
   /** Non-secret facts only (ids, reasons); never codes, tokens or passwords. */
   detail?: Record<string, string | number | boolean>;
@@ -51,5 +59,7 @@ export interface AuditEventView {
   created_at: string;
   user_id: string | null;
   username: string | null;
+  actor_id: string | null;
+  actor_username: string | null;
   detail: Record<string, unknown> | null;
 }

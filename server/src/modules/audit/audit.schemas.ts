@@ -13,5 +13,15 @@ export const AuditEvent = Type.Object({
 /** One event as an administrator sees it, with whose it is (GET /api/admin/audit). */
 export const AdminAuditEvent = Type.Composite([
   AuditEvent,
-  Type.Object({ user_id: NullableString, username: NullableString }),
+  Type.Object({
+    user_id: NullableString,
+    username: NullableString,
+    /** The administrator who acted, when not the user themselves. */
+    actor_id: NullableString,
+    actor_username: NullableString,
+    detail: Type.Union([
+      Type.Null(),
+      Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+    ]),
+  }),
 ]);

@@ -8,7 +8,23 @@ import type { AuditEventView, AuditInput } from "./audit.events.js";
 
 export interface AuditService {
   record(input: AuditInput, executor?: Kysely<Database>): Promise<void>;
-  list(filter: { userId?: string; limit?: number }): Promise<AuditEventView[]>;
+  list(filter: repo.AuditFilter & { limit?: number; offset?: number; beforeId?: string }): Promise<AuditEventView[]>;
+  count(filter: repo.AuditFilter): Promise<number>;
+}
+
+function viewOf(row: repo.AuditListRow): AuditEventView {
+  return {
+    id: row.id,
+    type: row.type,
+    ip: row.ip,
+    user_agent: row.user_agent,
+    created_at: new Date(row.created_at).toISOString(),
+    user_id: row.user_id,
+    username: row.username,
+    actor_id: row.actor_id,
+    actor_username: row.actor_username,
+    detail: row.detail === null ? null : (JSON.parse(row.detail) as Record<string, unknown>),
+  };
 }
 
 export function createAuditService(deps: { db: Kysely<Database>; clock: Clock; log: FastifyBaseLogger }): AuditService {
@@ -28,24 +44,22 @@ export function createAuditService(deps: { db: Kysely<Database>; clock: Clock; l
         user_agent: input.meta.userAgent?.slice(0, 255) ?? null,
         detail: input.detail === undefined ? null : JSON.stringify(input.detail),
         created_at: now,
+        actor_id: input.actorId ?? null,
       });
-      log.info({ audit: input.type, userId: input.userId, ip: input.meta.ip }, "audit event");
+      log.info(
+        {
+          audit: input.type,
+          userId: input.userId,
+          ...(input.actorId ? { actorId: input.actorId } : {}),
+          ip: input.meta.ip,
+        },
+        "audit event",
+      );
     },
     async list(filter) {
-      const rows = await repo.listAuditEvents(db, {
-        ...(filter.userId === undefined ? {} : { userId: filter.userId }),
-        limit: filter.limit ?? 100,
-      });
-      return rows.map((row) => ({
-        id: row.id,
-        type: row.type,
-        ip: row.ip,
-        user_agent: row.user_agent,
-        created_at: new Date(row.created_at).toISOString(),
-        user_id: row.user_id,
-        username: row.username,
-        detail: row.detail === null ? null : (JSON.parse(row.detail) as Record<string, unknown>),
-      }));
+      const rows = await repo.listAuditEvents(db, { ...filter, limit: filter.limit ?? 100 });
+      return rows.map(viewOf);
     },
+    count: (filter) => repo.countAuditEvents(db, filter),
   };
 }

@@ -34,7 +34,7 @@ export interface SecondFactorEnrollment {
     meta: RequestMeta,
   ): Promise<string[]>;
   /** Admin or CLI: turns two-factor off without a code (the person proved who they are elsewhere). */
-  resetByAdmin(userId: string, meta: RequestMeta): Promise<void>;
+  resetByAdmin(userId: string, meta: RequestMeta, actorId?: string | null): Promise<void>;
   /** Whether two-factor is on, and how many unused recovery codes are left (0 when it is off). */
   status(userId: string): Promise<{ enabled: boolean; recoveryCodesRemaining: number }>;
 }
@@ -109,13 +109,13 @@ export function createSecondFactorEnrollment(deps: {
       return codes;
     },
 
-    async resetByAdmin(userId, meta) {
+    async resetByAdmin(userId, meta, actorId = null) {
       const user = await users.findUserById(db, userId);
       if (user === undefined) throw new AppError("not_found", "No such user.");
       await db.transaction().execute(async (trx) => {
         await turnOff(userId, trx);
         await sessions.revokeOthers(userId, null, trx);
-        await audit.record({ type: "mfa_reset_by_admin", userId, meta }, trx);
+        await audit.record({ type: "mfa_reset_by_admin", userId, actorId, meta }, trx);
       });
       notifier.notify(user, "second_factor_disabled", meta);
     },

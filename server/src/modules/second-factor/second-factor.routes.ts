@@ -31,6 +31,8 @@ export async function secondFactorRoutes(
   // Enrolment is open to any live session (a fresh account has no second factor yet), if its sign-in is recent:
   // a stolen token must not turn two-factor on and lock the owner out (SPEC "Re-authentication").
   const enrolling = requireAuth(sessions, { level: "any", recent: true });
+  // Setup and its confirmation are what a session held in enrolment by the two-factor policy is for.
+  const enrollingUnderPolicy = requireAuth(sessions, { level: "any", recent: true, duringEnrollment: true });
   const full = requireAuth(sessions);
   const limit = { rateLimit: deps.rateLimit(30, 60) };
 
@@ -44,7 +46,7 @@ export async function secondFactorRoutes(
         security: [{ bearer: [] }],
         response: { 200: Type.Ref("MFASetup"), ...errorResponses },
       },
-      preHandler: enrolling,
+      preHandler: enrollingUnderPolicy,
       config: limit,
     },
     async (request) => {
@@ -90,7 +92,7 @@ export async function secondFactorRoutes(
           ...errorResponses,
         },
       },
-      preHandler: enrolling,
+      preHandler: enrollingUnderPolicy,
       config: limit,
     },
     async (request, reply) => {

@@ -7,7 +7,7 @@ import type { UserRow } from "../user/user.repository.js";
 import type { UserService } from "../user/user.service.js";
 import type { SecondFactorLockout } from "./lockout.js";
 import { normalizeRecoveryCode, type RecoveryCodeFactor } from "./recovery-code/recovery-code.service.js";
-import type { ReauthProof, SecondFactorInput, SecondFactorMethod } from "./second-factor.js";
+import type { FactorCredential, ReauthProof, SecondFactorInput, SecondFactorMethod } from "./second-factor.js";
 import type { ActiveCredential } from "./totp/totp.repository.js";
 import type { TOTPFactor } from "./totp/totp.service.js";
 
@@ -48,6 +48,8 @@ export interface SecondFactorService {
   reauthenticate(userId: string, proof: ReauthProof, meta: RequestMeta): Promise<UserRow>;
   /** Removes every credential of every factor of the user, in the caller's transaction. */
   removeFactors(userId: string, executor: Kysely<Database>): Promise<void>;
+  /** Every factor's usable credentials (ids, names, dates: never secret material), for administrators. */
+  listFactors(userId: string): Promise<{ method: string; credentials: FactorCredential[] }[]>;
 }
 
 export function createSecondFactorService(deps: {
@@ -98,6 +100,12 @@ export function createSecondFactorService(deps: {
 
     async removeFactors(userId, executor) {
       for (const factor of factors) await factor.remove(userId, executor);
+    },
+
+    async listFactors(userId) {
+      return Promise.all(
+        factors.map(async (factor) => ({ method: factor.method, credentials: await factor.list(userId, db) })),
+      );
     },
   };
   return service;

@@ -9,6 +9,8 @@ export type SecondFactorMethod = "otp" | "recovery";
 export interface FactorCredential {
   id: string;
   createdAt: number;
+  /** The name its owner gave it (passkeys); none for TOTP and recovery codes. */
+  name?: string;
 }
 
 /**

@@ -13,6 +13,8 @@ export interface ActiveSession {
   auth_time: number;
   expires_at: number;
   user: UserProfile;
+  /** The two-factor policy as stored (src/policy.ts), read with every session so a change applies at once. */
+  require_2fa: string | null;
 }
 
 /**
@@ -37,6 +39,7 @@ export const activeSessionColumns = [
   "user.created_at",
   "user.last_login_at",
   "user.previous_login_at",
+  "policy.require_2fa",
 ] as const;
 
 export type ActiveSessionColumns = [
@@ -56,6 +59,7 @@ export type ActiveSessionColumns = [
   number,
   number | null,
   number | null,
+  string | null,
 ];
 
 export function sessionFromColumns(values: ActiveSessionColumns): ActiveSession {
@@ -76,6 +80,7 @@ export function sessionFromColumns(values: ActiveSessionColumns): ActiveSession 
     created_at,
     last_login_at,
     previous_login_at,
+    require_2fa,
   ] = values;
   return {
     id,
@@ -97,16 +102,21 @@ export function sessionFromColumns(values: ActiveSessionColumns): ActiveSession 
       last_login_at,
       previous_login_at,
     },
+    require_2fa,
   };
 }
 
 export function activeSessionQuery(db: Kysely<Database>, id: string) {
-  return db
-    .selectFrom("session")
-    .innerJoin("user", "user.id", "session.user_id")
-    .select(activeSessionColumns)
-    .where("session.id", "=", id)
-    .where("session.revoked_at", "is", null);
+  return (
+    db
+      .selectFrom("session")
+      .innerJoin("user", "user.id", "session.user_id")
+      // The one-row policy table: its value travels with the session row (and its cache) at no extra query.
+      .leftJoin("policy", (join) => join.onTrue())
+      .select(activeSessionColumns)
+      .where("session.id", "=", id)
+      .where("session.revoked_at", "is", null)
+  );
 }
 
 const activeSession = preparedQuery((db, p: { id: string }) => activeSessionQuery(db, p.id));
@@ -132,5 +142,6 @@ export async function findActiveSession(db: Kysely<Database>, id: string): Promi
     row.created_at,
     row.last_login_at,
     row.previous_login_at,
+    row.require_2fa,
   ]);
 }

@@ -23,6 +23,13 @@ export interface GuardOptions {
    * @default false
    */
   recent?: boolean;
+  /**
+   * The route enrols a second factor (or shows the account), so a session the two-factor policy holds in
+   * enrolment may use it: GET /api/user/me, TOTP setup and verify-setup, passkey registration. Every other
+   * guarded route answers such a session 403 `enrollment_required` (SPEC §2 "Admin and policy").
+   * @default false
+   */
+  duringEnrollment?: boolean;
 }
 
 export function bearerToken(request: FastifyRequest): string | null {
@@ -51,6 +58,8 @@ export function requireAuth(sessions: SessionService, options: GuardOptions = {}
     }
     const auth = await sessions.authenticate(token);
     if (auth === null) throw invalidToken();
+    // Before the role check: an administrator without a second factor is held in enrolment too.
+    if (auth.enrollmentRequired && options.duringEnrollment !== true) throw new AppError("enrollment_required");
     if ((options.level ?? "full") === "full" && auth.secondFactorEnabled && auth.aal < 2)
       throw new AppError("mfa_required");
     if (admin) {

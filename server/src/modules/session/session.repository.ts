@@ -198,3 +198,19 @@ export async function hasAnySession(db: Kysely<Database>, userId: string): Promi
   const any = await db.selectFrom("session").select("id").where("user_id", "=", userId).limit(1).executeTakeFirst();
   return any !== undefined;
 }
+
+const tokenSubjectRow = preparedQuery((db, p: { userId: string }) =>
+  db
+    .selectFrom("user")
+    .leftJoin("policy", (join) => join.onTrue())
+    .select(["user.roles", "user.mfa_enabled", "policy.require_2fa"])
+    .where("user.id", "=", p.userId),
+);
+
+/** What an access token says of its user besides the session: roles, and whether the policy wants a second factor. */
+export async function findTokenSubject(
+  db: Kysely<Database>,
+  userId: string,
+): Promise<{ roles: string; mfa_enabled: number; require_2fa: string | null } | undefined> {
+  return (await tokenSubjectRow.execute(db, { userId })).rows[0];
+}

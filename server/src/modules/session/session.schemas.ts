@@ -7,6 +7,14 @@ export const tokenFields = {
   refresh_token: Type.String(),
   token_type: Type.Literal("Bearer"),
   expires_in: Type.Integer({ description: "Seconds until the access token expires" }),
+  enrollment_required: Type.Optional(
+    Type.Boolean({
+      description:
+        "Present (true) when the two-factor policy covers this account and it has no second factor yet: the tokens " +
+        "reach only GET /api/user/me, two-factor setup, passkey registration, refresh and logout " +
+        "(403 enrollment_required elsewhere).",
+    }),
+  ),
 };
 
 export const Session = Type.Object({

@@ -10,6 +10,7 @@ import type { AuditService } from "../audit/audit.service.js";
 import { isAuthMethod, type AuthMethod, type TokenService } from "../token/token.service.js";
 import { rolesOf } from "../user/user.service.js";
 import { findActiveSession as findActiveSessionRow } from "./active-session.repository.js";
+import { enrollmentRequired } from "./enrollment-required.js";
 import { isRecentAuth, reauthRequired } from "./recent-auth.js";
 import { createActiveSessionLookup } from "./session-lookup.js";
 import * as repo from "./session.repository.js";
@@ -49,12 +50,17 @@ export function createSessionService(deps: {
     deps.requireEmailVerification && user.email_verified !== 1;
 
   async function tokensFor(session: OpenedSession): Promise<TokenPair> {
+    const subject = await repo.findTokenSubject(db, session.userId);
+    const roles = subject === undefined ? [] : rolesOf(subject);
+    const enrollment = subject !== undefined && enrollmentRequired(subject, roles);
     const access = await tokens.issueAccessToken({
       sub: session.userId,
       sid: session.sessionId,
       amr: session.amr,
       aal: session.aal,
       auth_time: Math.floor(session.authTime / 1000),
+      roles,
+      ...(enrollment ? { enrollment_required: true } : {}),
     });
     return {
       access_token: access.token,
@@ -62,6 +68,7 @@ export function createSessionService(deps: {
       token_type: "Bearer",
       expires_in: access.expiresIn,
       session_id: session.sessionId,
+      ...(enrollment ? { enrollment_required: true } : {}),
     };
   }
 
@@ -199,6 +206,7 @@ export function createSessionService(deps: {
       const row = await findActiveSession(sessionId);
       if (row === undefined || row.user.locked === 1 || row.expires_at <= clock.now() || unverified(row.user))
         return null;
+      const roles = rolesOf(row.user);
       return {
         userId: row.user_id,
         sessionId: row.id,
@@ -206,7 +214,11 @@ export function createSessionService(deps: {
         amr: row.amr.split(" ").filter(isAuthMethod),
         authTime: Math.floor(row.auth_time / 1000),
         secondFactorEnabled: row.user.mfa_enabled === 1,
-        roles: rolesOf(row.user),
+        enrollmentRequired: enrollmentRequired(
+          { mfa_enabled: row.user.mfa_enabled, require_2fa: row.require_2fa },
+          roles,
+        ),
+        roles,
         user: row.user,
       };
     },
@@ -240,8 +252,10 @@ export function createSessionService(deps: {
       });
     },
 
-    async list(auth) {
-      const rows = await repo.listActiveSessions(db, auth.userId, clock.now());
+    list: (auth) => service.listFor(auth.userId, auth.sessionId),
+
+    async listFor(userId, currentSessionId) {
+      const rows = await repo.listActiveSessions(db, userId, clock.now());
       return rows.map((row) => ({
         id: row.id,
         created_at: new Date(row.created_at).toISOString(),
@@ -250,7 +264,7 @@ export function createSessionService(deps: {
         user_agent: row.user_agent,
         aal: row.aal,
         amr: row.amr.split(" "),
-        current: row.id === auth.sessionId,
+        current: row.id === currentSessionId,
       }));
     },
 

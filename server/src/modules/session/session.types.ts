@@ -10,6 +10,8 @@ export interface TokenPair {
   token_type: "Bearer";
   expires_in: number;
   session_id: string;
+  /** The two-factor policy covers the user and they have no second factor: the tokens reach enrolment only. */
+  enrollment_required?: true;
 }
 
 export interface AuthContext {
@@ -21,6 +23,11 @@ export interface AuthContext {
   authTime: number;
   /** Whether the account has two-factor on (the guard then requires aal 2). */
   secondFactorEnabled: boolean;
+  /**
+   * The two-factor policy (read with the session, so as it is now) covers the user, who has no second factor:
+   * the guard lets such a session reach only the routes that enrol one (`duringEnrollment`), 403 elsewhere.
+   */
+  enrollmentRequired: boolean;
   roles: string[];
   /** The user read with the session, so a route needs no second query. */
   user: UserProfile;
@@ -88,6 +95,8 @@ export interface SessionService {
    */
   renewAuthTime(auth: AuthContext, meta: RequestMeta): Promise<TokenPair>;
   list(auth: AuthContext): Promise<SessionView[]>;
+  /** A user's live sessions, newest first (`current` marks `currentSessionId`'s); for administrators too. */
+  listFor(userId: string, currentSessionId: string | null): Promise<SessionView[]>;
   revoke(auth: AuthContext, sessionId: string, meta: RequestMeta): Promise<void>;
   /**
    * Ends the session of `accessToken` when it is live, or else the one of the refresh token that

@@ -14,6 +14,10 @@ export interface AccessClaims {
   auth_time: number;
   iat: number;
   exp: number;
+  /** The user's roles when the token was issued, for other applications (the guard reads them live). */
+  roles?: string[];
+  /** Set when the two-factor policy wanted a second factor the user did not have yet (SPEC §2 "Admin and policy"). */
+  enrollment_required?: true;
 }
 
 /** RFC 9068 §2.1: access tokens say what they are in their header, so no ID token or other JWT passes for one. */

@@ -142,6 +142,8 @@ export function createTokenService(deps: {
         auth_time: claims.auth_time,
         amr: claims.amr,
         aal: claims.aal,
+        ...(claims.roles === undefined ? {} : { roles: claims.roles }),
+        ...(claims.enrollment_required === true ? { enrollment_required: true } : {}),
       };
       const token = await signCompactJWS(current, payload);
       return { token, expiresIn: accessTokenTtlSeconds };
