@@ -17,7 +17,7 @@ import { serverDir } from "./support/paths.js";
 /** Top to bottom: a module may import the modules of any layer below its own, never its own or above. */
 const layers: string[][] = [
   ["ops", "admin", "account"],
-  ["login"],
+  ["login", "oidc"],
   ["second-factor", "email"],
   ["session"],
   ["token", "user"],

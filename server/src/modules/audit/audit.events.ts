@@ -33,7 +33,12 @@ export type AuditEventType =
   | "password_reset_requested"
   | "delete_requested"
   | "account_locked"
-  | "account_unlocked";
+  | "account_unlocked"
+  /** An application was registered to sign in through Tessera (OIDC), or removed; detail: client_id. */
+  | "oidc_client_created"
+  | "oidc_client_removed"
+  /** A person let an application sign them in (OIDC); detail: client_id. */
+  | "oidc_authorized";
 
 export interface AuditInput {
   type: AuditEventType;
