@@ -82,13 +82,11 @@ export async function createOidcProvider(options: OidcProviderOptions): Promise<
     responseTypes: ["code"],
     pkce: { required: () => true },
     scopes: ["openid", "offline_access", "profile", "email"],
+    // acr, amr and auth_time come with every ID token (SPEC), so they belong to the `openid` scope.
     claims: {
-      openid: ["sub"],
+      openid: ["sub", "acr", "amr", "auth_time"],
       profile: ["preferred_username", "name"],
       email: ["email", "email_verified"],
-      acr: null,
-      amr: null,
-      auth_time: null,
       sid: null,
     },
     acrValues: [acrOneFactor, acrTwoFactor],
