@@ -3,7 +3,15 @@ import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enrolledUser, uniqueName } from "../support/accounts.js";
 import { testDialects } from "../support/dialects.js";
-import { authorize, browserSignIn, CookieBrowser, expectCallback, oidcServer, relyingParty, type OidcTestServer } from "../support/oidc.js";
+import {
+  authorize,
+  browserSignIn,
+  CookieBrowser,
+  expectCallback,
+  oidcServer,
+  relyingParty,
+  type OidcTestServer,
+} from "../support/oidc.js";
 
 const meta = { ip: null, userAgent: null };
 const redirectUri = "http://app.test/callback";
@@ -15,12 +23,16 @@ describe.each(testDialects())("OpenID Connect code flow with PKCE ($name)", (dia
   });
   afterAll(async () => t?.close());
 
-  it("signs a two-factor user in to an application: discovery, code, ID token against the JWKS, userinfo, refresh, logout", async () => {
+  it("signs a two-factor user in: discovery, code, ID token against the JWKS, userinfo, refresh, logout", async () => {
     const created = await t.app.services.oidcClients.create(
       { name: "Grafana", redirect_uris: [redirectUri], post_logout_redirect_uris: ["http://app.test/bye"] },
       meta,
     );
-    const rp = await relyingParty(t.issuer, { client_id: created.client.client_id, client_secret: created.client_secret ?? "" }, redirectUri);
+    const rp = await relyingParty(
+      t.issuer,
+      { client_id: created.client.client_id, client_secret: created.client_secret ?? "" },
+      redirectUri,
+    );
     const discovery = rp.config.serverMetadata();
     expect(discovery.issuer).toBe(t.issuer);
     expect(discovery.jwks_uri).toBe(`${t.issuer}/.well-known/jwks.json`);
@@ -53,10 +65,14 @@ describe.each(testDialects())("OpenID Connect code flow with PKCE ($name)", (dia
       expectedState: state,
     });
     const idToken = tokens.id_token ?? "";
-    const { payload, protectedHeader } = await jwtVerify(idToken, createRemoteJWKSet(new URL(discovery.jwks_uri ?? "")), {
-      issuer: t.issuer,
-      audience: created.client.client_id,
-    });
+    const { payload, protectedHeader } = await jwtVerify(
+      idToken,
+      createRemoteJWKSet(new URL(discovery.jwks_uri ?? "")),
+      {
+        issuer: t.issuer,
+        audience: created.client.client_id,
+      },
+    );
     expect(protectedHeader.alg).toBe("EdDSA");
     expect(payload.sub).toBe(userId);
     expect(payload["nonce"]).toBe(nonce);
@@ -74,7 +90,10 @@ describe.each(testDialects())("OpenID Connect code flow with PKCE ($name)", (dia
     expect((await client.fetchUserInfo(rp.config, refreshed.access_token, userId)).sub).toBe(userId);
 
     // RP-initiated logout: the confirmation page, then "Sign out" ends the Tessera session as well.
-    const end = client.buildEndSessionUrl(rp.config, { id_token_hint: idToken, post_logout_redirect_uri: "http://app.test/bye" });
+    const end = client.buildEndSessionUrl(rp.config, {
+      id_token_hint: idToken,
+      post_logout_redirect_uri: "http://app.test/bye",
+    });
     const confirmPage = await browser.get(end.href);
     expect(confirmPage.status).toBe(200);
     const html = await confirmPage.text();

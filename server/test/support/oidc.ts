@@ -14,7 +14,9 @@ export async function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -36,7 +38,7 @@ export async function oidcServer(dialect: TestDialect): Promise<OidcTestServer> 
   return { ...t, issuer };
 }
 
-/** A browser in a test: a cookie jar (names only; paths are the e2e suite's business) that follows redirects by hand. */
+/** A browser in a test: a cookie jar (names only; paths are the e2e suite's) following redirects by hand. */
 export class CookieBrowser {
   readonly cookies = new Map<string, string>();
 
@@ -56,7 +58,7 @@ export class CookieBrowser {
   }
 }
 
-/** Password then TOTP through the real HTTP API, in `browser`: its session cookies, and the access token the UI keeps. */
+/** Password then TOTP through the real HTTP API in `browser`: its session cookies, and the UI's access token. */
 export async function browserSignIn(
   browser: CookieBrowser,
   t: OidcTestServer,
@@ -70,7 +72,10 @@ export async function browserSignIn(
       body: JSON.stringify(body),
     });
   const first = (await (await post("/api/auth/login", { username, password: strongPassword })).json()) as Json;
-  const second = await post("/api/auth/2fa/login", { login_token: first["login_token"], code: totpCode(secret, t.clock) });
+  const second = await post("/api/auth/2fa/login", {
+    login_token: first["login_token"],
+    code: totpCode(secret, t.clock),
+  });
   expect(second.status).toBe(200);
   return String(((await second.json()) as Json)["access_token"]);
 }
@@ -103,10 +108,11 @@ export async function authorize(
   issuer: string,
   authorizationUrl: URL | string,
   accessToken: string,
-): Promise<{ callback: URL } | { refusal: { status: number; body: Record<string, unknown> } }> {
+): Promise<{ callback: URL; steps: string[] } | { refusal: { status: number; body: Record<string, unknown> } }> {
   let location = String(authorizationUrl);
+  const steps: string[] = [];
   for (let hop = 0; hop < 10; hop += 1) {
-    if (!location.startsWith(issuer)) return { callback: new URL(location) };
+    if (!location.startsWith(issuer)) return { callback: new URL(location), steps };
     const res = await browser.get(location);
     if (res.status !== 303 && res.status !== 302) {
       throw new Error(`authorization stopped at ${location}: ${res.status} ${await res.text()}`);
@@ -116,6 +122,7 @@ export async function authorize(
     if (interaction === null) continue;
     const base = `${issuer}/oidc/interaction/${interaction[1]}`;
     const details = (await (await browser.get(`${base}/details`)).json()) as { prompt: string };
+    steps.push(details.prompt);
     const step = await browser.get(`${base}/${details.prompt}`, {
       method: "POST",
       headers: { authorization: `Bearer ${accessToken}` },

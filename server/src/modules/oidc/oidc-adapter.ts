@@ -1,6 +1,5 @@
 import type { Kysely } from "kysely";
-import type { Adapter, AdapterPayload, ClientMetadata } from "oidc-provider";
-import { errors } from "oidc-provider";
+import type { Adapter, AdapterPayload, ClientMetadata, errors as OidcErrors } from "oidc-provider";
 import type { Database } from "../../db/database.js";
 import * as clients from "./oidc-client.repository.js";
 import * as payloads from "./oidc-payload.repository.js";
@@ -40,7 +39,7 @@ const singleUse = new Set(["AuthorizationCode", "RefreshToken", "DeviceCode", "B
  * `oidc_payload`, the registered applications from `oidc_client`. Times are the library's (the real
  * clock), since it decides expiry itself.
  */
-export function createOidcAdapter(db: Kysely<Database>): new (name: string) => Adapter {
+export function createOidcAdapter(db: Kysely<Database>, errors: typeof OidcErrors): new (name: string) => Adapter {
   return class KyselyOidcAdapter implements Adapter {
     constructor(private readonly kind: string) {}
 

@@ -34,7 +34,11 @@ export interface NewOidcClient {
 
 export interface OidcClientService {
   /** Registers an application; its secret (confidential clients only) is in this reply and nowhere else. */
-  create(input: NewOidcClient, meta: RequestMeta, actorId?: string | null): Promise<{ client: OidcClientView; client_secret?: string }>;
+  create(
+    input: NewOidcClient,
+    meta: RequestMeta,
+    actorId?: string | null,
+  ): Promise<{ client: OidcClientView; client_secret?: string }>;
   list(): Promise<OidcClientView[]>;
   find(clientId: string): Promise<clients.OidcClientRow | undefined>;
   /** Removes an application and every grant, code and token it holds; not_found when there is none. */

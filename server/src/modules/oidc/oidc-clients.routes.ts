@@ -73,9 +73,10 @@ export async function oidcClientRoutes(
     },
     async (request, reply) => {
       const created = await clients.create(request.body, metaOf(request), authOf(request).userId);
-      return reply
-        .code(201)
-        .send({ ...created.client, ...(created.client_secret === undefined ? {} : { client_secret: created.client_secret }) });
+      return reply.code(201).send({
+        ...created.client,
+        ...(created.client_secret === undefined ? {} : { client_secret: created.client_secret }),
+      });
     },
   );
 

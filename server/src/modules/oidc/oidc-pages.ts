@@ -12,8 +12,11 @@ h1{font-size:1.4rem;margin:0 0 1rem}button{font:inherit;padding:.6rem 1rem;borde
 background:#3b5bdb;color:#fff;cursor:pointer;margin-right:.5rem}button.secondary{background:#fff;color:#3b5bdb}`;
 
 function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${escapeHtml(title)} · Tessera</title><style>${style}</style></head><body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
+  const head =
+    `<meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
+    `<title>${escapeHtml(title)} · Tessera</title><style>${style}</style>`;
+  const main = `<main><h1>${escapeHtml(title)}</h1>${body}</main>`;
+  return `<!doctype html><html lang="en"><head>${head}</head><body>${main}</body></html>`;
 }
 
 /** An error the library could not send back to the application (e.g. an unregistered redirect URI). */

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
-import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from "oidc-provider";
+import type { Configuration, interactionPolicy as InteractionPolicy, KoaContextWithOIDC } from "oidc-provider";
+import type Provider from "oidc-provider";
 import { constantTimeEqual } from "../../crypto/constant-time.js";
 import { hashSecret } from "../../crypto/hash.js";
 import type { Database } from "../../db/database.js";
@@ -49,13 +50,15 @@ export interface OidcProviderOptions {
  * this very request resumes from an interaction that signed the person in. A second factor required by
  * the client (or its acr_values) that the sign-in lacks asks again rather than issuing a code.
  */
-function policy(): interactionPolicy.DefaultPolicy {
+function policy(interactionPolicy: typeof InteractionPolicy): InteractionPolicy.DefaultPolicy {
   const base = interactionPolicy.base();
   const login = base.get("login");
   if (login === undefined) throw new Error("oidc-provider has no login prompt");
   login.checks.add(
     new interactionPolicy.Check("tessera_sign_in", "Tessera signs the person in for every request", (ctx) =>
-      ctx.oidc.result?.login === undefined ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT,
+      ctx.oidc.result?.login === undefined
+        ? interactionPolicy.Check.REQUEST_PROMPT
+        : interactionPolicy.Check.NO_NEED_TO_PROMPT,
     ),
   );
   login.checks.add(
@@ -71,13 +74,19 @@ function policy(): interactionPolicy.DefaultPolicy {
 
 export async function createOidcProvider(options: OidcProviderOptions): Promise<Provider> {
   const { db, tokens } = options;
+  // Loaded on first use: commands that serve no OIDC (the CLI) never load it.
+  const { default: ProviderClass, interactionPolicy, errors } = await import("oidc-provider");
   const configuration: Configuration = {
-    adapter: createOidcAdapter(db),
+    adapter: createOidcAdapter(db, errors),
     jwks: { keys: await tokens.privateJwks() },
     routes: { ...oidcRoutes },
     cookies: {
       keys: [options.cookieKey.toString("base64url")],
-      names: { session: "tessera_oidc_session", interaction: "tessera_oidc_interaction", resume: "tessera_oidc_resume" },
+      names: {
+        session: "tessera_oidc_session",
+        interaction: "tessera_oidc_interaction",
+        resume: "tessera_oidc_resume",
+      },
     },
     responseTypes: ["code"],
     pkce: { required: () => true },
@@ -119,7 +128,7 @@ export async function createOidcProvider(options: OidcProviderOptions): Promise<
         },
       },
     },
-    interactions: { policy: policy(), url: (_ctx, interaction) => interactionPath(interaction.uid) },
+    interactions: { policy: policy(interactionPolicy), url: (_ctx, interaction) => interactionPath(interaction.uid) },
     findAccount: async (_ctx, id) => {
       const user = await findUserById(db, id);
       if (user === undefined || user.locked === 1) return undefined;
@@ -158,10 +167,13 @@ export async function createOidcProvider(options: OidcProviderOptions): Promise<
       ctx.body = errorPage("Sign-in failed", `${out.error}: ${out.error_description ?? ""}`);
     },
   };
-  const provider = new Provider(options.issuer, configuration);
+  const provider = new ProviderClass(options.issuer, configuration);
   provider.proxy = true; // the mount sets the forwarded headers from PUBLIC_URL and the client's address
   // Client secrets are stored as SHA-256: the presented one is hashed before the constant-time comparison.
-  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {
+  provider.Client.prototype.compareClientSecret = function compareClientSecret(
+    this: { clientSecret?: string },
+    actual: string,
+  ) {
     return Promise.resolve(this.clientSecret !== undefined && constantTimeEqual(this.clientSecret, hashSecret(actual)));
   };
   return provider;

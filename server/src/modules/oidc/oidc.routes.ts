@@ -30,7 +30,9 @@ const providerHeaders: Record<string, string> = {
   "referrer-policy": "no-referrer",
 };
 
-const InteractionParams = Type.Object({ uid: Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_-]+$" }) });
+const InteractionParams = Type.Object({
+  uid: Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_-]+$" }),
+});
 const Redirect = Type.Object({ redirect_to: Type.String() });
 const InteractionView = Type.Object({
   prompt: Type.Union([Type.Literal("login"), Type.Literal("consent")]),
@@ -70,12 +72,14 @@ export async function oidcRoutesPlugin(
       for (const [name, value] of Object.entries(providerHeaders)) reply.raw.setHeader(name, value);
       await provider.callback()(request.raw, reply.raw);
     };
-    for (const [url, method] of providerEndpoints) scope.route({ method, url, schema: { hide: true }, handler: forward });
+    for (const [url, method] of providerEndpoints)
+      scope.route({ method, url, schema: { hide: true }, handler: forward });
   });
 
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const guard = requireAuth(sessions);
-  const raw = (request: FastifyRequest, reply: FastifyReply) => [request.raw, reply.raw] as [typeof request.raw, typeof reply.raw];
+  const raw = (request: FastifyRequest, reply: FastifyReply) =>
+    [request.raw, reply.raw] as [typeof request.raw, typeof reply.raw];
   const tags = ["oidc"];
 
   app.get(

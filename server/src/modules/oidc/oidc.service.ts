@@ -50,7 +50,10 @@ export interface OidcService {
 type Interaction = Awaited<ReturnType<Provider["interactionDetails"]>>;
 
 const interactionGone = (): AppError =>
-  new AppError("invalid_token", "This sign-in request has expired or was already used; start again from the application.");
+  new AppError(
+    "invalid_token",
+    "This sign-in request has expired or was already used; start again from the application.",
+  );
 
 export function createOidcService(
   deps: Omit<OidcProviderOptions, "tokens"> & { tokens: TokenService; audit: AuditService; sessions: SessionService },
@@ -133,7 +136,9 @@ export function createOidcService(
           name: String(metadata.client_name ?? metadata.client_id),
           first_party: metadata.tessera_first_party === true,
         },
-        scopes: String(details.params["scope"] ?? "").split(" ").filter((s) => s !== ""),
+        scopes: String(details.params["scope"] ?? "")
+          .split(" ")
+          .filter((s) => s !== ""),
         second_factor_required: secondFactorRequired(metadata, details.params["acr_values"]),
         account_id: details.session?.accountId ?? null,
       };
@@ -141,7 +146,8 @@ export function createOidcService(
 
     async login(raw, auth, meta) {
       const { p, details } = await interaction(raw);
-      if (details.prompt.name !== "login") throw new AppError("invalid_token", "This sign-in request is past its sign-in step.");
+      if (details.prompt.name !== "login")
+        throw new AppError("invalid_token", "This sign-in request is past its sign-in step.");
       const { metadata } = await clientOf(p, details);
       // No code for a client that needs a second factor before the person has given one (SPEC).
       if (secondFactorRequired(metadata, details.params["acr_values"]) && auth.aal < 2)
@@ -155,7 +161,10 @@ export function createOidcService(
       const maxAge = Number(details.params["max_age"]);
       const freshNeeded = details.prompt.reasons.includes("login_prompt");
       const nowSeconds = Math.floor(Date.now() / 1000);
-      if ((freshNeeded && auth.authTime < details.iat) || (Number.isFinite(maxAge) && nowSeconds - auth.authTime > maxAge))
+      if (
+        (freshNeeded && auth.authTime < details.iat) ||
+        (Number.isFinite(maxAge) && nowSeconds - auth.authTime > maxAge)
+      )
         throw new AppError("reauth_required", "The application asks you to sign in again.");
       const result: Record<string, unknown> = {
         login: {
@@ -168,19 +177,31 @@ export function createOidcService(
       };
       if (metadata.tessera_first_party === true) {
         result["consent"] = { grantId: await grantFor(p, details, auth.userId, String(metadata.client_id)) };
-        await audit.record({ type: "oidc_authorized", userId: auth.userId, meta, detail: { client_id: String(metadata.client_id) } });
+        await audit.record({
+          type: "oidc_authorized",
+          userId: auth.userId,
+          meta,
+          detail: { client_id: String(metadata.client_id) },
+        });
       }
       return p.interactionResult(raw[0], raw[1], result, { mergeWithLastSubmission: false });
     },
 
     async consent(raw, auth, meta) {
       const { p, details } = await interaction(raw);
-      if (details.prompt.name !== "consent") throw new AppError("invalid_token", "This sign-in request asks no consent.");
+      if (details.prompt.name !== "consent")
+        throw new AppError("invalid_token", "This sign-in request asks no consent.");
       // Only the person this request signed in may consent for it.
-      if (details.session?.accountId !== auth.userId) throw new AppError("forbidden", "This request belongs to another sign-in.");
+      if (details.session?.accountId !== auth.userId)
+        throw new AppError("forbidden", "This request belongs to another sign-in.");
       const { metadata } = await clientOf(p, details);
       const grantId = await grantFor(p, details, auth.userId, String(metadata.client_id));
-      await audit.record({ type: "oidc_authorized", userId: auth.userId, meta, detail: { client_id: String(metadata.client_id) } });
+      await audit.record({
+        type: "oidc_authorized",
+        userId: auth.userId,
+        meta,
+        detail: { client_id: String(metadata.client_id) },
+      });
       return p.interactionResult(raw[0], raw[1], { consent: { grantId } }, { mergeWithLastSubmission: true });
     },
 

@@ -215,7 +215,8 @@ export function createSessionService(deps: {
 
     async endSession(sessionId, meta) {
       const session = await repo.findSession(db, sessionId);
-      if (session === undefined || !(await repo.revokeSession(db, session.id, session.user_id, clock.now()))) return false;
+      if (session === undefined || !(await repo.revokeSession(db, session.id, session.user_id, clock.now())))
+        return false;
       await audit.record({ type: "logout", userId: session.user_id, meta, detail: { session_id: session.id } });
       return true;
     },
