@@ -50,7 +50,8 @@ export function createOidcAdapter(db: Kysely<Database>, errors: typeof OidcError
         kind: this.kind,
         id,
         payload: JSON.stringify(payload),
-        grant_id: payload.grantId ?? null,
+        // A grant is its own grant_id: revoking it deletes it too, so a token saved after the revocation is dead.
+        grant_id: payload.grantId ?? (this.kind === "Grant" ? id : null),
         uid: payload.uid ?? null,
         client_id: payload.clientId ?? null,
         user_id: userId,
