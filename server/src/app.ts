@@ -83,7 +83,11 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     redis === null ? createMemoryCounterStore(() => deps.clock.now()) : createRedisCounterStore(redis);
   const mailer = deps.mailer ?? createMailerFromConfig(config, deps.clock, log);
   const notifier = deps.notifier ?? createMailNotifier({ mailer, clock: deps.clock });
+  const oidcCookieKey = Buffer.from(
+    hkdfSync("sha256", deps.secretKey.key, Buffer.alloc(0), "tessera oidc cookie signing", 32),
+  );
   const services = createServices({
+    oidcCookieKey,
     config,
     db: deps.db,
     clock: deps.clock,

@@ -7,6 +7,8 @@ import { adminRoutes } from "./modules/admin/admin.routes.js";
 import { emailRoutes } from "./modules/email/email.routes.js";
 import { loginRoutes } from "./modules/login/login.routes.js";
 import { devMailRoutes } from "./modules/notify/dev-mail.routes.js";
+import { oidcClientRoutes } from "./modules/oidc/oidc-clients.routes.js";
+import { oidcRoutesPlugin } from "./modules/oidc/oidc.routes.js";
 import { opsRoutes } from "./modules/ops/ops.routes.js";
 import { reauthRoutes } from "./modules/second-factor/reauth.routes.js";
 import { secondFactorRoutes } from "./modules/second-factor/second-factor.routes.js";
@@ -55,5 +57,7 @@ export async function registerRoutes(
   await app.register(adminRoutes, { admin: services.admin, sessions });
   await app.register(adminAuditRoutes, { db: services.db, audit, policy: services.policy, sessions });
   await app.register(emailRoutes, { email: services.email, sessions, rateLimit });
+  await app.register(oidcRoutesPlugin, { oidc: services.oidc, sessions, publicUrl: config.publicUrl });
+  await app.register(oidcClientRoutes, { clients: services.oidcClients, sessions });
   await app.register(devMailRoutes, { mailer: services.mailer, enabled: config.devOutbox });
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
 import type { Kysely } from "kysely";
 import type { Clock } from "./clock.js";
@@ -37,6 +38,8 @@ import {
   createTrustedDeviceService,
   type TrustedDeviceService,
 } from "./modules/second-factor/trusted-device/trusted-device.service.js";
+import { createOidcClientService, type OidcClientService } from "./modules/oidc/oidc-client.service.js";
+import { createOidcService, type OidcService } from "./modules/oidc/oidc.service.js";
 import { createSessionService, type SessionService } from "./modules/session/session.service.js";
 import { createTokenService, type TokenService } from "./modules/token/token.service.js";
 import { createPasswordHasher, type PasswordHasher } from "./modules/user/password.js";
@@ -70,6 +73,8 @@ export interface Services {
   account: AccountService;
   admin: AdminService;
   policy: PolicyService;
+  oidcClients: OidcClientService;
+  oidc: OidcService;
 }
 
 /**
@@ -87,6 +92,8 @@ export function createServices(deps: {
   notifier: Notifier;
   /** @default a mailer that drops everything (the CLI sends no mail) */
   mailer?: Mailer;
+  /** Signs the OpenID Connect provider's cookies. @default a random key (the CLI serves no OIDC) */
+  oidcCookieKey?: Buffer;
 }): Services {
   const { config, db, clock, keyring, log, notifier } = deps;
   const mailer = deps.mailer ?? droppingMailer;
@@ -175,7 +182,18 @@ export function createServices(deps: {
     audit,
     notifier,
   });
-  const account = createAccountService({ db, secondFactor, sessions, devices, email, audit, notifier });
+  const oidcClients = createOidcClientService({ db, clock, audit });
+  const oidc = createOidcService({
+    db,
+    tokens,
+    audit,
+    sessions,
+    issuer: config.publicUrl,
+    cookieKey: deps.oidcCookieKey ?? randomBytes(32),
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    refreshTokenTtlSeconds,
+  });
+  const account = createAccountService({ db, secondFactor, sessions, devices, email, audit, notifier, oidc });
   const admin = createAdminService({ db, clock, sessions, audit, secondFactor, enrollment, account });
   const policy = createPolicyService({ db, clock, audit });
   return {
@@ -206,5 +224,7 @@ export function createServices(deps: {
     account,
     admin,
     policy,
+    oidcClients,
+    oidc,
   };
 }

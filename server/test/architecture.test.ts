@@ -18,7 +18,7 @@ import { serverDir } from "./support/paths.js";
 const layers: string[][] = [
   ["ops", "admin"],
   ["account"],
-  ["login"],
+  ["login", "oidc"],
   ["second-factor", "email"],
   ["session"],
   ["token", "user"],

@@ -25,6 +25,11 @@ Commands:
   audit [--user <name>] [--limit N]  show the audit log, newest first (50 events unless --limit)
   keys rotate                        add a new JWT signing key (old keys keep verifying)
   keys reencrypt                     re-encrypt every stored secret under the first TESSERA_SECRET_KEY
+  oidc clients list                  applications that sign in through Tessera (OpenID Connect)
+  oidc clients add <name> --redirect-uri URI …   register one (repeat --redirect-uri; also
+                                     --post-logout-redirect-uri URI, --public, --first-party, --require-2fa);
+                                     prints its client_id and secret (shown once)
+  oidc clients remove <client_id>    remove one, with every grant and token it holds
   help                               print this help (also --help, -h)`;
 
 const cliMeta = { ip: null, userAgent: "tessera-cli" };
@@ -38,15 +43,25 @@ const commands = new Set([
   "audit",
   "keys rotate",
   "keys reencrypt",
+  "oidc clients",
 ]);
 
 async function run(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { user: { type: "string" }, limit: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: {
+      user: { type: "string" },
+      limit: { type: "string" },
+      help: { type: "boolean", short: "h" },
+      "redirect-uri": { type: "string", multiple: true },
+      "post-logout-redirect-uri": { type: "string", multiple: true },
+      public: { type: "boolean" },
+      "first-party": { type: "boolean" },
+      "require-2fa": { type: "boolean" },
+    },
   });
-  const [command, sub, arg] = positionals;
+  const [command, sub, arg, arg2] = positionals;
   if (command === "help" || values.help === true) {
     console.log(usage);
     return 0;
@@ -143,6 +158,44 @@ async function run(argv: string[]): Promise<number> {
           `re-encrypted ${signing} signing key(s) and ${totp} TOTP secret(s) under key ${runtime.keyring.primaryKeyId}`,
         );
         return 0;
+      }
+      case "oidc clients": {
+        if (arg === "list") {
+          const cells = (await services.oidcClients.list()).map((c) => [
+            c.client_id,
+            c.name,
+            c.public ? "public" : "confidential",
+            [c.first_party ? "first-party" : "", c.require_2fa ? "require-2fa" : ""].filter(Boolean).join(",") || "-",
+            c.redirect_uris.join(" "),
+          ]);
+          console.log(formatTable(["CLIENT ID", "NAME", "TYPE", "FLAGS", "REDIRECT URIS"], cells));
+          return 0;
+        }
+        if (arg === "add" && arg2 !== undefined) {
+          const { client, client_secret: secret } = await services.oidcClients.create(
+            {
+              name: arg2,
+              redirect_uris: values["redirect-uri"] ?? [],
+              post_logout_redirect_uris: values["post-logout-redirect-uri"] ?? [],
+              public: values.public === true,
+              first_party: values["first-party"] === true,
+              require_2fa: values["require-2fa"] === true,
+            },
+            cliMeta,
+          );
+          console.log(`client_id:     ${client.client_id}`);
+          if (secret !== undefined)
+            console.log(`client_secret: ${secret}   (shown once: store it in the application now)`);
+          console.log(`discovery:     ${config.publicUrl}/.well-known/openid-configuration`);
+          return 0;
+        }
+        if (arg === "remove" && arg2 !== undefined) {
+          await services.oidcClients.remove(arg2, cliMeta);
+          console.log(`removed ${arg2}`);
+          return 0;
+        }
+        console.error(usage);
+        return 1;
       }
       default:
         console.error(usage);

@@ -7,6 +7,7 @@ import * as emailClaims from "./migrations/2026_12_03_100000_email_claims.js";
 import * as knownClient from "./migrations/2026_12_03_100100_known_client.js";
 import * as policy from "./migrations/2026_12_03_300000_policy.js";
 import * as auditActor from "./migrations/2026_12_03_300100_audit_actor.js";
+import * as oidc from "./migrations/2026_12_03_400000_oidc.js";
 import * as refreshSuccessor from "./migrations/2026_12_03_600000_refresh_successor.js";
 
 /** Migrations are listed here (not read from disk) so the compiled and the test builds find the same set. */
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   "2026_12_03_100100_known_client": knownClient,
   "2026_12_03_300000_policy": policy,
   "2026_12_03_300100_audit_actor": auditActor,
+  "2026_12_03_400000_oidc": oidc,
   "2026_12_03_600000_refresh_successor": refreshSuccessor,
 };
 

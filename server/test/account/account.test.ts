@@ -203,7 +203,7 @@ for (const dialect of testDialects()) {
 
       expect(await t.db.selectFrom("user").select("id").where("id", "=", userId).execute()).toEqual([]);
       for (const table of tableNames) {
-        if (table === "user" || table === "signing_key" || table === "refresh_token") continue;
+        if (["user", "signing_key", "refresh_token", "oidc_client"].includes(table)) continue;
         const rows = await t.db.selectFrom(table).selectAll().where("user_id", "=", userId).execute();
         expect(rows, table).toEqual([]);
       }

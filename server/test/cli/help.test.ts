@@ -23,6 +23,9 @@ const commands = [
   "audit [--user <name>] [--limit N]",
   "keys rotate",
   "keys reencrypt",
+  "oidc clients list",
+  "oidc clients add <name>",
+  "oidc clients remove <client_id>",
   "help",
 ];
 

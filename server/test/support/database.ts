@@ -21,6 +21,8 @@ export const tableNames = [
   "trusted_device",
   "audit_event",
   "link_token",
+  "oidc_client",
+  "oidc_payload",
 ] as const satisfies readonly (keyof Database)[];
 
 /** Every row of every table as one string: what someone holding a copy of the database sees. */

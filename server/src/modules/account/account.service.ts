@@ -8,6 +8,7 @@ import type { EmailService } from "../email/email.service.js";
 import { deleteUserLinks } from "../email/link-token.repository.js";
 import { deleteUserChallenges } from "../login/challenge.repository.js";
 import type { Notifier } from "../notify/notifier.js";
+import type { OidcService } from "../oidc/oidc.service.js";
 import type { SecondFactorService } from "../second-factor/second-factor.service.js";
 import { deleteUserDevices } from "../second-factor/trusted-device/trusted-device.repository.js";
 import type {
@@ -46,8 +47,9 @@ export function createAccountService(deps: {
   email: EmailService;
   audit: AuditService;
   notifier: Notifier;
+  oidc: Pick<OidcService, "deleteUserRows">;
 }): AccountService {
-  const { db, secondFactor, sessions, devices, email, audit, notifier } = deps;
+  const { db, secondFactor, sessions, devices, email, audit, notifier, oidc } = deps;
 
   const service: AccountService = {
     async listSessions(auth) {
@@ -81,6 +83,7 @@ export function createAccountService(deps: {
         await deleteUserLinks(trx, userId);
         await deleteUserKnownClients(trx, userId);
         await deleteUserAuditEvents(trx, userId);
+        await oidc.deleteUserRows(trx, userId);
         // Only the id: nothing that names the account outlives it.
         const detail = { user_id: userId };
         await audit.record({ type: "account_deleted", userId: null, actorId, meta, detail }, trx);

@@ -39,7 +39,12 @@ export type AuditEventType =
   /** An administrator set the user's roles (detail: `roles`, comma-separated). */
   | "roles_changed"
   /** The two-factor policy changed (detail: `from`, `to`); `userId` is the administrator. */
-  | "policy_changed";
+  | "policy_changed"
+  /** An application was registered to sign in through Tessera (OIDC), or removed; detail: client_id. */
+  | "oidc_client_created"
+  | "oidc_client_removed"
+  /** A person let an application sign them in (OIDC); detail: client_id. */
+  | "oidc_authorized";
 
 export interface AuditInput {
   type: AuditEventType;

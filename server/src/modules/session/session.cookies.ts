@@ -109,6 +109,18 @@ export function csrfSessionId(request: FastifyRequest): string {
   return sessionId;
 }
 
+/**
+ * The session the browser's signed CSRF cookie names, or null (none, or not signed by us). It proves only that
+ * this browser holds that session's cookie: enough to end the session, never to act in its name.
+ */
+export function cookieSessionId(request: FastifyRequest): string | null {
+  const cookie = request.cookies[csrfCookie];
+  if (cookie === undefined) return null;
+  const unsigned = request.unsignCookie(cookie);
+  const sessionId = unsigned.valid && unsigned.value !== null ? unsigned.value.split(".")[0] : undefined;
+  return sessionId === undefined || sessionId === "" ? null : sessionId;
+}
+
 /** The refresh token of the cookie and the session its CSRF token is bound to; unauthorized without the cookie. */
 export function cookieRefreshCredential(request: FastifyRequest, missingMessage?: string): RefreshCredential {
   const refreshToken = request.cookies[refreshCookie];

@@ -274,6 +274,14 @@ export function createSessionService(deps: {
       await audit.record({ type: "session_revoked", userId: auth.userId, meta, detail: { session_id: sessionId } });
     },
 
+    async endSession(sessionId, meta) {
+      const session = await repo.findSession(db, sessionId);
+      if (session === undefined || !(await repo.revokeSession(db, session.id, session.user_id, clock.now())))
+        return false;
+      await audit.record({ type: "logout", userId: session.user_id, meta, detail: { session_id: session.id } });
+      return true;
+    },
+
     async logout(accessToken, refreshCredential, meta) {
       const context = accessToken === null ? null : await service.authenticate(accessToken);
       if (context !== null) await service.revoke(context, context.sessionId, meta);

@@ -102,6 +102,11 @@ export interface SessionService {
    * Ends the session of `accessToken` when it is live, or else the one of the refresh token that
    * `refreshCredential` reads (from the cookie; it throws when there is none to use).
    */
+  /**
+   * Ends a live session known by its id alone: for a caller that read the id from something we signed (the
+   * CSRF cookie at an OpenID Connect logout). False when it was not live.
+   */
+  endSession(sessionId: string, meta: RequestMeta): Promise<boolean>;
   logout(accessToken: string | null, refreshCredential: () => RefreshCredential, meta: RequestMeta): Promise<void>;
   revokeOthers(userId: string, exceptSessionId: string | null, db?: Kysely<Database>): Promise<number>;
 }

@@ -47,6 +47,11 @@ export interface TokenService {
   /** Returns the claims of a valid token signed by one of our keys (type, issuer and audience ours), or null. */
   verifyAccessToken(token: string): Promise<AccessClaims | null>;
   jwks(): Promise<{ keys: JWK[] }>;
+  /**
+   * The signing keys with their private parts, newest first, for the OpenID Connect provider, which signs ID
+   * tokens with the same keys (one JWKS). Never published.
+   */
+  privateJwks(): Promise<JWK[]>;
   /** Adds a new signing key; older keys keep verifying until their tokens have expired. */
   rotate(): Promise<string>;
   reencrypt(): Promise<number>;
@@ -196,6 +201,16 @@ export function createTokenService(deps: {
     async jwks() {
       await ensureLoaded();
       return { keys: keys.map((k) => k.publicJwk) };
+    },
+
+    async privateJwks() {
+      await ensureLoaded();
+      return keys.map((k) => ({
+        ...(k.privateKey.export({ format: "jwk" }) as JWK),
+        kid: k.kid,
+        alg: signingAlgorithm,
+        use: "sig",
+      }));
     },
 
     async rotate() {

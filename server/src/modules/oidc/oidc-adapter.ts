@@ -1,0 +1,105 @@
+import type { Kysely } from "kysely";
+import type { Adapter, AdapterPayload, ClientMetadata, errors as OidcErrors } from "oidc-provider";
+import type { Database } from "../../db/database.js";
+import * as clients from "./oidc-client.repository.js";
+import * as payloads from "./oidc-payload.repository.js";
+
+/** Client metadata beyond the standard's: Tessera's own switches, read by the interaction policy. */
+export interface TesseraClientMetadata extends ClientMetadata {
+  tessera_first_party?: boolean;
+  tessera_require_2fa?: boolean;
+}
+
+/** How a registered application looks to the OIDC library: code flow with PKCE, EdDSA ID tokens, exact URIs. */
+export function clientMetadataOf(row: clients.OidcClientRow): TesseraClientMetadata {
+  const confidential = row.secret_hash !== null;
+  return {
+    client_id: row.client_id,
+    client_name: row.name,
+    // The library compares the presented secret with this, through Client.prototype.compareClientSecret,
+    // which oidc-provider.ts makes hash the presented secret first: the database holds no usable secret.
+    ...(confidential ? { client_secret: row.secret_hash ?? "" } : {}),
+    token_endpoint_auth_method: confidential ? "client_secret_basic" : "none",
+    redirect_uris: JSON.parse(row.redirect_uris) as string[],
+    post_logout_redirect_uris: JSON.parse(row.post_logout_redirect_uris) as string[],
+    grant_types: ["authorization_code", "refresh_token"],
+    response_types: ["code"],
+    id_token_signed_response_alg: "EdDSA",
+    require_auth_time: true,
+    tessera_first_party: row.first_party === 1,
+    tessera_require_2fa: row.require_2fa === 1,
+  };
+}
+
+/** The kinds whose second use means theft: the whole grant is revoked, as the library does for a replayed code. */
+const singleUse = new Set(["AuthorizationCode", "RefreshToken", "DeviceCode", "BackchannelAuthenticationRequest"]);
+
+/**
+ * oidc-provider's storage interface on our database (every dialect): one row per document in
+ * `oidc_payload`, the registered applications from `oidc_client`. Times are the library's (the real
+ * clock), since it decides expiry itself.
+ */
+export function createOidcAdapter(db: Kysely<Database>, errors: typeof OidcErrors): new (name: string) => Adapter {
+  return class KyselyOidcAdapter implements Adapter {
+    constructor(private readonly kind: string) {}
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      if (this.kind === "Client") throw new Error("applications are registered through Tessera, not stored here");
+      const userId = typeof payload.accountId === "string" ? payload.accountId.slice(0, 32) : null;
+      await payloads.upsertPayload(db, {
+        kind: this.kind,
+        id,
+        payload: JSON.stringify(payload),
+        // A grant is its own grant_id: revoking it deletes it too, so a token saved after the revocation is dead.
+        grant_id: payload.grantId ?? (this.kind === "Grant" ? id : null),
+        uid: payload.uid ?? null,
+        client_id: payload.clientId ?? null,
+        user_id: userId,
+        expires_at: expiresIn > 0 ? Date.now() + expiresIn * 1000 : null,
+        consumed_at: null,
+      });
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      if (this.kind === "Client") {
+        const row = await clients.findClient(db, id);
+        return row === undefined ? undefined : (clientMetadataOf(row) as AdapterPayload);
+      }
+      return this.documentOf(await payloads.findPayload(db, { kind: this.kind, id }));
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      return this.documentOf(await payloads.findPayload(db, { kind: this.kind, uid }));
+    }
+
+    async findByUserCode(): Promise<AdapterPayload | undefined> {
+      return undefined; // the device flow is off
+    }
+
+    async consume(id: string): Promise<void> {
+      if (await payloads.consumePayload(db, this.kind, id, Date.now())) return;
+      // Another request consumed it first (a code or refresh token used twice, maybe at the same moment):
+      // the library only checked before, so the second use is refused here and the grant revoked.
+      if (singleUse.has(this.kind)) {
+        const row = await payloads.findPayload(db, { kind: this.kind, id });
+        if (row?.grant_id != null) await payloads.deleteByGrantId(db, row.grant_id);
+      }
+      throw new errors.InvalidGrant("grant already used");
+    }
+
+    async destroy(id: string): Promise<void> {
+      await payloads.deletePayload(db, this.kind, id);
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await payloads.deleteByGrantId(db, grantId);
+    }
+
+    private documentOf(row: payloads.OidcPayloadRow | undefined): AdapterPayload | undefined {
+      if (row === undefined) return undefined;
+      if (row.expires_at !== null && row.expires_at <= Date.now()) return undefined;
+      const document = JSON.parse(row.payload) as AdapterPayload;
+      return row.consumed_at === null ? document : { ...document, consumed: Math.floor(row.consumed_at / 1000) };
+    }
+  };
+}
