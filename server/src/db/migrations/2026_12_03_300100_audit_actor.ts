@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { MysqlAdapter, type Kysely } from "kysely";
 
 // Frozen: never edit a migration that has shipped; add a new one.
 // `audit_event.actor_id`: who did it when that is not the user the event is about (an administrator acting on
@@ -11,7 +11,11 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  await db.schema.dropIndex("audit_event_created_at_idx").on("audit_event").execute();
-  await db.schema.dropIndex("audit_event_type_idx").on("audit_event").execute();
+  // MySQL names the table of an index (`DROP INDEX … ON t`); SQLite and PostgreSQL refuse the ON.
+  const mysql = db.getExecutor().adapter instanceof MysqlAdapter;
+  for (const index of ["audit_event_created_at_idx", "audit_event_type_idx"]) {
+    const drop = db.schema.dropIndex(index);
+    await (mysql ? drop.on("audit_event") : drop).execute();
+  }
   await db.schema.alterTable("audit_event").dropColumn("actor_id").execute();
 }
