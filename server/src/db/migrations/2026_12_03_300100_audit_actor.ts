@@ -1,4 +1,4 @@
-import { MysqlAdapter, type Kysely } from "kysely";
+import type { Kysely } from "kysely";
 
 // Frozen: never edit a migration that has shipped; add a new one.
 // `audit_event.actor_id`: who did it when that is not the user the event is about (an administrator acting on
@@ -11,11 +11,12 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  // MySQL names the table of an index (`DROP INDEX … ON t`); SQLite and PostgreSQL refuse the ON.
-  const mysql = db.getExecutor().adapter instanceof MysqlAdapter;
   for (const index of ["audit_event_created_at_idx", "audit_event_type_idx"]) {
-    const drop = db.schema.dropIndex(index);
-    await (mysql ? drop.on("audit_event") : drop).execute();
+    try {
+      await db.schema.dropIndex(index).execute(); // SQLite and PostgreSQL
+    } catch {
+      await db.schema.dropIndex(index).on("audit_event").execute(); // MySQL names the index's table
+    }
   }
   await db.schema.alterTable("audit_event").dropColumn("actor_id").execute();
 }
