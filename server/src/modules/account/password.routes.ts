@@ -2,6 +2,7 @@ import { Type } from "@sinclair/typebox";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import type { RateLimitFor } from "../../plugins/rate-limit.js";
+import { readClientCookie } from "../login/client-cookie.js";
 import { metaOf } from "../../request-meta.js";
 import { errorResponses } from "../../schemas.js";
 import { Accepted, acceptedBody, EmailBody, LinkToken } from "../email/email.schemas.js";
@@ -65,7 +66,7 @@ export async function passwordRoutes(
       config: { rateLimit: rateLimit(10, 60) },
     },
     async (request, reply) => {
-      await passwords.requestPasswordReset(request.body.email, metaOf(request));
+      await passwords.requestPasswordReset(request.body.email, metaOf(request), readClientCookie(request));
       return reply.code(202).send(acceptedBody);
     },
   );

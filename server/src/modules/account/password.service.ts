@@ -22,7 +22,7 @@ export interface PasswordService {
     meta: RequestMeta,
   ): Promise<void>;
   /** Answers the same for every address; the lookup and the mail happen after the reply. */
-  requestPasswordReset(email: string, meta: RequestMeta): Promise<void>;
+  requestPasswordReset(email: string, meta: RequestMeta, clientCookie?: string): Promise<void>;
   /** Sets the password and signs every session and remembered device out. */
   resetPassword(token: string, newPassword: string, meta: RequestMeta): Promise<void>;
 }
@@ -70,7 +70,8 @@ export function createPasswordService(deps: {
       notifier.notify(user, "password_changed", meta);
     },
 
-    requestPasswordReset: (email, meta) => addressLinks.request("password_reset", email, meta),
+    requestPasswordReset: (email, meta, clientCookie) =>
+      addressLinks.request("password_reset", email, meta, clientCookie),
 
     async resetPassword(token, newPassword, meta) {
       // Check the new password before using the link up, so a refused password does not cost the link.

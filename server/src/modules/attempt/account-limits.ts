@@ -15,6 +15,8 @@ export interface AccountLimiter {
   hit(scope: string, key: string, limit: AccountLimit): Promise<void>;
   /** check, then hit: for actions that count every time (link requests). */
   consume(scope: string, key: string, limit: AccountLimit): Promise<void>;
+  /** consume without the error: false once the allowance is used up (for work done after the reply). */
+  take(scope: string, key: string, limit: AccountLimit): Promise<boolean>;
   /**
    * Counts an attempt *before* it is checked, so parallel attempts cannot all pass a limit that only
    * failures should use up; `release` takes it back when the attempt did not fail. Throws rate_limited.
@@ -40,6 +42,11 @@ export function createAccountLimiter(store: CounterStore, enabled: boolean): Acc
       const { count, resetInSeconds } = await store.hit(name(scope, key), limit.windowInSeconds);
       if (count > limit.max) throw new AppError("rate_limited", undefined, Math.max(1, resetInSeconds));
     },
+    async take(scope, key, limit) {
+      if (!enabled) return true;
+      const { count } = await store.hit(name(scope, key), limit.windowInSeconds);
+      return count <= limit.max;
+    },
     async reserve(scope, key, limit) {
       if (!enabled) return;
       const { count, resetInSeconds } = await store.hit(name(scope, key), limit.windowInSeconds);
@@ -54,5 +61,8 @@ export function createAccountLimiter(store: CounterStore, enabled: boolean): Acc
     },
   };
 }
+
+/** Mails one address may get an hour that its owner did not ask for, notices included (SPEC "Accounts and login"). */
+export const unrequestedMailsPerAddress: AccountLimit = { max: 5, windowInSeconds: 60 * 60 }; // 1 hour
 
 export const loginFailuresPerAccount: AccountLimit = { max: 20, windowInSeconds: 60 * 15 }; // 15 minutes

@@ -2,7 +2,8 @@ import type { Kysely } from "kysely";
 import type { Database } from "../../db/database.js";
 import { AppError } from "../../errors.js";
 import type { RequestMeta } from "../../request-meta.js";
-import type { AccountLimit, AccountLimiter } from "../attempt/account-limits.js";
+import { unrequestedMailsPerAddress, type AccountLimit, type AccountLimiter } from "../attempt/account-limits.js";
+import type { KnownClients } from "../attempt/known-clients.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { Mailer } from "../notify/mailer.js";
 import * as users from "../user/user.repository.js";
@@ -19,8 +20,12 @@ export type AddressLinkPurpose = "magic_link" | "password_reset";
  * password reset). Only a verified address gets one, and no answer tells whether it has an account.
  */
 export interface AddressLinkService {
-  /** Answers the same for every address; the lookup and the mail happen after the reply. */
-  request(purpose: AddressLinkPurpose, email: string, meta: RequestMeta): Promise<void>;
+  /**
+   * Answers the same for every address; the mail happens after the reply. A client that signed in to the
+   * address's account before (`clientCookie`, or its IP) has an allowance of its own, so strangers can use
+   * up theirs but never the owner's; a stranger's request is also one of the address's unrequested mails.
+   */
+  request(purpose: AddressLinkPurpose, email: string, meta: RequestMeta, clientCookie?: string): Promise<void>;
   /** The account behind a live link, which this uses up; invalid_token unless it went to the account's address. */
   consume(purpose: AddressLinkPurpose, token: string): Promise<users.UserRow>;
   /** The same, leaving the link usable. */
@@ -33,8 +38,9 @@ export function createAddressLinkService(deps: {
   mailer: Mailer;
   audit: AuditService;
   limits: AccountLimiter;
+  knownClients: KnownClients;
 }): AddressLinkService {
-  const { db, links, mailer, audit, limits } = deps;
+  const { db, links, mailer, audit, limits, knownClients } = deps;
 
   /** The account behind a link, provided the link went to the address the account has now. */
   async function ownerOf(link: { user_id: string; email: string | null }): Promise<users.UserRow> {
@@ -45,14 +51,17 @@ export function createAddressLinkService(deps: {
   }
 
   return {
-    async request(purpose, email, meta) {
+    async request(purpose, email, meta, clientCookie) {
       const address = normalizeEmail(email);
-      // Counted for known and unknown addresses alike, so a 429 tells nothing about the account either.
-      await limits.consume(purpose, address, linksPerAddress);
+      // The same two queries for known and unknown addresses, so neither their time nor a 429 tells anything.
+      const user = await users.findUserByEmail(db, address);
+      const own = await knownClients.allowanceKey(user?.id ?? null, { cookie: clientCookie, ip: meta.ip });
+      if (own === null) await limits.consume(purpose, address, linksPerAddress);
+      else await limits.consume(`${purpose}_known`, own, linksPerAddress);
       mailer.defer(async () => {
-        const user = await users.findUserByEmail(db, address);
-        // SPEC §2: sign-in links and resets go only to verified addresses.
-        if (user === undefined || user.email_verified !== 1 || user.locked === 1) return;
+        // SPEC §2: sign-in links and resets go only to verified addresses (user.email is verified).
+        if (user === undefined || user.locked === 1) return;
+        if (own === null && !(await limits.take("unrequested_mail", address, unrequestedMailsPerAddress))) return;
         await links.send(purpose, user, address);
         await audit.record({
           type: purpose === "magic_link" ? "magic_link_requested" : "password_reset_requested",

@@ -3,7 +3,7 @@ import type { Database } from "../../db/database.js";
 import { isUniqueViolation } from "../../db/errors.js";
 import { AppError } from "../../errors.js";
 import type { RequestMeta } from "../../request-meta.js";
-import type { AccountLimit, AccountLimiter } from "../attempt/account-limits.js";
+import { unrequestedMailsPerAddress, type AccountLimit, type AccountLimiter } from "../attempt/account-limits.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { Mailer } from "../notify/mailer.js";
 import type { Notifier } from "../notify/notifier.js";
@@ -52,6 +52,8 @@ export function createEmailService(deps: {
     sendVerification(user, email, meta) {
       // No audit event: the account's own log would then tell whether the address was free.
       mailer.defer(async () => {
+        // Anyone may name any address: at most 5 such mails an hour reach it (SPEC "Accounts and login").
+        if (!(await limits.take("unrequested_mail", email, unrequestedMailsPerAddress))) return;
         const owner = await users.findUserByEmail(db, email);
         if (owner !== undefined && owner.id !== user.id) notifier.notify(owner, "email_in_use", meta);
         else await links.send("verify_email", user, email);

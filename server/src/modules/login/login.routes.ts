@@ -125,7 +125,7 @@ export async function loginRoutes(
       config: { rateLimit: rateLimit(10, 60) },
     },
     async (request, reply) => {
-      await magicLinks.requestMagicLink(request.body.email, metaOf(request));
+      await magicLinks.requestMagicLink(request.body.email, metaOf(request), readClientCookie(request));
       return reply.code(202).send(acceptedBody);
     },
   );

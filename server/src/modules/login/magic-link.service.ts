@@ -5,7 +5,7 @@ import type { LoginResult, LoginService } from "./login.service.js";
 /** Signing in with an emailed link: a first factor only, like a password. */
 export interface MagicLinkService {
   /** Answers the same for every address; the lookup and the mail happen after the reply. */
-  requestMagicLink(email: string, meta: RequestMeta): Promise<void>;
+  requestMagicLink(email: string, meta: RequestMeta, clientCookie?: string): Promise<void>;
   /** Tokens, or the same mfa_required challenge as a password login when two-factor is on. */
   loginWithMagicLink(token: string, meta: RequestMeta): Promise<LoginResult>;
 }
@@ -16,7 +16,7 @@ export function createMagicLinkService(deps: {
 }): MagicLinkService {
   const { addressLinks, login } = deps;
   return {
-    requestMagicLink: (email, meta) => addressLinks.request("magic_link", email, meta),
+    requestMagicLink: (email, meta, clientCookie) => addressLinks.request("magic_link", email, meta, clientCookie),
 
     async loginWithMagicLink(token, meta) {
       const user = await addressLinks.consume("magic_link", token);
