@@ -4,6 +4,7 @@ import { accountRoutes } from "./modules/account/account.routes.js";
 import { passwordRoutes } from "./modules/account/password.routes.js";
 import { adminRoutes } from "./modules/admin/admin.routes.js";
 import { emailRoutes } from "./modules/email/email.routes.js";
+import { forwardAuthRoutes } from "./modules/forward-auth/forward-auth.routes.js";
 import { loginRoutes } from "./modules/login/login.routes.js";
 import { devMailRoutes } from "./modules/notify/dev-mail.routes.js";
 import { opsRoutes } from "./modules/ops/ops.routes.js";
@@ -52,5 +53,12 @@ export async function registerRoutes(
   await app.register(passwordRoutes, { passwords: services.passwords, sessions, rateLimit });
   await app.register(adminRoutes, { admin: services.admin, enrollment: services.enrollment, audit, sessions });
   await app.register(emailRoutes, { email: services.email, sessions, rateLimit });
+  await app.register(forwardAuthRoutes, {
+    forwardAuth: services.forwardAuth,
+    sessions,
+    trustProxy: config.trustProxy,
+    publicUrl: config.publicUrl,
+    cookieDomain: config.cookieDomain,
+  });
   await app.register(devMailRoutes, { mailer: services.mailer, enabled: config.devOutbox });
 }

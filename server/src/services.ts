@@ -14,6 +14,7 @@ import { createAuditService, type AuditService } from "./modules/audit/audit.ser
 import { createAddressLinkService } from "./modules/email/address-link.service.js";
 import { createEmailService, type EmailService } from "./modules/email/email.service.js";
 import { createLinkService } from "./modules/email/link.service.js";
+import { createForwardAuthService, type ForwardAuthService } from "./modules/forward-auth/forward-auth.service.js";
 import { createLoginService, type LoginService } from "./modules/login/login.service.js";
 import { createMagicLinkService, type MagicLinkService } from "./modules/login/magic-link.service.js";
 import { createLoginWrites } from "./modules/login/opened-login.js";
@@ -66,6 +67,7 @@ export interface Services {
   passwords: PasswordService;
   account: AccountService;
   admin: AdminService;
+  forwardAuth: ForwardAuthService;
 }
 
 /**
@@ -171,6 +173,7 @@ export function createServices(deps: {
   });
   const account = createAccountService({ db, secondFactor, sessions, devices, email, audit, notifier });
   const admin = createAdminService({ db, sessions, audit });
+  const forwardAuth = createForwardAuthService(config.forwardAuthRules);
   return {
     db,
     clock,
@@ -197,5 +200,6 @@ export function createServices(deps: {
     passwords,
     account,
     admin,
+    forwardAuth,
   };
 }
