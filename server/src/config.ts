@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import { cookieDomainOf } from "./cookie-domain.js";
 import { parseSecretKeys } from "./crypto/encryption.js";
+import { denyAll, loadForwardAuthRules, type ForwardAuthRules } from "./forward-auth-rules.js";
 import { parsePolicy } from "./policy.js";
 
 export interface PasswordHashConfig {
@@ -28,6 +29,8 @@ export interface Config {
    * forward-auth under it see the sign-in; PUBLIC_URL's host or a domain above it. null: host-only.
    */
   cookieDomain: string | null;
+  /** FORWARD_AUTH_RULES: what each site behind forward-auth needs; without the file every site is refused. */
+  forwardAuthRules: ForwardAuthRules;
   dataDir: string;
   /** Addresses or CIDRs of reverse proxies whose X-Forwarded-* headers are believed. */
   trustProxy: string[];
@@ -195,6 +198,7 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
   if (http.headersTimeoutMs > http.requestTimeoutMs)
     problems.push("HTTP_HEADERS_TIMEOUT: must not be longer than HTTP_REQUEST_TIMEOUT");
 
+  const rulesPath = optional("FORWARD_AUTH_RULES");
   const cookieDomain = cookieDomainOf(optional("COOKIE_DOMAIN"), publicUrl, problems);
 
   const config: Config = {
@@ -204,6 +208,7 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
     publicUrl,
     tokenAudience: str("TOKEN_AUDIENCE", publicUrl),
     cookieDomain,
+    forwardAuthRules: rulesPath === null ? denyAll : loadForwardAuthRules(resolve(rulesPath), problems),
     dataDir,
     trustProxy,
     corsOrigins,

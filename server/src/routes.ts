@@ -5,6 +5,7 @@ import { passwordRoutes } from "./modules/account/password.routes.js";
 import { adminAuditRoutes } from "./modules/admin/admin-audit.routes.js";
 import { adminRoutes } from "./modules/admin/admin.routes.js";
 import { emailRoutes } from "./modules/email/email.routes.js";
+import { forwardAuthRoutes } from "./modules/forward-auth/forward-auth.routes.js";
 import { loginRoutes } from "./modules/login/login.routes.js";
 import { devMailRoutes } from "./modules/notify/dev-mail.routes.js";
 import { oidcClientRoutes } from "./modules/oidc/oidc-clients.routes.js";
@@ -59,5 +60,12 @@ export async function registerRoutes(
   await app.register(emailRoutes, { email: services.email, sessions, rateLimit });
   await app.register(oidcRoutesPlugin, { oidc: services.oidc, sessions, publicUrl: config.publicUrl });
   await app.register(oidcClientRoutes, { clients: services.oidcClients, sessions });
+  await app.register(forwardAuthRoutes, {
+    forwardAuth: services.forwardAuth,
+    sessions,
+    trustProxy: config.trustProxy,
+    publicUrl: config.publicUrl,
+    cookieDomain: config.cookieDomain,
+  });
   await app.register(devMailRoutes, { mailer: services.mailer, enabled: config.devOutbox });
 }

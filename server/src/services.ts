@@ -17,6 +17,7 @@ import { createAuditService, type AuditService } from "./modules/audit/audit.ser
 import { createAddressLinkService } from "./modules/email/address-link.service.js";
 import { createEmailService, type EmailService } from "./modules/email/email.service.js";
 import { createLinkService } from "./modules/email/link.service.js";
+import { createForwardAuthService, type ForwardAuthService } from "./modules/forward-auth/forward-auth.service.js";
 import { createLoginService, type LoginService } from "./modules/login/login.service.js";
 import { createMagicLinkService, type MagicLinkService } from "./modules/login/magic-link.service.js";
 import { createLoginWrites } from "./modules/login/opened-login.js";
@@ -75,6 +76,7 @@ export interface Services {
   policy: PolicyService;
   oidcClients: OidcClientService;
   oidc: OidcService;
+  forwardAuth: ForwardAuthService;
 }
 
 /**
@@ -196,6 +198,7 @@ export function createServices(deps: {
   const account = createAccountService({ db, secondFactor, sessions, devices, email, audit, notifier, oidc });
   const admin = createAdminService({ db, clock, sessions, audit, secondFactor, enrollment, account });
   const policy = createPolicyService({ db, clock, audit });
+  const forwardAuth = createForwardAuthService(config.forwardAuthRules);
   return {
     db,
     clock,
@@ -226,5 +229,6 @@ export function createServices(deps: {
     policy,
     oidcClients,
     oidc,
+    forwardAuth,
   };
 }

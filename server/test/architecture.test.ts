@@ -16,7 +16,7 @@ import { serverDir } from "./support/paths.js";
 
 /** Top to bottom: a module may import the modules of any layer below its own, never its own or above. */
 const layers: string[][] = [
-  ["ops", "admin"],
+  ["ops", "admin", "forward-auth"],
   ["account"],
   ["login", "oidc"],
   ["second-factor", "email"],

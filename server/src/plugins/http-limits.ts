@@ -5,8 +5,13 @@ import type { Logger } from "pino";
 import type { HttpLimits } from "../config.js";
 import { errorBody, errorCodes, type ErrorCode } from "../errors.js";
 
-/** Requests one keep-alive connection may carry before the server closes it. */
-const maxRequestsPerSocket = 1000;
+/**
+ * Requests one keep-alive connection may carry: no limit (0). A reverse proxy sends all its traffic,
+ * forward-auth checks included, through a few long-lived connections; a cap would have Node close them
+ * or answer 503 to requests already sent. What one client may hold is bounded by the idle keep-alive
+ * timeout, the header and request deadlines and the per-address connection cap instead.
+ */
+const maxRequestsPerSocket = 0;
 /** How often Node looks for connections past their header or request deadline (its default is 30 s). */
 const deadlineCheckIntervalMs = 1000;
 

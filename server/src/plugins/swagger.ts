@@ -24,6 +24,12 @@ const securitySchemes = {
     name: "X-CSRF-Token",
     description: "The value of the tessera_csrf cookie, echoed (double submit)",
   },
+  siteSessionCookie: {
+    type: "apiKey",
+    in: "cookie",
+    name: "tessera_session",
+    description: "The site-wide browser session (httpOnly, on COOKIE_DOMAIN), read by forward-auth",
+  },
   metricsToken: { type: "http", scheme: "bearer", description: "METRICS_TOKEN; loopback needs none" },
 } as const;
 

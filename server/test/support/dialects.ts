@@ -13,7 +13,7 @@ export interface TestDialect {
   createDatabase(): Promise<{ url: string; drop(): Promise<void> }>;
 }
 
-const sqlite: TestDialect = {
+export const sqliteDialect: TestDialect = {
   name: "sqlite",
   async createDatabase() {
     const dir = mkdtempSync(join(tmpdir(), "tessera-test-"));
@@ -72,7 +72,7 @@ function mysql(adminUrl: string): TestDialect {
 
 /** SQLite always; PostgreSQL and MySQL when TEST_POSTGRES_URL / TEST_MYSQL_URL are set (as Kysely's own suites). */
 export function testDialects(): TestDialect[] {
-  const dialects = [sqlite];
+  const dialects = [sqliteDialect];
   const pgUrl = process.env["TEST_POSTGRES_URL"];
   const mysqlUrl = process.env["TEST_MYSQL_URL"];
   if (pgUrl) dialects.push(postgres(pgUrl));
