@@ -11,6 +11,8 @@ declare module "vue-router" {
     requiresAdmin?: boolean;
     /** Only for a signed-out visitor; a signed-in one goes to the profile. */
     guestOnly?: boolean;
+    /** Open to a session the two-factor policy holds in enrolment (every other page sends it to /enroll). */
+    duringEnrollment?: boolean;
   }
 }
 
@@ -75,7 +77,13 @@ const routes: RouteRecordRaw[] = [
     path: "/2fa/enable",
     name: "enable-second-factor",
     component: () => import("./views/EnableSecondFactorView.vue"),
-    meta: { title: "Turn on two-factor", requiresAuth: true },
+    meta: { title: "Turn on two-factor", requiresAuth: true, duringEnrollment: true },
+  },
+  {
+    path: "/enroll",
+    name: "enroll",
+    component: () => import("./views/EnrollView.vue"),
+    meta: { title: "Set up two-factor", requiresAuth: true, duringEnrollment: true },
   },
   {
     path: "/2fa/disable",
@@ -88,6 +96,24 @@ const routes: RouteRecordRaw[] = [
     name: "admin",
     component: () => import("./views/AdminView.vue"),
     meta: { title: "Administration", requiresAuth: true, requiresAdmin: true },
+  },
+  {
+    path: "/admin/users/:id",
+    name: "admin-user",
+    component: () => import("./views/admin/AdminUserView.vue"),
+    meta: { title: "User · Administration", requiresAuth: true, requiresAdmin: true },
+  },
+  {
+    path: "/admin/policy",
+    name: "admin-policy",
+    component: () => import("./views/admin/AdminPolicyView.vue"),
+    meta: { title: "Two-factor policy · Administration", requiresAuth: true, requiresAdmin: true },
+  },
+  {
+    path: "/admin/audit",
+    name: "admin-audit",
+    component: () => import("./views/admin/AdminAuditView.vue"),
+    meta: { title: "Audit log · Administration", requiresAuth: true, requiresAdmin: true },
   },
   {
     path: "/dev-mailbox",
@@ -113,6 +139,9 @@ export function createAppRouter(history: RouterHistory = createWebHistory()): Ro
     if (to.meta.requiresAuth === true && !session.isAuthenticated) {
       return { name: "login", query: { redirect: to.fullPath } };
     }
+    // SPEC §2 "Admin and policy": a session held in enrolment goes straight into it, whatever it asked for.
+    if (session.isAuthenticated && session.enrollmentRequired && to.meta.duringEnrollment !== true)
+      return { name: "enroll" };
     if (to.meta.requiresAdmin === true && !session.isAdmin) return { name: "profile" };
     if (to.meta.guestOnly === true && session.isAuthenticated) return { name: "profile" };
     return true;

@@ -7,22 +7,24 @@ import { migrateToLatest } from "../db/migrator.js";
 import { createServices } from "../services.js";
 import { createMemoryCounterStore } from "../modules/attempt/limiter.js";
 import { silentNotifier } from "../modules/notify/notifier.js";
-import * as users from "../modules/user/user.repository.js";
+import type * as users from "../modules/user/user.repository.js";
 import { AppError } from "../errors.js";
 import { normalizeUsername } from "../modules/user/user.service.js";
 import pino from "pino";
+import { adminCommands, adminUsage, audit, findUser as findAdminUser, listUsers, runAdminCommand } from "./admin.js";
+import type { AdminOptions } from "./admin.js";
 import { formatTable } from "./table.js";
 
 const usage = `Usage: tessera <command>   (npm run cli -- <command>; configured like the server: env and .env)
 
 Commands:
   migrate                            apply database migrations
-  users list                         list users: id, username, email, two-factor, lock state, roles
+${adminUsage}
   user create-admin <name>           create an admin (password from TESSERA_ADMIN_PASSWORD)
   user grant-admin <name>            give an existing user the admin role
   user delete <name>                 delete a user and everything of theirs
-  user reset-2fa <name>              turn a user's two-factor authentication off
-  audit [--user <name>] [--limit N]  show the audit log, newest first (50 events unless --limit)
+  user reset-2fa <name>              remove a user's second factors and recovery codes (they enrol again)
+  audit [--user <name>] [--type T] [--since T] [--until T] [--limit N] [--csv]   the audit log
   keys rotate                        add a new JWT signing key (old keys keep verifying)
   keys reencrypt                     re-encrypt every stored secret under the first TESSERA_SECRET_KEY
   oidc clients list                  applications that sign in through Tessera (OpenID Connect)
@@ -33,6 +35,11 @@ Commands:
   help                               print this help (also --help, -h)`;
 
 const cliMeta = { ip: null, userAgent: "tessera-cli" };
+
+/** The values of a repeatable string option. */
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+}
 const commands = new Set([
   "migrate",
   "users list",
@@ -44,6 +51,7 @@ const commands = new Set([
   "keys rotate",
   "keys reencrypt",
   "oidc clients",
+  ...adminCommands,
 ]);
 
 async function run(argv: string[]): Promise<number> {
@@ -51,15 +59,20 @@ async function run(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      user: { type: "string" },
-      limit: { type: "string" },
       help: { type: "boolean", short: "h" },
+      csv: { type: "boolean" },
+      ...Object.fromEntries(
+        ["user", "limit", "type", "since", "until", "q", "role", "mfa", "locked"].map((key) => [
+          key,
+          { type: "string" },
+        ]),
+      ),
       "redirect-uri": { type: "string", multiple: true },
       "post-logout-redirect-uri": { type: "string", multiple: true },
       public: { type: "boolean" },
       "first-party": { type: "boolean" },
       "require-2fa": { type: "boolean" },
-    },
+    } as Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>,
   });
   const [command, sub, arg, arg2] = positionals;
   if (command === "help" || values.help === true) {
@@ -91,33 +104,23 @@ async function run(argv: string[]): Promise<number> {
       counters: createMemoryCounterStore(() => Date.now()),
       notifier: silentNotifier,
     });
-    const findUser = async (name: string | undefined): Promise<users.UserRow> => {
-      const user = name === undefined ? undefined : await users.findUserByUsername(runtime.db, normalizeUsername(name));
-      if (user === undefined) throw new AppError("not_found", `no user named "${name ?? ""}"`);
-      return user;
-    };
+    // As the server does at its first start: REQUIRE_2FA becomes the policy of a database that has none yet.
+    await services.policy.seed(config.require2fa);
+    const findUser = (name: string | undefined): Promise<users.UserRow> => findAdminUser(services, name);
+    if (adminCommands.includes(name)) return await runAdminCommand(services, name, [arg, positionals[3]]);
     switch (name) {
-      case "users list": {
-        const { users: rows } = await services.admin.listUsers({}, { limit: 10_000, offset: 0 });
-        const cells = rows.map((u) => [
-          u.id,
-          u.username,
-          u.email ?? "-",
-          u.mfa_enabled ? "on" : "off",
-          u.locked ? "locked" : "active",
-          u.roles.join(",") || "-",
-        ]);
-        console.log(formatTable(["ID", "USERNAME", "EMAIL", "2FA", "STATUS", "ROLES"], cells));
+      case "users list":
+        await listUsers(services, values as AdminOptions);
         return 0;
-      }
       case "user create-admin": {
         const password = process.env["TESSERA_ADMIN_PASSWORD"];
         if (arg === undefined || password === undefined)
           throw new AppError("validation_failed", "give a username and set TESSERA_ADMIN_PASSWORD");
         await services.registration.register({ username: arg, password }, cliMeta);
         await services.admin.grantRole(normalizeUsername(arg), "admin");
+        console.log(`created admin ${normalizeUsername(arg)}`);
         console.log(
-          `created admin ${normalizeUsername(arg)}; sign in and turn on two-factor before using the admin routes`,
+          "next step: sign in to the web UI as this user and turn on two-factor; the administration area opens after",
         );
         return 0;
       }
@@ -130,25 +133,12 @@ async function run(argv: string[]): Promise<number> {
         console.log(`deleted ${arg ?? ""}`);
         return 0;
       case "user reset-2fa":
-        await services.enrollment.resetByAdmin((await findUser(arg)).id, cliMeta);
+        await services.admin.resetSecondFactor(null, (await findUser(arg)).id, cliMeta);
         console.log(`two-factor authentication is off for ${arg ?? ""}; they can enrol again`);
         return 0;
-      case "audit": {
-        const userId = values.user === undefined ? undefined : (await findUser(values.user)).id;
-        const events = await services.audit.list({
-          ...(userId === undefined ? {} : { userId }),
-          limit: Number(values.limit ?? 50),
-        });
-        const cells = events.map((e) => [
-          e.created_at,
-          e.type,
-          e.username ?? e.user_id ?? "-",
-          e.ip ?? "-",
-          e.user_agent ?? "-",
-        ]);
-        console.log(formatTable(["TIME", "EVENT", "USER", "IP", "USER AGENT"], cells));
+      case "audit":
+        await audit(services, values as AdminOptions);
         return 0;
-      }
       case "keys rotate":
         console.log(`new signing key ${await services.tokens.rotate()}`);
         return 0;
@@ -175,8 +165,8 @@ async function run(argv: string[]): Promise<number> {
           const { client, client_secret: secret } = await services.oidcClients.create(
             {
               name: arg2,
-              redirect_uris: values["redirect-uri"] ?? [],
-              post_logout_redirect_uris: values["post-logout-redirect-uri"] ?? [],
+              redirect_uris: strings(values["redirect-uri"]),
+              post_logout_redirect_uris: strings(values["post-logout-redirect-uri"]),
               public: values.public === true,
               first_party: values["first-party"] === true,
               require_2fa: values["require-2fa"] === true,

@@ -159,7 +159,7 @@ describe("the tessera command line, against a SQLite database", () => {
     const run = tessera("audit", "--user", "alice", "--limit", "5");
     expect(run.status, run.stderr).toBe(0);
     const { header, rows } = tableOf(run.stdout);
-    expect(header).toEqual(["TIME", "EVENT", "USER", "IP", "USER AGENT"]);
+    expect(header).toEqual(["TIME", "EVENT", "USER", "BY", "IP", "USER AGENT"]);
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.length).toBeLessThanOrEqual(5);
     for (const row of rows) expect(row[2]).toBe("alice");

@@ -18,6 +18,8 @@ export interface ClientHooks {
    * asks the person to prove it is them and resolves true once new tokens are in place, false when they decline.
    */
   reauthenticate?(): Promise<boolean>;
+  /** Called when a call gets 403 `enrollment_required`: the two-factor policy now holds this session. */
+  enrollmentRequired?(): void;
 }
 
 let hooks: ClientHooks = { getAccessToken: () => null, refreshAccessToken: async () => false };
@@ -103,9 +105,27 @@ export async function request<T>(
     }
   }
   const parsed = await readJSON(response);
+  if (response.status === 403 && toApiError(403, parsed, null).code === "enrollment_required")
+    hooks.enrollmentRequired?.();
   if (!response.ok) throw toApiError(response.status, parsed, response.headers.get("Retry-After"));
   // The server's response schemas are the contract for T; nothing more can be checked here.
   return parsed as T;
+}
+
+/** A GET whose answer is a file (the audit CSV): saved by the browser under `filename`. */
+export async function download(url: string, filename: string): Promise<void> {
+  let response = await send("GET", url, undefined, true);
+  if (response.status === 401 && (await errorCodeOf(response)) === "reauth_required") {
+    if ((await hooks.reauthenticate?.()) === true) response = await send("GET", url, undefined, true);
+  }
+  if (!response.ok) throw toApiError(response.status, await readJSON(response), response.headers.get("Retry-After"));
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 }
 
 export const api = {
@@ -113,6 +133,7 @@ export const api = {
   /** POST always sends a JSON body (`{}` when empty): the server rejects an empty JSON body. */
   post: <T>(url: string, body: object = {}, options?: RequestOptions): Promise<T> =>
     request<T>("POST", url, body, options),
+  put: <T>(url: string, body: object, options?: RequestOptions): Promise<T> => request<T>("PUT", url, body, options),
   delete: <T>(url: string, body?: object, options?: RequestOptions): Promise<T> =>
     request<T>("DELETE", url, body, options),
 };

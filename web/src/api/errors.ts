@@ -20,6 +20,8 @@ const messages: Record<string, string> = {
   login_token_expired: "This sign-in has ended: it took too long, or had too many wrong codes. Please sign in again.",
   unauthorized: "Your session has ended. Please sign in again.",
   forbidden: "You are not allowed to do this.",
+  enrollment_required: "Your organisation requires two-factor authentication: set it up to continue.",
+  last_admin: "This is the last administrator. Make someone else an administrator first.",
   not_found: "Not found.",
   user_exists: "That username is already taken.",
   mfa_already_enabled: "Two-factor authentication is already on.",

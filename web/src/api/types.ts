@@ -18,6 +18,8 @@ export interface TokenPair {
   token_type: "Bearer";
   /** Lifetime of the access token, in seconds. */
   expires_in: number;
+  /** The two-factor policy holds this session until two-factor is set up (it reaches nothing else). */
+  enrollment_required?: true;
 }
 
 export interface SecondFactorSetup {
@@ -104,6 +106,34 @@ export interface AdminUser extends User {
 export interface AdminEvent extends SecurityEvent {
   user_id: string | null;
   username: string | null;
+  actor_id: string | null;
+  actor_username: string | null;
+  detail: Record<string, string | number | boolean> | null;
+}
+
+export interface Page {
+  total: number;
+  page: number;
+  limit: number;
+}
+
+export interface AdminFactor {
+  kind: string;
+  name: string | null;
+  created_at: string;
+  count: number;
+}
+
+export interface AdminUserDetail {
+  user: AdminUser;
+  factors: AdminFactor[];
+  sessions: Session[];
+  events: AdminEvent[];
+}
+
+export interface PolicyImpact {
+  users: number;
+  without_second_factor: number;
 }
 
 export interface MailMessage {

@@ -60,6 +60,11 @@ const eventLabels: Record<string, string> = {
   trusted_device_revoked: "Trusted device removed",
   account_locked: "Account locked by an administrator",
   account_unlocked: "Account unlocked by an administrator",
+  sessions_revoked_by_admin: "Signed out everywhere by an administrator",
+  mfa_reset_by_admin: "Two-factor reset by an administrator",
+  roles_changed: "Roles changed",
+  policy_changed: "Two-factor policy changed",
+  account_deleted: "Account deleted",
   delete_requested: "Account deletion requested",
 };
 

@@ -31,6 +31,8 @@ export const useSessionStore = defineStore("session", () => {
   const pendingSetup = ref<SecondFactorSetup | null>(null);
   /** A one-time message for the next page (e.g. "your account was deleted"). */
   const notice = ref<string | null>(null);
+  /** The two-factor policy holds this session in enrolment (its tokens said so, or the server answered 403). */
+  const enrollmentRequired = ref(false);
   let timer: ReturnType<typeof setTimeout> | null = null;
   let refreshing: Promise<boolean> | null = null;
   let initializing: Promise<void> | null = null;
@@ -53,6 +55,7 @@ export const useSessionStore = defineStore("session", () => {
     accessToken.value = tokens.access_token;
     expiresAt.value = Date.now() + tokens.expires_in * 1000;
     if (nextUser !== undefined) user.value = nextUser;
+    enrollmentRequired.value = tokens.enrollment_required === true;
     challenge.value = null;
     const lead = tokens.expires_in > 2 * refreshLeadInSeconds ? refreshLeadInSeconds : tokens.expires_in / 2;
     scheduleRefresh(tokens.expires_in - lead);
@@ -72,6 +75,7 @@ export const useSessionStore = defineStore("session", () => {
     user.value = null;
     challenge.value = null;
     pendingSetup.value = null;
+    enrollmentRequired.value = false;
   }
 
   async function rotate(): Promise<boolean> {
@@ -136,7 +140,14 @@ export const useSessionStore = defineStore("session", () => {
     return true;
   }
 
-  configureClient({ getAccessToken: () => accessToken.value, refreshAccessToken: refresh, reauthenticate });
+  configureClient({
+    getAccessToken: () => accessToken.value,
+    refreshAccessToken: refresh,
+    reauthenticate,
+    enrollmentRequired: () => {
+      enrollmentRequired.value = true;
+    },
+  });
 
   return {
     accessToken,
@@ -148,6 +159,7 @@ export const useSessionStore = defineStore("session", () => {
     notice,
     isAuthenticated,
     isAdmin,
+    enrollmentRequired,
     acceptTokens,
     refresh,
     loadUser,
