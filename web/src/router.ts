@@ -122,6 +122,12 @@ const routes: RouteRecordRaw[] = [
     meta: { title: "Dev mailbox" },
   },
   {
+    path: "/oidc/interaction/:uid",
+    name: "oidc-authorize",
+    component: () => import("./views/OidcAuthorizeView.vue"),
+    meta: { title: "Sign in to an application" },
+  },
+  {
     path: "/:pathMatch(.*)*",
     name: "not-found",
     component: () => import("./views/NotFoundView.vue"),

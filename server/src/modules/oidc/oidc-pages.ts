@@ -9,7 +9,9 @@ const escapeHtml = (text: string): string =>
 const style = `body{font:16px/1.5 system-ui,sans-serif;background:#f5f6f8;color:#1d2230;margin:0;padding:3rem 1rem}
 main{max-width:26rem;margin:0 auto;background:#fff;border-radius:8px;padding:2rem;box-shadow:0 1px 3px #0002}
 h1{font-size:1.4rem;margin:0 0 1rem}button{font:inherit;padding:.6rem 1rem;border-radius:6px;border:1px solid #3b5bdb;
-background:#3b5bdb;color:#fff;cursor:pointer;margin-right:.5rem}button.secondary{background:#fff;color:#3b5bdb}`;
+background:#3b5bdb;color:#fff;cursor:pointer;margin-right:.5rem}button.secondary{background:#fff;color:#3b5bdb}
+@media (prefers-color-scheme:dark){body{background:#14161c;color:#e4e6eb}main{background:#1e2129}
+button.secondary{background:#1e2129;color:#91a7ff}}`;
 
 function page(title: string, body: string): string {
   const head =

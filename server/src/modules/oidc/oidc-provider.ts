@@ -55,19 +55,28 @@ function policy(interactionPolicy: typeof InteractionPolicy): InteractionPolicy.
   const login = base.get("login");
   if (login === undefined) throw new Error("oidc-provider has no login prompt");
   login.checks.add(
-    new interactionPolicy.Check("tessera_sign_in", "Tessera signs the person in for every request", (ctx) =>
-      ctx.oidc.result?.login === undefined
-        ? interactionPolicy.Check.REQUEST_PROMPT
-        : interactionPolicy.Check.NO_NEED_TO_PROMPT,
+    new interactionPolicy.Check(
+      "tessera_sign_in",
+      "Tessera signs the person in for every request",
+      "login_required",
+      (ctx) =>
+        ctx.oidc.result?.login === undefined
+          ? interactionPolicy.Check.REQUEST_PROMPT
+          : interactionPolicy.Check.NO_NEED_TO_PROMPT,
     ),
   );
   login.checks.add(
-    new interactionPolicy.Check("second_factor_required", "this application requires a second factor", (ctx) => {
-      const needed = secondFactorRequired(metadataOf(ctx.oidc.client), ctx.oidc.params?.["acr_values"]);
-      return needed && ctx.oidc.session?.acr !== acrTwoFactor
-        ? interactionPolicy.Check.REQUEST_PROMPT
-        : interactionPolicy.Check.NO_NEED_TO_PROMPT;
-    }),
+    new interactionPolicy.Check(
+      "second_factor_required",
+      "this application requires a second factor",
+      "login_required",
+      (ctx) => {
+        const needed = secondFactorRequired(metadataOf(ctx.oidc.client), ctx.oidc.params?.["acr_values"]);
+        return needed && ctx.oidc.session?.acr !== acrTwoFactor
+          ? interactionPolicy.Check.REQUEST_PROMPT
+          : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      },
+    ),
   );
   return base;
 }
