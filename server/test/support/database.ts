@@ -21,6 +21,8 @@ export const tableNames = [
   "trusted_device",
   "audit_event",
   "link_token",
+  "passkey",
+  "webauthn_challenge",
 ] as const satisfies readonly (keyof Database)[];
 
 /** Every row of every table as one string: what someone holding a copy of the database sees. */

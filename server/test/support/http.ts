@@ -8,7 +8,7 @@ export interface Json {
 }
 
 export interface SendOptions {
-  method: "GET" | "POST" | "DELETE" | "OPTIONS";
+  method: "GET" | "POST" | "DELETE" | "PATCH" | "OPTIONS";
   url: string;
   /** Sent as `Authorization: Bearer …`. */
   token?: string;
@@ -56,7 +56,7 @@ export async function send(app: FastifyInstance, options: SendOptions): Promise<
 /** The short form of `send`: a method, a URL, and maybe a token, a JSON body and headers. */
 export async function call(
   app: FastifyInstance,
-  method: "GET" | "POST" | "DELETE",
+  method: "GET" | "POST" | "DELETE" | "PATCH",
   url: string,
   options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<Reply> {
