@@ -1,6 +1,7 @@
 // `npm run bench`: every Tessera flow beside better-auth, the bare argon2id ceiling and a bare
 // Fastify route, A/B alternated over rounds; prints a table and writes bench/results/latest.json.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { buildServerIfStale } from "../../scripts/build-if-stale.mjs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -43,10 +44,8 @@ async function main() {
     console.log(USAGE);
     return;
   }
-  if (args.tessera && !existsSync(serverMain)) {
-    console.error(`${serverMain} is missing: build the server first (npm run build -w server).`);
-    process.exit(1);
-  }
+  // A fresh clone has no build: compile the server (and rebuild it when its sources changed) before measuring.
+  if (args.tessera) buildServerIfStale(log);
   if (args.profile) {
     await runProfile({ args, serverMain, log });
     return;

@@ -1,4 +1,6 @@
-import { Redis } from "ioredis";
+import { createRequire } from "node:module";
+import type * as IORedis from "ioredis";
+import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import type { Config } from "./config.js";
 import { createKeyring, type Keyring, type SecretKey } from "./crypto/encryption.js";
@@ -38,7 +40,12 @@ export async function openRuntime(
   const redis =
     config.redisUrl === null
       ? null
-      : new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
+      : // ioredis loads only when REDIS_URL is set.
+        new (createRequire(import.meta.url)("ioredis") as typeof IORedis).Redis(config.redisUrl, {
+          maxRetriesPerRequest: 2,
+          enableOfflineQueue: true,
+          lazyConnect: false,
+        });
   return {
     db,
     keyring: createKeyring(keys),

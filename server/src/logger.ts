@@ -1,5 +1,6 @@
+import { createRequire } from "node:module";
+import type * as PinoPrettyModule from "pino-pretty";
 import { pino, stdSerializers, type DestinationStream, type Logger } from "pino";
-import { PinoPretty } from "pino-pretty";
 
 /**
  * Log fields that may hold a secret. Request logging (plugins/request-log.ts) writes no headers or
@@ -46,6 +47,8 @@ export function createLogger(
     serializers: { err: errorWithoutStatement },
   };
   if (pretty) {
+    // pino-pretty loads only for a terminal: production and piped output never hold it.
+    const { PinoPretty } = createRequire(import.meta.url)("pino-pretty") as typeof PinoPrettyModule;
     const stream = PinoPretty({
       colorize: true,
       translateTime: "SYS:HH:MM:ss",

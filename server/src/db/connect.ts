@@ -1,6 +1,7 @@
+import { createRequire } from "node:module";
 import { Kysely, MysqlDialect, PostgresDialect } from "kysely";
-import { createPool } from "mysql2";
-import pg from "pg";
+import type * as Mysql2 from "mysql2";
+import type PgModule from "pg";
 import type { Database } from "./database.js";
 import { createSqliteDb, type SqliteOptions } from "./sqlite/connect.js";
 
@@ -12,8 +13,8 @@ export function dialectOf(databaseUrl: string): DialectName {
   return "postgres";
 }
 
-// PostgreSQL returns int8 as text by default; our int8 columns are Unix milliseconds, well inside 2^53.
-pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+// The drivers load only for the dialect in use: an SQLite server never holds pg or mysql2 in memory.
+const require = createRequire(import.meta.url);
 
 /** Options that only SQLite uses (db/sqlite/); PostgreSQL and MySQL ignore them. */
 export type DbOptions = SqliteOptions;
@@ -23,12 +24,16 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<D
   const dialect = dialectOf(databaseUrl);
   if (dialect === "sqlite") return createSqliteDb(databaseUrl.slice("sqlite:".length) || ":memory:", options);
   if (dialect === "mysql") {
+    const { createPool } = require("mysql2") as typeof Mysql2;
     return new Kysely<Database>({
       dialect: new MysqlDialect({
         pool: createPool({ uri: databaseUrl, connectionLimit: 10, supportBigNumbers: true, bigNumberStrings: false }),
       }),
     });
   }
+  const pg = require("pg") as typeof PgModule;
+  // PostgreSQL returns int8 as text by default; our int8 columns are Unix milliseconds, well inside 2^53.
+  pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
   // An idle client whose server connection dies (a PostgreSQL restart, a proxy's idle timeout) is emitted
   // as a pool "error"; with no listener that crashes the process. The pool drops the client and the next

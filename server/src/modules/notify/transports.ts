@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from "fastify";
-import nodemailer from "nodemailer";
+import { createRequire } from "node:module";
+import type NodemailerModule from "nodemailer";
 import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
 import type { Clock } from "../../clock.js";
 import type { Config } from "../../config.js";
@@ -33,6 +34,8 @@ export function smtpOptionsFromUrl(smtpUrl: string): SMTPTransport.Options {
 }
 
 export function createSMTPTransport(smtpUrl: string, from: string): MailTransport {
+  // nodemailer loads only when SMTP_URL is set.
+  const nodemailer = createRequire(import.meta.url)("nodemailer") as typeof NodemailerModule;
   const transporter = nodemailer.createTransport(smtpOptionsFromUrl(smtpUrl));
   return {
     async deliver(mail) {
