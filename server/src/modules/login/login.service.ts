@@ -11,7 +11,7 @@ import type { AuditService } from "../audit/audit.service.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { SecondFactorLockout } from "../second-factor/lockout.js";
 import type { AssertionResponse } from "../second-factor/passkey/passkey.schemas.js";
-import { PasskeyCloneError } from "../second-factor/passkey/passkey.service.js";
+import { PasskeyCloneError } from "../second-factor/passkey/passkey.types.js";
 import type { SecondFactorInput, SecondFactorMethod } from "../second-factor/second-factor.js";
 import type { SecondFactorService } from "../second-factor/second-factor.service.js";
 import type { TrustedDeviceService } from "../second-factor/trusted-device/trusted-device.service.js";

@@ -1,10 +1,7 @@
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
+import type * as SimpleWebAuthn from "@simplewebauthn/server";
+import type {
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
 } from "@simplewebauthn/server";
 import type { Kysely } from "kysely";
 import type { Clock } from "../../../clock.js";
@@ -19,15 +16,8 @@ import type { SecondFactor } from "../second-factor.js";
 import { challengeLifetimeInSeconds, createChallengeStore } from "./challenge-store.js";
 import * as repo from "./passkey.repository.js";
 import type { AssertionResponse, AttestationResponse } from "./passkey.schemas.js";
-import type { ChallengeBinding, PasskeyProof } from "./passkey.types.js";
+import { PasskeyCloneError, type ChallengeBinding, type PasskeyProof } from "./passkey.types.js";
 import type { RelyingParty } from "./relying-party.js";
-
-/** A refusal because the signature counter went backwards: a cloned authenticator. The owner is told. */
-export class PasskeyCloneError extends AppError {
-  constructor() {
-    super("invalid_passkey", "This passkey was refused: its signature counter went backwards.");
-  }
-}
 
 /** WebAuthn (SPEC "Passkeys") as a second factor; `enroll` answers creation options, `register` stores the passkey. */
 export interface PasskeyFactor extends SecondFactor<PasskeyProof, PublicKeyCredentialCreationOptionsJSON> {
@@ -48,6 +38,11 @@ export interface PasskeyFactor extends SecondFactor<PasskeyProof, PublicKeyCrede
   rename(userId: string, id: string, name: string, meta: RequestMeta): Promise<repo.PasskeyRow>;
   /** Removes one passkey of the user in the caller's transaction; not_found when there is none with this id. */
   removeOne(userId: string, id: string, executor: Kysely<Database>): Promise<repo.PasskeyRow>;
+}
+
+/** The WebAuthn library loads at the first ceremony, not at start (idle memory, SPEC §5). */
+async function webauthn(): Promise<typeof SimpleWebAuthn> {
+  return import("@simplewebauthn/server");
 }
 
 /** Enough for every device a person owns; a bound on what one account can store. */
@@ -77,7 +72,9 @@ export function createPasskeyFactor(deps: {
       const user = await findUserById(executor, userId);
       if (user === undefined) throw new AppError("unauthorized");
       const existing = await repo.listPasskeys(executor, userId);
-      const options = await generateRegistrationOptions({
+      const options = await (
+        await webauthn()
+      ).generateRegistrationOptions({
         rpName: rp.name,
         rpID: rp.id,
         userName: user.username,
@@ -107,7 +104,9 @@ export function createPasskeyFactor(deps: {
         throw new AppError("invalid_passkey", "The passkey challenge is unknown, used or expired. Start again.");
       let verified;
       try {
-        verified = await verifyRegistrationResponse({
+        verified = await (
+          await webauthn()
+        ).verifyRegistrationResponse({
           response: response as never,
           expectedChallenge: challenge,
           expectedOrigin: rp.origins,
@@ -149,7 +148,9 @@ export function createPasskeyFactor(deps: {
         binding.purpose === "passwordless" ? [] : (await repo.listPasskeys(db, binding.userId)).map(descriptor);
       if (binding.purpose !== "passwordless" && allow.length === 0)
         throw new AppError("not_found", "This account has no passkey.");
-      const options = await generateAuthenticationOptions({
+      const options = await (
+        await webauthn()
+      ).generateAuthenticationOptions({
         rpID: rp.id,
         timeout: challengeLifetimeInSeconds * 1000,
         allowCredentials: allow,
@@ -182,7 +183,9 @@ export function createPasskeyFactor(deps: {
         return refuse("user_handle", "This passkey is not registered to this account.");
       let verified;
       try {
-        verified = await verifyAuthenticationResponse({
+        verified = await (
+          await webauthn()
+        ).verifyAuthenticationResponse({
           response: response as never,
           expectedChallenge: challenge,
           expectedOrigin: rp.origins,

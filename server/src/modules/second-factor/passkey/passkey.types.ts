@@ -1,3 +1,4 @@
+import { AppError } from "../../../errors.js";
 import type { AssertionResponse } from "./passkey.schemas.js";
 
 /** Which ceremony a WebAuthn challenge was made for; it answers that one only. */
@@ -10,4 +11,11 @@ export type ChallengeBinding =
 export interface PasskeyProof {
   response: AssertionResponse;
   binding: ChallengeBinding;
+}
+
+/** A refusal because the signature counter went backwards: a cloned authenticator. The owner is told. */
+export class PasskeyCloneError extends AppError {
+  constructor() {
+    super("invalid_passkey", "This passkey was refused: its signature counter went backwards.");
+  }
 }
