@@ -22,6 +22,8 @@ Commands:
   user grant-admin <name>            give an existing user the admin role
   user delete <name>                 delete a user and everything of theirs
   user reset-2fa <name>              turn a user's two-factor authentication off
+  user factors <name>                list a user's second factors: kind, id, name, added, last used
+  user remove-factor <name> <id>     remove one factor (the last one turns two-factor off)
   audit [--user <name>] [--limit N]  show the audit log, newest first (50 events unless --limit)
   keys rotate                        add a new JWT signing key (old keys keep verifying)
   keys reencrypt                     re-encrypt every stored secret under the first TESSERA_SECRET_KEY
@@ -35,6 +37,8 @@ const commands = new Set([
   "user grant-admin",
   "user delete",
   "user reset-2fa",
+  "user factors",
+  "user remove-factor",
   "audit",
   "keys rotate",
   "keys reencrypt",
@@ -46,7 +50,7 @@ async function run(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { user: { type: "string" }, limit: { type: "string" }, help: { type: "boolean", short: "h" } },
   });
-  const [command, sub, arg] = positionals;
+  const [command, sub, arg, factorId] = positionals;
   if (command === "help" || values.help === true) {
     console.log(usage);
     return 0;
@@ -118,6 +122,23 @@ async function run(argv: string[]): Promise<number> {
         await services.enrollment.resetByAdmin((await findUser(arg)).id, cliMeta);
         console.log(`two-factor authentication is off for ${arg ?? ""}; they can enrol again`);
         return 0;
+      case "user factors": {
+        const user = await findUser(arg);
+        const time = (ms: number | null): string => (ms === null ? "-" : new Date(ms).toISOString());
+        const factors = await services.secondFactor.listFactors(user.id);
+        const cells = factors.map((f) => [f.kind, f.id, f.name ?? "-", time(f.createdAt), time(f.lastUsedAt)]);
+        console.log(formatTable(["KIND", "ID", "NAME", "ADDED", "LAST USED"], cells));
+        const codes = (await services.enrollment.status(user.id)).recoveryCodesRemaining;
+        console.log(`two-factor ${user.mfa_enabled === 1 ? "on" : "off"}; ${codes} recovery code(s) left`);
+        return 0;
+      }
+      case "user remove-factor": {
+        const user = await findUser(arg);
+        if (factorId === undefined) throw new AppError("validation_failed", "give the factor's id (user factors)");
+        const stillOn = await services.enrollment.removeFactorByAdmin(user.id, factorId, cliMeta);
+        console.log(`removed ${factorId}; two-factor is ${stillOn ? "still on" : "now off"} for ${user.username}`);
+        return 0;
+      }
       case "audit": {
         const userId = values.user === undefined ? undefined : (await findUser(values.user)).id;
         const events = await services.audit.list({

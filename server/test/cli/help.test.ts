@@ -20,6 +20,8 @@ const commands = [
   "user grant-admin <name>",
   "user delete <name>",
   "user reset-2fa <name>",
+  "user factors <name>",
+  "user remove-factor <name> <id>",
   "audit [--user <name>] [--limit N]",
   "keys rotate",
   "keys reencrypt",
