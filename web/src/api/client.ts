@@ -113,6 +113,8 @@ export const api = {
   /** POST always sends a JSON body (`{}` when empty): the server rejects an empty JSON body. */
   post: <T>(url: string, body: object = {}, options?: RequestOptions): Promise<T> =>
     request<T>("POST", url, body, options),
+  patch: <T>(url: string, body: object, options?: RequestOptions): Promise<T> =>
+    request<T>("PATCH", url, body, options),
   delete: <T>(url: string, body?: object, options?: RequestOptions): Promise<T> =>
     request<T>("DELETE", url, body, options),
 };
