@@ -35,6 +35,8 @@ export interface Config {
   /** Addresses or CIDRs of reverse proxies whose X-Forwarded-* headers are believed. */
   trustProxy: string[];
   corsOrigins: string[];
+  /** Origins besides PUBLIC_URL's whose WebAuthn assertions are accepted (SPEC "Passkeys"). */
+  webauthnOrigins: string[];
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   /** How recent a sign-in must be for a sensitive action (SPEC "Re-authentication"). @default 600 */
@@ -179,6 +181,9 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
   }
   const corsOrigins = list("CORS_ORIGINS");
   for (const origin of corsOrigins) url("CORS_ORIGINS", origin, ["http:", "https:"]);
+  const webauthnOrigins = list("WEBAUTHN_ORIGINS").map((origin) =>
+    url("WEBAUTHN_ORIGINS", origin, ["http:", "https:"]),
+  );
   const logLevel = str("LOG_LEVEL", "info");
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
     problems.push(`LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent`);
@@ -212,6 +217,7 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
     dataDir,
     trustProxy,
     corsOrigins,
+    webauthnOrigins: webauthnOrigins.map((origin) => (URL.canParse(origin) ? new URL(origin).origin : origin)),
     accessTokenTtlSeconds: int("ACCESS_TOKEN_TTL", 900, 30, 86_400),
     refreshTokenTtlSeconds: int("REFRESH_TOKEN_TTL", 60 * 60 * 24 * 30, 300, 60 * 60 * 24 * 365), // 30 days
     reauthMaxAgeSeconds: int("REAUTH_MAX_AGE", 60 * 10, 1), // 10 minutes

@@ -7,10 +7,12 @@ import { adminRoutes } from "./modules/admin/admin.routes.js";
 import { emailRoutes } from "./modules/email/email.routes.js";
 import { forwardAuthRoutes } from "./modules/forward-auth/forward-auth.routes.js";
 import { loginRoutes } from "./modules/login/login.routes.js";
+import { passkeyLoginRoutes } from "./modules/login/passkey-login.routes.js";
 import { devMailRoutes } from "./modules/notify/dev-mail.routes.js";
 import { oidcClientRoutes } from "./modules/oidc/oidc-clients.routes.js";
 import { oidcRoutesPlugin } from "./modules/oidc/oidc.routes.js";
 import { opsRoutes } from "./modules/ops/ops.routes.js";
+import { passkeyRoutes } from "./modules/second-factor/passkey/passkey.routes.js";
 import { reauthRoutes } from "./modules/second-factor/reauth.routes.js";
 import { secondFactorRoutes } from "./modules/second-factor/second-factor.routes.js";
 import { sessionRoutes } from "./modules/session/session.routes.js";
@@ -49,6 +51,14 @@ export async function registerRoutes(
     enrollment: services.enrollment,
     totp: services.totp,
     devices: services.devices,
+    sessions,
+    refreshTokenTtlSeconds,
+    rateLimit,
+  });
+  await app.register(passkeyLoginRoutes, { passkeyLogin: services.passkeyLogin, refreshTokenTtlSeconds, rateLimit });
+  await app.register(passkeyRoutes, {
+    passkeys: services.passkeys,
+    enrollment: services.enrollment,
     sessions,
     refreshTokenTtlSeconds,
     rateLimit,

@@ -21,6 +21,7 @@ import { createForwardAuthService, type ForwardAuthService } from "./modules/for
 import { createLoginService, type LoginService } from "./modules/login/login.service.js";
 import { createMagicLinkService, type MagicLinkService } from "./modules/login/magic-link.service.js";
 import { createLoginWrites } from "./modules/login/opened-login.js";
+import { createPasskeyLoginService, type PasskeyLoginService } from "./modules/login/passkey-login.service.js";
 import { droppingMailer, type Mailer } from "./modules/notify/mailer.js";
 import type { Notifier } from "./modules/notify/notifier.js";
 import {
@@ -28,6 +29,8 @@ import {
   type SecondFactorEnrollment,
 } from "./modules/second-factor/enrollment.service.js";
 import { createSecondFactorLockout, type SecondFactorLockout } from "./modules/second-factor/lockout.js";
+import { createPasskeyFactor, type PasskeyFactor } from "./modules/second-factor/passkey/passkey.service.js";
+import { relyingParty } from "./modules/second-factor/passkey/relying-party.js";
 import { createReauthService, type ReauthService } from "./modules/second-factor/reauth.service.js";
 import {
   createRecoveryCodeFactor,
@@ -62,6 +65,7 @@ export interface Services {
   lockout: SecondFactorLockout;
   totp: TOTPFactor;
   recoveryCodes: RecoveryCodeFactor;
+  passkeys: PasskeyFactor;
   devices: TrustedDeviceService;
   secondFactor: SecondFactorService;
   reauth: ReauthService;
@@ -69,6 +73,7 @@ export interface Services {
   email: EmailService;
   login: LoginService;
   magicLinks: MagicLinkService;
+  passkeyLogin: PasskeyLoginService;
   registration: RegistrationService;
   passwords: PasswordService;
   account: AccountService;
@@ -127,13 +132,15 @@ export function createServices(deps: {
   const lockout = createSecondFactorLockout({ db, clock, audit });
   const totp = createTOTPFactor({ db, clock, keyring, audit, issuer: config.totpIssuer });
   const recoveryCodes = createRecoveryCodeFactor({ clock, audit });
+  const passkeys = createPasskeyFactor({ db, clock, audit, rp: relyingParty(config) });
   const devices = createTrustedDeviceService({ db, clock, audit, trustedDeviceDays: config.trustedDeviceDays });
-  const secondFactor = createSecondFactorService({ db, totp, recoveryCodes, lockout, users, notifier });
+  const secondFactor = createSecondFactorService({ db, totp, recoveryCodes, passkeys, lockout, users, notifier });
   const reauth = createReauthService({ secondFactor, sessions });
   const enrollment = createSecondFactorEnrollment({
     db,
     totp,
     recoveryCodes,
+    passkeys,
     secondFactor,
     lockout,
     devices,
@@ -162,6 +169,7 @@ export function createServices(deps: {
     requireEmailVerification: config.requireEmailVerification,
   });
   const magicLinks = createMagicLinkService({ addressLinks, login });
+  const passkeyLogin = createPasskeyLoginService({ db, clock, passkeys, lockout, writes, audit, notifier });
 
   const registration = createRegistrationService({
     db,
@@ -215,6 +223,7 @@ export function createServices(deps: {
     lockout,
     totp,
     recoveryCodes,
+    passkeys,
     devices,
     secondFactor,
     reauth,
@@ -222,6 +231,7 @@ export function createServices(deps: {
     email,
     login,
     magicLinks,
+    passkeyLogin,
     registration,
     passwords,
     account,

@@ -89,9 +89,11 @@ describe("sign-in behaviour", () => {
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     const focusedAutocomplete = (): Promise<string | null> =>
       page.evaluate(() => document.activeElement?.getAttribute("autocomplete") ?? null);
-    for (let presses = 0; presses < 20 && (await focusedAutocomplete()) !== "username"; presses += 1)
+    // "webauthn": the field also offers saved passkeys (conditional UI).
+    const usernameField = "username webauthn";
+    for (let presses = 0; presses < 20 && (await focusedAutocomplete()) !== usernameField; presses += 1)
       await page.keyboard.press("Tab");
-    expect(await focusedAutocomplete()).toBe("username");
+    expect(await focusedAutocomplete()).toBe(usernameField);
     // A keyboard user must see where the focus is.
     expect(await page.evaluate(() => getComputedStyle(document.activeElement ?? document.body).outlineStyle)).not.toBe(
       "none",

@@ -24,6 +24,8 @@ ${adminUsage}
   user grant-admin <name>            give an existing user the admin role
   user delete <name>                 delete a user and everything of theirs
   user reset-2fa <name>              remove a user's second factors and recovery codes (they enrol again)
+  user factors <name>                list a user's second factors: kind, id, name, added, last used
+  user remove-factor <name> <id>     remove one factor (the last one turns two-factor off)
   audit [--user <name>] [--type T] [--since T] [--until T] [--limit N] [--csv]   the audit log
   keys rotate                        add a new JWT signing key (old keys keep verifying)
   keys reencrypt                     re-encrypt every stored secret under the first TESSERA_SECRET_KEY
@@ -47,6 +49,8 @@ const commands = new Set([
   "user grant-admin",
   "user delete",
   "user reset-2fa",
+  "user factors",
+  "user remove-factor",
   "audit",
   "keys rotate",
   "keys reencrypt",
@@ -136,6 +140,23 @@ async function run(argv: string[]): Promise<number> {
         await services.admin.resetSecondFactor(null, (await findUser(arg)).id, cliMeta);
         console.log(`two-factor authentication is off for ${arg ?? ""}; they can enrol again`);
         return 0;
+      case "user factors": {
+        const user = await findUser(arg);
+        const time = (ms: number | null): string => (ms === null ? "-" : new Date(ms).toISOString());
+        const factors = await services.secondFactor.listFactors(user.id);
+        const cells = factors.map((f) => [f.kind, f.id, f.name ?? "-", time(f.createdAt), time(f.lastUsedAt)]);
+        console.log(formatTable(["KIND", "ID", "NAME", "ADDED", "LAST USED"], cells));
+        const codes = (await services.enrollment.status(user.id)).recoveryCodesRemaining;
+        console.log(`two-factor ${user.mfa_enabled === 1 ? "on" : "off"}; ${codes} recovery code(s) left`);
+        return 0;
+      }
+      case "user remove-factor": {
+        const user = await findUser(arg);
+        if (arg2 === undefined) throw new AppError("validation_failed", "give the factor's id (user factors)");
+        const stillOn = await services.enrollment.removeFactorByAdmin(user.id, arg2, cliMeta);
+        console.log(`removed ${arg2}; two-factor is ${stillOn ? "still on" : "now off"} for ${user.username}`);
+        return 0;
+      }
       case "audit":
         await audit(services, values as AdminOptions);
         return 0;

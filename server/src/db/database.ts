@@ -177,6 +177,42 @@ export interface OidcPayloadTable {
   consumed_at: number | null;
 }
 
+/** A WebAuthn credential (SPEC "Passkeys"): its public key is not a secret and is stored as it is. */
+export interface PasskeyTable {
+  id: string;
+  user_id: string;
+  /** SHA-256 (hex) of the base64url credential id: unique, and what a lookup uses. */
+  credential_hash: string;
+  /** The credential id, base64url. */
+  credential_id: string;
+  /** The COSE public key, base64url. */
+  public_key: string;
+  /** The authenticator's signature counter as last seen (0: the authenticator keeps none). */
+  counter: number;
+  /** Comma-separated AuthenticatorTransport values, as the browser reported them. */
+  transports: string;
+  aaguid: string;
+  /** "singleDevice" or "multiDevice" (a synced passkey). */
+  device_type: string;
+  backed_up: number;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+/** A WebAuthn challenge handed out by an options route: single use, short-lived, bound to what asked for it. */
+export interface WebAuthnChallengeTable {
+  id: string;
+  /** SHA-256 (hex) of the base64url challenge, as the client's clientDataJSON carries it. */
+  challenge_hash: string;
+  purpose: string;
+  user_id: string | null;
+  login_challenge_id: string | null;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
 export interface Database {
   user: UserTable;
   session: SessionTable;
@@ -192,4 +228,6 @@ export interface Database {
   policy: PolicyTable;
   oidc_client: OidcClientTable;
   oidc_payload: OidcPayloadTable;
+  passkey: PasskeyTable;
+  webauthn_challenge: WebAuthnChallengeTable;
 }

@@ -26,6 +26,8 @@ const commands = [
   "user grant-admin <name>",
   "user delete <name>",
   "user reset-2fa <name>",
+  "user factors <name>",
+  "user remove-factor <name> <id>",
   "audit [--user <name>] [--type T] [--since T] [--until T] [--limit N] [--csv]",
   "keys rotate",
   "keys reencrypt",

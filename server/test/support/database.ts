@@ -23,6 +23,8 @@ export const tableNames = [
   "link_token",
   "oidc_client",
   "oidc_payload",
+  "passkey",
+  "webauthn_challenge",
 ] as const satisfies readonly (keyof Database)[];
 
 /** Every row of every table as one string: what someone holding a copy of the database sees. */

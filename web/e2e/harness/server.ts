@@ -60,11 +60,18 @@ async function waitForHealth(baseURL: string, child: ChildProcess, output: () =>
   throw new Error(`Tessera server did not answer GET /healthz with 200 within 30 s:\n${output()}`);
 }
 
-/** Starts `node server/dist/main.js` on a free port with a fresh data directory; `extraEnv` adds to its settings. */
-export async function startServer(extraEnv: Record<string, string> = {}): Promise<TesseraServer> {
+/**
+ * Starts `node server/dist/main.js` on a free port with a fresh data directory; `extraEnv` adds to its settings.
+ * `publicHost`: the host name the browser uses and PUBLIC_URL names (WebAuthn needs a domain, e.g. localhost).
+ */
+export async function startServer(
+  extraEnv: Record<string, string> = {},
+  publicHost = "127.0.0.1",
+): Promise<TesseraServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "tessera-e2e-"));
-  const env = { ...serverEnv(port, dataDir), ...extraEnv };
+  const baseURL = `http://${publicHost}:${port}`;
+  const env = { ...serverEnv(port, dataDir), PUBLIC_URL: baseURL, ...extraEnv };
   const child = spawn(process.execPath, [serverMain], { env, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   child.stdout?.on("data", (chunk: Buffer) => {
@@ -73,9 +80,8 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
   child.stderr?.on("data", (chunk: Buffer) => {
     log += chunk.toString();
   });
-  const baseURL = `http://127.0.0.1:${port}`;
   try {
-    await waitForHealth(baseURL, child, () => log);
+    await waitForHealth(`http://127.0.0.1:${port}`, child, () => log);
   } catch (error) {
     child.kill("SIGKILL");
     rmSync(dataDir, { recursive: true, force: true });

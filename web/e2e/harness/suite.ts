@@ -14,10 +14,10 @@ export interface Suite {
  * beforeAll has run. After all steps: no console errors, page errors or CSP violations.
  * `env`: settings of this file's server (e.g. a short REAUTH_MAX_AGE).
  */
-export function useSuite(options: { env?: Record<string, string> } = {}): () => Suite {
+export function useSuite(options: { env?: Record<string, string>; publicHost?: string } = {}): () => Suite {
   let suite: Suite | undefined;
   beforeAll(async () => {
-    const server = await startServer(options.env);
+    const server = await startServer(options.env, options.publicHost);
     try {
       suite = { server, browser: await launchBrowser(), problems: emptyProblems() };
     } catch (error) {

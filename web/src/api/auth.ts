@@ -1,3 +1,4 @@
+import type { AuthenticationResponseJSON } from "@simplewebauthn/browser";
 import { api } from "./client";
 import type { LoginReply, LoginTokens, RegisterReply, TokenPair } from "./types";
 
@@ -19,7 +20,7 @@ export function login(username: string, password: string): Promise<LoginReply> {
   return api.post<LoginReply>("/api/auth/login", { username, password }, { auth: false });
 }
 
-export type SecondFactor = { code: string } | { recovery_code: string };
+export type SecondFactor = { code: string } | { recovery_code: string } | { webauthn: AuthenticationResponseJSON };
 
 export function loginSecondFactor(
   loginToken: string,
@@ -40,8 +41,17 @@ export function refreshTokens(refreshToken?: string): Promise<TokenPair> {
  * Proves it is still the signed-in person (the answer to `reauth_required`): the password, and with two-factor on a
  * current code or recovery code. New tokens for the same session; the server sets the refreshed cookies.
  */
-export function reauthenticate(password: string, code?: string): Promise<TokenPair> {
-  const body = code === undefined || code === "" ? { password } : { password, code };
+export function reauthenticate(
+  password: string,
+  code?: string,
+  webauthn?: AuthenticationResponseJSON,
+): Promise<TokenPair> {
+  const body =
+    webauthn !== undefined
+      ? { password, webauthn }
+      : code === undefined || code === ""
+        ? { password }
+        : { password, code };
   return api.post<TokenPair>("/api/auth/reauth", body);
 }
 

@@ -134,6 +134,8 @@ export const api = {
   post: <T>(url: string, body: object = {}, options?: RequestOptions): Promise<T> =>
     request<T>("POST", url, body, options),
   put: <T>(url: string, body: object, options?: RequestOptions): Promise<T> => request<T>("PUT", url, body, options),
+  patch: <T>(url: string, body: object, options?: RequestOptions): Promise<T> =>
+    request<T>("PATCH", url, body, options),
   delete: <T>(url: string, body?: object, options?: RequestOptions): Promise<T> =>
     request<T>("DELETE", url, body, options),
 };

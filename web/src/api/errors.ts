@@ -31,6 +31,12 @@ const messages: Record<string, string> = {
   unsupported_media_type: "The request could not be sent in the right format.",
   service_unavailable: "The service is not ready. Try again in a moment.",
   network_error: "Cannot reach the server. Check your connection and try again.",
+  invalid_passkey: "That passkey was not accepted. Try again, or use another way to sign in.",
+  // Said by the browser, not the server (lib/webauthn.ts): the ceremony did not produce a passkey.
+  passkey_cancelled: "The passkey request was cancelled or timed out. Try again when you are ready.",
+  passkey_exists: "This authenticator already holds a passkey for your account.",
+  passkey_unsupported: "This browser or device cannot use passkeys here.",
+  passkey_failed: "The browser could not use the passkey. Try again, or use another way.",
   internal_error: "Something went wrong on our side. Please try again.",
 };
 

@@ -58,6 +58,10 @@ const eventLabels: Record<string, string> = {
   magic_link_requested: "Sign-in link requested",
   session_revoked: "Session signed out",
   trusted_device_revoked: "Trusted device removed",
+  passkey_added: "Passkey added",
+  passkey_renamed: "Passkey renamed",
+  passkey_removed: "Passkey removed",
+  passkey_clone_suspected: "Passkey refused: it may have been copied",
   account_locked: "Account locked by an administrator",
   account_unlocked: "Account unlocked by an administrator",
   sessions_revoked_by_admin: "Signed out everywhere by an administrator",
@@ -78,7 +82,7 @@ export function describeEvent(type: string): string {
 
 /** Events that deserve a warning colour in lists. */
 export function isWarningEvent(type: string): boolean {
-  return /failed|locked|revoked|disabled|reset|used/.test(type);
+  return /failed|locked|revoked|disabled|reset|used|clone/.test(type);
 }
 
 /** Recovery codes left at which the profile warns: a few lost logins away from being locked out. */

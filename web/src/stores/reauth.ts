@@ -1,5 +1,6 @@
 import { defineStore } from "pinia";
 import { ref } from "vue";
+import type { AuthenticationResponseJSON } from "@simplewebauthn/browser";
 import { reauthenticate } from "../api/auth";
 import type { TokenPair } from "../api/types";
 
@@ -33,8 +34,8 @@ export const useReauthStore = defineStore("reauth", () => {
   }
 
   /** Sends the proof; on success the waiting calls go on. A refusal throws its ApiError for the dialog to show. */
-  async function confirm(password: string, code?: string): Promise<void> {
-    finish(await reauthenticate(password, code));
+  async function confirm(password: string, code?: string, webauthn?: AuthenticationResponseJSON): Promise<void> {
+    finish(await reauthenticate(password, code, webauthn));
   }
 
   /** The person declined: the waiting calls fail with their `reauth_required` error. */

@@ -79,7 +79,7 @@ export function createAdminService(deps: {
 
   async function factorsOf(userId: string): Promise<FactorView[]> {
     const views: FactorView[] = [];
-    for (const { method, credentials } of await secondFactor.listFactors(userId)) {
+    for (const { method, credentials } of await secondFactor.listFactorsByMethod(userId)) {
       const kind = factorKinds[method] ?? method;
       if (method === "recovery") {
         const [oldest] = credentials;

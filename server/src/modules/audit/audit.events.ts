@@ -25,6 +25,11 @@ export type AuditEventType =
   | "recovery_code_used"
   | "recovery_codes_regenerated"
   | "mfa_reset_by_admin"
+  | "passkey_added"
+  | "passkey_renamed"
+  | "passkey_removed"
+  /** A passkey's signature counter went backwards: the assertion was refused (a cloned authenticator?). */
+  | "passkey_clone_suspected"
   | "trusted_device_added"
   | "trusted_device_revoked"
   | "email_verified"

@@ -94,6 +94,23 @@ export async function findChallengeForLogin(
   };
 }
 
+/** The live challenge (unused, unexpired, attempts left) with this token hash; undefined when there is none. */
+export async function findLiveChallenge(
+  db: Kysely<Database>,
+  tokenHash: string,
+  maxAttempts: number,
+  now: number,
+): Promise<Pick<LoginChallengeRow, "id" | "user_id"> | undefined> {
+  return db
+    .selectFrom("login_challenge")
+    .select(["id", "user_id"])
+    .where("token_hash", "=", tokenHash)
+    .where("consumed_at", "is", null)
+    .where("expires_at", ">", now)
+    .where("failed_attempts", "<", maxAttempts)
+    .executeTakeFirst();
+}
+
 /** Takes one of the challenge's attempts before the code is checked; false when none is left. */
 export async function takeAttempt(
   db: Kysely<Database>,

@@ -85,7 +85,7 @@ export async function loginRoutes(
         tags: ["two-factor"],
         operationId: "loginSecondFactor",
         security: [],
-        summary: "Finish a login with a TOTP or recovery code",
+        summary: "Finish a login with a TOTP code, a recovery code or a passkey assertion (`webauthn`)",
         body: SecondFactorLoginBody,
         response: { 200: TokensReply, ...errorResponses },
       },
@@ -95,13 +95,19 @@ export async function loginRoutes(
       const body = request.body;
       const code = pickCode(body);
       const recoveryCode = body.recovery_code === "" ? undefined : body.recovery_code;
-      if ((code === undefined) === (recoveryCode === undefined)) {
-        throw new AppError("validation_failed", "Send exactly one of code or recovery_code.", undefined, [
-          { field: "code", message: "exactly one of code or recovery_code is required" },
+      if ([code, recoveryCode, body.webauthn].filter((v) => v !== undefined).length !== 1) {
+        throw new AppError("validation_failed", "Send exactly one of code, recovery_code or webauthn.", undefined, [
+          { field: "code", message: "exactly one of code, recovery_code or webauthn is required" },
         ]);
       }
       const result = await login.loginWithSecondFactor(
-        { loginToken: body.login_token, code, recoveryCode, rememberDevice: body.remember_device },
+        {
+          loginToken: body.login_token,
+          code,
+          recoveryCode,
+          webauthn: body.webauthn,
+          rememberDevice: body.remember_device,
+        },
         metaOf(request),
       );
       if (result.device !== undefined)

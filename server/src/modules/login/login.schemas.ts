@@ -1,4 +1,5 @@
 import { Type } from "@sinclair/typebox";
+import { AssertionResponse } from "../second-factor/passkey/passkey.schemas.js";
 import { codeAliases } from "../second-factor/second-factor.schemas.js";
 import { tokenFields } from "../session/session.schemas.js";
 
@@ -11,6 +12,7 @@ export const SecondFactorLoginBody = Type.Object({
   login_token: Type.String({ minLength: 1, maxLength: 128 }),
   ...codeAliases,
   recovery_code: Type.Optional(Type.String({ maxLength: 64 })),
+  webauthn: Type.Optional(AssertionResponse),
   remember_device: Type.Optional(Type.Boolean()),
 });
 

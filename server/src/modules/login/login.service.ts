@@ -11,6 +11,8 @@ import type { KnownClients } from "../attempt/known-clients.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { SecondFactorLockout } from "../second-factor/lockout.js";
+import type { AssertionResponse } from "../second-factor/passkey/passkey.schemas.js";
+import { PasskeyCloneError } from "../second-factor/passkey/passkey.types.js";
 import type { SecondFactorInput, SecondFactorMethod } from "../second-factor/second-factor.js";
 import type { SecondFactorService } from "../second-factor/second-factor.service.js";
 import type { TrustedDeviceService } from "../second-factor/trusted-device/trusted-device.service.js";
@@ -30,7 +32,7 @@ export interface LoginChallenge {
   mfa_required: true;
   "2fa_required": true;
   login_token: string;
-  methods: ("totp" | "recovery_code")[];
+  methods: ("totp" | "recovery_code" | "webauthn")[];
   expires_in: number;
 }
 
@@ -64,7 +66,9 @@ export interface LoginService {
   ): Promise<LoginResult>;
   /** `device`: the token of the browser remembered when asked (and trusted devices are on). */
   loginWithSecondFactor(
-    input: { loginToken: string; rememberDevice?: boolean | undefined } & SecondFactorInput,
+    input: { loginToken: string; rememberDevice?: boolean | undefined } & Omit<SecondFactorInput, "webauthn"> & {
+        webauthn?: AssertionResponse | undefined;
+      },
     meta: RequestMeta,
   ): Promise<{ tokens: TokenPair; user: UserView; device?: { token: string; maxAgeSeconds: number } }>;
 }
@@ -109,6 +113,7 @@ export function createLoginService(deps: {
   async function challenge(user: users.UserRow, firstFactor: "pwd" | "email", meta: RequestMeta): Promise<LoginResult> {
     const loginToken = randomToken(256);
     const now = clock.now();
+    const kinds = new Set((await secondFactor.listFactors(user.id)).map((factor) => factor.kind));
     await challenges.insertChallenge(db, {
       id: randomId(),
       token_hash: hashSecret(loginToken),
@@ -127,7 +132,11 @@ export function createLoginService(deps: {
         mfa_required: true,
         "2fa_required": true,
         login_token: loginToken,
-        methods: ["totp", "recovery_code"],
+        methods: [
+          ...(kinds.has("totp") ? (["totp"] as const) : []),
+          "recovery_code",
+          ...(kinds.has("passkey") ? (["webauthn"] as const) : []),
+        ],
         expires_in: loginTokenLifetimeInSeconds,
       },
     };
@@ -182,6 +191,16 @@ export function createLoginService(deps: {
       if (found === undefined || found.user.locked === 1) throw new AppError("login_token_expired");
       const { user, credential } = found;
       const firstFactor: AuthMethod = found.challenge.first_factor === "email" ? "email" : "pwd";
+      // A passkey assertion answers the challenge asked for this login token (POST /api/auth/2fa/webauthn/options).
+      const factor: SecondFactorInput =
+        input.webauthn === undefined
+          ? { code: input.code, recoveryCode: input.recoveryCode }
+          : {
+              webauthn: {
+                response: input.webauthn,
+                binding: { purpose: "second_factor", userId: user.id, loginChallengeId: found.challenge.id },
+              },
+            };
       let method: SecondFactorMethod | undefined;
       let login: OpenedLogin;
       try {
@@ -200,7 +219,7 @@ export function createLoginService(deps: {
             );
             throw new AppError("login_token_expired");
           }
-          method = await secondFactor.check(user.id, input, meta, trx, credential);
+          method = await secondFactor.check(user.id, factor, meta, trx, credential);
           if (!(await challenges.consumeChallenge(trx, found.challenge.id, now)))
             throw new AppError("login_token_expired");
           // The login's user update also clears the lockout counters (the attempt succeeded).
@@ -212,6 +231,7 @@ export function createLoginService(deps: {
       } catch (error) {
         // A refusal commits a recovery code it redeemed: its owner hears of it all the same.
         if (error instanceof AppError && method === "recovery") notifier.notify(user, "recovery_code_used", meta);
+        if (error instanceof PasskeyCloneError) notifier.notify(user, "passkey_clone_suspected", meta);
         throw error;
       }
       if (method === "recovery") notifier.notify(user, "recovery_code_used", meta);

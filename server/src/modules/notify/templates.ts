@@ -86,6 +86,21 @@ const noticeCopy: Record<NoticeKind, { subject: string; happened: string; notYou
     subject: "Two-factor authentication turned off",
     happened: "Two-factor authentication was turned off for your account; signing in now needs only your password.",
   },
+  passkey_added: {
+    subject: "A passkey was added",
+    happened: "A passkey was added to your account; it can now sign you in.",
+  },
+  passkey_removed: {
+    subject: "A passkey was removed",
+    happened: "A passkey was removed from your account; it can no longer sign you in.",
+  },
+  passkey_clone_suspected: {
+    subject: "A passkey of yours may have been copied",
+    happened:
+      "A sign-in with one of your passkeys was refused because its signature counter went backwards, which " +
+      "happens when an authenticator has been copied.",
+    notYou: "Remove that passkey from your account, check your other passkeys, and change your password.",
+  },
   recovery_codes_regenerated: {
     subject: "New recovery codes",
     happened: "A new set of recovery codes was created for your account; the old codes no longer work.",

@@ -8,6 +8,7 @@ import { sendTokens } from "../session/session.cookies.js";
 import { authOf, requireAuth } from "../session/session.guard.js";
 import { tokenFields } from "../session/session.schemas.js";
 import type { SessionService } from "../session/session.service.js";
+import { AssertionResponse } from "./passkey/passkey.schemas.js";
 import type { ReauthService } from "./reauth.service.js";
 import { codeAliases, pickCode } from "./second-factor.schemas.js";
 
@@ -15,6 +16,7 @@ const ReauthBody = Type.Object({
   password: Type.String({ minLength: 1, maxLength: 1024, description: "The account's password" }),
   ...codeAliases,
   recovery_code: Type.Optional(Type.String({ maxLength: 64 })),
+  webauthn: Type.Optional(AssertionResponse),
 });
 
 /** POST /api/auth/reauth (SPEC "Re-authentication"): the answer to 401 `reauth_required`. */
@@ -32,7 +34,8 @@ export async function reauthRoutes(
         operationId: "reauthenticate",
         summary: "Prove it is you again: fresh tokens for this session with a new auth_time",
         description:
-          "The password, and with two-factor on a current TOTP or recovery code (`code`, or `otp`/`token`). " +
+          "The password, and with two-factor on a current TOTP or recovery code (`code`, or `otp`/`token`) or a " +
+          "passkey assertion (`webauthn`, answering POST /api/auth/passkeys/reauth/options). " +
           "Answers new tokens for the same session (same `sid`, `aal` and `amr`); sensitive actions then " +
           "work for REAUTH_MAX_AGE seconds. Wrong passwords count per account, wrong codes towards the lockout.",
         security: [{ bearer: [] }],
@@ -45,7 +48,7 @@ export async function reauthRoutes(
     },
     async (request, reply) => {
       const body = request.body;
-      const proof = { password: body.password, code: pickCode(body) ?? body.recovery_code };
+      const proof = { password: body.password, code: pickCode(body) ?? body.recovery_code, webauthn: body.webauthn };
       const tokens = await deps.reauth.reauthenticate(authOf(request), proof, metaOf(request));
       return sendTokens(request, reply, tokens, deps.refreshTokenTtlSeconds);
     },

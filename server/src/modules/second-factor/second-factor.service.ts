@@ -6,6 +6,8 @@ import type { Notifier } from "../notify/notifier.js";
 import type { UserRow } from "../user/user.repository.js";
 import type { UserService } from "../user/user.service.js";
 import type { SecondFactorLockout } from "./lockout.js";
+import type { PasskeyFactor } from "./passkey/passkey.service.js";
+import { PasskeyCloneError } from "./passkey/passkey.types.js";
 import { normalizeRecoveryCode, type RecoveryCodeFactor } from "./recovery-code/recovery-code.service.js";
 import type { FactorCredential, ReauthProof, SecondFactorInput, SecondFactorMethod } from "./second-factor.js";
 import type { ActiveCredential } from "./totp/totp.repository.js";
@@ -18,9 +20,19 @@ export function splitCode(code: string | undefined): SecondFactorInput {
 }
 
 /** The second factor a re-authentication proof carries, as the login step takes it; null when it carries none. */
-export function secondFactorOf(proof: ReauthProof): SecondFactorInput | null {
-  // A new kind of proof (a passkey assertion) is one more branch here, and one more in SecondFactorService.check.
+export function secondFactorOf(proof: ReauthProof, userId: string): SecondFactorInput | null {
+  if (proof.webauthn !== undefined)
+    return { webauthn: { response: proof.webauthn, binding: { purpose: "reauth", userId } } };
   return proof.code === undefined || proof.code === "" ? null : splitCode(proof.code);
+}
+
+/** One second factor of a user as an owner or admin sees it: never a secret. */
+export interface FactorView {
+  kind: "totp" | "passkey";
+  id: string;
+  name: string | null;
+  createdAt: number;
+  lastUsedAt: number | null;
 }
 
 /** Checking a second factor, whichever it is: at login, and when a sensitive change re-authenticates. */
@@ -49,23 +61,30 @@ export interface SecondFactorService {
   /** Removes every credential of every factor of the user, in the caller's transaction. */
   removeFactors(userId: string, executor: Kysely<Database>): Promise<void>;
   /** Every factor's usable credentials (ids, names, dates: never secret material), for administrators. */
-  listFactors(userId: string): Promise<{ method: string; credentials: FactorCredential[] }[]>;
+  listFactorsByMethod(userId: string): Promise<{ method: string; credentials: FactorCredential[] }[]>;
+  /** Every second factor the user holds (recovery codes apart: they back the others up), oldest first. */
+  listFactors(userId: string, executor?: Kysely<Database>): Promise<FactorView[]>;
 }
 
 export function createSecondFactorService(deps: {
   db: Kysely<Database>;
   totp: TOTPFactor;
   recoveryCodes: RecoveryCodeFactor;
+  passkeys: PasskeyFactor;
   lockout: SecondFactorLockout;
   users: UserService;
   notifier: Notifier;
 }): SecondFactorService {
-  const { db, totp, recoveryCodes, lockout, users, notifier } = deps;
-  // Every factor a user may hold; a new factor (passkeys) joins this list and the dispatch in `check`.
-  const factors = [totp, recoveryCodes];
+  const { db, totp, recoveryCodes, passkeys, lockout, users, notifier } = deps;
+  // Every factor a user may hold; a new factor joins this list and the dispatch in `check`.
+  const factors = [totp, recoveryCodes, passkeys];
 
   const service: SecondFactorService = {
     async check(userId, input, meta, executor, credential) {
+      if (input.webauthn !== undefined) {
+        await passkeys.check(userId, input.webauthn, meta, executor);
+        return passkeys.method;
+      }
       if (input.recoveryCode !== undefined) {
         await recoveryCodes.check(userId, { code: input.recoveryCode }, meta, executor);
         return recoveryCodes.method;
@@ -89,10 +108,13 @@ export function createSecondFactorService(deps: {
     async reauthenticate(userId, proof, meta) {
       const user = await users.checkPassword(userId, proof.password, meta);
       if (user.mfa_enabled === 1) {
-        const input = secondFactorOf(proof);
+        const input = secondFactorOf(proof, userId);
         if (input === null)
           throw new AppError("mfa_required", "Enter a current code from your authenticator app or a recovery code.");
-        const method = await service.verify(userId, input, meta);
+        const method = await service.verify(userId, input, meta).catch((error: unknown) => {
+          if (error instanceof PasskeyCloneError) notifier.notify(user, "passkey_clone_suspected", meta);
+          throw error;
+        });
         if (method === "recovery") notifier.notify(user, "recovery_code_used", meta);
       }
       return user;
@@ -102,10 +124,30 @@ export function createSecondFactorService(deps: {
       for (const factor of factors) await factor.remove(userId, executor);
     },
 
-    async listFactors(userId) {
+    async listFactorsByMethod(userId) {
       return Promise.all(
         factors.map(async (factor) => ({ method: factor.method, credentials: await factor.list(userId, db) })),
       );
+    },
+
+    async listFactors(userId, executor = db) {
+      const [codes, keys] = [await totp.list(userId, executor), await passkeys.list(userId, executor)];
+      return [
+        ...codes.map((c) => ({
+          kind: "totp" as const,
+          id: c.id,
+          name: null,
+          createdAt: c.createdAt,
+          lastUsedAt: null,
+        })),
+        ...keys.map((k) => ({
+          kind: "passkey" as const,
+          id: k.id,
+          name: k.name ?? null,
+          createdAt: k.createdAt,
+          lastUsedAt: k.lastUsedAt ?? null,
+        })),
+      ].sort((a, b) => a.createdAt - b.createdAt);
     },
   };
   return service;

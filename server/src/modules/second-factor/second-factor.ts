@@ -1,16 +1,23 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/database.js";
 import type { RequestMeta } from "../../request-meta.js";
+import type { AssertionResponse } from "./passkey/passkey.schemas.js";
+import type { PasskeyProof } from "./passkey/passkey.types.js";
 
-/** What a second factor adds to a session's `amr` (RFC 8176): "otp" for TOTP, "recovery" for a recovery code. */
-export type SecondFactorMethod = "otp" | "recovery";
+/**
+ * What a second factor adds to a session's `amr` (RFC 8176): "otp" for TOTP, "recovery" for a recovery code,
+ * "hwk" for a passkey (a proof-of-possession key).
+ */
+export type SecondFactorMethod = "otp" | "recovery" | "hwk";
 
 /** One stored credential of a factor, as `list` shows it. */
 export interface FactorCredential {
   id: string;
   createdAt: number;
-  /** The name its owner gave it (passkeys); none for TOTP and recovery codes. */
+  /** The name its owner gave it (passkeys). */
   name?: string;
+  /** When it was last used (passkeys); null: never. */
+  lastUsedAt?: number | null;
 }
 
 /**
@@ -42,17 +49,21 @@ export interface SecondFactor<Proof, Enrolment> {
 export interface SecondFactorInput {
   code?: string | undefined;
   recoveryCode?: string | undefined;
+  /** A passkey assertion and the ceremony it answers. */
+  webauthn?: PasskeyProof | undefined;
 }
 
 /**
  * What a person shows to prove it is them again (SPEC "Re-authentication"): the password, and when the account
  * has two-factor on a current second factor. Checked by SecondFactorService.reauthenticate, the one function every
  * re-authentication goes through (POST /api/auth/reauth, and the routes whose body carries the password).
- * A union, so a new proof is one more member: passkeys add `{ password: string; webauthn: <assertion> }`, turned
- * into a SecondFactorInput in `secondFactorOf` (second-factor.service.ts) and checked by their factor's `check`.
+ * The second factor is a code or a passkey assertion (answering a challenge from POST
+ * /api/auth/passkeys/reauth/options), turned into a SecondFactorInput in `secondFactorOf` (second-factor.service.ts).
  */
 export type ReauthProof = {
   password: string;
   /** A TOTP code or a recovery code; absent or "" when none was sent. */
   code?: string | undefined;
+  /** A passkey assertion; absent when none was sent. */
+  webauthn?: AssertionResponse | undefined;
 };

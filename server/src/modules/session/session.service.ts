@@ -85,7 +85,7 @@ export function createSessionService(deps: {
     const now = clock.now();
     const sessionId = randomId();
     // NIST SP 800-63B §4.2: AAL2 needs a second, distinct factor.
-    const aal: 1 | 2 = amr.some((m) => m === "otp" || m === "recovery" || m === "device") ? 2 : 1;
+    const aal: 1 | 2 = amr.some((m) => m === "otp" || m === "recovery" || m === "device" || m === "hwk") ? 2 : 1;
     const row = {
       id: sessionId,
       user_id: userId,

@@ -1,6 +1,7 @@
 import type { JWTPayload } from "jose";
 
-export type AuthMethod = "pwd" | "email" | "otp" | "recovery" | "device";
+/** RFC 8176 values; "device" is a remembered browser, "hwk" a passkey, "user" a passkey that verified the person. */
+export type AuthMethod = "pwd" | "email" | "otp" | "recovery" | "device" | "hwk" | "user";
 
 /** The claims Tessera reads back from its own access tokens (besides `iss` and `aud`, which verification checks). */
 export interface AccessClaims {
@@ -34,5 +35,5 @@ export function claimsFrom(payload: JWTPayload): AccessClaims | null {
 }
 
 export function isAuthMethod(value: unknown): value is AuthMethod {
-  return value === "pwd" || value === "email" || value === "otp" || value === "recovery" || value === "device";
+  return ["pwd", "email", "otp", "recovery", "device", "hwk", "user"].includes(value as string);
 }

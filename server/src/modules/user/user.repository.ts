@@ -85,6 +85,19 @@ export async function setRoles(db: Kysely<Database>, id: string, roles: readonly
 }
 
 /** Whether two-factor is on; second-factor/ turns it on and off, with the factors themselves. */
+/**
+ * Takes the user row's write lock in the caller's transaction without changing it, and reads it back: for a
+ * transaction that must take the user row first (as logins do) before deciding what to write.
+ */
+export async function lockUserRow(db: Kysely<Database>, id: string): Promise<UserRow | undefined> {
+  await db
+    .updateTable("user")
+    .set((eb) => ({ mfa_enabled: eb.ref("mfa_enabled") }))
+    .where("id", "=", id)
+    .execute();
+  return findUserById(db, id);
+}
+
 export async function setSecondFactorEnabled(db: Kysely<Database>, id: string, enabled: boolean): Promise<void> {
   await db
     .updateTable("user")
