@@ -1,7 +1,5 @@
-import { readFileSync } from "node:fs";
-import { isIP } from "node:net";
 import { resolve } from "node:path";
-import { parse as parseDotenv } from "dotenv";
+import { isProxyAddress, readEnv, type Env } from "./config-env.js";
 import { cookieDomainOf } from "./cookie-domain.js";
 import { parseSecretKeys } from "./crypto/encryption.js";
 import { denyAll, loadForwardAuthRules, type ForwardAuthRules } from "./forward-auth-rules.js";
@@ -76,23 +74,12 @@ export interface HttpLimits {
   maxConnectionsPerIp: number;
 }
 
+export { readEnv };
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(problems.join("\n"));
   }
-}
-
-type Env = Record<string, string | undefined>;
-
-/** Reads `.env` from the working directory (if any); real environment variables win. */
-export function readEnv(processEnv: Env = process.env, cwd = process.cwd()): Env {
-  let fileEnv: Env = {};
-  try {
-    fileEnv = parseDotenv(readFileSync(resolve(cwd, ".env")));
-  } catch {
-    // No .env file: the environment alone configures Tessera.
-  }
-  return { ...fileEnv, ...processEnv };
 }
 
 /** Parses and validates every variable; throws ConfigError naming each bad one on its own line. */
@@ -244,15 +231,4 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
-}
-
-/** What Fastify's trustProxy (proxy-addr) accepts: an IP, a CIDR or IPv4 netmask range, or a named range. */
-function isProxyAddress(entry: string): boolean {
-  if (entry === "loopback" || entry === "linklocal" || entry === "uniquelocal") return true;
-  const [address = "", range, ...rest] = entry.split("/");
-  const family = isIP(address);
-  if (family === 0 || rest.length > 0) return false;
-  if (range === undefined) return true;
-  if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
-  return family === 4 && isIP(range) === 4;
 }

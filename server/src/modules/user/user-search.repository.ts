@@ -41,7 +41,9 @@ function filtered(db: Kysely<Database>, filter: UserFilter) {
   let query = db.selectFrom("user");
   if (filter.q !== undefined && filter.q !== "") {
     const pattern = `%${literal(filter.q.toLowerCase())}%`;
-    query = query.where((eb) => eb.or([like("user.username", pattern), like("user.email", pattern)]));
+    // The address shown for an account: its verified one, or the one it claims (not yet verified).
+    const fields = ["user.username", "user.email", "user.email_claim"] as const;
+    query = query.where((eb) => eb.or(fields.map((field) => like(field, pattern))));
   }
   if (filter.role !== undefined) {
     const role = filter.role;

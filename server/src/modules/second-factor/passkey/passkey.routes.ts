@@ -47,7 +47,8 @@ export async function passkeyRoutes(
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { passkeys, enrollment, sessions } = deps;
   // Adding a passkey is enrolment: open to a session that has no second factor yet, if its sign-in is recent.
-  const enrolling = requireAuth(sessions, { level: "any", recent: true });
+  // Open as well to a session held in enrolment by the two-factor policy (SPEC "Admin and policy").
+  const enrolling = requireAuth(sessions, { level: "any", recent: true, duringEnrollment: true });
   const full = requireAuth(sessions);
   const limit = { rateLimit: deps.rateLimit(30, 60) };
   const tags = ["passkeys"];
