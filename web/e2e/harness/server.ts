@@ -60,11 +60,16 @@ async function waitForHealth(baseURL: string, child: ChildProcess, output: () =>
   throw new Error(`Tessera server did not answer GET /healthz with 200 within 30 s:\n${output()}`);
 }
 
-/** Starts `node server/dist/main.js` on a free port with a fresh data directory; `extraEnv` adds to its settings. */
-export async function startServer(extraEnv: Record<string, string> = {}): Promise<TesseraServer> {
+/**
+ * Starts `node server/dist/main.js` on a free port with a fresh data directory; `extraEnv` adds to its settings
+ * (a function of the port when a setting names it, e.g. PUBLIC_URL).
+ */
+export async function startServer(
+  extraEnv: Record<string, string> | ((port: number) => Record<string, string>) = {},
+): Promise<TesseraServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "tessera-e2e-"));
-  const env = { ...serverEnv(port, dataDir), ...extraEnv };
+  const env = { ...serverEnv(port, dataDir), ...(typeof extraEnv === "function" ? extraEnv(port) : extraEnv) };
   const child = spawn(process.execPath, [serverMain], { env, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   child.stdout?.on("data", (chunk: Buffer) => {
