@@ -6,10 +6,12 @@ import { chromiumPath, screenshotDir } from "./paths";
 export const desktop = { width: 1280, height: 860 };
 export const phone = { width: 375, height: 812 };
 
-export async function launchBrowser(): Promise<Browser> {
+/** `extraArgs`: more Chromium switches (e.g. --host-resolver-rules to give test host names an address). */
+export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: chromiumPath,
     args: [
+      ...extraArgs,
       "--headless",
       "--no-sandbox",
       "--disable-gpu",

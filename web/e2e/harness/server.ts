@@ -61,17 +61,22 @@ async function waitForHealth(baseURL: string, child: ChildProcess, output: () =>
 }
 
 /**
- * Starts `node server/dist/main.js` on a free port with a fresh data directory; `extraEnv` adds to its settings.
- * `publicHost`: the host name the browser uses and PUBLIC_URL names (WebAuthn needs a domain, e.g. localhost).
+ * Starts `node server/dist/main.js` on a free port with a fresh data directory; `extraEnv` adds to its settings
+ * (a function of the port when a setting names it, e.g. PUBLIC_URL). `publicHost`: the host name the browser
+ * uses and PUBLIC_URL names (WebAuthn needs a domain, e.g. localhost).
  */
 export async function startServer(
-  extraEnv: Record<string, string> = {},
+  extraEnv: Record<string, string> | ((port: number) => Record<string, string>) = {},
   publicHost = "127.0.0.1",
 ): Promise<TesseraServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "tessera-e2e-"));
   const baseURL = `http://${publicHost}:${port}`;
-  const env = { ...serverEnv(port, dataDir), PUBLIC_URL: baseURL, ...extraEnv };
+  const env = {
+    ...serverEnv(port, dataDir),
+    PUBLIC_URL: baseURL,
+    ...(typeof extraEnv === "function" ? extraEnv(port) : extraEnv),
+  };
   const child = spawn(process.execPath, [serverMain], { env, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   child.stdout?.on("data", (chunk: Buffer) => {
