@@ -17,7 +17,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --hash-iterations N   argon2id iterations (default 2)
   --hash-loops N        concurrent verify loops for the bare hash ceiling (default 8)
   --only a,b            run only these scenarios (register, login, login_mfa, mfa_login,
-                        me, refresh, jwks, mixed)
+                        me, forward_auth, refresh, jwks, mixed)
   --no-better-auth      skip the peer
   --no-tessera          skip Tessera (to check the harness against the peer alone)
   --profile             instead of the comparison: run Tessera under node --cpu-prof with the

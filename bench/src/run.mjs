@@ -25,6 +25,7 @@ export const SCENARIOS = [
   { key: "login_mfa", title: "login step 1 with 2FA → challenge", hashBound: true },
   { key: "mfa_login", title: "2FA login with TOTP (2fa/login | verify-totp)" },
   { key: "me", title: "session check (GET /api/user/me | get-session)" },
+  { key: "forward_auth", title: "forward-auth check (GET /api/forward-auth, nginx style)" },
   { key: "refresh", title: "token refresh (POST /api/auth/token/refresh)" },
   { key: "jwks", title: "JWKS (GET /.well-known/jwks.json)" },
 ];

@@ -1,6 +1,6 @@
 // Tessera under test: start `node server/dist/main.js` on a fresh database, prepare users and
 // tokens outside the timed runs, and describe each scenario as an autocannon load spec.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expectOk, mapLimit, request } from "./http.mjs";
@@ -18,6 +18,9 @@ export async function startTessera({ serverMain, hash, databaseUrl, label = "Tes
   const dataDir = mkdtempSync(join(tmpdir(), "tessera-bench-"));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
+  // Forward-auth: one rule for the site the load asks about, as an nginx in front of it would.
+  const rules = join(dataDir, "forward-auth.yaml");
+  writeFileSync(rules, "default_policy: deny\nrules:\n  - host: app.bench.test\n    policy: one_factor\n");
   const env = {
     PORT: String(port),
     HOST: "127.0.0.1",
@@ -29,6 +32,8 @@ export async function startTessera({ serverMain, hash, databaseUrl, label = "Tes
     // The load generator is one client on one address: the per-IP connection cap is for strangers.
     MAX_CONNECTIONS_PER_IP: "10000",
     LOG_LEVEL: "warn",
+    FORWARD_AUTH_RULES: rules,
+    TRUST_PROXY: "127.0.0.1",
     PASSWORD_HASH_MEMORY_KIB: String(hash.memoryKiB),
     PASSWORD_HASH_ITERATIONS: String(hash.iterations),
     PASSWORD_HASH_PARALLELISM: String(hash.parallelism),
@@ -194,6 +199,23 @@ class TesseraTarget {
       path: "/api/user/me",
       connections,
       headers: { authorization: `Bearer ${tokens.access_token}` },
+    };
+  }
+
+  /** What nginx's auth_request asks for every request to a protected site: the site-wide session cookie. */
+  async forward_auth_spec({ connections }) {
+    const user = this.plainUsers[0];
+    const res = await expectOk(this.base, "POST", "/api/auth/login", {
+      json: { username: user.username, password: PASSWORD },
+    });
+    const session = res.headers.getSetCookie().find((c) => c.startsWith("tessera_session="));
+    if (session === undefined) throw new Error("login set no tessera_session cookie");
+    return {
+      base: this.base,
+      method: "GET",
+      path: "/api/forward-auth",
+      connections,
+      headers: { cookie: session.split(";")[0], "x-original-url": "http://app.bench.test/page" },
     };
   }
 
