@@ -9,6 +9,7 @@ import { createPasswordService, type PasswordService } from "./modules/account/p
 import { createRegistrationService, type RegistrationService } from "./modules/account/registration.service.js";
 import { createAdminService, type AdminService } from "./modules/admin/admin.service.js";
 import { createAccountLimiter, type AccountLimiter } from "./modules/attempt/account-limits.js";
+import { createPurger, type Purger } from "./modules/ops/purge.service.js";
 import { createKnownClients, type KnownClients } from "./modules/attempt/known-clients.js";
 import type { CounterStore } from "./modules/attempt/limiter.js";
 import { createAuditService, type AuditService } from "./modules/audit/audit.service.js";
@@ -68,6 +69,7 @@ export interface Services {
   passwords: PasswordService;
   account: AccountService;
   admin: AdminService;
+  purger: Purger;
 }
 
 /**
@@ -174,6 +176,7 @@ export function createServices(deps: {
   });
   const account = createAccountService({ db, secondFactor, sessions, devices, email, audit, notifier });
   const admin = createAdminService({ db, sessions, audit });
+  const purger = createPurger({ db, clock, log });
   return {
     db,
     clock,
@@ -201,5 +204,6 @@ export function createServices(deps: {
     passwords,
     account,
     admin,
+    purger,
   };
 }

@@ -25,6 +25,7 @@ Commands:
   audit [--user <name>] [--limit N]  show the audit log, newest first (50 events unless --limit)
   keys rotate                        add a new JWT signing key (old keys keep verifying)
   keys reencrypt                     re-encrypt every stored secret under the first TESSERA_SECRET_KEY
+  purge                              delete expired challenges, links, sessions, trusted devices, known clients
   help                               print this help (also --help, -h)`;
 
 const cliMeta = { ip: null, userAgent: "tessera-cli" };
@@ -38,6 +39,7 @@ const commands = new Set([
   "audit",
   "keys rotate",
   "keys reencrypt",
+  "purge",
 ]);
 
 async function run(argv: string[]): Promise<number> {
@@ -52,7 +54,10 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
   // An unknown command opens nothing (no data directory, key or database is created for it).
-  const name = command === "migrate" || command === "audit" ? command : `${command ?? ""} ${sub ?? ""}`.trim();
+  const name =
+    command === "migrate" || command === "audit" || command === "purge"
+      ? command
+      : `${command ?? ""} ${sub ?? ""}`.trim();
   if (!commands.has(name)) {
     console.error(usage);
     return 1;
@@ -142,6 +147,11 @@ async function run(argv: string[]): Promise<number> {
         console.log(
           `re-encrypted ${signing} signing key(s) and ${totp} TOTP secret(s) under key ${runtime.keyring.primaryKeyId}`,
         );
+        return 0;
+      }
+      case "purge": {
+        const counts = await services.purger.run();
+        for (const [table, count] of Object.entries(counts)) console.log(`${table}: ${count} expired row(s) deleted`);
         return 0;
       }
       default:

@@ -5,6 +5,7 @@ import * as initial from "./migrations/2026_11_24_000000_initial.js";
 import * as sessionAuthTime from "./migrations/2026_12_02_100000_session_auth_time.js";
 import * as emailClaims from "./migrations/2026_12_03_100000_email_claims.js";
 import * as knownClient from "./migrations/2026_12_03_100100_known_client.js";
+import * as expiryIndexes from "./migrations/2026_12_03_100200_expiry_indexes.js";
 
 /** Migrations are listed here (not read from disk) so the compiled and the test builds find the same set. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   "2026_12_02_100000_session_auth_time": sessionAuthTime,
   "2026_12_03_100000_email_claims": emailClaims,
   "2026_12_03_100100_known_client": knownClient,
+  "2026_12_03_100200_expiry_indexes": expiryIndexes,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

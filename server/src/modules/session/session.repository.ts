@@ -167,3 +167,13 @@ export async function hasAnySession(db: Kysely<Database>, userId: string): Promi
   const any = await db.selectFrom("session").select("id").where("user_id", "=", userId).limit(1).executeTakeFirst();
   return any !== undefined;
 }
+
+/** Deletes up to `limit` expired sessions (revoked or not) with their refresh tokens; how many sessions. */
+export async function purgeExpiredSessions(db: Kysely<Database>, now: number, limit: number): Promise<number> {
+  const rows = await db.selectFrom("session").select("id").where("expires_at", "<=", now).limit(limit).execute();
+  if (rows.length === 0) return 0;
+  const ids = rows.map((row) => row.id);
+  await db.deleteFrom("refresh_token").where("session_id", "in", ids).execute();
+  await db.deleteFrom("session").where("id", "in", ids).execute();
+  return ids.length;
+}
