@@ -103,3 +103,7 @@ export async function purgeExpiredLinks(db: Kysely<Database>, now: number, limit
     .execute();
   return ids.length;
 }
+
+export async function deleteLinkToken(db: Kysely<Database>, id: string): Promise<void> {
+  await db.deleteFrom("link_token").where("id", "=", id).execute();
+}
