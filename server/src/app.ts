@@ -122,7 +122,10 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   await registerRoutes(app, services, config, rateLimitFor(config.rateLimitEnabled));
   await registerWebUI(app, config.webDist, log);
 
+  // Expired rows of every kind, in the background (SPEC §3); `tessera purge` does it at once.
+  app.addHook("onReady", async () => services.purger.start());
   app.addHook("onClose", async () => {
+    await services.purger.stop();
     await counters.close();
     // Flushes queued mail (bounded wait); a mailer passed in belongs to the caller.
     if (deps.mailer === undefined) await mailer.close();

@@ -11,6 +11,7 @@ import { createRegistrationService, type RegistrationService } from "./modules/a
 import { createAdminService, type AdminService } from "./modules/admin/admin.service.js";
 import { createPolicyService, type PolicyService } from "./modules/admin/policy.service.js";
 import { createAccountLimiter, type AccountLimiter } from "./modules/attempt/account-limits.js";
+import { createPurger, type Purger } from "./modules/ops/purge.service.js";
 import { createKnownClients, type KnownClients } from "./modules/attempt/known-clients.js";
 import type { CounterStore } from "./modules/attempt/limiter.js";
 import { createAuditService, type AuditService } from "./modules/audit/audit.service.js";
@@ -82,6 +83,7 @@ export interface Services {
   oidcClients: OidcClientService;
   oidc: OidcService;
   forwardAuth: ForwardAuthService;
+  purger: Purger;
 }
 
 /**
@@ -207,6 +209,7 @@ export function createServices(deps: {
   const admin = createAdminService({ db, clock, sessions, audit, secondFactor, enrollment, account });
   const policy = createPolicyService({ db, clock, audit });
   const forwardAuth = createForwardAuthService(config.forwardAuthRules);
+  const purger = createPurger({ db, clock, log });
   return {
     db,
     clock,
@@ -240,5 +243,6 @@ export function createServices(deps: {
     oidcClients,
     oidc,
     forwardAuth,
+    purger,
   };
 }

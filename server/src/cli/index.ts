@@ -34,6 +34,7 @@ ${adminUsage}
                                      --post-logout-redirect-uri URI, --public, --first-party, --require-2fa);
                                      prints its client_id and secret (shown once)
   oidc clients remove <client_id>    remove one, with every grant and token it holds
+  purge                              delete expired challenges, links, sessions, trusted devices, known clients
   help                               print this help (also --help, -h)`;
 
 const cliMeta = { ip: null, userAgent: "tessera-cli" };
@@ -56,6 +57,7 @@ const commands = new Set([
   "keys reencrypt",
   "oidc clients",
   ...adminCommands,
+  "purge",
 ]);
 
 async function run(argv: string[]): Promise<number> {
@@ -84,7 +86,10 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
   // An unknown command opens nothing (no data directory, key or database is created for it).
-  const name = command === "migrate" || command === "audit" ? command : `${command ?? ""} ${sub ?? ""}`.trim();
+  const name =
+    command === "migrate" || command === "audit" || command === "purge"
+      ? command
+      : `${command ?? ""} ${sub ?? ""}`.trim();
   if (!commands.has(name)) {
     console.error(usage);
     return 1;
@@ -207,6 +212,11 @@ async function run(argv: string[]): Promise<number> {
         }
         console.error(usage);
         return 1;
+      }
+      case "purge": {
+        const counts = await services.purger.run();
+        for (const [table, count] of Object.entries(counts)) console.log(`${table}: ${count} expired row(s) deleted`);
+        return 0;
       }
       default:
         console.error(usage);

@@ -5,6 +5,7 @@ import * as initial from "./migrations/2026_11_24_000000_initial.js";
 import * as sessionAuthTime from "./migrations/2026_12_02_100000_session_auth_time.js";
 import * as emailClaims from "./migrations/2026_12_03_100000_email_claims.js";
 import * as knownClient from "./migrations/2026_12_03_100100_known_client.js";
+import * as expiryIndexes from "./migrations/2026_12_03_100200_expiry_indexes.js";
 import * as passkeys from "./migrations/2026_12_03_200000_passkeys.js";
 import * as policy from "./migrations/2026_12_03_300000_policy.js";
 import * as auditActor from "./migrations/2026_12_03_300100_audit_actor.js";
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   "2026_12_02_100000_session_auth_time": sessionAuthTime,
   "2026_12_03_100000_email_claims": emailClaims,
   "2026_12_03_100100_known_client": knownClient,
+  "2026_12_03_100200_expiry_indexes": expiryIndexes,
   "2026_12_03_200000_passkeys": passkeys,
   "2026_12_03_300000_policy": policy,
   "2026_12_03_300100_audit_actor": auditActor,

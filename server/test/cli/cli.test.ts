@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildTestApp, type TestApp } from "../support/app.js";
-import { enrolledUser, login, register, strongPassword } from "../support/accounts.js";
+import { enrolledUser, login, loginToken, register, strongPassword } from "../support/accounts.js";
 import { call, expectError, type Json } from "../support/http.js";
 import { ensureServerBuilt, serverDir } from "../support/paths.js";
 
@@ -177,6 +177,17 @@ describe("the tessera command line, against a SQLite database", () => {
       const res = await login(t.app, "root");
       expect((res.body["user"] as Json)["roles"]).toEqual(["admin"]);
     });
+  });
+
+  it("purges expired rows: the test app's clock is years behind, so its fresh login challenge is long dead", async () => {
+    await withApp(async (t) => {
+      await enrolledUser(t.app, t.clock, "purged");
+      await loginToken(t.app, "purged");
+    });
+    const run = tessera("purge");
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^login_challenge: [1-9]\d* expired row\(s\) deleted$/m);
+    expect(tessera("purge").stdout).toMatch(/^login_challenge: 0 expired row\(s\) deleted$/m);
   });
 
   it("re-encrypts every secret under the first key of a new key list", async () => {

@@ -34,6 +34,7 @@ const commands = [
   "oidc clients list",
   "oidc clients add <name>",
   "oidc clients remove <client_id>",
+  "purge",
   "help",
 ];
 

@@ -3,7 +3,8 @@
  * falls to an attacker who can guess fast enough, spread over fresh login tokens, over several
  * routes that accept a code, or in parallel. Pins SPEC §2 "allows at most 5 wrong codes", "While the
  * account's second factor is locked out … /2fa/login answers 429 rate_limited", "Every rejected code
- * (wrong, replayed, expired challenge) counts towards the lockout", and SPEC §3 "a lockout with
+ * (wrong, replayed) counts towards the lockout" (a dead challenge counts nothing: login-token tests), and
+ * SPEC §3 "a lockout with
  * backoff … never more than 100 consecutive failures" (NIST SP 800-63B §5.2.2).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

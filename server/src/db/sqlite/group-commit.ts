@@ -53,10 +53,13 @@ export class GroupCommitSqliteDriver implements Driver {
   readonly #queue: (() => void)[] = [];
   #group: Group | null = null;
   #commitScheduled = false;
+  /** Milliseconds, for the group's age (`maxGroupMs`); the tests pass a clock of their own. */
+  readonly #now: () => number;
 
-  constructor(sqlite: SQLite.Database, database: SqliteDatabase) {
+  constructor(sqlite: SQLite.Database, database: SqliteDatabase, now: () => number = () => performance.now()) {
     this.#sqlite = sqlite;
     this.#database = database;
+    this.#now = now;
   }
 
   async init(): Promise<void> {}
@@ -76,7 +79,7 @@ export class GroupCommitSqliteDriver implements Driver {
       // IMMEDIATE: the group takes the write lock before its first member reads, so a later member's
       // write can never find its snapshot outdated by another process's commit (SQLITE_BUSY_SNAPSHOT).
       this.#run("begin immediate");
-      this.#group = { openedAt: performance.now(), size: 0, waiters: [] };
+      this.#group = { openedAt: this.#now(), size: 0, waiters: [] };
     }
     this.#run(`savepoint ${member}`);
     this.#group.size += 1;
@@ -143,7 +146,7 @@ export class GroupCommitSqliteDriver implements Driver {
       this.#endGroup(
         new Error("SQLite rolled back the transaction group after an error; none of its transactions was committed"),
       );
-    } else if (group.size >= maxGroupSize || performance.now() - group.openedAt >= maxGroupMs) {
+    } else if (group.size >= maxGroupSize || this.#now() - group.openedAt >= maxGroupMs) {
       this.#endGroup(null);
     } else if (this.#queue.length === 0) {
       this.#commitSoon();
@@ -209,14 +212,17 @@ export class GroupCommitSqliteDriver implements Driver {
 export class GroupCommitSqliteDialect extends SqliteDialect {
   readonly #sqlite: SQLite.Database;
   readonly #database: SqliteDatabase;
+  readonly #now: (() => number) | undefined;
 
-  constructor(sqlite: SQLite.Database, database: SqliteDatabase) {
+  /** `now`: milliseconds for the group's age, `performance.now` unless a test brings its own clock. */
+  constructor(sqlite: SQLite.Database, database: SqliteDatabase, now?: () => number) {
     super({ database });
     this.#sqlite = sqlite;
     this.#database = database;
+    this.#now = now;
   }
 
   override createDriver(): Driver {
-    return new GroupCommitSqliteDriver(this.#sqlite, this.#database);
+    return new GroupCommitSqliteDriver(this.#sqlite, this.#database, this.#now);
   }
 }

@@ -87,3 +87,22 @@ export function createKnownClients(deps: { db: Kysely<Database>; clock: Clock })
 export async function deleteUserKnownClients(db: Kysely<Database>, userId: string): Promise<void> {
   await db.deleteFrom("known_client").where("user_id", "=", userId).execute();
 }
+
+/** Deletes up to `limit` clients no longer known (30 days without a sign-in); how many it deleted. */
+export async function purgeExpiredKnownClients(db: Kysely<Database>, now: number, limit: number): Promise<number> {
+  const rows = await db
+    .selectFrom("known_client")
+    .select(["user_id", "client_hash"])
+    .where("expires_at", "<=", now)
+    .limit(limit)
+    .execute();
+  for (const row of rows) {
+    await db
+      .deleteFrom("known_client")
+      .where("user_id", "=", row.user_id)
+      .where("client_hash", "=", row.client_hash)
+      .where("expires_at", "<=", now)
+      .execute();
+  }
+  return rows.length;
+}

@@ -59,15 +59,19 @@ export function createAddressLinkService(deps: {
       if (own === null) await limits.consume(purpose, address, linksPerAddress);
       else await limits.consume(`${purpose}_known`, own, linksPerAddress);
       mailer.defer(async () => {
-        // SPEC §2: sign-in links and resets go only to verified addresses (user.email is verified).
-        if (user === undefined || user.locked === 1) return;
-        if (own === null && !(await limits.take("unrequested_mail", address, unrequestedMailsPerAddress))) return;
+        const unrequested =
+          own === null && !(await limits.take("unrequested_mail", address, unrequestedMailsPerAddress));
+        // SPEC §2: sign-in links and resets go only to verified addresses (user.email is verified). When none
+        // goes out, the same work is done for no one: the next request's time must not tell the difference.
+        const type = purpose === "magic_link" ? "magic_link_requested" : "password_reset_requested";
+        if (user === undefined || user.locked === 1 || unrequested) {
+          await links.rehearse(purpose);
+          // Recorded as well (for administrators: someone asks for links to no account), and the same write.
+          await audit.record({ type, userId: null, meta, detail: { sent: false } });
+          return;
+        }
         await links.send(purpose, user, address);
-        await audit.record({
-          type: purpose === "magic_link" ? "magic_link_requested" : "password_reset_requested",
-          userId: user.id,
-          meta,
-        });
+        await audit.record({ type, userId: user.id, meta });
       });
     },
 

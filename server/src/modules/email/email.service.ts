@@ -53,10 +53,12 @@ export function createEmailService(deps: {
       // No audit event: the account's own log would then tell whether the address was free.
       mailer.defer(async () => {
         // Anyone may name any address: at most 5 such mails an hour reach it (SPEC "Accounts and login").
-        if (!(await limits.take("unrequested_mail", email, unrequestedMailsPerAddress))) return;
+        const allowed = await limits.take("unrequested_mail", email, unrequestedMailsPerAddress);
         const owner = await users.findUserByEmail(db, email);
-        if (owner !== undefined && owner.id !== user.id) notifier.notify(owner, "email_in_use", meta);
-        else await links.send("verify_email", user, email);
+        // A link, or the same work for no one (link.service's rehearse), so timing tells nothing either.
+        if (allowed && (owner === undefined || owner.id === user.id)) await links.send("verify_email", user, email);
+        else await links.rehearse("verify_email");
+        if (allowed && owner !== undefined && owner.id !== user.id) notifier.notify(owner, "email_in_use", meta);
       });
     },
 

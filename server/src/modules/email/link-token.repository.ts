@@ -88,3 +88,22 @@ export async function deleteUserLinks(db: Kysely<Database>, userId: string): Pro
 export async function deleteAddressLinks(db: Kysely<Database>, purpose: string, email: string): Promise<void> {
   await db.deleteFrom("link_token").where("purpose", "=", purpose).where("email", "=", email).execute();
 }
+
+/** Deletes up to `limit` expired links (used or not); how many it deleted. */
+export async function purgeExpiredLinks(db: Kysely<Database>, now: number, limit: number): Promise<number> {
+  const ids = await db.selectFrom("link_token").select("id").where("expires_at", "<=", now).limit(limit).execute();
+  if (ids.length === 0) return 0;
+  await db
+    .deleteFrom("link_token")
+    .where(
+      "id",
+      "in",
+      ids.map((row) => row.id),
+    )
+    .execute();
+  return ids.length;
+}
+
+export async function deleteLinkToken(db: Kysely<Database>, id: string): Promise<void> {
+  await db.deleteFrom("link_token").where("id", "=", id).execute();
+}

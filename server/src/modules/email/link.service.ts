@@ -34,6 +34,11 @@ const linkPaths: Record<LinkPurpose, string> = {
 export interface LinkService {
   /** Issues a link (older links of the same purpose die) and queues the mail that carries it to `to`. */
   send(purpose: LinkPurpose, user: { id: string; username: string }, to: string): Promise<void>;
+  /**
+   * The work of send() for no one: the same statements on a row deleted again and the same mail built and
+   * dropped, so that the time after a reply never tells whether a link went out (background link work).
+   */
+  rehearse(purpose: LinkPurpose): Promise<void>;
   /** The live link behind a token, without using it up; throws invalid_token. */
   peek(purpose: LinkPurpose, token: string): Promise<repo.LinkTokenRow>;
   /** Uses the link up; throws invalid_token when it is unknown, of another purpose, used or expired. */
@@ -70,6 +75,26 @@ export function createLinkService(deps: {
       // Links come from PUBLIC_URL only, never from the request's Host header (host-header poisoning).
       const url = `${deps.publicUrl}${linkPaths[purpose]}?token=${encodeURIComponent(token)}`;
       mailer.send({ to, ...linkMail(purpose, { username: user.username, url, lifetimeInSeconds }) });
+    },
+
+    async rehearse(purpose) {
+      const token = randomToken(256);
+      const now = clock.now();
+      const lifetimeInSeconds = linkLifetimesInSeconds[purpose];
+      const id = randomId();
+      await repo.replaceLinkToken(db, {
+        id,
+        user_id: randomId(), // no account has it: the row is nobody's, and goes at once
+        purpose,
+        token_hash: hashSecret(token),
+        email: null,
+        created_at: now,
+        expires_at: now,
+        used_at: null,
+      });
+      await repo.deleteLinkToken(db, id);
+      const url = `${deps.publicUrl}${linkPaths[purpose]}?token=${encodeURIComponent(token)}`;
+      linkMail(purpose, { username: "", url, lifetimeInSeconds });
     },
 
     async peek(purpose, token) {

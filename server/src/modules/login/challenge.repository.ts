@@ -12,7 +12,10 @@ export type LoginChallengeRow = Selectable<LoginChallengeTable>;
  * query of its own: a two-factor login is one read and one transaction (README "Performance").
  */
 export interface ChallengeForLogin {
-  challenge: Pick<LoginChallengeRow, "id" | "user_id" | "first_factor">;
+  challenge: Pick<
+    LoginChallengeRow,
+    "id" | "user_id" | "first_factor" | "expires_at" | "consumed_at" | "failed_attempts"
+  >;
   user: UserRow;
   credential: ActiveCredential | null;
 }
@@ -46,6 +49,9 @@ const forLogin = preparedQuery((db, p: { tokenHash: string }) =>
     .select([
       "login_challenge.id as challenge_id",
       "login_challenge.first_factor as challenge_first_factor",
+      "login_challenge.expires_at as challenge_expires_at",
+      "login_challenge.consumed_at as challenge_consumed_at",
+      "login_challenge.failed_attempts as challenge_failed_attempts",
       "totp_credential.id as credential_id",
       "totp_credential.secret_ciphertext as credential_secret_ciphertext",
     ])
@@ -83,9 +89,25 @@ export async function findChallengeForLogin(
 ): Promise<ChallengeForLogin | undefined> {
   const row = (await forLogin.execute(db, { tokenHash })).rows[0];
   if (row === undefined) return undefined;
-  const { challenge_id, challenge_first_factor, credential_id, credential_secret_ciphertext, ...user } = row;
+  const {
+    challenge_id,
+    challenge_first_factor,
+    challenge_expires_at,
+    challenge_consumed_at,
+    challenge_failed_attempts,
+    credential_id,
+    credential_secret_ciphertext,
+    ...user
+  } = row;
   return {
-    challenge: { id: challenge_id, user_id: user.id, first_factor: challenge_first_factor },
+    challenge: {
+      id: challenge_id,
+      user_id: user.id,
+      first_factor: challenge_first_factor,
+      expires_at: Number(challenge_expires_at),
+      consumed_at: challenge_consumed_at === null ? null : Number(challenge_consumed_at),
+      failed_attempts: Number(challenge_failed_attempts),
+    },
     user,
     credential:
       credential_id === null || credential_secret_ciphertext === null
@@ -129,4 +151,19 @@ export async function consumeChallenge(db: Kysely<Database>, id: string, now: nu
 /** Ends every pending login challenge of a user (their password changed: a started login must start over). */
 export async function deleteUserChallenges(db: Kysely<Database>, userId: string): Promise<void> {
   await db.deleteFrom("login_challenge").where("user_id", "=", userId).execute();
+}
+
+/** Deletes up to `limit` expired challenges (used ones expire too, within 5 minutes); how many it deleted. */
+export async function purgeExpiredChallenges(db: Kysely<Database>, now: number, limit: number): Promise<number> {
+  const ids = await db.selectFrom("login_challenge").select("id").where("expires_at", "<=", now).limit(limit).execute();
+  if (ids.length === 0) return 0;
+  await db
+    .deleteFrom("login_challenge")
+    .where(
+      "id",
+      "in",
+      ids.map((row) => row.id),
+    )
+    .execute();
+  return ids.length;
 }

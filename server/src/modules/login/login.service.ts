@@ -189,6 +189,10 @@ export function createLoginService(deps: {
       const found = await challenges.findChallengeForLogin(db, hashSecret(input.loginToken));
       // A locked account's codes are neither counted nor used up (the login's UPDATE re-checks in the transaction).
       if (found === undefined || found.user.locked === 1) throw new AppError("login_token_expired");
+      // A used or expired challenge, or one out of attempts, counts towards nothing (SPEC §3).
+      const live = found.challenge;
+      if (live.consumed_at !== null || live.expires_at <= clock.now() || live.failed_attempts >= loginTokenMaxAttempts)
+        throw new AppError("login_token_expired");
       const { user, credential } = found;
       const firstFactor: AuthMethod = found.challenge.first_factor === "email" ? "email" : "pwd";
       // A passkey assertion answers the challenge asked for this login token (POST /api/auth/2fa/webauthn/options).
@@ -208,15 +212,12 @@ export function createLoginService(deps: {
         // counted, consumed and audited, then throws; a success commits once.
         login = await transactionKeepingRefusals(db, async (trx) => {
           const now = clock.now();
-          // Every code counts towards the account lockout, also one sent on a dead challenge (SPEC §2).
-          // Counted before the challenge's own attempt is taken: otherwise a burst on one login token
-          // could lock the account between takeAttempt and the check of the one live code.
+          // Counted towards the account lockout first (the user row before the challenge's, as every
+          // transaction takes them); a challenge that died since it was read takes the count back, so a
+          // burst on one login token can neither lock the account nor count more than its live attempts.
           await lockout.beginAttempt(user.id, meta, trx);
           if (!(await challenges.takeAttempt(trx, found.challenge.id, loginTokenMaxAttempts, now))) {
-            await audit.record(
-              { type: "mfa_failed", userId: user.id, meta, detail: { reason: "login_token_expired" } },
-              trx,
-            );
+            await lockout.takeBack(user.id, trx);
             throw new AppError("login_token_expired");
           }
           method = await secondFactor.check(user.id, factor, meta, trx, credential);

@@ -154,7 +154,9 @@ export function createMailer(options: MailerOptions): Mailer {
     },
     defer(task) {
       tasks += 1;
-      void Promise.resolve()
+      // Started on the next turn of the event loop, once the reply that deferred it has been written:
+      // work begun in the same turn would run before the reply goes out and show in its time.
+      void new Promise<void>((resolve) => setImmediate(resolve))
         .then(task)
         .catch((error: unknown) => log.error(describe(error), "background mail task failed"))
         .finally(() => {

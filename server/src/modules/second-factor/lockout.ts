@@ -91,6 +91,11 @@ export interface SecondFactorLockout {
   /** A success: clears the counters and any lock. */
   reset(userId: string, executor?: Kysely<Database>): Promise<void>;
   /**
+   * Uncounts the attempt beginAttempt counted, in the same transaction, when it turned out to be no
+   * attempt at all (its login challenge had died meanwhile).
+   */
+  takeBack(userId: string, executor: Kysely<Database>): Promise<void>;
+  /**
    * A login that passed a second factor, in its transaction: shifts the login times (as
    * user.repository's recordLogin) and clears the lockout. False when the user is gone or locked.
    */
@@ -149,6 +154,19 @@ export function createSecondFactorLockout(deps: {
 
     async reset(userId, executor = deps.db) {
       await clearCounters.execute(executor, { userId });
+    },
+
+    async takeBack(userId, executor) {
+      await executor
+        .updateTable("user")
+        .set((eb) => ({
+          mfa_failed_count: eb("mfa_failed_count", "-", 1),
+          mfa_consecutive_failures: eb("mfa_consecutive_failures", "-", 1),
+        }))
+        .where("id", "=", userId)
+        .where("mfa_failed_count", ">", 0)
+        .where("mfa_consecutive_failures", ">", 0)
+        .execute();
     },
 
     async recordLogin(userId, now, executor) {

@@ -214,3 +214,13 @@ export async function findTokenSubject(
 ): Promise<{ roles: string; mfa_enabled: number; require_2fa: string | null } | undefined> {
   return (await tokenSubjectRow.execute(db, { userId })).rows[0];
 }
+
+/** Deletes up to `limit` expired sessions (revoked or not) with their refresh tokens; how many sessions. */
+export async function purgeExpiredSessions(db: Kysely<Database>, now: number, limit: number): Promise<number> {
+  const rows = await db.selectFrom("session").select("id").where("expires_at", "<=", now).limit(limit).execute();
+  if (rows.length === 0) return 0;
+  const ids = rows.map((row) => row.id);
+  await db.deleteFrom("refresh_token").where("session_id", "in", ids).execute();
+  await db.deleteFrom("session").where("id", "in", ids).execute();
+  return ids.length;
+}

@@ -13,7 +13,7 @@ import { Worker } from "node:worker_threads";
 import SQLite from "better-sqlite3";
 import { Kysely, sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { GroupCommitSqliteDialect, maxGroupSize } from "../../../src/db/sqlite/group-commit.js";
+import { GroupCommitSqliteDialect, maxGroupMs, maxGroupSize } from "../../../src/db/sqlite/group-commit.js";
 
 interface Tables {
   item: { id: number; label: string };
@@ -28,6 +28,11 @@ describe("SQLite group commit", () => {
   let db: Kysely<Tables>;
   /** Transaction-control statements the driver ran, in order. */
   let control: string[];
+  /**
+   * The driver's clock (ms): it moves only when a test moves it, so how long a loaded machine takes
+   * between two statements never ends a group early (the `maxGroupMs` bound has a test of its own).
+   */
+  let elapsedMs: number;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "tessera-group-commit-"));
@@ -43,6 +48,7 @@ describe("SQLite group commit", () => {
     );
     sqlite.pragma("foreign_keys = on");
     control = [];
+    elapsedMs = 0;
     const database = {
       close: () => sqlite.close(),
       prepare: (sqlText: string) => {
@@ -50,7 +56,7 @@ describe("SQLite group commit", () => {
         return sqlite.prepare(sqlText);
       },
     };
-    db = new Kysely<Tables>({ dialect: new GroupCommitSqliteDialect(sqlite, database) });
+    db = new Kysely<Tables>({ dialect: new GroupCommitSqliteDialect(sqlite, database, () => elapsedMs) });
     // A second connection, as another process or the session reader: it sees committed data only.
     other = new SQLite(path, { readonly: true });
   });
@@ -103,6 +109,19 @@ describe("SQLite group commit", () => {
     expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     expect(committedLabels()).toEqual(["kept-1", "kept-2"]);
     expect(control.filter((s) => s === "commit")).toHaveLength(1);
+  });
+
+  it(`a group commits once it is ${maxGroupMs} ms old, even while others wait`, async () => {
+    await Promise.all([
+      db.transaction().execute((trx) => insert(trx, "early")),
+      db.transaction().execute(async (trx) => {
+        elapsedMs += maxGroupMs; // this member ends the group's time
+        await insert(trx, "on-time");
+      }),
+      db.transaction().execute((trx) => insert(trx, "next-group")),
+    ]);
+    expect(committedLabels()).toEqual(["early", "on-time", "next-group"]);
+    expect(control.filter((s) => s === "commit")).toHaveLength(2);
   });
 
   it(`a group holds at most ${maxGroupSize} transactions`, async () => {

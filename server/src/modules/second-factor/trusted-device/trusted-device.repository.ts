@@ -73,3 +73,18 @@ export async function hasDeviceFromUserAgent(
 export async function deleteUserDevices(db: Kysely<Database>, userId: string): Promise<void> {
   await db.deleteFrom("trusted_device").where("user_id", "=", userId).execute();
 }
+
+/** Deletes up to `limit` expired trusted devices (revoked or not); how many it deleted. */
+export async function purgeExpiredDevices(db: Kysely<Database>, now: number, limit: number): Promise<number> {
+  const ids = await db.selectFrom("trusted_device").select("id").where("expires_at", "<=", now).limit(limit).execute();
+  if (ids.length === 0) return 0;
+  await db
+    .deleteFrom("trusted_device")
+    .where(
+      "id",
+      "in",
+      ids.map((row) => row.id),
+    )
+    .execute();
+  return ids.length;
+}
