@@ -60,6 +60,9 @@ const eventLabels: Record<string, string> = {
   trusted_device_revoked: "Trusted device removed",
   account_locked: "Account locked by an administrator",
   account_unlocked: "Account unlocked by an administrator",
+  oidc_client_created: "Application registered (OpenID Connect)",
+  oidc_client_removed: "Application removed (OpenID Connect)",
+  oidc_authorized: "Signed in to an application",
   delete_requested: "Account deletion requested",
 };
 
