@@ -186,5 +186,39 @@ describe("OpenID Connect sign-in for another application", () => {
     await new Promise((resolve) => app.server.close(resolve));
   });
 
+  step("an administrator registers an application on the Applications page and sees its secret once", async () => {
+    const { browser, server, problems } = suite();
+    const admin = await createAccount(server.baseURL, newAccount("boss"), true);
+    const granted = await server.cli(["user", "grant-admin", admin.username]);
+    expect(granted.code, granted.output).toBe(0);
+    const adminPage = await (await newWatchedContext(browser, server.baseURL, problems)).newPage();
+    adminPage.on("dialog", (dialog) => void dialog.accept());
+    await adminPage.goto("/admin/applications");
+    await signInOnTessera(adminPage, admin);
+    await adminPage.waitForURL("**/login/2fa**");
+    await adminPage.getByLabel("Authentication code").fill(await admin.codes!.next());
+    await adminPage.getByRole("button", { name: "Verify" }).click();
+    await adminPage.waitForURL("**/admin/applications");
+    expect(await adminPage.getByTestId("discovery-url").textContent()).toBe(
+      `${server.baseURL}/.well-known/openid-configuration`,
+    );
+    await adminPage.getByLabel("Name").fill("Gitea");
+    await adminPage.getByLabel(/Redirect URIs/).fill("https://git.example.org/user/oauth2/tessera/callback");
+    await adminPage.getByLabel("Require two-factor authentication").check();
+    await adminPage.getByRole("button", { name: "Register" }).click();
+    const secret = (await adminPage.getByTestId("created-client-secret").textContent()) ?? "";
+    expect(secret.length).toBeGreaterThanOrEqual(43);
+    const row = adminPage.getByTestId("oidc-clients").getByRole("row").filter({ hasText: "Gitea" });
+    expect(await row.textContent()).toContain("two-factor required");
+    await snap(adminPage, "oidc-admin-applications");
+    await adminPage.getByRole("button", { name: "Done" }).click();
+    expect(await adminPage.locator("main").textContent()).not.toContain(secret);
+    await adminPage.reload();
+    await row.waitFor();
+    expect(await adminPage.locator("main").textContent()).not.toContain(secret);
+    await adminPage.getByRole("button", { name: "Remove Gitea" }).click();
+    await expect.poll(() => row.count()).toBe(0);
+  });
+
   expectNoPageProblems(suite);
 });

@@ -116,6 +116,12 @@ const routes: RouteRecordRaw[] = [
     meta: { title: "Audit log · Administration", requiresAuth: true, requiresAdmin: true },
   },
   {
+    path: "/admin/applications",
+    name: "admin-applications",
+    component: () => import("./views/AdminApplicationsView.vue"),
+    meta: { title: "Applications", requiresAuth: true, requiresAdmin: true },
+  },
+  {
     path: "/dev-mailbox",
     name: "dev-mail",
     component: () => import("./views/DevMailView.vue"),

@@ -69,6 +69,9 @@ const eventLabels: Record<string, string> = {
   roles_changed: "Roles changed",
   policy_changed: "Two-factor policy changed",
   account_deleted: "Account deleted",
+  oidc_client_created: "Application registered (OpenID Connect)",
+  oidc_client_removed: "Application removed (OpenID Connect)",
+  oidc_authorized: "Signed in to an application",
   delete_requested: "Account deletion requested",
 };
 

@@ -39,7 +39,11 @@ const singleUse = new Set(["AuthorizationCode", "RefreshToken", "DeviceCode", "B
  * `oidc_payload`, the registered applications from `oidc_client`. Times are the library's (the real
  * clock), since it decides expiry itself.
  */
+/** Expired documents are deleted at most this often, by the write that finds the last sweep old enough. */
+const purgeIntervalMs = 10 * 60 * 1000;
+
 export function createOidcAdapter(db: Kysely<Database>, errors: typeof OidcErrors): new (name: string) => Adapter {
+  let lastPurge = Date.now();
   return class KyselyOidcAdapter implements Adapter {
     constructor(private readonly kind: string) {}
 
@@ -58,6 +62,11 @@ export function createOidcAdapter(db: Kysely<Database>, errors: typeof OidcError
         expires_at: expiresIn > 0 ? Date.now() + expiresIn * 1000 : null,
         consumed_at: null,
       });
+      if (Date.now() - lastPurge >= purgeIntervalMs) {
+        lastPurge = Date.now();
+        // Expired codes, tokens, sessions and interactions are already invisible (documentOf); this frees their rows.
+        await payloads.deleteExpired(db, lastPurge);
+      }
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
