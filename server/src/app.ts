@@ -20,7 +20,7 @@ import { UserSchema } from "./modules/user/user.schemas.js";
 import { installErrorHandler } from "./plugins/error-handler.js";
 import { httpServerOptions, installHttpLimits } from "./plugins/http-limits.js";
 import { installInputGuard } from "./plugins/input-guard.js";
-import { installMetrics } from "./plugins/metrics.js";
+import { installMetrics, installOutboxMetrics } from "./plugins/metrics.js";
 import { rateLimitFor, registerRateLimit } from "./plugins/rate-limit.js";
 import { installRequestLog } from "./plugins/request-log.js";
 import { registerSecurityHeaders } from "./plugins/security-headers.js";
@@ -81,7 +81,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   const redis = deps.redis ?? null;
   const counters: CounterStore =
     redis === null ? createMemoryCounterStore(() => deps.clock.now()) : createRedisCounterStore(redis);
-  const mailer = deps.mailer ?? createMailerFromConfig(config, deps.clock, log);
+  const mailer = deps.mailer ?? createMailerFromConfig(config, { db: deps.db, keyring: deps.keyring, log });
   const notifier = deps.notifier ?? createMailNotifier({ mailer, clock: deps.clock });
   const services = createServices({
     config,
@@ -95,6 +95,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   });
   app.decorate("services", services);
   app.decorate("metrics", installMetrics(app));
+  installOutboxMetrics(app.metrics, mailer);
   app.decorateRequest("auth", null);
   // Referenced by $id from several modules' routes ("ErrorResponse", "User", "MFASetup").
   for (const schema of [ErrorResponse, UserSchema, TOTPSetupSchema]) app.addSchema(schema);

@@ -4,12 +4,14 @@ import type { Database } from "./database.js";
 import * as initial from "./migrations/2026_11_24_000000_initial.js";
 import * as sessionAuthTime from "./migrations/2026_12_02_100000_session_auth_time.js";
 import * as refreshSuccessor from "./migrations/2026_12_03_600000_refresh_successor.js";
+import * as mailOutbox from "./migrations/2026_12_03_600001_mail_outbox.js";
 
 /** Migrations are listed here (not read from disk) so the compiled and the test builds find the same set. */
 const migrations: Record<string, Migration> = {
   "2026_11_24_000000_initial": initial,
   "2026_12_02_100000_session_auth_time": sessionAuthTime,
   "2026_12_03_600000_refresh_successor": refreshSuccessor,
+  "2026_12_03_600001_mail_outbox": mailOutbox,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

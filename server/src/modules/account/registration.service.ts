@@ -102,8 +102,8 @@ export function createRegistrationService(deps: {
           throw error;
         }
         await audit.record({ type: "register", userId: row.id, meta }, trx);
+        if (emailOwner !== undefined) await notifier.notify(emailOwner, "email_in_use", meta, trx);
       });
-      if (emailOwner !== undefined) notifier.notify(emailOwner, "email_in_use", meta);
       addresses.sendVerification(row);
       // The reply shows the address as given even when it was not attached, so it looks the same (SPEC §2).
       const user = userViewFromRow({ ...row, email });

@@ -66,7 +66,7 @@ export function createEmailService(deps: {
       // The lookup runs after the reply, so neither the answer nor its timing tells whether the address is taken.
       mailer.defer(async () => {
         const owner = await users.findUserByEmail(db, email);
-        if (owner !== undefined && owner.id !== user.id) notifier.notify(owner, "email_in_use", meta);
+        if (owner !== undefined && owner.id !== user.id) await notifier.notify(owner, "email_in_use", meta);
         else await links.send("verify_email", user, email);
       });
     },
@@ -89,7 +89,7 @@ export function createEmailService(deps: {
       if (user.email !== email) {
         // Links already mailed to the old address must not outlive the change.
         await links.revoke(user.id, ["magic_link", "password_reset", "delete_account"]);
-        if (user.email !== null) notifier.notify(user, "email_changed", meta);
+        if (user.email !== null) await notifier.notify(user, "email_changed", meta);
       }
     },
 

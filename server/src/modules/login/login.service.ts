@@ -197,10 +197,10 @@ export function createLoginService(deps: {
         });
       } catch (error) {
         // A refusal commits a recovery code it redeemed: its owner hears of it all the same.
-        if (error instanceof AppError && method === "recovery") notifier.notify(user, "recovery_code_used", meta);
+        if (error instanceof AppError && method === "recovery") await notifier.notify(user, "recovery_code_used", meta);
         throw error;
       }
-      if (method === "recovery") notifier.notify(user, "recovery_code_used", meta);
+      if (method === "recovery") await notifier.notify(user, "recovery_code_used", meta);
       const done = await writes.finish(user, login, meta);
       if (input.rememberDevice !== true || !devices.enabled) return done;
       // Remembered once the login has committed, as the reply sets the device's cookie.

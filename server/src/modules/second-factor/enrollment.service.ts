@@ -82,7 +82,7 @@ export function createSecondFactorEnrollment(deps: {
       const tokens = await sessions.createSession(auth.userId, amr.length === 1 ? ["pwd", "otp"] : amr, meta, {
         authTime: auth.authTime * 1000,
       });
-      if (user !== undefined) notifier.notify(user, "second_factor_enabled", meta);
+      if (user !== undefined) await notifier.notify(user, "second_factor_enabled", meta);
       return { recoveryCodes: codes, tokens };
     },
 
@@ -93,8 +93,8 @@ export function createSecondFactorEnrollment(deps: {
         await turnOff(userId, trx);
         await sessions.revokeOthers(userId, exceptSessionId, trx);
         await audit.record({ type: "mfa_disabled", userId, meta }, trx);
+        await notifier.notify(user, "second_factor_disabled", meta, trx);
       });
-      notifier.notify(user, "second_factor_disabled", meta);
     },
 
     async regenerateRecoveryCodes(userId, input, meta) {
@@ -103,9 +103,9 @@ export function createSecondFactorEnrollment(deps: {
       const codes = await db.transaction().execute(async (trx) => {
         const fresh = await recoveryCodes.enroll(userId, trx);
         await audit.record({ type: "recovery_codes_regenerated", userId, meta }, trx);
+        await notifier.notify(user, "recovery_codes_regenerated", meta, trx);
         return fresh;
       });
-      notifier.notify(user, "recovery_codes_regenerated", meta);
       return codes;
     },
 
@@ -116,8 +116,8 @@ export function createSecondFactorEnrollment(deps: {
         await turnOff(userId, trx);
         await sessions.revokeOthers(userId, null, trx);
         await audit.record({ type: "mfa_reset_by_admin", userId, meta }, trx);
+        await notifier.notify(user, "second_factor_disabled", meta, trx);
       });
-      notifier.notify(user, "second_factor_disabled", meta);
     },
 
     async status(userId) {

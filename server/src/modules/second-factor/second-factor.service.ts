@@ -91,7 +91,7 @@ export function createSecondFactorService(deps: {
         if (input === null)
           throw new AppError("mfa_required", "Enter a current code from your authenticator app or a recovery code.");
         const method = await service.verify(userId, input, meta);
-        if (method === "recovery") notifier.notify(user, "recovery_code_used", meta);
+        if (method === "recovery") await notifier.notify(user, "recovery_code_used", meta);
       }
       return user;
     },
