@@ -14,28 +14,99 @@ const defaultCheckpointPages = 1000;
  */
 const backstopCheckpointPages = 10_000;
 
+export interface CheckpointerOptions {
+  /** Writes within one `windowMs` that start the thread (below that rate, commits checkpoint themselves). */
+  startAfterWrites?: number;
+  windowMs?: number;
+  /** The thread stops after this long without a write. */
+  idleMs?: number;
+}
+
+export interface Checkpointer {
+  /** Called after every write on the connection: cheap, and starts the thread once writes come fast. */
+  noteWrite(): void;
+  /** Whether the thread runs now. */
+  readonly running: boolean;
+  close(): void;
+}
+
 /**
- * A thread that runs PASSIVE checkpoints on the file (workers/sqlite-checkpoint.mjs) and never keeps
- * the process alive. The writer's own threshold is raised while the thread runs; should the thread
- * fail to start or die, the writer goes back to SQLite's default and checkpoints inside its commits.
+ * PASSIVE checkpoints on a thread of their own (workers/sqlite-checkpoint.mjs) while writes come
+ * fast, so no request waits for a checkpoint's disk sync. A thread holds a JavaScript heap of its
+ * own (about 12 MB), so it runs only under write load: it starts once `startAfterWrites` writes land
+ * within `windowMs` and stops after `idleMs` without one. While it runs the writer's own threshold
+ * is raised to the backstop; when it stops, fails to start or dies, the writer goes back to SQLite's
+ * default and checkpoints inside its commits, as it does at low write rates. The thread never keeps
+ * the process alive.
  */
-export function startCheckpointThread(path: string, writer: SQLite.Database): { close(): void } {
-  let closing = false;
-  // Same relative path from src/db/sqlite and dist/db/sqlite.
-  const worker = new Worker(new URL("../../../workers/sqlite-checkpoint.mjs", import.meta.url), {
-    workerData: { path, intervalMs: checkpointIntervalMs },
-  });
-  worker.unref();
-  writer.pragma(`wal_autocheckpoint = ${backstopCheckpointPages}`);
-  const fallBack = (): void => {
-    if (!closing && writer.open) writer.pragma(`wal_autocheckpoint = ${defaultCheckpointPages}`);
+export function createCheckpointer(
+  path: string,
+  writer: SQLite.Database,
+  { startAfterWrites = 64, windowMs = 1000, idleMs = 20_000 }: CheckpointerOptions = {},
+): Checkpointer {
+  let worker: Worker | null = null;
+  let idleTimer: NodeJS.Timeout | null = null;
+  let windowStart = 0;
+  let writesInWindow = 0;
+  let lastWrite = 0;
+  let closed = false;
+  /** When a thread last died on its own: no new one for a minute, rather than one per burst of writes. */
+  let diedAt = Number.NEGATIVE_INFINITY;
+
+  const useDefaultThreshold = (): void => {
+    if (writer.open) writer.pragma(`wal_autocheckpoint = ${defaultCheckpointPages}`);
   };
-  worker.on("error", fallBack);
-  worker.on("exit", fallBack);
+
+  const stop = (): void => {
+    if (idleTimer !== null) clearInterval(idleTimer);
+    idleTimer = null;
+    if (worker === null) return;
+    worker.postMessage("close");
+    worker = null;
+    useDefaultThreshold();
+  };
+
+  const start = (): void => {
+    const thread = new Worker(new URL("../../../workers/sqlite-checkpoint.mjs", import.meta.url), {
+      workerData: { path, intervalMs: checkpointIntervalMs },
+    });
+    thread.unref();
+    const ended = (): void => {
+      // A thread that died (rather than one told to stop) hands checkpoints back to the commits.
+      if (worker !== thread) return;
+      worker = null;
+      diedAt = Date.now();
+      if (idleTimer !== null) clearInterval(idleTimer);
+      idleTimer = null;
+      if (!closed) useDefaultThreshold();
+    };
+    thread.on("error", ended);
+    thread.on("exit", ended);
+    worker = thread;
+    writer.pragma(`wal_autocheckpoint = ${backstopCheckpointPages}`);
+    idleTimer = setInterval(() => {
+      if (Date.now() - lastWrite >= idleMs) stop();
+    }, idleMs / 4);
+    idleTimer.unref();
+  };
+
   return {
+    noteWrite() {
+      const now = Date.now();
+      lastWrite = now;
+      if (worker !== null || closed || now - diedAt < 60_000) return;
+      if (now - windowStart >= windowMs) {
+        windowStart = now;
+        writesInWindow = 0;
+      }
+      if (++writesInWindow >= startAfterWrites) start();
+    },
+    get running() {
+      return worker !== null;
+    },
     close() {
-      closing = true;
-      worker.postMessage("close");
+      closed = true;
+      stop();
     },
   };
 }

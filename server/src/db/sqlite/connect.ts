@@ -4,14 +4,14 @@ import { Kysely, SqliteDialect } from "kysely";
 import { createPrivateFile, ensurePrivateDir, restrictToOwner } from "../../file-modes.js";
 import type { Database } from "../database.js";
 import { runPreparedInTransactions } from "../prepared.js";
-import { startCheckpointThread } from "./checkpoint-thread.js";
+import { createCheckpointer } from "./checkpoint-thread.js";
 import { runOn } from "./connection.js";
 import { GroupCommitSqliteDialect } from "./group-commit.js";
 import { serveFromReader } from "./read-cache.js";
 import { withStatementCache } from "./statement-cache.js";
 
 export interface SqliteOptions {
-  /** Files only: checkpoint the WAL on a thread of its own instead of inside commits (the server does). */
+  /** Files only: under write load, checkpoint the WAL on a thread of its own, not inside commits (the server does). */
   checkpointThread?: boolean;
   /**
    * Transactions that end while others wait share one COMMIT (group-commit.ts); on by default. A
@@ -43,11 +43,12 @@ export function createSqliteDb(path: string, options: SqliteOptions = {}): Kysel
   // the savepoint) stays in memory instead of spilling to a temporary file once a group passes 64 KiB.
   sqlite.pragma("temp_store = MEMORY");
   const checkpointer =
-    options.checkpointThread === true && path !== ":memory:" ? startCheckpointThread(path, sqlite) : null;
+    options.checkpointThread === true && path !== ":memory:" ? createCheckpointer(path, sqlite) : null;
   const reader = path === ":memory:" ? null : new SQLite(path, { readonly: true });
   reader?.pragma("busy_timeout = 5000");
   const listeners: (() => void)[] = [];
   const afterWrite = (): void => {
+    checkpointer?.noteWrite();
     for (const listener of listeners) listener();
   };
   const database = withStatementCache(sqlite, reader, afterWrite, () => checkpointer?.close());

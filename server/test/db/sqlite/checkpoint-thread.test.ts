@@ -8,9 +8,11 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import SQLite from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { createDb } from "../../../src/db/connect.js";
 import { migrateToLatest } from "../../../src/db/migrator.js";
+import { createCheckpointer } from "../../../src/db/sqlite/checkpoint-thread.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tessera-checkpoint-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,6 +57,70 @@ describe("SQLite checkpoint thread", () => {
       ).toEqual({ n: 2000 });
     } finally {
       await db.destroy();
+    }
+  });
+});
+
+describe("SQLite checkpoint thread, started on demand", () => {
+  const threshold = (db: SQLite.Database): number => db.pragma("wal_autocheckpoint", { simple: true }) as number;
+  const waitFor = async (done: () => boolean): Promise<void> => {
+    for (let i = 0; i < 200 && !done(); i++) await sleep(10);
+  };
+
+  it("does not run on an idle database, and the commits keep SQLite's own threshold", () => {
+    const path = join(dir, "idle.db");
+    const writer = new SQLite(path);
+    writer.pragma("journal_mode = WAL");
+    const checkpointer = createCheckpointer(path, writer);
+    try {
+      for (let i = 0; i < 10; i++) checkpointer.noteWrite(); // a few writes: registrations, a purge
+      expect(checkpointer.running).toBe(false);
+      expect(threshold(writer)).toBe(1000);
+    } finally {
+      checkpointer.close();
+      writer.close();
+    }
+  });
+
+  it("starts once writes come fast, raises the commits' threshold, and stops when they stop", async () => {
+    const path = join(dir, "bursty.db");
+    const writer = new SQLite(path);
+    writer.pragma("journal_mode = WAL");
+    const checkpointer = createCheckpointer(path, writer, { startAfterWrites: 20, windowMs: 1000, idleMs: 200 });
+    try {
+      for (let i = 0; i < 20; i++) checkpointer.noteWrite();
+      expect(checkpointer.running).toBe(true);
+      expect(threshold(writer)).toBe(10_000);
+      await waitFor(() => !checkpointer.running);
+      expect(checkpointer.running).toBe(false);
+      expect(threshold(writer)).toBe(1000);
+      // The next burst starts it again.
+      for (let i = 0; i < 20; i++) checkpointer.noteWrite();
+      expect(checkpointer.running).toBe(true);
+    } finally {
+      checkpointer.close();
+      writer.close();
+    }
+    expect(checkpointer.running).toBe(false);
+  });
+
+  it("hands checkpoints back to the commits when the thread dies, and does not respawn it at once", async () => {
+    const path = join(dir, "missing-dir", "nowhere.db"); // the thread cannot open it and dies
+    const writerPath = join(dir, "dying.db");
+    const writer = new SQLite(writerPath);
+    writer.pragma("journal_mode = WAL");
+    const checkpointer = createCheckpointer(path, writer, { startAfterWrites: 5 });
+    try {
+      for (let i = 0; i < 5; i++) checkpointer.noteWrite();
+      expect(checkpointer.running).toBe(true);
+      await waitFor(() => !checkpointer.running);
+      expect(checkpointer.running).toBe(false);
+      expect(threshold(writer)).toBe(1000);
+      for (let i = 0; i < 50; i++) checkpointer.noteWrite();
+      expect(checkpointer.running).toBe(false);
+    } finally {
+      checkpointer.close();
+      writer.close();
     }
   });
 });
