@@ -11,6 +11,7 @@ import * as users from "../modules/user/user.repository.js";
 import { AppError } from "../errors.js";
 import { normalizeUsername } from "../modules/user/user.service.js";
 import pino from "pino";
+import { backup } from "./backup.js";
 import { formatTable } from "./table.js";
 
 const usage = `Usage: tessera <command>   (npm run cli -- <command>; configured like the server: env and .env)
@@ -25,6 +26,7 @@ Commands:
   audit [--user <name>] [--limit N]  show the audit log, newest first (50 events unless --limit)
   keys rotate                        add a new JWT signing key (old keys keep verifying)
   keys reencrypt                     re-encrypt every stored secret under the first TESSERA_SECRET_KEY
+  backup <path>                      copy the running database (PostgreSQL/MySQL: prints the dump command)
   help                               print this help (also --help, -h)`;
 
 const cliMeta = { ip: null, userAgent: "tessera-cli" };
@@ -52,6 +54,15 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
   // An unknown command opens nothing (no data directory, key or database is created for it).
+  if (command === "backup") {
+    if (sub === undefined || arg !== undefined) {
+      console.error(usage);
+      return 1;
+    }
+    // Reads DATABASE_URL only: no key, data directory or migration is touched.
+    for (const line of backup(loadConfig(undefined, { webDist: null }).databaseUrl, sub)) console.log(line);
+    return 0;
+  }
   const name = command === "migrate" || command === "audit" ? command : `${command ?? ""} ${sub ?? ""}`.trim();
   if (!commands.has(name)) {
     console.error(usage);

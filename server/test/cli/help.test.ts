@@ -23,6 +23,7 @@ const commands = [
   "audit [--user <name>] [--limit N]",
   "keys rotate",
   "keys reencrypt",
+  "backup <path>",
   "help",
 ];
 
