@@ -4,6 +4,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import { pino, type Logger } from "pino";
+import { Counter } from "prom-client";
 import type { Clock } from "./clock.js";
 import type { Config } from "./config.js";
 import type { Keyring, SecretKey } from "./crypto/encryption.js";
@@ -20,7 +21,7 @@ import { UserSchema } from "./modules/user/user.schemas.js";
 import { installErrorHandler } from "./plugins/error-handler.js";
 import { httpServerOptions, installHttpLimits } from "./plugins/http-limits.js";
 import { installInputGuard } from "./plugins/input-guard.js";
-import { installMetrics } from "./plugins/metrics.js";
+import { installMetrics, installOutboxMetrics } from "./plugins/metrics.js";
 import { rateLimitFor, registerRateLimit } from "./plugins/rate-limit.js";
 import { installRequestLog } from "./plugins/request-log.js";
 import { registerSecurityHeaders } from "./plugins/security-headers.js";
@@ -81,7 +82,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   const redis = deps.redis ?? null;
   const counters: CounterStore =
     redis === null ? createMemoryCounterStore(() => deps.clock.now()) : createRedisCounterStore(redis);
-  const mailer = deps.mailer ?? createMailerFromConfig(config, deps.clock, log);
+  const mailer = deps.mailer ?? createMailerFromConfig(config, { db: deps.db, keyring: deps.keyring, log });
   const notifier = deps.notifier ?? createMailNotifier({ mailer, clock: deps.clock });
   const oidcCookieKey = Buffer.from(
     hkdfSync("sha256", deps.secretKey.key, Buffer.alloc(0), "tessera oidc cookie signing", 32),
@@ -102,10 +103,11 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   app.decorate("services", services);
   app.decorate("cookieDomain", config.cookieDomain);
   app.decorate("metrics", installMetrics(app));
+  installOutboxMetrics(app.metrics, mailer);
   app.decorateRequest("auth", null);
   // Referenced by $id from several modules' routes ("ErrorResponse", "User", "MFASetup").
   for (const schema of [ErrorResponse, UserSchema, TOTPSetupSchema]) app.addSchema(schema);
-  installErrorHandler(app, log);
+  installErrorHandler(app, log, databaseOutageReporter(app, log));
   installRequestLog(app, log);
   // JSON only: Fastify's built-in text/plain parser would let a CORS-"simple" request reach the routes (415 instead).
   app.removeContentTypeParser("text/plain");
@@ -131,4 +133,26 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     if (deps.mailer === undefined) await mailer.close();
   });
   return app;
+}
+
+/**
+ * Counts each request answered 503 because the database is unreachable (`tessera_db_unavailable_total`)
+ * and logs it at most every 10 s: one line per outage, not one per request.
+ */
+function databaseOutageReporter(app: FastifyInstance, log: Logger): (error: unknown) => void {
+  const counter = new Counter({
+    name: "tessera_db_unavailable_total",
+    help: "Requests answered 503 because the database was unreachable",
+    registers: [app.metrics.registry],
+  });
+  let loggedAt = 0;
+  return (error) => {
+    counter.inc();
+    const now = Date.now();
+    if (now - loggedAt < 10_000) return;
+    loggedAt = now;
+    const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : undefined;
+    const reason = error instanceof Error ? error.message.slice(0, 200) : String(error).slice(0, 200);
+    log.warn({ code, reason }, "database unreachable: answering 503 unavailable until it is back");
+  };
 }

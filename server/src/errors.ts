@@ -26,6 +26,7 @@ export const errorCodes = {
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,
+  unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
@@ -58,6 +59,7 @@ const defaultMessages: Record<ErrorCode, string> = {
   rate_limited: "Too many attempts. Try again later.",
   internal_error: "Something went wrong.",
   service_unavailable: "The service is not ready.",
+  unavailable: "The database cannot be reached right now. Try again in a few seconds.",
 };
 
 export interface ErrorDetail {

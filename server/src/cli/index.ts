@@ -13,6 +13,7 @@ import { normalizeUsername } from "../modules/user/user.service.js";
 import pino from "pino";
 import { adminCommands, adminUsage, audit, findUser as findAdminUser, listUsers, runAdminCommand } from "./admin.js";
 import type { AdminOptions } from "./admin.js";
+import { backup } from "./backup.js";
 import { formatTable } from "./table.js";
 
 const usage = `Usage: tessera <command>   (npm run cli -- <command>; configured like the server: env and .env)
@@ -35,6 +36,7 @@ ${adminUsage}
                                      prints its client_id and secret (shown once)
   oidc clients remove <client_id>    remove one, with every grant and token it holds
   purge                              delete expired challenges, links, sessions, trusted devices, known clients
+  backup <path>                      copy the running database (PostgreSQL/MySQL: prints the dump command)
   help                               print this help (also --help, -h)`;
 
 const cliMeta = { ip: null, userAgent: "tessera-cli" };
@@ -86,6 +88,15 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
   // An unknown command opens nothing (no data directory, key or database is created for it).
+  if (command === "backup") {
+    if (sub === undefined || arg !== undefined) {
+      console.error(usage);
+      return 1;
+    }
+    // Reads DATABASE_URL only: no key, data directory or migration is touched.
+    for (const line of backup(loadConfig(undefined, { webDist: null }).databaseUrl, sub)) console.log(line);
+    return 0;
+  }
   const name =
     command === "migrate" || command === "audit" || command === "purge"
       ? command

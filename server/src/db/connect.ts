@@ -27,17 +27,38 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<D
     const { createPool } = require("mysql2") as typeof Mysql2;
     return new Kysely<Database>({
       dialect: new MysqlDialect({
-        pool: createPool({ uri: databaseUrl, connectionLimit: 10, supportBigNumbers: true, bigNumberStrings: false }),
+        pool: createPool({
+          uri: databaseUrl,
+          connectionLimit: 10,
+          supportBigNumbers: true,
+          bigNumberStrings: false,
+          // An unreachable server fails a request within seconds instead of at the OS's TCP timeout.
+          connectTimeout: 5_000,
+          enableKeepAlive: true,
+        }),
       }),
     });
   }
   const pg = require("pg") as typeof PgModule;
   // PostgreSQL returns int8 as text by default; our int8 columns are Unix milliseconds, well inside 2^53.
   pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: 10,
+    // No request waits past 10 s on the database (SPEC "Staying up"): 5 s for a connection (new, or
+    // a free one of the pool), 10 s for a statement, and a connection left idle in a transaction is cut.
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: 10_000,
+    idle_in_transaction_session_timeout: 10_000,
+    keepAlive: true,
+  });
   // An idle client whose server connection dies (a PostgreSQL restart, a proxy's idle timeout) is emitted
   // as a pool "error"; with no listener that crashes the process. The pool drops the client and the next
   // query opens a fresh connection, so there is nothing else to do.
   pool.on("error", () => undefined);
+  // A client lent out (inside a transaction, between two of its statements) whose backend is killed emits
+  // "error" on itself; unheard, that would crash the process. The statement in flight, or the next one,
+  // fails with the connection's error (answered 503 unavailable), and the pool drops the client on release.
+  pool.on("connect", (client) => client.on("error", () => undefined));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -213,6 +213,24 @@ export interface WebAuthnChallengeTable {
   consumed_at: number | null;
 }
 
+/** Mail waiting for, or done with, delivery (notify/): one row per message. */
+export interface MailOutboxTable {
+  id: string;
+  /** The message, encrypted with the app key (bound to the id); null once sent unless the dev outbox keeps it. */
+  body_ciphertext: string | null;
+  created_at: number;
+  /** When a worker may take it next: now for new mail, the backoff after a failure, a lease while sending. */
+  next_attempt_at: number;
+  attempts: number;
+  /** The worker sending it right now, if any. */
+  claimed_by: string | null;
+  sent_at: number | null;
+  /** Set when retries ran out (24 h). */
+  failed_at: number | null;
+  /** The transport's error code and reply, never the message. */
+  last_error: string | null;
+}
+
 export interface Database {
   user: UserTable;
   session: SessionTable;
@@ -230,4 +248,5 @@ export interface Database {
   oidc_payload: OidcPayloadTable;
   passkey: PasskeyTable;
   webauthn_challenge: WebAuthnChallengeTable;
+  mail_outbox: MailOutboxTable;
 }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { isDatabaseUnavailable } from "../db/outage.js";
 import { AppError, BearerError, errorBody, type BearerChallenge, type ErrorDetail } from "../errors.js";
 
 /** RFC 6750 §3: every 401 names the scheme and realm; a challenge adds its error, description and max_age. */
@@ -10,7 +11,12 @@ export function wwwAuthenticate(challenge?: BearerChallenge): string {
 }
 
 /** One place turns every failure into `{ error: { code, message } }`; 5xx never echo internals (STYLE S7). */
-export function installErrorHandler(app: FastifyInstance, log: Logger): void {
+export function installErrorHandler(
+  app: FastifyInstance,
+  log: Logger,
+  /** Hears of each request answered 503 because the database is unreachable (logged and counted by the caller). */
+  onDatabaseUnavailable: (error: unknown) => void = () => undefined,
+): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (error.statusCode === 401) {
       void reply.header(
@@ -59,6 +65,12 @@ export function installErrorHandler(app: FastifyInstance, log: Logger): void {
       return reply
         .code(error.statusCode)
         .send(errorBody(error.statusCode === 404 ? "not_found" : "validation_failed", "The request is not valid."));
+    }
+    if (isDatabaseUnavailable(error)) {
+      // The database is down or its connections were cut: a passing state, not a bug (SPEC "Staying up").
+      onDatabaseUnavailable(error);
+      void reply.header("Retry-After", "5");
+      return reply.code(503).send(errorBody("unavailable"));
     }
     log.error({ reqId: request.id, err: error }, "unhandled error");
     return reply.code(500).send(errorBody("internal_error"));

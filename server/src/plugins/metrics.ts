@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 export interface Metrics {
   registry: Registry;
@@ -85,4 +85,36 @@ export function installMetrics(app: FastifyInstance): Metrics {
     done(null, payload);
   });
   return { registry, logins };
+}
+
+/** What the mail outbox reports (notify/outbox-mailer.ts). */
+interface OutboxStatsSource {
+  stats(): Promise<{ queued: number; sent: number; failed: number; attemptsFailed: number; oldestAgeSeconds: number }>;
+}
+
+/**
+ * The mail outbox's gauges, read from the outbox table when /metrics is scraped: messages waiting,
+ * the age of the oldest, and this process's sent, given-up and failed-attempt counts.
+ */
+export function installOutboxMetrics(metrics: Metrics, outbox: OutboxStatsSource): void {
+  const registers = [metrics.registry];
+  let snapshot: ReturnType<OutboxStatsSource["stats"]> | null = null;
+  // One query per scrape, shared by the five gauges.
+  const read = async (): Promise<Awaited<ReturnType<OutboxStatsSource["stats"]>>> => {
+    snapshot ??= outbox.stats().finally(() => setTimeout(() => (snapshot = null), 0).unref());
+    return snapshot;
+  };
+  const gauge = (name: string, help: string, pick: (s: Awaited<ReturnType<OutboxStatsSource["stats"]>>) => number) => {
+    const series: Gauge = new Gauge({
+      name,
+      help,
+      registers,
+      collect: async () => series.set(pick(await read())),
+    });
+  };
+  gauge("tessera_mail_outbox_queued", "Messages in the outbox waiting for delivery", (s) => s.queued);
+  gauge("tessera_mail_outbox_oldest_age_seconds", "Age of the oldest message waiting", (s) => s.oldestAgeSeconds);
+  gauge("tessera_mail_sent_total", "Messages this process delivered", (s) => s.sent);
+  gauge("tessera_mail_failed_total", "Messages this process gave up on after 24 hours", (s) => s.failed);
+  gauge("tessera_mail_attempts_failed_total", "Delivery attempts that failed in this process", (s) => s.attemptsFailed);
 }

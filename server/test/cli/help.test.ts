@@ -35,6 +35,7 @@ const commands = [
   "oidc clients add <name>",
   "oidc clients remove <client_id>",
   "purge",
+  "backup <path>",
   "help",
 ];
 

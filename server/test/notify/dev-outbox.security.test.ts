@@ -44,7 +44,7 @@ describe("with SMTP_URL set (npm start's defaults otherwise: NODE_ENV unset)", (
     const outbox = await send(t.app, { method: "GET", url: "/dev/mail", remoteAddress: "127.0.0.1" });
     expectError(outbox, 404, "not_found");
     expect(outbox.text).not.toContain("token=");
-    expect(t.app.services.mailer.outbox()).toBeNull();
+    expect(await t.app.services.mailer.outbox()).toBeNull();
     expect((await call(t.app, "GET", "/api/user/me", { token: accessToken })).status).toBe(200);
   });
 });
@@ -109,7 +109,7 @@ describe("in production without SMTP_URL", () => {
       await register(t.app, "prodvictim", { email: "prodvictim@example.org" });
       await t.app.services.mailer.idle();
       expectError(await send(t.app, { method: "GET", url: "/dev/mail", remoteAddress: "127.0.0.1" }), 404, "not_found");
-      expect(t.app.services.mailer.outbox()).toBeNull();
+      expect(await t.app.services.mailer.outbox()).toBeNull();
     } finally {
       await t.close();
     }

@@ -1,9 +1,8 @@
 import type { FastifyBaseLogger } from "fastify";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { fixedClock } from "../../src/clock.js";
 import { ConfigError, loadConfig } from "../../src/config.js";
-import { createMailer, type MailTransport, type OutgoingMail } from "../../src/modules/notify/mailer.js";
+import type { OutgoingMail } from "../../src/modules/notify/mailer.js";
 import { linkMail, noticeMail } from "../../src/modules/notify/templates.js";
 import { createLogTransport, createSMTPTransport, smtpOptionsFromUrl } from "../../src/modules/notify/transports.js";
 import { startSMTPSink } from "../support/smtp-sink.js";
@@ -20,117 +19,6 @@ const mail = (n: number): OutgoingMail => ({
   subject: `Message ${n}`,
   text: `secret text ${n} token=abc${n}`,
   html: `<p>${n}</p>`,
-});
-
-/** A transport that fails its first `failures` deliveries, recording when each try happened. */
-function flakyTransport(failures: number): MailTransport & { tries: number[]; delivered: OutgoingMail[] } {
-  const tries: number[] = [];
-  const delivered: OutgoingMail[] = [];
-  return {
-    tries,
-    delivered,
-    async deliver(message) {
-      tries.push(Date.now());
-      if (tries.length <= failures)
-        throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNECTION" });
-      delivered.push(message);
-    },
-    close: () => undefined,
-  };
-}
-
-describe("the mail queue", () => {
-  it("returns from send at once and retries a failing transport with growing delays until it delivers", async () => {
-    const transport = flakyTransport(3);
-    const { log, lines } = capturingLog();
-    const mailer = createMailer({ transport, clock: fixedClock(0), log, firstRetryDelayInMs: 20 });
-    mailer.send(mail(1));
-    expect(transport.delivered).toEqual([]);
-    await mailer.idle();
-    expect(transport.delivered).toEqual([mail(1)]);
-    expect(transport.tries).toHaveLength(4);
-    const gaps = transport.tries.slice(1).map((at, i) => at - (transport.tries[i] ?? 0));
-    expect(gaps[0]).toBeGreaterThanOrEqual(18); // 20, 40, 80 ms
-    expect(gaps[1]).toBeGreaterThanOrEqual(38);
-    expect(gaps[2]).toBeGreaterThanOrEqual(78);
-    const retries = lines.filter((line) => line.includes("will retry"));
-    expect(retries).toHaveLength(3);
-    expect(retries.join("")).toContain("ECONNECTION");
-    // The log never carries the message itself (links live there).
-    expect(lines.join("")).not.toContain("secret text");
-    expect(lines.join("")).not.toContain("token=");
-  });
-
-  it("gives up after five tries, logs it, and stays usable", async () => {
-    const transport = flakyTransport(5);
-    const { log, lines } = capturingLog();
-    const mailer = createMailer({ transport, clock: fixedClock(0), log, firstRetryDelayInMs: 1 });
-    mailer.send(mail(1));
-    await mailer.idle();
-    expect(transport.tries).toHaveLength(5);
-    expect(transport.delivered).toEqual([]);
-    expect(lines.some((line) => line.includes("giving up"))).toBe(true);
-    mailer.send(mail(2));
-    await mailer.idle();
-    expect(transport.delivered).toEqual([mail(2)]);
-  });
-
-  it("runs deferred work off the caller's path, logs its failure, and idle() waits for it", async () => {
-    const transport = flakyTransport(0);
-    const { log, lines } = capturingLog();
-    const mailer = createMailer({ transport, clock: fixedClock(0), log });
-    mailer.defer(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      mailer.send(mail(1));
-    });
-    mailer.defer(async () => {
-      throw new Error("database went away");
-    });
-    expect(transport.delivered).toEqual([]);
-    await mailer.idle();
-    expect(transport.delivered).toEqual([mail(1)]);
-    expect(lines.some((line) => line.includes("database went away"))).toBe(true);
-  });
-
-  it("keeps the last 50 delivered messages, newest first, only when asked to", async () => {
-    const kept = createMailer({
-      transport: flakyTransport(0),
-      clock: fixedClock(1_700_000_000),
-      log: capturingLog().log,
-      keepOutbox: true,
-    });
-    for (let n = 1; n <= 55; n += 1) kept.send(mail(n));
-    await kept.idle();
-    const outbox = kept.outbox() ?? [];
-    expect(outbox).toHaveLength(50);
-    expect(outbox[0]).toMatchObject({ ...mail(55), sent_at: "2023-11-14T22:13:20.000Z" });
-    expect(outbox.at(-1)?.subject).toBe("Message 6");
-    const unkept = createMailer({ transport: flakyTransport(0), clock: fixedClock(0), log: capturingLog().log });
-    unkept.send(mail(1));
-    await unkept.idle();
-    expect(unkept.outbox()).toBeNull();
-  });
-
-  it("drops what no longer fits in the queue instead of growing without bound", async () => {
-    const transport = flakyTransport(1000);
-    const { log, lines } = capturingLog();
-    const mailer = createMailer({ transport, clock: fixedClock(0), log, maxQueued: 3, concurrency: 1, maxAttempts: 1 });
-    for (let n = 1; n <= 10; n += 1) mailer.send(mail(n));
-    await mailer.idle();
-    expect(transport.tries.length).toBeLessThanOrEqual(4);
-    expect(lines.filter((line) => line.includes("queue is closed or full")).length).toBeGreaterThan(0);
-  });
-
-  it("flushes on close, then refuses new mail", async () => {
-    const transport = flakyTransport(1);
-    const mailer = createMailer({ transport, clock: fixedClock(0), log: capturingLog().log, firstRetryDelayInMs: 10 });
-    mailer.send(mail(1));
-    await mailer.close();
-    expect(transport.delivered).toEqual([mail(1)]);
-    mailer.send(mail(2));
-    await mailer.idle();
-    expect(transport.delivered).toEqual([mail(1)]);
-  });
 });
 
 describe("without SMTP_URL", () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appOn, type TestApp } from "../support/app.js";
 import { register } from "../support/accounts.js";
-import { call } from "../support/http.js";
+import { call, send } from "../support/http.js";
 import { testDialects } from "../support/dialects.js";
 import { linkToken } from "../support/mail.js";
 import { freePort, startSMTPSink, type SMTPSink } from "../support/smtp-sink.js";
@@ -33,8 +33,17 @@ for (const dialect of testDialects()) {
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(idle).toBe(false);
 
+      // /metrics tells the operator: one message waiting, one failed attempt at least.
+      const waiting = (await send(t.app, { method: "GET", url: "/metrics", remoteAddress: "127.0.0.1" })).raw.body;
+      expect(waiting).toMatch(/^tessera_mail_outbox_queued 1$/m);
+      expect(waiting).toMatch(/^tessera_mail_attempts_failed_total [1-9]/m);
+      expect(waiting).toMatch(/^tessera_mail_sent_total 0$/m);
+
       sink = await startSMTPSink({ port });
       await t.app.services.mailer.idle();
+      const after = (await send(t.app, { method: "GET", url: "/metrics", remoteAddress: "127.0.0.1" })).raw.body;
+      expect(after).toMatch(/^tessera_mail_outbox_queued 0$/m);
+      expect(after).toMatch(/^tessera_mail_sent_total 1$/m);
       const mails = sink.to("patient@example.org");
       expect(mails.map((m) => m.subject)).toEqual(["Tessera: Confirm your email address"]);
       const [mail] = mails;

@@ -79,8 +79,11 @@ export function passkeyStep(t: TestApp, loginToken: string, response: Json): Pro
 /** A notifier that records every notice, for `appOn(dialect, { notifier })`. */
 export function noticeRecorder(): {
   notices: { kind: string; username: string }[];
-  notifier: { notify(user: { username: string }, kind: string): void };
+  notifier: { notify(user: { username: string }, kind: string): Promise<void> };
 } {
   const notices: { kind: string; username: string }[] = [];
-  return { notices, notifier: { notify: (user, kind) => void notices.push({ kind, username: user.username }) } };
+  const notify = async (user: { username: string }, kind: string): Promise<void> => {
+    notices.push({ kind, username: user.username });
+  };
+  return { notices, notifier: { notify } };
 }

@@ -65,7 +65,7 @@ export function createAccountService(deps: {
     async confirmDeletion(token, meta) {
       const user = await email.consumeDeletionLink(token);
       await service.deleteAccountNow(user.id, meta);
-      notifier.notify(user, "account_deleted", meta);
+      await notifier.notify(user, "account_deleted", meta);
     },
 
     async deleteAccountNow(userId, meta, actorId = null) {

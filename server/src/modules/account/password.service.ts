@@ -67,7 +67,7 @@ export function createPasswordService(deps: {
       assertPasswordAcceptable(input.new_password, "new_password", { username: user.username, email: user.email });
       const passwordHash = await hasher.hash(input.new_password);
       await replacePassword(user.id, passwordHash, auth.sessionId, "password_changed", meta);
-      notifier.notify(user, "password_changed", meta);
+      await notifier.notify(user, "password_changed", meta);
     },
 
     requestPasswordReset: (email, meta, clientCookie) =>
@@ -81,7 +81,7 @@ export function createPasswordService(deps: {
       await links.consume("password_reset", token);
       await replacePassword(user.id, passwordHash, null, "password_reset", meta);
       await links.revoke(user.id, ["magic_link", "password_reset"]);
-      notifier.notify(user, "password_reset", meta);
+      await notifier.notify(user, "password_reset", meta);
     },
   };
 }

@@ -58,7 +58,7 @@ export function createEmailService(deps: {
         // A link, or the same work for no one (link.service's rehearse), so timing tells nothing either.
         if (allowed && (owner === undefined || owner.id === user.id)) await links.send("verify_email", user, email);
         else await links.rehearse("verify_email");
-        if (allowed && owner !== undefined && owner.id !== user.id) notifier.notify(owner, "email_in_use", meta);
+        if (allowed && owner !== undefined && owner.id !== user.id) await notifier.notify(owner, "email_in_use", meta);
       });
     },
 
@@ -99,7 +99,7 @@ export function createEmailService(deps: {
       if (user.email !== email) {
         // Links already mailed to the old address must not outlive the change.
         await links.revoke(user.id, ["magic_link", "password_reset", "delete_account"]);
-        if (user.email !== null) notifier.notify(user, "email_changed", meta);
+        if (user.email !== null) await notifier.notify(user, "email_changed", meta);
       }
     },
 

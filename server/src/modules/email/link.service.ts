@@ -62,19 +62,23 @@ export function createLinkService(deps: {
       const token = randomToken(256);
       const now = clock.now();
       const lifetimeInSeconds = linkLifetimesInSeconds[purpose];
-      await repo.replaceLinkToken(db, {
-        id: randomId(),
-        user_id: user.id,
-        purpose,
-        token_hash: hashSecret(token),
-        email: to,
-        created_at: now,
-        expires_at: now + lifetimeInSeconds * 1000,
-        used_at: null,
-      });
       // Links come from PUBLIC_URL only, never from the request's Host header (host-header poisoning).
       const url = `${deps.publicUrl}${linkPaths[purpose]}?token=${encodeURIComponent(token)}`;
-      mailer.send({ to, ...linkMail(purpose, { username: user.username, url, lifetimeInSeconds }) });
+      const mail = { to, ...linkMail(purpose, { username: user.username, url, lifetimeInSeconds }) };
+      // The link and its mail commit together: no link without its mail, no mail with a dead link.
+      await db.transaction().execute(async (trx) => {
+        await repo.replaceLinkToken(trx, {
+          id: randomId(),
+          user_id: user.id,
+          purpose,
+          token_hash: hashSecret(token),
+          email: to,
+          created_at: now,
+          expires_at: now + lifetimeInSeconds * 1000,
+          used_at: null,
+        });
+        await mailer.send(mail, trx);
+      });
     },
 
     async rehearse(purpose) {

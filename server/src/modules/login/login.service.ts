@@ -231,11 +231,11 @@ export function createLoginService(deps: {
         });
       } catch (error) {
         // A refusal commits a recovery code it redeemed: its owner hears of it all the same.
-        if (error instanceof AppError && method === "recovery") notifier.notify(user, "recovery_code_used", meta);
-        if (error instanceof PasskeyCloneError) notifier.notify(user, "passkey_clone_suspected", meta);
+        if (error instanceof AppError && method === "recovery") await notifier.notify(user, "recovery_code_used", meta);
+        if (error instanceof PasskeyCloneError) await notifier.notify(user, "passkey_clone_suspected", meta);
         throw error;
       }
-      if (method === "recovery") notifier.notify(user, "recovery_code_used", meta);
+      if (method === "recovery") await notifier.notify(user, "recovery_code_used", meta);
       const done = await writes.finish(user, login, meta);
       if (input.rememberDevice !== true || !devices.enabled) return done;
       // Remembered once the login has committed, as the reply sets the device's cookie.

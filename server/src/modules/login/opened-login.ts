@@ -78,12 +78,13 @@ export function createLoginWrites(deps: {
       const fromNewDevice = user.email !== null && (await isNewUserAgent(trx, user.id, meta.userAgent));
       const opened = await sessions.openSession(user.id, amr, meta, trx);
       await audit.record({ type: "login_succeeded", userId: user.id, meta, detail: { amr: amr.join(" ") } }, trx);
+      // The notice commits with the login it tells of.
+      if (fromNewDevice) await notifier.notify(user, "new_device_login", meta, trx);
       return { opened, now, fromNewDevice };
     },
 
-    async finish(user, login, meta) {
+    async finish(user, login, _meta) {
       const tokens = await sessions.tokensFor(login.opened);
-      if (login.fromNewDevice) notifier.notify(user, "new_device_login", meta);
       // The login shifted the times in one UPDATE; mirror it rather than read the row again.
       return {
         tokens,

@@ -78,7 +78,7 @@ export function createPasskeyLoginService(deps: {
           return writes.open(trx, user, ["hwk", "user"], meta, { refusal: "invalid_passkey", afterSecondFactor: true });
         });
       } catch (error) {
-        if (error instanceof PasskeyCloneError) notifier.notify(user, "passkey_clone_suspected", meta);
+        if (error instanceof PasskeyCloneError) await notifier.notify(user, "passkey_clone_suspected", meta);
         throw error;
       }
       return writes.finish(user, login, meta);

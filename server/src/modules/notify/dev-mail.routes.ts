@@ -38,7 +38,7 @@ export async function devMailRoutes(
     },
     async (request, reply) => {
       if (!isDirectLoopback(request)) return reply.callNotFound();
-      return { messages: mailer.outbox() ?? [] };
+      return { messages: (await mailer.outbox()) ?? [] };
     },
   );
 }

@@ -6,7 +6,7 @@ import { noticeMail } from "./templates.js";
 /** Notices go to the address on file, verified or not (SPEC §2); an account without one gets none. */
 export function createMailNotifier(deps: { mailer: Mailer; clock: Clock }): Notifier {
   return {
-    notify(user, kind, meta) {
+    async notify(user, kind, meta, executor) {
       if (user.email === null) return;
       const content = noticeMail(kind, {
         username: user.username,
@@ -14,7 +14,7 @@ export function createMailNotifier(deps: { mailer: Mailer; clock: Clock }): Noti
         ip: meta.ip,
         userAgent: meta.userAgent,
       });
-      deps.mailer.send({ to: user.email, ...content });
+      await deps.mailer.send({ to: user.email, ...content }, executor);
     },
   };
 }

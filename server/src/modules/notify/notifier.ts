@@ -1,3 +1,5 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../../db/database.js";
 import type { RequestMeta } from "../../request-meta.js";
 
 /** Security notices: mail without a link, telling the owner something changed (SPEC §2 Email). */
@@ -23,8 +25,11 @@ export interface NoticeRecipient {
 }
 
 export interface Notifier {
-  /** Queues a notice; never blocks or fails the request that caused it. */
-  notify(user: NoticeRecipient, kind: NoticeKind, meta: RequestMeta): void;
+  /**
+   * Writes the notice to the mail outbox, in `executor`'s transaction when given (so it commits with the
+   * change it tells of); delivery happens behind the request.
+   */
+  notify(user: NoticeRecipient, kind: NoticeKind, meta: RequestMeta, executor?: Kysely<Database>): Promise<void>;
 }
 
-export const silentNotifier: Notifier = { notify: () => undefined };
+export const silentNotifier: Notifier = { notify: () => Promise.resolve() };

@@ -2,9 +2,14 @@ import type { FastifyBaseLogger } from "fastify";
 import { createRequire } from "node:module";
 import type NodemailerModule from "nodemailer";
 import type SMTPTransport from "nodemailer/lib/smtp-transport/index.js";
-import type { Clock } from "../../clock.js";
+import type { Kysely } from "kysely";
+import { systemClock } from "../../clock.js";
 import type { Config } from "../../config.js";
-import { createMailer, type Mailer, type MailTransport } from "./mailer.js";
+import type { Keyring } from "../../crypto/encryption.js";
+import { dialectOf } from "../../db/connect.js";
+import type { Database } from "../../db/database.js";
+import type { Mailer, MailTransport } from "./mailer.js";
+import { createMailer } from "./outbox-mailer.js";
 
 /**
  * SMTP_URL → nodemailer options. `smtp://` upgrades with STARTTLS when the server offers it, `smtps://`
@@ -64,7 +69,11 @@ export function createLogTransport(log: FastifyBaseLogger, production: boolean):
  * The mailer main.ts and the tests get by default: SMTP when configured, else the log (and, outside
  * production, the outbox /dev/mail reads; never beside SMTP, so no link sent by mail can be read there).
  */
-export function createMailerFromConfig(config: Readonly<Config>, clock: Clock, log: FastifyBaseLogger): Mailer {
+export function createMailerFromConfig(
+  config: Readonly<Config>,
+  deps: { db: Kysely<Database>; keyring: Keyring; log: FastifyBaseLogger },
+): Mailer {
+  const { log } = deps;
   const production = config.nodeEnv === "production";
   const transport =
     config.smtpUrl === null
@@ -72,5 +81,14 @@ export function createMailerFromConfig(config: Readonly<Config>, clock: Clock, l
       : createSMTPTransport(config.smtpUrl, config.mailFrom);
   if (config.smtpUrl === null && production)
     log.warn("SMTP_URL is not set: verification, sign-in and reset emails will not be sent");
-  return createMailer({ transport, clock, log: log.child({ module: "mailer" }), keepOutbox: config.devOutbox });
+  return createMailer({
+    db: deps.db,
+    dialect: dialectOf(config.databaseUrl),
+    keyring: deps.keyring,
+    transport,
+    // The outbox schedules its retries in real time.
+    clock: systemClock,
+    log: log.child({ module: "mailer" }),
+    keepOutbox: config.devOutbox,
+  });
 }

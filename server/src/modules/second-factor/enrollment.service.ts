@@ -112,8 +112,8 @@ export function createSecondFactorEnrollment(deps: {
       await audit.record({ type: "mfa_disabled", userId, meta, detail: { reason: "last_factor_removed" } }, trx);
       return { stillOn: false, turnedOff: true, removedPasskey };
     });
-    if (removedPasskey) notifier.notify(user, "passkey_removed", meta);
-    if (turnedOff) notifier.notify(user, "second_factor_disabled", meta);
+    if (removedPasskey) await notifier.notify(user, "passkey_removed", meta);
+    if (turnedOff) await notifier.notify(user, "second_factor_disabled", meta);
     return stillOn;
   }
 
@@ -144,7 +144,7 @@ export function createSecondFactorEnrollment(deps: {
       const tokens = await sessions.createSession(auth.userId, amr.length === 1 ? ["pwd", "otp"] : amr, meta, {
         authTime: auth.authTime * 1000,
       });
-      if (user !== undefined) notifier.notify(user, "second_factor_enabled", meta);
+      if (user !== undefined) await notifier.notify(user, "second_factor_enabled", meta);
       return { recoveryCodes: codes, tokens };
     },
 
@@ -155,8 +155,8 @@ export function createSecondFactorEnrollment(deps: {
         await turnOff(userId, trx);
         await sessions.revokeOthers(userId, exceptSessionId, trx);
         await audit.record({ type: "mfa_disabled", userId, meta }, trx);
+        await notifier.notify(user, "second_factor_disabled", meta, trx);
       });
-      notifier.notify(user, "second_factor_disabled", meta);
     },
 
     async regenerateRecoveryCodes(userId, input, meta) {
@@ -165,9 +165,9 @@ export function createSecondFactorEnrollment(deps: {
       const codes = await db.transaction().execute(async (trx) => {
         const fresh = await recoveryCodes.enroll(userId, trx);
         await audit.record({ type: "recovery_codes_regenerated", userId, meta }, trx);
+        await notifier.notify(user, "recovery_codes_regenerated", meta, trx);
         return fresh;
       });
-      notifier.notify(user, "recovery_codes_regenerated", meta);
       return codes;
     },
 
@@ -184,9 +184,9 @@ export function createSecondFactorEnrollment(deps: {
         await audit.record({ type: "passkey_added", userId: auth.userId, meta, detail: { passkey_id: row.id } }, trx);
         return { passkey: row, codes: turningOn ? await turnOn(auth.userId, meta, trx) : null };
       });
-      notifier.notify(before, "passkey_added", meta);
+      await notifier.notify(before, "passkey_added", meta);
       if (codes === null) return { passkey, recoveryCodes: null, tokens: null };
-      notifier.notify(before, "second_factor_enabled", meta);
+      await notifier.notify(before, "second_factor_enabled", meta);
       const amr: AuthMethod[] = [...auth.amr.filter((m) => m === "pwd" || m === "email"), "hwk"];
       // As confirmSetup: the new session keeps the sign-in time of the one it replaces.
       const tokens = await sessions.createSession(auth.userId, amr.length === 1 ? ["pwd", "hwk"] : amr, meta, {
@@ -210,8 +210,8 @@ export function createSecondFactorEnrollment(deps: {
         await turnOff(userId, trx);
         await sessions.revokeOthers(userId, null, trx);
         await audit.record({ type: "mfa_reset_by_admin", userId, actorId, meta }, trx);
+        await notifier.notify(user, "second_factor_disabled", meta, trx);
       });
-      notifier.notify(user, "second_factor_disabled", meta);
     },
 
     async status(userId) {

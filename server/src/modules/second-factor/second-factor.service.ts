@@ -112,10 +112,10 @@ export function createSecondFactorService(deps: {
         if (input === null)
           throw new AppError("mfa_required", "Enter a current code from your authenticator app or a recovery code.");
         const method = await service.verify(userId, input, meta).catch((error: unknown) => {
-          if (error instanceof PasskeyCloneError) notifier.notify(user, "passkey_clone_suspected", meta);
+          if (error instanceof PasskeyCloneError) void notifier.notify(user, "passkey_clone_suspected", meta);
           throw error;
         });
-        if (method === "recovery") notifier.notify(user, "recovery_code_used", meta);
+        if (method === "recovery") await notifier.notify(user, "recovery_code_used", meta);
       }
       return user;
     },

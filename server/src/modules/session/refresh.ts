@@ -4,37 +4,35 @@ import { aadFor, type Keyring } from "../../crypto/encryption.js";
 import { hashSecret } from "../../crypto/hash.js";
 import { randomToken } from "../../crypto/random.js";
 import type { Database } from "../../db/database.js";
-import { AppError } from "../../errors.js";
+import type { AppError } from "../../errors.js";
 import type { RequestMeta } from "../../request-meta.js";
 import type { AuditService } from "../audit/audit.service.js";
 import { isAuthMethod } from "../token/token.service.js";
-import { findActiveSession as findActiveSessionRow } from "./active-session.repository.js";
+import { findActiveSession as findActiveSessionRow, type ActiveSession } from "./active-session.repository.js";
 import * as repo from "./session.repository.js";
-import type { OpenedSession, RefreshCredential, TokenPair } from "./session.types.js";
+import type { OpenedSession, SessionService, TokenPair } from "./session.types.js";
 
 /** How long a rotated refresh token presented again answers the same successor pair (SPEC "refresh"). */
 export const refreshGraceMs = 10_000;
 
 /**
- * Refresh-token rotation (RFC 9700 §4.14.2): each use hands out a new pair; a used token presented
- * again within the grace answers the pair its rotation handed out, after it revokes the session.
+ * Refresh-token rotation (SPEC §2 Tokens): each refresh token works once; presented again within
+ * `refreshGraceMs` of its rotation it answers the pair that rotation handed out (kept encrypted with the
+ * app key for that window), so two tabs refreshing at once keep the session; later, it revokes the session.
  */
-export function createRefresher(deps: {
+export function createRefresh(deps: {
   db: Kysely<Database>;
   clock: Clock;
-  /** Encrypts the successor pair kept for the refresh grace. */
   keyring: Keyring;
   audit: AuditService;
-  tokensFor: (session: OpenedSession) => Promise<TokenPair>;
+  tokensFor(session: OpenedSession): Promise<TokenPair>;
   refreshTtlMs: number;
-  /** REQUIRE_EMAIL_VERIFICATION and the account's address unverified: its sessions do not work. */
-  unverified: (user: { email_verified: number }) => boolean;
-}): { refresh(credential: RefreshCredential, meta: RequestMeta): Promise<TokenPair> } {
-  const { db, clock, keyring, audit, tokensFor, refreshTtlMs, unverified } = deps;
-  const refreshRefused = (): AppError => new AppError("unauthorized", "The refresh token is invalid, used or expired.");
-  // The CSRF token names another session than the refresh cookie's: planted, or left from another sign-in.
-  const csrfRefused = (): AppError => new AppError("forbidden", "Missing or wrong CSRF token.");
-
+  /** Whether the session (not revoked, read with its user) may still be refreshed at `now`. */
+  usable(row: ActiveSession, now: number): boolean;
+  refused(): AppError;
+  csrfRefused(): AppError;
+}): SessionService["refresh"] {
+  const { db, clock, keyring, audit, tokensFor, refreshTtlMs, usable, refused, csrfRefused } = deps;
   const successorAad = (tokenHash: string): string => aadFor("refresh_token", "successor_ciphertext", tokenHash);
 
   /**
@@ -50,8 +48,7 @@ export function createRefresher(deps: {
     const now = clock.now();
     if (known.used_at !== null && known.successor_ciphertext !== null && now - known.used_at <= refreshGraceMs) {
       const row = await findActiveSessionRow(db, known.session_id);
-      if (row === undefined || row.expires_at <= now || row.user.locked === 1 || unverified(row.user))
-        throw refreshRefused();
+      if (row === undefined || !usable(row, now)) throw refused();
       const plaintext = keyring.decrypt(known.successor_ciphertext, successorAad(tokenHash));
       return JSON.parse(plaintext.toString("utf8")) as TokenPair;
     }
@@ -60,20 +57,19 @@ export function createRefresher(deps: {
       const detail = { session_id: session.id };
       await audit.record({ type: "refresh_token_reused", userId: session.user_id, meta, detail });
     }
-    throw refreshRefused();
+    throw refused();
   }
 
-  async function refresh(credential: RefreshCredential, meta: RequestMeta): Promise<TokenPair> {
+  return async function refresh(credential, meta) {
     const tokenHash = hashSecret(credential.refreshToken);
     const known = await repo.findRefreshToken(db, tokenHash);
-    if (known === undefined) throw refreshRefused();
+    if (known === undefined) throw refused();
     // Checked before the token is used up: a forged request must not cost the owner their refresh token.
     if (credential.sessionId !== undefined && credential.sessionId !== known.session_id) throw csrfRefused();
     if (known.used_at !== null) return usedTokenPresented(tokenHash, known, meta);
     const now = clock.now();
     const row = await findActiveSessionRow(db, known.session_id);
-    if (row === undefined || row.expires_at <= now || row.user.locked === 1 || unverified(row.user))
-      throw refreshRefused();
+    if (row === undefined || !usable(row, now)) throw refused();
     const refreshToken = randomToken(256);
     const pair = await tokensFor({
       sessionId: row.id,
@@ -97,9 +93,7 @@ export function createRefresher(deps: {
     if (rotated) return pair;
     // Another request rotated it first and has committed: read what it stored.
     const after = await repo.findRefreshToken(db, tokenHash);
-    if (after === undefined) throw refreshRefused();
+    if (after === undefined) throw refused();
     return usedTokenPresented(tokenHash, after, meta);
-  }
-
-  return { refresh };
+  };
 }

@@ -11,7 +11,7 @@ import { isAuthMethod, type AuthMethod, type TokenService } from "../token/token
 import { rolesOf } from "../user/user.service.js";
 import { enrollmentRequired } from "./enrollment-required.js";
 import { isRecentAuth, reauthRequired } from "./recent-auth.js";
-import { createRefresher } from "./refresh.js";
+import { createRefresh } from "./refresh.js";
 import { createActiveSessionLookup } from "./session-lookup.js";
 import * as repo from "./session.repository.js";
 import type { OpenedSession, RefreshCredential, SessionService, TokenPair } from "./session.types.js";
@@ -41,6 +41,7 @@ export function createSessionService(deps: {
   const refreshTtlMs = refreshTokenTtlSeconds * 1000;
   const findActiveSession = createActiveSessionLookup(db);
   // The CSRF token names another session than the refresh cookie's: planted, or left from another sign-in.
+  const refreshRefused = (): AppError => new AppError("unauthorized", "The refresh token is invalid, used or expired.");
   const csrfRefused = (): AppError => new AppError("forbidden", "Missing or wrong CSRF token.");
   const unverified = (user: { email_verified: number }): boolean =>
     deps.requireEmailVerification && user.email_verified !== 1;
@@ -115,8 +116,6 @@ export function createSessionService(deps: {
     await audit.record({ type: "logout", userId: session.user_id, meta, detail: { session_id: session.id } });
   }
 
-  const refresher = createRefresher({ db, clock, keyring, audit, tokensFor, refreshTtlMs, unverified });
-
   const service: SessionService = {
     async createSession(userId, amr, meta, options = {}) {
       return tokensFor(await openSession(userId, amr, meta, db, options.authTime));
@@ -125,7 +124,17 @@ export function createSessionService(deps: {
     openSession: (userId, amr, meta, executor) => openSession(userId, amr, meta, executor),
     tokensFor,
 
-    refresh: (credential, meta) => refresher.refresh(credential, meta),
+    refresh: createRefresh({
+      db,
+      clock,
+      keyring,
+      audit,
+      tokensFor,
+      refreshTtlMs,
+      usable: (row, now) => row.expires_at > now && row.user.locked !== 1 && !unverified(row.user),
+      refused: refreshRefused,
+      csrfRefused,
+    }),
 
     async authenticate(accessToken) {
       const claims = await tokens.verifyAccessToken(accessToken);
