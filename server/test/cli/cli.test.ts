@@ -179,7 +179,7 @@ describe("the tessera command line, against a SQLite database", () => {
     });
   });
 
-  it("purges expired rows: the test app's clock is years behind, so its fresh login challenge is long dead", async () => {
+  it("purges expired rows: the test app's clock is years behind, so its new login challenge is dead", async () => {
     await withApp(async (t) => {
       await enrolledUser(t.app, t.clock, "purged");
       await loginToken(t.app, "purged");

@@ -51,7 +51,7 @@ for (const dialect of testDialects()) {
       // Two accounts may now claim one address.
       await db.updateTable("user").set({ email_claim: "u@example.org" }).where("id", "=", "none").execute();
 
-      // Back to before it (later migrations go down first).
+      // Down to before the claims (the later migrations' downs run first).
       const down = await migrator.migrateTo("2026_12_02_100000_session_auth_time");
       expect(down.error).toBeUndefined();
       const after = await (db as unknown as Before).selectFrom("user").select(["id", "email"]).orderBy("id").execute();

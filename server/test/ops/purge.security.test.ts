@@ -28,7 +28,7 @@ for (const dialect of testDialects()) {
         ).n,
       );
 
-    it("an attacker's pile of abandoned logins and dead sessions is purged, in batches, and live rows stay", async () => {
+    it("an attacker's pile of abandoned logins and dead sessions is purged in batches; live rows stay", async () => {
       const name = uniqueName("purge");
       const { secret } = await enrolledUser(t.app, t.clock, name);
       // More abandoned challenges than one batch holds.
