@@ -15,6 +15,7 @@ import { adminCommands, adminUsage, audit, findUser as findAdminUser, listUsers,
 import type { AdminOptions } from "./admin.js";
 import { backup } from "./backup.js";
 import { formatTable } from "./table.js";
+import { runOidcClients } from "./oidc.js";
 
 const usage = `Usage: tessera <command>   (npm run cli -- <command>; configured like the server: env and .env)
 
@@ -41,10 +42,6 @@ ${adminUsage}
 
 const cliMeta = { ip: null, userAgent: "tessera-cli" };
 
-/** The values of a repeatable string option. */
-function strings(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
-}
 const commands = new Set([
   "migrate",
   "users list",
@@ -186,44 +183,8 @@ async function run(argv: string[]): Promise<number> {
         );
         return 0;
       }
-      case "oidc clients": {
-        if (arg === "list") {
-          const cells = (await services.oidcClients.list()).map((c) => [
-            c.client_id,
-            c.name,
-            c.public ? "public" : "confidential",
-            [c.first_party ? "first-party" : "", c.require_2fa ? "require-2fa" : ""].filter(Boolean).join(",") || "-",
-            c.redirect_uris.join(" "),
-          ]);
-          console.log(formatTable(["CLIENT ID", "NAME", "TYPE", "FLAGS", "REDIRECT URIS"], cells));
-          return 0;
-        }
-        if (arg === "add" && arg2 !== undefined) {
-          const { client, client_secret: secret } = await services.oidcClients.create(
-            {
-              name: arg2,
-              redirect_uris: strings(values["redirect-uri"]),
-              post_logout_redirect_uris: strings(values["post-logout-redirect-uri"]),
-              public: values.public === true,
-              first_party: values["first-party"] === true,
-              require_2fa: values["require-2fa"] === true,
-            },
-            cliMeta,
-          );
-          console.log(`client_id:     ${client.client_id}`);
-          if (secret !== undefined)
-            console.log(`client_secret: ${secret}   (shown once: store it in the application now)`);
-          console.log(`discovery:     ${config.publicUrl}/.well-known/openid-configuration`);
-          return 0;
-        }
-        if (arg === "remove" && arg2 !== undefined) {
-          await services.oidcClients.remove(arg2, cliMeta);
-          console.log(`removed ${arg2}`);
-          return 0;
-        }
-        console.error(usage);
-        return 1;
-      }
+      case "oidc clients":
+        return runOidcClients(services, config.publicUrl, arg, arg2, values, usage);
       case "purge": {
         const counts = await services.purger.run();
         for (const [table, count] of Object.entries(counts)) console.log(`${table}: ${count} expired row(s) deleted`);

@@ -6,6 +6,9 @@
  * names although the code says "second factor" (as the SPEC's wire names `mfa_enabled`,
  * `mfa_required` … do). Which module owns which table: README "Architecture".
  */
+import type { OidcClientTable, OidcPayloadTable } from "./oidc-tables.js";
+
+export type { OidcClientTable, OidcPayloadTable };
 
 export interface UserTable {
   id: string;
@@ -146,35 +149,6 @@ export interface PolicyTable {
   id: number;
   require_2fa: string | null;
   updated_at: number | null;
-}
-
-export interface OidcClientTable {
-  client_id: string;
-  name: string;
-  /** SHA-256 of the client secret; null for a public client. */
-  secret_hash: string | null;
-  /** JSON array of exact redirect URIs. */
-  redirect_uris: string;
-  /** JSON array of exact post-logout redirect URIs. */
-  post_logout_redirect_uris: string;
-  first_party: number;
-  require_2fa: number;
-  created_at: number;
-}
-
-/** One document the OIDC library stores (see modules/oidc/oidc-adapter.ts). */
-export interface OidcPayloadTable {
-  kind: string;
-  id: string;
-  payload: string;
-  grant_id: string | null;
-  uid: string | null;
-  client_id: string | null;
-  /** The account (the library's accountId), when the document belongs to one. */
-  user_id: string | null;
-  /** Unix milliseconds; null: no expiry. */
-  expires_at: number | null;
-  consumed_at: number | null;
 }
 
 /** A WebAuthn credential (SPEC "Passkeys"): its public key is not a secret and is stored as it is. */

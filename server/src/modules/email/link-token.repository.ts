@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from "kysely";
 import type { Database, LinkTokenTable } from "../../db/database.js";
+import { purgeExpiredRows } from "../../db/purge.js";
 
 export type LinkTokenRow = Selectable<LinkTokenTable>;
 
@@ -90,19 +91,8 @@ export async function deleteAddressLinks(db: Kysely<Database>, purpose: string, 
 }
 
 /** Deletes up to `limit` expired links (used or not); how many it deleted. */
-export async function purgeExpiredLinks(db: Kysely<Database>, now: number, limit: number): Promise<number> {
-  const ids = await db.selectFrom("link_token").select("id").where("expires_at", "<=", now).limit(limit).execute();
-  if (ids.length === 0) return 0;
-  await db
-    .deleteFrom("link_token")
-    .where(
-      "id",
-      "in",
-      ids.map((row) => row.id),
-    )
-    .execute();
-  return ids.length;
-}
+export const purgeExpiredLinks = (db: Kysely<Database>, now: number, limit: number): Promise<number> =>
+  purgeExpiredRows(db, "link_token", now, limit);
 
 export async function deleteLinkToken(db: Kysely<Database>, id: string): Promise<void> {
   await db.deleteFrom("link_token").where("id", "=", id).execute();

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from "kysely";
 import type { Database, LoginChallengeTable } from "../../db/database.js";
+import { purgeExpiredRows } from "../../db/purge.js";
 import { affectedRows, allColumns, preparedQuery } from "../../db/prepared.js";
 import type { ActiveCredential } from "../second-factor/totp/totp.repository.js";
 import type { UserRow } from "../user/user.repository.js";
@@ -154,16 +155,5 @@ export async function deleteUserChallenges(db: Kysely<Database>, userId: string)
 }
 
 /** Deletes up to `limit` expired challenges (used ones expire too, within 5 minutes); how many it deleted. */
-export async function purgeExpiredChallenges(db: Kysely<Database>, now: number, limit: number): Promise<number> {
-  const ids = await db.selectFrom("login_challenge").select("id").where("expires_at", "<=", now).limit(limit).execute();
-  if (ids.length === 0) return 0;
-  await db
-    .deleteFrom("login_challenge")
-    .where(
-      "id",
-      "in",
-      ids.map((row) => row.id),
-    )
-    .execute();
-  return ids.length;
-}
+export const purgeExpiredChallenges = (db: Kysely<Database>, now: number, limit: number): Promise<number> =>
+  purgeExpiredRows(db, "login_challenge", now, limit);

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from "kysely";
 import type { Database, TrustedDeviceTable } from "../../../db/database.js";
+import { purgeExpiredRows } from "../../../db/purge.js";
 
 export type TrustedDeviceRow = Selectable<TrustedDeviceTable>;
 
@@ -75,16 +76,5 @@ export async function deleteUserDevices(db: Kysely<Database>, userId: string): P
 }
 
 /** Deletes up to `limit` expired trusted devices (revoked or not); how many it deleted. */
-export async function purgeExpiredDevices(db: Kysely<Database>, now: number, limit: number): Promise<number> {
-  const ids = await db.selectFrom("trusted_device").select("id").where("expires_at", "<=", now).limit(limit).execute();
-  if (ids.length === 0) return 0;
-  await db
-    .deleteFrom("trusted_device")
-    .where(
-      "id",
-      "in",
-      ids.map((row) => row.id),
-    )
-    .execute();
-  return ids.length;
-}
+export const purgeExpiredDevices = (db: Kysely<Database>, now: number, limit: number): Promise<number> =>
+  purgeExpiredRows(db, "trusted_device", now, limit);
