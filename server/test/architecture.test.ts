@@ -25,7 +25,7 @@ const layers: string[][] = [
   ["notify", "audit", "attempt"],
 ];
 /** The files outside modules/ that may import modules: they wire them together. */
-const compositionRoots = ["app.ts", "services.ts", "routes.ts", "cli/index.ts", "cli/admin.ts"];
+const compositionRoots = ["app.ts", "services.ts", "routes.ts", "cli/index.ts", "cli/admin.ts", "cli/oidc.ts"];
 const maxLines = 250;
 
 const srcDir = join(serverDir, "src");

@@ -184,7 +184,7 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       }
       case "oidc clients":
-        return runOidcClients(services, config.publicUrl, arg, arg2, values, usage);
+        return await runOidcClients(services, config.publicUrl, arg, arg2, values, usage);
       case "purge": {
         const counts = await services.purger.run();
         for (const [table, count] of Object.entries(counts)) console.log(`${table}: ${count} expired row(s) deleted`);
