@@ -2,11 +2,11 @@
  * The administration journey: an admin made with the CLI is taken into two-factor setup at the first sign-in
  * (administrators always need it), then searches users, locks, unlocks and resets one, opens a user's page and
  * gives them a role, requires two-factor for that role on the policy page, reads and downloads the audit log;
- * the user, now covered by the policy without two-factor, is walked into enrolment after the password.
- * Screens at 1280 and 375 px.
+ * the user, now covered by the policy without two-factor, is walked into enrolment after the password; another
+ * enrols with a passkey instead (Chromium's virtual authenticator). Screens at 1280 and 375 px.
  */
 import { describe, expect } from "vitest";
-import type { Page } from "playwright-core";
+import type { CDPSession, Page } from "playwright-core";
 import { createAccount, newAccount, type TestAccount } from "./harness/accounts";
 import { desktop, newWatchedContext, phone } from "./harness/browser";
 import { alertsOf } from "./harness/fields";
@@ -14,7 +14,8 @@ import { expectNoPageProblems, snap, stepper, useSuite } from "./harness/suite";
 import { CodeSource } from "./harness/totp";
 
 describe("administration", () => {
-  const suite = useSuite();
+  // WebAuthn needs a domain for its RP ID (an IP address is refused): the browser uses localhost.
+  const suite = useSuite({ publicHost: "localhost" });
   const step = stepper();
   const admin = newAccount("root");
   let member: TestAccount;
@@ -161,6 +162,56 @@ describe("administration", () => {
     await snap(other, "26-forced-enrollment");
     await enrol(other);
     await other.getByRole("heading", { name: "Your account" }).waitFor();
+  });
+
+  step("lets a covered user enrol with a passkey instead: recovery codes once, then the account", async () => {
+    const { browser, server, problems } = suite();
+    const holder = await createAccount(server.baseURL, newAccount("keyholder"), false);
+    await page.getByRole("link", { name: "Admin" }).click();
+    await page.waitForURL("**/admin");
+    await page.getByRole("link", { name: holder.username }).click();
+    await page.waitForURL("**/admin/users/**");
+    await page.getByLabel(/^Roles, separated by commas/).fill("ops");
+    await page.getByRole("button", { name: "Save roles" }).click();
+    await page.getByText(`Roles of ${holder.username} saved.`).waitFor();
+
+    const other = await (await newWatchedContext(browser, server.baseURL, problems)).newPage();
+    other.on("dialog", (dialog) => void dialog.accept());
+    const cdp: CDPSession = await other.context().newCDPSession(other);
+    await cdp.send("WebAuthn.enable");
+    const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+      options: {
+        protocol: "ctap2",
+        transport: "internal",
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    await signIn(other, holder);
+    await other.waitForURL("**/enroll");
+    const screen = other.getByTestId("forced-enrollment");
+    await screen.getByRole("button", { name: "Use a passkey" }).waitFor();
+    await snap(other, "27-forced-enrollment-choices");
+    await screen.getByRole("button", { name: "Use a passkey" }).click();
+    await screen.getByText("Two-factor authentication is on").waitFor();
+    expect(await screen.getByTestId("recovery-codes").count()).toBe(1);
+    expect((await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials).toHaveLength(1);
+    const next = screen.getByRole("button", { name: "Continue to your account" });
+    expect(await next.isDisabled()).toBe(true);
+    await snap(other, "28-forced-enrollment-passkey-codes");
+    await screen.getByLabel("I have saved my recovery codes").check();
+    await next.click();
+    await other.waitForURL("**/profile");
+    await other.getByRole("heading", { name: "Your account" }).waitFor();
+    const passkeys = other.getByRole("region", { name: "Passkeys" }).getByTestId("passkeys").getByRole("listitem");
+    await expect.poll(() => passkeys.count()).toBe(1);
+    // No longer held in enrolment: after a reload (the session from its cookie) the profile stays.
+    await other.reload();
+    await other.getByRole("heading", { name: "Your account" }).waitFor();
+    expect(other.url()).toMatch(/\/profile$/);
+    expect(await alertsOf(other)).toEqual([]);
   });
 
   expectNoPageProblems(suite);

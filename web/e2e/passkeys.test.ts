@@ -126,6 +126,26 @@ describe("passkeys", () => {
     await page.waitForURL("**/profile");
   });
 
+  step("uses the passkey where a code is asked: new recovery codes, a new password", async () => {
+    const recovery = page.getByRole("region", { name: "Recovery codes" });
+    await recovery.getByRole("button", { name: "Create new recovery codes" }).click();
+    await recovery.getByLabel("Current password").fill(account.password);
+    await snap(page, "66-recovery-codes-passkey-choice");
+    await recovery.getByRole("button", { name: "Confirm with a passkey instead of a code" }).click();
+    await recovery.getByText("New recovery codes created.").waitFor();
+    expect(await recovery.getByTestId("recovery-codes").count()).toBe(1);
+    await recovery.getByRole("button", { name: "I have saved them" }).click();
+
+    const password = page.getByRole("region", { name: "Change password" });
+    const newPassword = `${account.password}-renewed`;
+    await password.getByLabel("Current password").fill(account.password);
+    await password.getByLabel("New password").fill(newPassword);
+    await password.getByRole("button", { name: "Confirm with a passkey instead of a code" }).click();
+    await password.getByText("Password changed.").waitFor();
+    account.password = newPassword;
+    expect(await alertsOf(page)).toEqual([]);
+  });
+
   step("removes the last passkey after confirming with it in the dialog; two-factor turns off", async () => {
     await page.waitForTimeout((reauthMaxAgeSeconds + 1.5) * 1000);
     page.once("dialog", (dialog) => void dialog.accept());

@@ -70,6 +70,24 @@ describe("two-factor api", () => {
     expect(fetch.single().headers).toEqual(expectedHeaders(true, true));
   });
 
+  const assertion = {
+    id: "cred",
+    rawId: "cred",
+    type: "public-key" as const,
+    clientExtensionResults: {},
+    response: { clientDataJSON: "cd", authenticatorData: "ad", signature: "sig" },
+  };
+
+  it("disableSecondFactor and recovery-codes send a passkey assertion as webauthn, and no code", async () => {
+    const fetch = mockFetch(jsonResponse(200, { mfa_enabled: false }), jsonResponse(200, { recovery_codes: ["a"] }));
+    await disableSecondFactor("pw", assertion);
+    await regenerateRecoveryCodes("pw", assertion);
+    expect(fetch.calls.map((call) => call.body)).toEqual([
+      { password: "pw", webauthn: assertion },
+      { password: "pw", webauthn: assertion },
+    ]);
+  });
+
   it("disableSecondFactor maps mfa_required for a session without a second factor", async () => {
     mockFetch(errorResponse(401, "mfa_required"));
     await expect(disableSecondFactor("pw", "123456")).rejects.toMatchObject({ code: "mfa_required" });

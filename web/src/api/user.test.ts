@@ -73,6 +73,23 @@ describe("user api", () => {
     expect(fetch.single().headers).toEqual(expectedHeaders(true, true));
   });
 
+  it("deleteAccount and changePassword send a passkey assertion as webauthn instead of a code", async () => {
+    const assertion = {
+      id: "cred",
+      rawId: "cred",
+      type: "public-key" as const,
+      clientExtensionResults: {},
+      response: { clientDataJSON: "cd", authenticatorData: "ad", signature: "sig" },
+    };
+    const fetch = mockFetch(noContent(), noContent());
+    await deleteAccount("pw", assertion);
+    await changePassword("old", "new-password", assertion);
+    expect(fetch.calls.map((call) => call.body)).toEqual([
+      { password: "pw", webauthn: assertion },
+      { current_password: "old", new_password: "new-password", webauthn: assertion },
+    ]);
+  });
+
   it("deleteAccount leaves out an empty code", async () => {
     const fetch = mockFetch(noContent());
     await deleteAccount("pw", "");

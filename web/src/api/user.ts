@@ -1,4 +1,5 @@
 import { api } from "./client";
+import { secondFactorFields, type SecondFactorProof } from "./second-factor";
 import type { SecurityEvent, User } from "./types";
 
 /** Endpoints of the server's user module: profile, password, email, deletion, own audit. */
@@ -7,9 +8,13 @@ export function getMe(): Promise<User> {
   return api.get<User>("/api/user/me");
 }
 
-/** `code` (TOTP or recovery code) is required when the account has two-factor on. */
-export async function changePassword(currentPassword: string, newPassword: string, code?: string): Promise<void> {
-  const body = { current_password: currentPassword, new_password: newPassword, ...withCode(code) };
+/** A code or a passkey assertion is required when the account has two-factor on. */
+export async function changePassword(
+  currentPassword: string,
+  newPassword: string,
+  factor?: SecondFactorProof,
+): Promise<void> {
+  const body = { current_password: currentPassword, new_password: newPassword, ...secondFactorFields(factor) };
   await api.post<null>("/api/user/password", body);
 }
 
@@ -18,8 +23,8 @@ export async function changeEmail(email: string, password: string): Promise<void
   await api.post<{ status: "accepted" }>("/api/user/email", { email, password });
 }
 
-export async function deleteAccount(password: string, code?: string): Promise<void> {
-  await api.delete<null>("/api/user", { password, ...withCode(code) });
+export async function deleteAccount(password: string, factor?: SecondFactorProof): Promise<void> {
+  await api.delete<null>("/api/user", { password, ...secondFactorFields(factor) });
 }
 
 /** Emails a link that deletes the account when opened. */
@@ -34,8 +39,4 @@ export async function confirmDeletion(token: string): Promise<void> {
 export async function listSecurityEvents(): Promise<SecurityEvent[]> {
   const reply = await api.get<{ events: SecurityEvent[] }>("/api/user/audit");
   return reply.events;
-}
-
-function withCode(code: string | undefined): { code?: string } {
-  return code === undefined || code === "" ? {} : { code };
 }

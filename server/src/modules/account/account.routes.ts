@@ -7,7 +7,7 @@ import { errorResponses } from "../../schemas.js";
 import { AuditEvent } from "../audit/audit.schemas.js";
 import type { AuditService } from "../audit/audit.service.js";
 import { TokenBody } from "../email/email.schemas.js";
-import { codeAliases, pickCode, TrustedDevice } from "../second-factor/second-factor.schemas.js";
+import { codeAliases, proofFactor, TrustedDevice, webauthnField } from "../second-factor/second-factor.schemas.js";
 import { setupReply } from "../second-factor/totp/totp.schemas.js";
 import { clearSessionCookies, sendTokens } from "../session/session.cookies.js";
 import { authOf, requireAuth } from "../session/session.guard.js";
@@ -39,7 +39,11 @@ const RegisterReply = Type.Union([
     { title: "Verification required" },
   ),
 ]);
-const DeleteBody = Type.Object({ password: Type.String({ minLength: 1, maxLength: 1024 }), ...codeAliases });
+const DeleteBody = Type.Object({
+  password: Type.String({ minLength: 1, maxLength: 1024 }),
+  ...codeAliases,
+  ...webauthnField,
+});
 
 /** The account (SPEC §2): creating it, what its owner sees of it, and deleting it. */
 export async function accountRoutes(
@@ -144,7 +148,7 @@ export async function accountRoutes(
       config: { rateLimit: rateLimit(10, 60) },
     },
     async (request, reply) => {
-      const input = { password: request.body.password, code: pickCode(request.body) };
+      const input = { password: request.body.password, ...proofFactor(request.body) };
       await account.deleteAccount(authOf(request).userId, input, metaOf(request));
       clearSessionCookies(reply);
       return reply.code(204).send(null);

@@ -9,6 +9,7 @@ import { deleteUserLinks } from "../email/link-token.repository.js";
 import { deleteUserChallenges } from "../login/challenge.repository.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { OidcService } from "../oidc/oidc.service.js";
+import type { ReauthProof } from "../second-factor/second-factor.js";
 import type { SecondFactorService } from "../second-factor/second-factor.service.js";
 import { deleteUserDevices } from "../second-factor/trusted-device/trusted-device.repository.js";
 import type {
@@ -24,12 +25,8 @@ import * as users from "../user/user.repository.js";
 export interface AccountService {
   /** The signed-in user's sessions and remembered devices, for one page. */
   listSessions(auth: AuthContext): Promise<{ sessions: SessionView[]; trusted_devices: TrustedDeviceView[] }>;
-  /** Needs the password (and a code with two-factor on). */
-  deleteAccount(
-    userId: string,
-    input: { password: string; code?: string | undefined },
-    meta: RequestMeta,
-  ): Promise<void>;
+  /** Needs the password (and with two-factor on a code or a passkey assertion). */
+  deleteAccount(userId: string, input: ReauthProof, meta: RequestMeta): Promise<void>;
   /** By the emailed link (email/ checks it); the owner is told at the address on file. */
   confirmDeletion(token: string, meta: RequestMeta): Promise<void>;
   /**

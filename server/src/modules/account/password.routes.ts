@@ -6,7 +6,7 @@ import { readClientCookie } from "../login/client-cookie.js";
 import { metaOf } from "../../request-meta.js";
 import { errorResponses } from "../../schemas.js";
 import { Accepted, acceptedBody, EmailBody, LinkToken } from "../email/email.schemas.js";
-import { codeAliases, pickCode } from "../second-factor/second-factor.schemas.js";
+import { codeAliases, proofFactor, webauthnField } from "../second-factor/second-factor.schemas.js";
 import { clearSessionCookies } from "../session/session.cookies.js";
 import { authOf, requireAuth } from "../session/session.guard.js";
 import type { SessionService } from "../session/session.service.js";
@@ -16,6 +16,7 @@ const ChangePasswordBody = Type.Object({
   current_password: Type.String({ minLength: 1, maxLength: 1024 }),
   new_password: Type.String({ minLength: 1, maxLength: 1024 }),
   ...codeAliases,
+  ...webauthnField,
 });
 const ResetBody = Type.Object({
   token: LinkToken,
@@ -46,7 +47,7 @@ export async function passwordRoutes(
     },
     async (request, reply) => {
       const { current_password, new_password } = request.body;
-      const input = { current_password, new_password, code: pickCode(request.body) };
+      const input = { current_password, new_password, ...proofFactor(request.body) };
       await passwords.changePassword(authOf(request), input, metaOf(request));
       return reply.code(204).send(null);
     },

@@ -6,6 +6,7 @@ import type { AddressLinkService } from "../email/address-link.service.js";
 import type { LinkService } from "../email/link.service.js";
 import { deleteUserChallenges } from "../login/challenge.repository.js";
 import type { Notifier } from "../notify/notifier.js";
+import type { ReauthProof } from "../second-factor/second-factor.js";
 import type { SecondFactorService } from "../second-factor/second-factor.service.js";
 import type { TrustedDeviceService } from "../second-factor/trusted-device/trusted-device.service.js";
 import type { SessionService } from "../session/session.service.js";
@@ -15,10 +16,10 @@ import { assertPasswordAcceptable } from "../user/user.service.js";
 
 /** A new password, by the signed-in owner or by an emailed link; two-factor stays as it is. */
 export interface PasswordService {
-  /** Needs the current password (and a code with two-factor on); other sessions are signed out. */
+  /** Needs the current password (and with two-factor on a code or a passkey assertion); other sessions end. */
   changePassword(
     auth: { userId: string; sessionId: string },
-    input: { current_password: string; new_password: string; code?: string | undefined },
+    input: { current_password: string; new_password: string } & Omit<ReauthProof, "password">,
     meta: RequestMeta,
   ): Promise<void>;
   /** Answers the same for every address; the lookup and the mail happen after the reply. */
@@ -62,7 +63,7 @@ export function createPasswordService(deps: {
 
   return {
     async changePassword(auth, input, meta) {
-      const credentials = { password: input.current_password, code: input.code };
+      const credentials = { password: input.current_password, code: input.code, webauthn: input.webauthn };
       const user = await secondFactor.reauthenticate(auth.userId, credentials, meta);
       assertPasswordAcceptable(input.new_password, "new_password", { username: user.username, email: user.email });
       const passwordHash = await hasher.hash(input.new_password);

@@ -13,6 +13,7 @@ import type { PasskeyFactor } from "./passkey/passkey.service.js";
 import type { PasskeyRow } from "./passkey/passkey.repository.js";
 import type { AttestationResponse } from "./passkey/passkey.schemas.js";
 import type { RecoveryCodeFactor } from "./recovery-code/recovery-code.service.js";
+import type { ReauthProof } from "./second-factor.js";
 import type { SecondFactorService } from "./second-factor.service.js";
 import type { TOTPFactor, TOTPSetup } from "./totp/totp.service.js";
 import type { TrustedDeviceService } from "./trusted-device/trusted-device.service.js";
@@ -26,17 +27,10 @@ export interface SecondFactorEnrollment {
     code: string,
     meta: RequestMeta,
   ): Promise<{ recoveryCodes: string[]; tokens: TokenPair }>;
-  disable(
-    userId: string,
-    input: { password: string; code: string },
-    meta: RequestMeta,
-    exceptSessionId: string,
-  ): Promise<void>;
-  regenerateRecoveryCodes(
-    userId: string,
-    input: { password: string; code: string },
-    meta: RequestMeta,
-  ): Promise<string[]>;
+  /** Needs the password and a second factor (a code, or a passkey assertion: `ReauthProof`). */
+  disable(userId: string, input: ReauthProof, meta: RequestMeta, exceptSessionId: string): Promise<void>;
+  /** Needs the password and a second factor, as `disable`. */
+  regenerateRecoveryCodes(userId: string, input: ReauthProof, meta: RequestMeta): Promise<string[]>;
   /**
    * Stores a passkey from its attestation. The account's first second factor turns two-factor on (SPEC "Passkeys"):
    * then the reply carries the recovery codes and tokens of a new aal-2 session, and the other sessions end.

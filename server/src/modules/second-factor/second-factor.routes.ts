@@ -9,7 +9,14 @@ import { authOf, requireAuth } from "../session/session.guard.js";
 import { tokenFields } from "../session/session.schemas.js";
 import type { SessionService } from "../session/session.service.js";
 import type { SecondFactorEnrollment } from "./enrollment.service.js";
-import { CodeBody, PasswordAndCodeBody, qrCodeImage, RecoveryCodes, requiredCode } from "./second-factor.schemas.js";
+import {
+  CodeBody,
+  PasswordAndCodeBody,
+  proofFactor,
+  qrCodeImage,
+  RecoveryCodes,
+  requiredCode,
+} from "./second-factor.schemas.js";
 import { setupReply } from "./totp/totp.schemas.js";
 import type { TOTPFactor } from "./totp/totp.service.js";
 import type { TrustedDeviceService } from "./trusted-device/trusted-device.service.js";
@@ -111,7 +118,10 @@ export async function secondFactorRoutes(
       schema: {
         tags: ["two-factor"],
         operationId: "disableSecondFactor",
-        summary: "Turn two-factor off with the password and a code (or recovery code)",
+        summary: "Turn two-factor off with the password and a code, recovery code or passkey",
+        description:
+          "The second factor is a TOTP or recovery code (`code`, or `otp`/`token`/`recovery_code`) or a passkey " +
+          "assertion (`webauthn`, answering POST /api/auth/passkeys/reauth/options).",
         security: [{ bearer: [] }],
         body: PasswordAndCodeBody,
         response: { 200: Type.Object({ mfa_enabled: Type.Literal(false) }), ...errorResponses },
@@ -123,7 +133,7 @@ export async function secondFactorRoutes(
       const auth = authOf(request);
       await enrollment.disable(
         auth.userId,
-        { password: request.body.password, code: requiredCode(request.body) },
+        { password: request.body.password, ...requiredFactor(request.body) },
         metaOf(request),
         auth.sessionId,
       );
@@ -138,6 +148,9 @@ export async function secondFactorRoutes(
         tags: ["two-factor"],
         operationId: "regenerateRecoveryCodes",
         summary: "Replace the recovery codes; the old set stops working",
+        description:
+          "Needs the password and a TOTP or recovery code or a passkey assertion (`webauthn`, answering " +
+          "POST /api/auth/passkeys/reauth/options).",
         security: [{ bearer: [] }],
         body: PasswordAndCodeBody,
         response: { 200: Type.Object({ recovery_codes: RecoveryCodes }), ...errorResponses },
@@ -148,7 +161,7 @@ export async function secondFactorRoutes(
     async (request) => {
       const codes = await enrollment.regenerateRecoveryCodes(
         authOf(request).userId,
-        { password: request.body.password, code: requiredCode(request.body) },
+        { password: request.body.password, ...requiredFactor(request.body) },
         metaOf(request),
       );
       return { recovery_codes: codes };
@@ -193,4 +206,10 @@ export async function secondFactorRoutes(
       return reply.code(204).send(null);
     },
   );
+}
+
+/** The code or passkey assertion of a body that must carry one; validation_failed (on `code`) when it has neither. */
+function requiredFactor(body: Parameters<typeof proofFactor>[0]): ReturnType<typeof proofFactor> {
+  const factor = proofFactor(body);
+  return factor.webauthn === undefined ? { code: requiredCode(body) } : factor;
 }

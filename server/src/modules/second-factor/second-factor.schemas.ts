@@ -1,6 +1,7 @@
 import { Type } from "@sinclair/typebox";
 import { AppError } from "../../errors.js";
 import { NullableString } from "../../schemas.js";
+import { AssertionResponse } from "./passkey/passkey.schemas.js";
 
 /** Codes arrive as `code` or, for clients of the seed APIs, `otp` / `token` (SPEC §2). */
 export const codeAliases = {
@@ -36,11 +37,36 @@ export function requiredCode(body: {
   return code;
 }
 
+/**
+ * A passkey assertion in place of a code, for the routes that re-check the owner (SPEC "Re-authentication"): it
+ * answers a challenge from POST /api/auth/passkeys/reauth/options, as on POST /api/auth/reauth.
+ */
+export const webauthnField = {
+  webauthn: Type.Optional(AssertionResponse),
+};
+
+/**
+ * The second factor of a body that re-checks the owner: a passkey assertion when one was sent, else the code under
+ * any of its names (a recovery code too). Neither: both absent, and the service answers mfa_required when it needs one.
+ */
+export function proofFactor(body: {
+  code?: string | undefined;
+  otp?: string | undefined;
+  token?: string | undefined;
+  recovery_code?: string | undefined;
+  webauthn?: AssertionResponse | undefined;
+}): { code?: string; webauthn?: AssertionResponse } {
+  if (body.webauthn !== undefined) return { webauthn: body.webauthn };
+  const code = pickCode(body) ?? present(body.recovery_code);
+  return code === undefined ? {} : { code };
+}
+
 export const CodeBody = Type.Object({ ...codeAliases });
 export const PasswordAndCodeBody = Type.Object({
   password: Type.String({ minLength: 1, maxLength: 1024 }),
   ...codeAliases,
   recovery_code: Type.Optional(Type.String({ maxLength: 64 })),
+  ...webauthnField,
 });
 /** The QR image routes' 200 for OpenAPI: the image itself, not JSON (a Buffer skips the serializer). */
 export function qrCodeImage(format: "png" | "svg"): Record<string, unknown> {
