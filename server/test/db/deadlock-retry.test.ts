@@ -157,7 +157,8 @@ for (const dialect of testDialects()) {
         // Opposite order to the login: its challenge first, its user row second.
         await locker.run("update login_challenge set failed_attempts = failed_attempts where id = $1", [challenge.id]);
         const reply = secondFactorLogin(t.app, { login_token: token, code: totpCode(secret, t.clock) });
-        await eventually(async () => ((await locker.waiting()) > 0 ? true : undefined), 10_000, "the login to wait");
+        // Generous: on a loaded machine the login may take seconds to reach its first lock.
+        await eventually(async () => ((await locker.waiting()) > 0 ? true : undefined), 30_000, "the login to wait");
         await locker.run("update `user` set locked = locked where id = $1", [userId]);
         await locker.run("rollback");
         const res = await reply;
@@ -172,6 +173,6 @@ for (const dialect of testDialects()) {
       } finally {
         await locker.close();
       }
-    });
+    }, 60_000);
   });
 }

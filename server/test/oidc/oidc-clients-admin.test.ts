@@ -104,8 +104,9 @@ describe.each(testDialects())("admin API for OIDC clients ($name)", (dialect) =>
     await t.app.services.admin.grantRole(weak, "admin");
     expectError(
       await call(t.app, "POST", "/api/admin/oidc-clients", { token: weakAdmin.accessToken, body }),
-      401,
-      "mfa_required",
+      // Administrators always need two-factor: a session of one without it is held in enrolment (SPEC §2).
+      403,
+      "enrollment_required",
     );
     const stale = await adminToken();
     outlive(t);
