@@ -140,6 +140,9 @@ export async function accountRoutes(
         tags: ["user"],
         operationId: "deleteAccount",
         summary: "Delete the account and everything of it",
+        description:
+          "The password, and with two-factor on a TOTP or recovery code (`code`, or `otp`/`token`) or a passkey " +
+          "assertion (`webauthn`, answering POST /api/auth/passkeys/reauth/options).",
         security,
         body: DeleteBody,
         response: { 204: Type.Null(), ...errorResponses },

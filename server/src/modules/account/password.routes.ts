@@ -38,6 +38,9 @@ export async function passwordRoutes(
         tags: ["user"],
         operationId: "changePassword",
         summary: "Change the password; other sessions are revoked",
+        description:
+          "With two-factor on, also a TOTP or recovery code (`code`, or `otp`/`token`) or a passkey assertion " +
+          "(`webauthn`, answering POST /api/auth/passkeys/reauth/options).",
         security: [{ bearer: [] }],
         body: ChangePasswordBody,
         response: { 204: Type.Null(), ...errorResponses },
