@@ -48,14 +48,20 @@ export async function forwardAuthRoutes(
       },
     },
     async (request, reply) => {
+      // A proxy asking about a request names it in X-Original-URL (nginx) or X-Forwarded-Uri (Traefik, Caddy).
+      // Then only those headers decide, and only from an address in TRUST_PROXY: never `?rd=`, which the
+      // client may have put in the query the proxy passes on, and never a header the client sent itself.
+      const asking =
+        request.headers["x-original-url"] !== undefined || request.headers["x-forwarded-uri"] !== undefined;
       const proxied = fromProxy(request) ? proxiedUrl(request) : null;
       const rd = allowedReturnUrl(request.query.rd, deps);
-      const target = proxied?.url ?? rd;
-      if (target === null)
+      const target = asking ? proxied?.url : rd;
+      if (target === null || target === undefined)
         throw new AppError(
           "validation_failed",
           "Which URL to check is unknown: the proxy sends X-Original-URL, or X-Forwarded-Proto, -Host and -Uri " +
-            "(from an address in TRUST_PROXY), or the request names it in ?rd= (a URL under COOKIE_DOMAIN).",
+            "(not both kinds, and from an address in TRUST_PROXY), or a request without them names it in ?rd= " +
+            "(a URL under COOKIE_DOMAIN).",
         );
       const decision = forwardAuth.decide(target, await siteSession(request, sessions));
       void reply.header("cache-control", "no-store");
@@ -107,6 +113,10 @@ function proxiedUrl(request: FastifyRequest): { url: URL; method: string; style:
   };
   const method = (header("x-forwarded-method") ?? header("x-original-method") ?? "GET").toUpperCase();
   const original = header("x-original-url");
+  // Traefik and Caddy pass the client's own headers on: an X-Original-URL beside their X-Forwarded-Uri is the
+  // client's, naming another site or path than the one requested. Neither kind is believed then.
+  if (original !== undefined && (header("x-forwarded-uri") !== undefined || header("x-forwarded-host") !== undefined))
+    return null;
   if (original !== undefined) {
     const url = httpUrl(original);
     return url === null ? null : { url, method, style: "nginx" };

@@ -35,6 +35,8 @@ export function createForwardAuthService(rules: ForwardAuthRules): ForwardAuthSe
       if (rule.policy === "deny") return { kind: "refuse" };
       if (auth === null) return { kind: "sign_in", reason: "no_session" };
       if (rule.roles !== null && !rule.roles.some((role) => auth.roles.includes(role))) return { kind: "refuse" };
+      // A session held in enrolment by the two-factor policy reaches nothing until a second factor is set up.
+      if (auth.enrollmentRequired) return { kind: "sign_in", reason: "second_factor" };
       if (rule.policy === "two_factor" && auth.aal < 2) return { kind: "sign_in", reason: "second_factor" };
       return { kind: "allow", headers: identityHeaders(auth) };
     },
