@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,17 +19,23 @@ describe("tessera admin commands", () => {
   let dir: string;
   let env: Record<string, string>;
   const secretKey = randomBytes(32).toString("base64");
-  const tessera = (...args: string[]): { status: number | null; stdout: string; stderr: string } => {
-    const result = spawnSync(process.execPath, [join(serverDir, "bin", "tessera.mjs"), ...args], {
-      cwd: dir,
-      env,
-      encoding: "utf8",
-      timeout: 30_000,
+  // Run asynchronously: the app shares the SQLite file, and a synchronous child would stop this process's event
+  // loop while the app still holds a write it commits on the next turn (group commit), so the CLI would wait for
+  // a lock this process cannot release.
+  const tessera = (...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [join(serverDir, "bin", "tessera.mjs"), ...args],
+        { cwd: dir, env, encoding: "utf8", timeout: 30_000 },
+        (error, stdout, stderr) => {
+          const status = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
+          resolve({ status, stdout, stderr });
+        },
+      );
     });
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-  };
-  const ok = (...args: string[]): string => {
-    const run = tessera(...args);
+  const ok = async (...args: string[]): Promise<string> => {
+    const run = await tessera(...args);
     expect(run.status, `${args.join(" ")}: ${run.stderr}`).toBe(0);
     return run.stdout;
   };
@@ -45,8 +51,8 @@ describe("tessera admin commands", () => {
       TESSERA_SECRET_KEY: secretKey,
       REQUIRE_2FA: "role:ops",
     };
-    ok("migrate");
-    ok("policy", "show"); // the first run that opens the services seeds REQUIRE_2FA
+    await ok("migrate");
+    await ok("policy", "show"); // the first run that opens the services seeds REQUIRE_2FA
     t = await buildTestApp({ databaseUrl: env["DATABASE_URL"] ?? "", secretKey });
   });
   afterAll(async () => {
@@ -55,10 +61,10 @@ describe("tessera admin commands", () => {
   });
 
   it("creates the first admin and prints the next step; the admin is held in enrolment until two-factor", async () => {
-    const out = tessera("user", "create-admin", "root");
+    const out = await tessera("user", "create-admin", "root");
     expect(out.status).toBe(1); // no TESSERA_ADMIN_PASSWORD
     env["TESSERA_ADMIN_PASSWORD"] = strongPassword;
-    const created = ok("user", "create-admin", "root");
+    const created = await ok("user", "create-admin", "root");
     delete env["TESSERA_ADMIN_PASSWORD"];
     expect(created).toMatch(/created admin root/);
     expect(created).toMatch(/next step: sign in .* turn on two-factor/);
@@ -68,57 +74,57 @@ describe("tessera admin commands", () => {
   });
 
   it("shows and sets the policy; REQUIRE_2FA seeded it on the first run", async () => {
-    expect(ok("policy", "show")).toMatch(/^require_2fa: role:ops\n/);
-    expect(ok("policy", "set", "all")).toMatch(/require_2fa: all/);
+    expect(await ok("policy", "show")).toMatch(/^require_2fa: role:ops\n/);
+    expect(await ok("policy", "set", "all")).toMatch(/require_2fa: all/);
     expect((await t.app.services.policy.get()).require_2fa).toBe("all");
-    expect(tessera("policy", "set", "everyone").status).toBe(1);
-    ok("policy", "set", "off");
+    expect((await tessera("policy", "set", "everyone")).status).toBe(1);
+    await ok("policy", "set", "off");
   });
 
   it("lists users with filters, shows one without secret material, sets roles, locks and unlocks", async () => {
     const { secret } = await enrolledUser(t.app, t.clock, "carol");
     await register(t.app, "dave", { email: "dave@example.org" });
-    expect(ok("users", "list", "--mfa", "on")).toMatch(/carol/);
-    expect(ok("users", "list", "--mfa", "on")).not.toMatch(/dave/);
-    expect(ok("users", "list", "--q", "example.org")).toMatch(/dave/);
-    expect(tessera("users", "list", "--mfa", "maybe").status).toBe(1);
-    const shown = ok("users", "show", "carol");
+    expect(await ok("users", "list", "--mfa", "on")).toMatch(/carol/);
+    expect(await ok("users", "list", "--mfa", "on")).not.toMatch(/dave/);
+    expect(await ok("users", "list", "--q", "example.org")).toMatch(/dave/);
+    expect((await tessera("users", "list", "--mfa", "maybe")).status).toBe(1);
+    const shown = await ok("users", "show", "carol");
     expect(shown).toMatch(/totp/);
     expect(shown).toMatch(/recovery_codes/);
     expect(shown).not.toContain(secret);
-    expect(ok("user", "roles", "dave", "ops,finance")).toMatch(/finance,ops/);
-    expect(ok("user", "roles", "dave").trim()).toBe("finance,ops");
-    expect(ok("users", "list", "--role", "ops")).toMatch(/dave/);
-    expect(tessera("user", "roles", "dave", "Bad Role").status).toBe(1);
+    expect(await ok("user", "roles", "dave", "ops,finance")).toMatch(/finance,ops/);
+    expect((await ok("user", "roles", "dave")).trim()).toBe("finance,ops");
+    expect(await ok("users", "list", "--role", "ops")).toMatch(/dave/);
+    expect((await tessera("user", "roles", "dave", "Bad Role")).status).toBe(1);
     const token = str((await login(t.app, "dave")).body["access_token"]);
-    ok("user", "lock", "dave");
+    await ok("user", "lock", "dave");
     expectError(await call(t.app, "GET", "/api/user/me", { token }), 401, "unauthorized");
     expectError(await login(t.app, "dave"), 403, "forbidden");
-    expect(ok("users", "list", "--locked", "true")).toMatch(/dave/);
-    ok("user", "unlock", "dave");
+    expect(await ok("users", "list", "--locked", "true")).toMatch(/dave/);
+    await ok("user", "unlock", "dave");
     expect((await login(t.app, "dave")).status).toBe(200);
   });
 
-  it("refuses to lock, demote or delete the last admin", () => {
+  it("refuses to lock, demote or delete the last admin", async () => {
     for (const args of [
       ["user", "lock", "root"],
       ["user", "roles", "root", "ops"],
       ["user", "delete", "root"],
     ]) {
-      const run = tessera(...args);
+      const run = await tessera(...args);
       expect(run.status, args.join(" ")).toBe(1);
       expect(run.stderr).toMatch(/last administrator/);
     }
   });
 
-  it("prints the audit log filtered by user and type, and as CSV", () => {
-    const table = ok("audit", "--user", "dave", "--type", "account_locked");
+  it("prints the audit log filtered by user and type, and as CSV", async () => {
+    const table = await ok("audit", "--user", "dave", "--type", "account_locked");
     expect(table.split("\n")[0]).toMatch(/^TIME +EVENT +USER +BY +IP +USER AGENT$/);
     expect(table.trim().split("\n")).toHaveLength(2);
-    const csv = ok("audit", "--user", "dave", "--csv");
+    const csv = await ok("audit", "--user", "dave", "--csv");
     const lines = csv.trimEnd().split("\r\n");
     expect(lines[0]).toBe("time,type,user_id,username,actor_id,actor_username,ip,user_agent,detail");
     expect(lines.some((line) => line.includes('"account_unlocked"') && line.includes('"tessera-cli"'))).toBe(true);
-    expect(tessera("audit", "--since", "not a time").status).toBe(1);
+    expect((await tessera("audit", "--since", "not a time")).status).toBe(1);
   });
 });

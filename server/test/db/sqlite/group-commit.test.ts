@@ -206,8 +206,10 @@ describe("SQLite group commit", () => {
   });
 
   it("shares the file with a writer on another thread (as a process would): no lost write, no timeout", async () => {
-    // The other writer: its own connection and event loop, plain autocommit inserts as fast as it can.
-    const otherCount = 3000;
+    // The other writer: its own connection and event loop, plain autocommit inserts as fast as it can, until
+    // told that ours are done (a shared flag), and then ten more: its rows come both before and after ours
+    // however the machine schedules the two threads.
+    const stop = new Int32Array(new SharedArrayBuffer(4));
     const otherWriter = new Worker(
       `
       const { workerData, parentPort } = require("node:worker_threads");
@@ -215,24 +217,31 @@ describe("SQLite group commit", () => {
       const db = new SQLite(workerData.path);
       db.pragma("busy_timeout = 5000");
       const insert = db.prepare("insert into item (label) values (?)");
-      for (let i = 0; i < workerData.count; i++) {
-        insert.run("w" + i);
-        if (i === 0) parentPort.postMessage("writing");
+      const stop = new Int32Array(workerData.stop);
+      let written = 0;
+      while (Atomics.load(stop, 0) === 0) {
+        insert.run("w" + written++);
+        if (written === 1) parentPort.postMessage("writing");
       }
+      for (let i = 0; i < 10; i++) insert.run("w" + written++);
       db.close();
-      parentPort.postMessage("done");
+      parentPort.postMessage(written);
     `,
-      { eval: true, workerData: { path: sqlite.name, count: otherCount } },
+      { eval: true, workerData: { path: sqlite.name, stop: stop.buffer } },
     );
-    const message = (expected: string): Promise<void> =>
+    const message = (expected: string | "count"): Promise<number> =>
       new Promise((resolve, reject) => {
-        otherWriter.on("message", (m) => m === expected && resolve());
+        otherWriter.on("message", (m) => {
+          if (m === expected) resolve(0);
+          else if (expected === "count" && typeof m === "number") resolve(m);
+        });
         otherWriter.on("error", reject);
       });
-    const finished = message("done");
+    const finished = message("count");
     await message("writing");
     await Promise.all(Array.from({ length: 300 }, (_, i) => db.transaction().execute((trx) => insert(trx, `g${i}`))));
-    await finished;
+    Atomics.store(stop, 0, 1);
+    const otherCount = await finished;
     const labels = committedLabels();
     expect(labels.filter((label) => label.startsWith("w"))).toHaveLength(otherCount);
     expect(labels.filter((label) => label.startsWith("g"))).toHaveLength(300);
