@@ -65,7 +65,10 @@ export interface MailMessage {
   sent_at: string;
 }
 
-/** The newest captured mail to `to` whose text links to `path`, polling briefly. */
+/** Links already handed out: each call answers a link not seen before, whatever order /dev/mail lists mail in. */
+const handedOut = new Set<string>();
+
+/** A captured mail to `to` whose text links to `path` and that no earlier call returned, polling briefly. */
 export async function linkFromMail(baseURL: string, to: string, path: string): Promise<string> {
   const pattern = new RegExp(`https?://[^\\s"'<>]*${path.replace(/[/?]/g, "\\$&")}\\?token=[^\\s"'<>]+`);
   for (let attempt = 0; attempt < 40; attempt += 1) {
@@ -74,7 +77,10 @@ export async function linkFromMail(baseURL: string, to: string, path: string): P
       const { messages } = (await response.json()) as { messages: MailMessage[] };
       for (const message of messages) {
         const link = message.to.includes(to) ? pattern.exec(message.text)?.[0] : undefined;
-        if (link !== undefined) return link;
+        if (link !== undefined && !handedOut.has(link)) {
+          handedOut.add(link);
+          return link;
+        }
       }
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
