@@ -189,8 +189,7 @@ describe("two-factor account lifecycle", () => {
     second = await newWatchedContext(browser, server.baseURL, problems);
     other = await second.newPage();
     await other.goto("/login");
-    // By username: the address given at registration was never verified, and only a verified address signs in
-    // (SPEC "Email"; server/test/email covers signing in by a verified address).
+    // By username: only a verified address signs in (SPEC "Email"), and this one was never verified.
     await other.getByLabel("Username or email").fill(account.username);
     await other.getByLabel("Password", { exact: true }).fill(account.password);
     await other.getByRole("button", { name: "Sign in", exact: true }).click();

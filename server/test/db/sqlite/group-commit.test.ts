@@ -206,9 +206,8 @@ describe("SQLite group commit", () => {
   });
 
   it("shares the file with a writer on another thread (as a process would): no lost write, no timeout", async () => {
-    // The other writer: its own connection and event loop, plain autocommit inserts as fast as it can, until
-    // told that ours are done (a shared flag), and then ten more: its rows come both before and after ours
-    // however the machine schedules the two threads.
+    // The other writer: its own connection and event loop, autocommit inserts as fast as it can until ours are
+    // done (a shared flag), then ten more: its rows come before and after ours however the threads are scheduled.
     const stop = new Int32Array(new SharedArrayBuffer(4));
     const otherWriter = new Worker(
       `
@@ -241,8 +240,7 @@ describe("SQLite group commit", () => {
     await message("writing");
     await Promise.all(Array.from({ length: 300 }, (_, i) => db.transaction().execute((trx) => insert(trx, `g${i}`))));
     Atomics.store(stop, 0, 1);
-    const otherCount = await finished;
-    const labels = committedLabels();
+    const [otherCount, labels] = [await finished, committedLabels()];
     expect(labels.filter((label) => label.startsWith("w"))).toHaveLength(otherCount);
     expect(labels.filter((label) => label.startsWith("g"))).toHaveLength(300);
     // The writers took turns on the file: the other one's rows come both before and after ours.
