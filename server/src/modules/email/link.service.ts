@@ -85,20 +85,25 @@ export function createLinkService(deps: {
       const token = randomToken(256);
       const now = clock.now();
       const lifetimeInSeconds = linkLifetimesInSeconds[purpose];
-      const id = randomId();
-      await repo.replaceLinkToken(db, {
-        id,
-        user_id: randomId(), // no account has it: the row is nobody's, and goes at once
-        purpose,
-        token_hash: hashSecret(token),
-        email: null,
-        created_at: now,
-        expires_at: now,
-        used_at: null,
-      });
-      await repo.deleteLinkToken(db, id);
       const url = `${deps.publicUrl}${linkPaths[purpose]}?token=${encodeURIComponent(token)}`;
-      linkMail(purpose, { username: "", url, lifetimeInSeconds });
+      const mail = { to: "nobody@invalid", ...linkMail(purpose, { username: "", url, lifetimeInSeconds }) };
+      // The shape of send(): one transaction writing a link row (nobody's, gone before it commits) and
+      // encrypting a message, so the requests after this one cannot tell it from a real link.
+      await db.transaction().execute(async (trx) => {
+        const id = randomId();
+        await repo.replaceLinkToken(trx, {
+          id,
+          user_id: randomId(),
+          purpose,
+          token_hash: hashSecret(token),
+          email: null,
+          created_at: now,
+          expires_at: now,
+          used_at: null,
+        });
+        mailer.rehearse(mail);
+        await repo.deleteLinkToken(trx, id);
+      });
     },
 
     async peek(purpose, token) {

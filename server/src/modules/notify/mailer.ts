@@ -42,6 +42,11 @@ export interface OutboxStats {
 export interface Mailer {
   /** Writes a message to the outbox, in `executor`'s transaction when given; delivery happens behind it. */
   send(mail: OutgoingMail, executor?: Kysely<Database>): Promise<void>;
+  /**
+   * The work of send() for a message that goes to no one (encoded and encrypted, never written), so a
+   * request that mails nobody takes the time of one that mails someone.
+   */
+  rehearse(mail: OutgoingMail): void;
   /** Runs work that may end in send() off the request path; a failure is logged, never thrown. */
   defer(task: () => Promise<void>): void;
   /** Resolves once no deferred task runs and the outbox holds no message waiting for delivery. */
@@ -56,6 +61,7 @@ export interface Mailer {
 /** For the CLI, which sends no mail: drops messages and deferred work alike. */
 export const droppingMailer: Mailer = {
   send: () => Promise.resolve(),
+  rehearse: () => undefined,
   defer: () => undefined,
   idle: () => Promise.resolve(),
   outbox: () => Promise.resolve(null),

@@ -152,16 +152,23 @@ export function createMailer(options: MailerOptions): Mailer {
   schedule(0);
 
   let sequence = 0;
+  function encode(mail: OutgoingMail): { id: string; body: string; now: number } {
+    const now = clock.now();
+    // Time-ordered, so the dev outbox lists messages in the order they were written.
+    sequence = (sequence + 1) % 36 ** 4;
+    const id = `${now.toString(36).padStart(9, "0")}${sequence.toString(36).padStart(4, "0")}${randomBase64url(12)}`;
+    return { id, body: keyring.encrypt(Buffer.from(JSON.stringify(mail), "utf8"), aad(id)), now };
+  }
+
   const service: Mailer = {
     async send(mail, executor = db) {
-      const now = clock.now();
-      // Time-ordered, so the dev outbox lists messages in the order they were written.
-      sequence = (sequence + 1) % 36 ** 4;
-      const id = `${now.toString(36).padStart(9, "0")}${sequence.toString(36).padStart(4, "0")}${randomBase64url(12)}`;
-      const body = keyring.encrypt(Buffer.from(JSON.stringify(mail), "utf8"), aad(id));
+      const { id, body, now } = encode(mail);
       await outbox.insert(executor, { id, body_ciphertext: body, created_at: now, next_attempt_at: now });
       // Committed by now unless inside the caller's transaction; then the next poll finds it.
       schedule(executor === db ? 0 : 20);
+    },
+    rehearse(mail) {
+      encode(mail);
     },
     defer(task) {
       tasks += 1;
