@@ -11,7 +11,12 @@ import type { Keyring, SecretKey } from "./crypto/encryption.js";
 import type { Database } from "./db/database.js";
 
 import { errorBody } from "./errors.js";
-import { createMemoryCounterStore, createRedisCounterStore, type CounterStore } from "./modules/attempt/limiter.js";
+import {
+  createFallbackCounterStore,
+  createMemoryCounterStore,
+  createRedisCounterStore,
+  type CounterStore,
+} from "./modules/attempt/limiter.js";
 import { createMailNotifier } from "./modules/notify/mail-notifier.js";
 import type { Mailer } from "./modules/notify/mailer.js";
 import type { Notifier } from "./modules/notify/notifier.js";
@@ -27,6 +32,7 @@ import { installRequestLog } from "./plugins/request-log.js";
 import { registerSecurityHeaders } from "./plugins/security-headers.js";
 import { registerSwagger } from "./plugins/swagger.js";
 import { registerWebUI } from "./plugins/web-ui.js";
+import { watchRedis } from "./redis.js";
 import { registerRoutes } from "./routes.js";
 import { ErrorResponse } from "./schemas.js";
 import { createServices, type Services } from "./services.js";
@@ -79,9 +85,14 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     ...httpServerOptions(config.http),
   });
   installHttpLimits(app, config.http, log);
-  const redis = deps.redis ?? null;
+  // While Redis is unreachable the limits count in memory, as without REDIS_URL (SPEC "Staying up").
+  const redisClient = deps.redis ?? null;
+  const redis = redisClient === null ? null : { client: redisClient, link: watchRedis(redisClient, log) };
+  const memoryCounters = createMemoryCounterStore(() => deps.clock.now());
   const counters: CounterStore =
-    redis === null ? createMemoryCounterStore(() => deps.clock.now()) : createRedisCounterStore(redis);
+    redis === null
+      ? memoryCounters
+      : createFallbackCounterStore(createRedisCounterStore(redis.client), memoryCounters, redis.link);
   const mailer = deps.mailer ?? createMailerFromConfig(config, { db: deps.db, keyring: deps.keyring, log });
   const notifier = deps.notifier ?? createMailNotifier({ mailer, clock: deps.clock });
   const oidcCookieKey = Buffer.from(
@@ -129,6 +140,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   app.addHook("onClose", async () => {
     await services.purger.stop();
     await counters.close();
+    redis?.link.close();
     // Flushes queued mail (bounded wait); a mailer passed in belongs to the caller.
     if (deps.mailer === undefined) await mailer.close();
   });
