@@ -9,6 +9,7 @@ import type { Clock } from "./clock.js";
 import type { Config } from "./config.js";
 import type { Keyring, SecretKey } from "./crypto/encryption.js";
 import type { Database } from "./db/database.js";
+import { dbEventsOf } from "./db/events.js";
 
 import { errorBody } from "./errors.js";
 import {
@@ -26,7 +27,7 @@ import { UserSchema } from "./modules/user/user.schemas.js";
 import { installErrorHandler } from "./plugins/error-handler.js";
 import { httpServerOptions, installHttpLimits } from "./plugins/http-limits.js";
 import { installInputGuard } from "./plugins/input-guard.js";
-import { installMetrics, installOutboxMetrics } from "./plugins/metrics.js";
+import { installDbTroubleMetrics, installMetrics, installOutboxMetrics } from "./plugins/metrics.js";
 import { rateLimitFor, registerRateLimit } from "./plugins/rate-limit.js";
 import { installRequestLog } from "./plugins/request-log.js";
 import { registerSecurityHeaders } from "./plugins/security-headers.js";
@@ -115,6 +116,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   app.decorate("cookieDomain", config.cookieDomain);
   app.decorate("metrics", installMetrics(app));
   installOutboxMetrics(app.metrics, mailer);
+  const stopDbTroubleMetrics = installDbTroubleMetrics(app.metrics, dbEventsOf(deps.db), log);
   app.decorateRequest("auth", null);
   // Referenced by $id from several modules' routes ("ErrorResponse", "User", "MFASetup").
   for (const schema of [ErrorResponse, UserSchema, TOTPSetupSchema]) app.addSchema(schema);
@@ -141,6 +143,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     await services.purger.stop();
     await counters.close();
     redis?.link.close();
+    stopDbTroubleMetrics();
     // Flushes queued mail (bounded wait); a mailer passed in belongs to the caller.
     if (deps.mailer === undefined) await mailer.close();
   });

@@ -47,6 +47,8 @@ export interface TestAppOptions {
   webDist?: string;
   /** SQLite group commit (on by default, as in the server); off for two instances in one process, see DbOptions. */
   groupCommit?: boolean;
+  /** SQLite files: checkpoint the WAL on a thread of its own under write load, as the server does. */
+  checkpointThread?: boolean;
 }
 
 export function newSecretKey(): string {
@@ -71,7 +73,10 @@ export async function buildTestApp(options: TestAppOptions): Promise<TestApp> {
     },
     { webDist: options.webDist ?? null },
   );
-  const db = createDb(config.databaseUrl, { groupCommit: options.groupCommit !== false });
+  const db = createDb(config.databaseUrl, {
+    groupCommit: options.groupCommit !== false,
+    checkpointThread: options.checkpointThread === true,
+  });
   await migrateToLatest(db);
   const keys = parseSecretKeys(config.secretKey ?? secretKey);
   const [primary] = keys;
