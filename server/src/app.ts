@@ -9,9 +9,15 @@ import type { Clock } from "./clock.js";
 import type { Config } from "./config.js";
 import type { Keyring, SecretKey } from "./crypto/encryption.js";
 import type { Database } from "./db/database.js";
+import { dbEventsOf } from "./db/events.js";
 
 import { errorBody } from "./errors.js";
-import { createMemoryCounterStore, createRedisCounterStore, type CounterStore } from "./modules/attempt/limiter.js";
+import {
+  createFallbackCounterStore,
+  createMemoryCounterStore,
+  createRedisCounterStore,
+  type CounterStore,
+} from "./modules/attempt/limiter.js";
 import { createMailNotifier } from "./modules/notify/mail-notifier.js";
 import type { Mailer } from "./modules/notify/mailer.js";
 import type { Notifier } from "./modules/notify/notifier.js";
@@ -21,12 +27,13 @@ import { UserSchema } from "./modules/user/user.schemas.js";
 import { installErrorHandler } from "./plugins/error-handler.js";
 import { httpServerOptions, installHttpLimits } from "./plugins/http-limits.js";
 import { installInputGuard } from "./plugins/input-guard.js";
-import { installMetrics, installOutboxMetrics } from "./plugins/metrics.js";
+import { installDbTroubleMetrics, installMetrics, installOutboxMetrics } from "./plugins/metrics.js";
 import { rateLimitFor, registerRateLimit } from "./plugins/rate-limit.js";
 import { installRequestLog } from "./plugins/request-log.js";
 import { registerSecurityHeaders } from "./plugins/security-headers.js";
 import { registerSwagger } from "./plugins/swagger.js";
 import { registerWebUI } from "./plugins/web-ui.js";
+import { watchRedis } from "./redis.js";
 import { registerRoutes } from "./routes.js";
 import { ErrorResponse } from "./schemas.js";
 import { createServices, type Services } from "./services.js";
@@ -79,9 +86,14 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     ...httpServerOptions(config.http),
   });
   installHttpLimits(app, config.http, log);
-  const redis = deps.redis ?? null;
+  // While Redis is unreachable the limits count in memory, as without REDIS_URL (SPEC "Staying up").
+  const redisClient = deps.redis ?? null;
+  const redis = redisClient === null ? null : { client: redisClient, link: watchRedis(redisClient, log) };
+  const memoryCounters = createMemoryCounterStore(() => deps.clock.now());
   const counters: CounterStore =
-    redis === null ? createMemoryCounterStore(() => deps.clock.now()) : createRedisCounterStore(redis);
+    redis === null
+      ? memoryCounters
+      : createFallbackCounterStore(createRedisCounterStore(redis.client), memoryCounters, redis.link);
   const mailer = deps.mailer ?? createMailerFromConfig(config, { db: deps.db, keyring: deps.keyring, log });
   const notifier = deps.notifier ?? createMailNotifier({ mailer, clock: deps.clock });
   const oidcCookieKey = Buffer.from(
@@ -104,6 +116,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   app.decorate("cookieDomain", config.cookieDomain);
   app.decorate("metrics", installMetrics(app));
   installOutboxMetrics(app.metrics, mailer);
+  const stopDbTroubleMetrics = installDbTroubleMetrics(app.metrics, dbEventsOf(deps.db), log);
   app.decorateRequest("auth", null);
   // Referenced by $id from several modules' routes ("ErrorResponse", "User", "MFASetup").
   for (const schema of [ErrorResponse, UserSchema, TOTPSetupSchema]) app.addSchema(schema);
@@ -129,6 +142,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   app.addHook("onClose", async () => {
     await services.purger.stop();
     await counters.close();
+    redis?.link.close();
+    stopDbTroubleMetrics();
     // Flushes queued mail (bounded wait); a mailer passed in belongs to the caller.
     if (deps.mailer === undefined) await mailer.close();
   });

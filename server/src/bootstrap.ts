@@ -1,5 +1,3 @@
-import { createRequire } from "node:module";
-import type * as IORedis from "ioredis";
 import type { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import type { Config } from "./config.js";
@@ -8,6 +6,7 @@ import { loadSecretKeys } from "./crypto/secret-key-file.js";
 import { createDb } from "./db/connect.js";
 import type { Database } from "./db/database.js";
 import { migrateToLatest } from "./db/migrator.js";
+import { createRedisClient } from "./redis.js";
 
 export interface Runtime {
   db: Kysely<Database>;
@@ -37,15 +36,7 @@ export async function openRuntime(
     // eslint-disable-next-line preserve-caught-error
     throw new Error(`DATABASE_URL: cannot open the database: ${describeError(error)}`);
   }
-  const redis =
-    config.redisUrl === null
-      ? null
-      : // ioredis loads only when REDIS_URL is set.
-        new (createRequire(import.meta.url)("ioredis") as typeof IORedis).Redis(config.redisUrl, {
-          maxRetriesPerRequest: 2,
-          enableOfflineQueue: true,
-          lazyConnect: false,
-        });
+  const redis = config.redisUrl === null ? null : createRedisClient(config.redisUrl);
   return {
     db,
     keyring: createKeyring(keys),

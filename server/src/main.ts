@@ -7,6 +7,7 @@ import { createLogger } from "./logger.js";
 import { systemClock } from "./clock.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { describeError, openRuntime } from "./bootstrap.js";
+import { redisReady } from "./redis.js";
 import { startupLine } from "./startup.js";
 
 const defaultWebDist = fileURLToPath(new URL("../../web/dist", import.meta.url));
@@ -41,6 +42,9 @@ async function main(): Promise<void> {
     redis: runtime.redis,
     log,
   });
+  // A moment for Redis's first connection, so the first requests count there; an unreachable Redis does
+  // not stop the start (the limits count in memory until it answers, SPEC "Staying up").
+  if (runtime.redis !== null) await redisReady(runtime.redis);
   if (runtime.generatedKey)
     log.warn(`generated a new secret key in ${config.dataDir}/secret.key (mode 0600); back it up`);
 

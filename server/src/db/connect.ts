@@ -3,6 +3,7 @@ import { Kysely, MysqlDialect, PostgresDialect } from "kysely";
 import type * as Mysql2 from "mysql2";
 import type PgModule from "pg";
 import type { Database } from "./database.js";
+import { attachDbEvents, createDbEvents } from "./events.js";
 import { createSqliteDb, type SqliteOptions } from "./sqlite/connect.js";
 
 export type DialectName = "sqlite" | "postgres" | "mysql";
@@ -17,27 +18,37 @@ export function dialectOf(databaseUrl: string): DialectName {
 const require = createRequire(import.meta.url);
 
 /** Options that only SQLite uses (db/sqlite/); PostgreSQL and MySQL ignore them. */
-export type DbOptions = SqliteOptions;
+export type DbOptions = Omit<SqliteOptions, "onCheckpointThreadDeath">;
 
-/** One Kysely<Database> whatever the dialect: everything above this file sees only that interface. */
+/**
+ * One Kysely<Database> whatever the dialect: everything above this file sees only that interface.
+ * Connection errors and the checkpoint thread's death are reported through dbEventsOf(db) (db/events.ts).
+ */
 export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<Database> {
   const dialect = dialectOf(databaseUrl);
-  if (dialect === "sqlite") return createSqliteDb(databaseUrl.slice("sqlite:".length) || ":memory:", options);
+  const events = createDbEvents();
+  if (dialect === "sqlite")
+    return attachDbEvents(
+      createSqliteDb(databaseUrl.slice("sqlite:".length) || ":memory:", {
+        ...options,
+        onCheckpointThreadDeath: (error) => events.emit("checkpoint_thread_died", error),
+      }),
+      events,
+    );
   if (dialect === "mysql") {
     const { createPool } = require("mysql2") as typeof Mysql2;
-    return new Kysely<Database>({
-      dialect: new MysqlDialect({
-        pool: createPool({
-          uri: databaseUrl,
-          connectionLimit: 10,
-          supportBigNumbers: true,
-          bigNumberStrings: false,
-          // An unreachable server fails a request within seconds instead of at the OS's TCP timeout.
-          connectTimeout: 5_000,
-          enableKeepAlive: true,
-        }),
-      }),
+    const pool = createPool({
+      uri: databaseUrl,
+      connectionLimit: 10,
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      // An unreachable server fails a request within seconds instead of at the OS's TCP timeout.
+      connectTimeout: 5_000,
+      enableKeepAlive: true,
     });
+    // A pooled connection emits "error" when it dies (killed, the server gone); the pool drops it.
+    pool.on("connection", (connection) => connection.on("error", (error) => events.emit("pool_error", error)));
+    return attachDbEvents(new Kysely<Database>({ dialect: new MysqlDialect({ pool }) }), events);
   }
   const pg = require("pg") as typeof PgModule;
   // PostgreSQL returns int8 as text by default; our int8 columns are Unix milliseconds, well inside 2^53.
@@ -54,11 +65,12 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<D
   });
   // An idle client whose server connection dies (a PostgreSQL restart, a proxy's idle timeout) is emitted
   // as a pool "error"; with no listener that crashes the process. The pool drops the client and the next
-  // query opens a fresh connection, so there is nothing else to do.
+  // query opens a fresh connection, so there is nothing else to do (the client's own "error", below, reports it).
   pool.on("error", () => undefined);
   // A client lent out (inside a transaction, between two of its statements) whose backend is killed emits
   // "error" on itself; unheard, that would crash the process. The statement in flight, or the next one,
   // fails with the connection's error (answered 503 unavailable), and the pool drops the client on release.
-  pool.on("connect", (client) => client.on("error", () => undefined));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // Every client's "error" (idle or lent out) is reported once, here.
+  pool.on("connect", (client) => client.on("error", (error) => events.emit("pool_error", error)));
+  return attachDbEvents(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), events);
 }

@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { Logger } from "pino";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { DbEvents } from "../db/events.js";
 
 export interface Metrics {
   registry: Registry;
@@ -89,17 +91,24 @@ export function installMetrics(app: FastifyInstance): Metrics {
 
 /** What the mail outbox reports (notify/outbox-mailer.ts). */
 interface OutboxStatsSource {
-  stats(): Promise<{ queued: number; sent: number; failed: number; attemptsFailed: number; oldestAgeSeconds: number }>;
+  stats(): Promise<{
+    queued: number;
+    sent: number;
+    failed: number;
+    attemptsFailed: number;
+    workerErrors: number;
+    oldestAgeSeconds: number;
+  }>;
 }
 
 /**
  * The mail outbox's gauges, read from the outbox table when /metrics is scraped: messages waiting,
- * the age of the oldest, and this process's sent, given-up and failed-attempt counts.
+ * the age of the oldest, and this process's sent, given-up, failed-attempt and worker-error counts.
  */
 export function installOutboxMetrics(metrics: Metrics, outbox: OutboxStatsSource): void {
   const registers = [metrics.registry];
   let snapshot: ReturnType<OutboxStatsSource["stats"]> | null = null;
-  // One query per scrape, shared by the five gauges.
+  // One query per scrape, shared by the gauges.
   const read = async (): Promise<Awaited<ReturnType<OutboxStatsSource["stats"]>>> => {
     snapshot ??= outbox.stats().finally(() => setTimeout(() => (snapshot = null), 0).unref());
     return snapshot;
@@ -117,4 +126,46 @@ export function installOutboxMetrics(metrics: Metrics, outbox: OutboxStatsSource
   gauge("tessera_mail_sent_total", "Messages this process delivered", (s) => s.sent);
   gauge("tessera_mail_failed_total", "Messages this process gave up on after 24 hours", (s) => s.failed);
   gauge("tessera_mail_attempts_failed_total", "Delivery attempts that failed in this process", (s) => s.attemptsFailed);
+  gauge(
+    "tessera_mail_outbox_worker_errors_total",
+    "Outbox worker passes that failed in this process (the outbox unreadable or unwritable)",
+    (s) => s.workerErrors,
+  );
+}
+
+/** What is logged of a driver's error: its code and the first words of its message, never a URL. */
+function reasonOf(error: unknown): { code?: string; reason: string } {
+  const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : undefined;
+  const reason = error instanceof Error ? error.message.slice(0, 200) : String(error).slice(0, 200);
+  return { ...(code === undefined ? {} : { code }), reason };
+}
+
+/**
+ * Logs and counts the database's trouble that no query sees (db/events.ts): pooled connections that
+ * error, and the SQLite checkpoint thread's death. Returns the function that stops listening.
+ */
+export function installDbTroubleMetrics(metrics: Metrics, events: DbEvents, log: Logger): () => void {
+  const registers = [metrics.registry];
+  const poolErrors = new Counter({
+    name: "tessera_db_pool_errors_total",
+    help: "Pooled database connections that failed (killed, cut off); the pool replaces them",
+    registers,
+  });
+  const checkpointDeaths = new Counter({
+    name: "tessera_sqlite_checkpoint_thread_deaths_total",
+    help: "Times the SQLite checkpoint thread died; commits checkpoint the WAL themselves meanwhile",
+    registers,
+  });
+  return events.on((kind, error) => {
+    if (kind === "pool_error") {
+      poolErrors.inc();
+      log.warn(reasonOf(error), "database connection failed; the pool drops it and opens a new one when needed");
+      return;
+    }
+    checkpointDeaths.inc();
+    log.error(
+      reasonOf(error),
+      "SQLite checkpoint thread died; commits checkpoint the WAL themselves, a new thread may start after a minute",
+    );
+  });
 }

@@ -58,8 +58,9 @@ for (const dialect of testDialects()) {
   const name = dialect.name;
   describe(`the database connections killed mid-load [${name}]`, () => {
     let t: TestApp;
+    const lines: string[] = [];
     beforeAll(async () => {
-      t = await appOn(dialect);
+      t = await appOn(dialect, { logger: { level: "info", stream: { write: (line) => void lines.push(line) } } });
     });
     afterAll(async () => t.close());
 
@@ -94,6 +95,11 @@ for (const dialect of testDialects()) {
       // Recovered: the next requests are served as before.
       expect((await call(t.app, "GET", "/api/user/me", { token: accessToken })).status).toBe(200);
       expect((await call(t.app, "GET", "/readyz")).status).toBe(200);
+      // Each pooled connection killed is logged and counted, whether it was idle or lent out.
+      const metrics = (await call(t.app, "GET", "/metrics")).text;
+      const poolErrors = Number(/^tessera_db_pool_errors_total (\d+)$/m.exec(metrics)?.[1]);
+      expect(poolErrors).toBeGreaterThanOrEqual(3);
+      expect(lines.filter((line) => line.includes("database connection failed")).length).toBe(poolErrors);
     });
 
     if (name === "postgres")

@@ -3,7 +3,6 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll } from "vitest";
 import { buildApp } from "../../src/app.js";
@@ -14,6 +13,7 @@ import { createDb } from "../../src/db/connect.js";
 import { createLogger } from "../../src/logger.js";
 import type { Database } from "../../src/db/database.js";
 import { migrateToLatest } from "../../src/db/migrator.js";
+import { createRedisClient, redisReady } from "../../src/redis.js";
 import type { Notifier } from "../../src/modules/notify/notifier.js";
 import type { TestDialect } from "./dialects.js";
 
@@ -47,6 +47,8 @@ export interface TestAppOptions {
   webDist?: string;
   /** SQLite group commit (on by default, as in the server); off for two instances in one process, see DbOptions. */
   groupCommit?: boolean;
+  /** SQLite files: checkpoint the WAL on a thread of its own under write load, as the server does. */
+  checkpointThread?: boolean;
 }
 
 export function newSecretKey(): string {
@@ -71,13 +73,18 @@ export async function buildTestApp(options: TestAppOptions): Promise<TestApp> {
     },
     { webDist: options.webDist ?? null },
   );
-  const db = createDb(config.databaseUrl, { groupCommit: options.groupCommit !== false });
+  const db = createDb(config.databaseUrl, {
+    groupCommit: options.groupCommit !== false,
+    checkpointThread: options.checkpointThread === true,
+  });
   await migrateToLatest(db);
   const keys = parseSecretKeys(config.secretKey ?? secretKey);
   const [primary] = keys;
   if (primary === undefined) throw new Error("no key");
   const clock = options.clock ?? fixedClock(testEpochSeconds);
-  const redis = config.redisUrl === null ? null : new Redis(config.redisUrl);
+  // The server's own client (no offline queue): the suite's first requests wait for its connection.
+  const redis = config.redisUrl === null ? null : createRedisClient(config.redisUrl);
+  if (redis !== null) await redisReady(redis);
   const app = await buildApp(config, {
     db,
     clock,

@@ -20,6 +20,8 @@ export interface CheckpointerOptions {
   windowMs?: number;
   /** The thread stops after this long without a write. */
   idleMs?: number;
+  /** Called when the thread dies on its own (not when told to stop), with its error or exit code. */
+  onDeath?: (error: unknown) => void;
 }
 
 export interface Checkpointer {
@@ -42,7 +44,7 @@ export interface Checkpointer {
 export function createCheckpointer(
   path: string,
   writer: SQLite.Database,
-  { startAfterWrites = 64, windowMs = 1000, idleMs = 20_000 }: CheckpointerOptions = {},
+  { startAfterWrites = 64, windowMs = 1000, idleMs = 20_000, onDeath }: CheckpointerOptions = {},
 ): Checkpointer {
   let worker: Worker | null = null;
   let idleTimer: NodeJS.Timeout | null = null;
@@ -71,14 +73,16 @@ export function createCheckpointer(
       workerData: { path, intervalMs: checkpointIntervalMs },
     });
     thread.unref();
-    const ended = (): void => {
+    const ended = (reason: unknown): void => {
       // A thread that died (rather than one told to stop) hands checkpoints back to the commits.
       if (worker !== thread) return;
       worker = null;
       diedAt = Date.now();
       if (idleTimer !== null) clearInterval(idleTimer);
       idleTimer = null;
-      if (!closed) useDefaultThreshold();
+      if (closed) return;
+      useDefaultThreshold();
+      onDeath?.(reason);
     };
     thread.on("error", ended);
     thread.on("exit", ended);

@@ -20,6 +20,8 @@ export interface SqliteOptions {
    * wait synchronously for a lock the first can only release once it returns.
    */
   groupCommit?: boolean;
+  /** Hears of the checkpoint thread dying (it is not restarted for a minute; the commits checkpoint meanwhile). */
+  onCheckpointThreadDeath?: (error: unknown) => void;
 }
 
 /**
@@ -43,7 +45,11 @@ export function createSqliteDb(path: string, options: SqliteOptions = {}): Kysel
   // the savepoint) stays in memory instead of spilling to a temporary file once a group passes 64 KiB.
   sqlite.pragma("temp_store = MEMORY");
   const checkpointer =
-    options.checkpointThread === true && path !== ":memory:" ? createCheckpointer(path, sqlite) : null;
+    options.checkpointThread === true && path !== ":memory:"
+      ? createCheckpointer(path, sqlite, {
+          ...(options.onCheckpointThreadDeath === undefined ? {} : { onDeath: options.onCheckpointThreadDeath }),
+        })
+      : null;
   const reader = path === ":memory:" ? null : new SQLite(path, { readonly: true });
   reader?.pragma("busy_timeout = 5000");
   const listeners: (() => void)[] = [];

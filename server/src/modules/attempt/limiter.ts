@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import type { RedisLink } from "../../redis.js";
 
 /**
  * Fixed-window counters for per-account limits (failed logins, link requests).
@@ -76,6 +77,37 @@ export function createRedisCounterStore(redis: Redis, prefix = "tessera:count:")
     },
     async close() {
       // The Redis connection belongs to the app, which closes it.
+    },
+  };
+}
+
+/**
+ * Redis while it answers, this instance's memory while it does not (SPEC "Staying up"): a limit
+ * still applies during an outage, counted per instance as without REDIS_URL, and never fails a request.
+ */
+export function createFallbackCounterStore(
+  shared: CounterStore,
+  local: CounterStore,
+  link: Pick<RedisLink, "usable" | "succeeded" | "failed">,
+): CounterStore {
+  const either = async <T>(run: (store: CounterStore) => Promise<T>): Promise<T> => {
+    if (link.usable()) {
+      try {
+        const result = await run(shared);
+        link.succeeded();
+        return result;
+      } catch (error) {
+        link.failed(error);
+      }
+    }
+    return run(local);
+  };
+  return {
+    hit: (key, windowInSeconds) => either((store) => store.hit(key, windowInSeconds)),
+    peek: (key) => either((store) => store.peek(key)),
+    release: (key) => either((store) => store.release(key)),
+    async close() {
+      await Promise.all([shared.close(), local.close()]);
     },
   };
 }

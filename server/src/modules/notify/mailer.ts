@@ -22,6 +22,7 @@ export interface MailTransport {
 
 /** What the outbox holds right now, for /metrics. */
 export interface OutboxStats {
+  /** NaN, like `oldestAgeSeconds`, when the outbox cannot be read (the database down). */
   queued: number;
   /** Messages sent by this process since it started. */
   sent: number;
@@ -29,6 +30,8 @@ export interface OutboxStats {
   failed: number;
   /** Failed delivery attempts by this process since it started. */
   attemptsFailed: number;
+  /** Worker passes that failed in this process (the outbox could not be read or written). */
+  workerErrors: number;
   /** Age in seconds of the oldest message waiting; 0 when none waits. */
   oldestAgeSeconds: number;
 }
@@ -65,6 +68,7 @@ export const droppingMailer: Mailer = {
   defer: () => undefined,
   idle: () => Promise.resolve(),
   outbox: () => Promise.resolve(null),
-  stats: () => Promise.resolve({ queued: 0, sent: 0, failed: 0, attemptsFailed: 0, oldestAgeSeconds: 0 }),
+  stats: () =>
+    Promise.resolve({ queued: 0, sent: 0, failed: 0, attemptsFailed: 0, workerErrors: 0, oldestAgeSeconds: 0 }),
   close: () => Promise.resolve(),
 };

@@ -59,7 +59,7 @@ export function createMailer(options: MailerOptions): Mailer {
   const keepOutbox = options.keepOutbox === true;
   const workerId = randomId();
   const aad = (id: string): string => aadFor("mail_outbox", "body_ciphertext", id);
-  const counts = { sent: 0, failed: 0, attemptsFailed: 0 };
+  const counts = { sent: 0, failed: 0, attemptsFailed: 0, workerErrors: 0 };
   let tasks = 0;
   let closed = false;
   let pass: Promise<void> | null = null;
@@ -131,7 +131,10 @@ export function createMailer(options: MailerOptions): Mailer {
       return pass;
     }
     pass = work()
-      .catch((error: unknown) => log.error({ err: describe(error) }, "mail outbox worker pass failed"))
+      .catch((error: unknown) => {
+        counts.workerErrors += 1;
+        log.error({ err: describe(error) }, "mail outbox worker pass failed");
+      })
       .finally(() => {
         pass = null;
         schedule(pollIntervalInMs);
@@ -200,7 +203,8 @@ export function createMailer(options: MailerOptions): Mailer {
       }));
     },
     async stats() {
-      const waiting = await outbox.waiting(db);
+      // The outbox unreadable (the database down): NaN for what lives there, /metrics still answers.
+      const waiting = await outbox.waiting(db).catch(() => ({ count: Number.NaN, oldest: Number.NaN }));
       const oldest = waiting.oldest === null ? 0 : Math.max(0, (clock.now() - waiting.oldest) / 1000);
       return { queued: waiting.count, ...counts, oldestAgeSeconds: oldest };
     },

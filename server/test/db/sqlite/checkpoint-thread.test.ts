@@ -109,7 +109,8 @@ describe("SQLite checkpoint thread, started on demand", () => {
     const writerPath = join(dir, "dying.db");
     const writer = new SQLite(writerPath);
     writer.pragma("journal_mode = WAL");
-    const checkpointer = createCheckpointer(path, writer, { startAfterWrites: 5 });
+    const deaths: unknown[] = [];
+    const checkpointer = createCheckpointer(path, writer, { startAfterWrites: 5, onDeath: (e) => deaths.push(e) });
     try {
       for (let i = 0; i < 5; i++) checkpointer.noteWrite();
       expect(checkpointer.running).toBe(true);
@@ -118,6 +119,9 @@ describe("SQLite checkpoint thread, started on demand", () => {
       expect(threshold(writer)).toBe(1000);
       for (let i = 0; i < 50; i++) checkpointer.noteWrite();
       expect(checkpointer.running).toBe(false);
+      // Reported once (its "error" and its "exit" are one death), with the reason.
+      expect(deaths).toHaveLength(1);
+      expect(String(deaths[0])).toMatch(/directory does not exist/);
     } finally {
       checkpointer.close();
       writer.close();
