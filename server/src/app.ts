@@ -96,11 +96,10 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
       : createFallbackCounterStore(createRedisCounterStore(redis.client), memoryCounters, redis.link);
   const mailer = deps.mailer ?? createMailerFromConfig(config, { db: deps.db, keyring: deps.keyring, log });
   const notifier = deps.notifier ?? createMailNotifier({ mailer, clock: deps.clock });
-  const oidcCookieKey = Buffer.from(
-    hkdfSync("sha256", deps.secretKey.key, Buffer.alloc(0), "tessera oidc cookie signing", 32),
-  );
+  const derived = (context: string): Buffer =>
+    Buffer.from(hkdfSync("sha256", deps.secretKey.key, Buffer.alloc(0), context, 32));
   const services = createServices({
-    oidcCookieKey,
+    oidcKeys: { cookie: derived("tessera oidc cookie signing"), storage: derived("tessera oidc storage") },
     config,
     db: deps.db,
     clock: deps.clock,
@@ -126,10 +125,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   app.removeContentTypeParser("text/plain");
   installInputGuard(app);
 
-  const cookieSecret = Buffer.from(
-    hkdfSync("sha256", deps.secretKey.key, Buffer.alloc(0), "tessera cookie signing", 32),
-  );
-  await app.register(cookie, { secret: cookieSecret });
+  await app.register(cookie, { secret: derived("tessera cookie signing") });
   await registerSecurityHeaders(app, { corsOrigins: config.corsOrigins });
   await registerRateLimit(app, redis);
   await registerSwagger(app, config);

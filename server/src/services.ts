@@ -87,9 +87,8 @@ export interface Services {
 }
 
 /**
- * Wires every service once, lowest module first (README "Architecture"): each receives only services
- * of modules below its own, so nothing calls up and nothing needs a callback. Routes and the CLI
- * receive the result; nothing reads globals.
+ * Wires every service once, lowest module first (README "Architecture"): each receives only services of
+ * lower modules, so nothing calls up or needs a callback. Routes and the CLI receive it; nothing reads globals.
  */
 export function createServices(deps: {
   config: Readonly<Config>;
@@ -101,8 +100,8 @@ export function createServices(deps: {
   notifier: Notifier;
   /** @default a mailer that drops everything (the CLI sends no mail) */
   mailer?: Mailer;
-  /** Signs the OpenID Connect provider's cookies. @default a random key (the CLI serves no OIDC) */
-  oidcCookieKey?: Buffer;
+  /** Sign the OpenID Connect provider's cookies, key its stored ids. @default random (the CLI serves no OIDC) */
+  oidcKeys?: { cookie: Buffer; storage: Buffer };
 }): Services {
   const { config, db, clock, keyring, log, notifier } = deps;
   const mailer = deps.mailer ?? droppingMailer;
@@ -183,6 +182,18 @@ export function createServices(deps: {
     audit,
     requireEmailVerification: config.requireEmailVerification,
   });
+  const oidcClients = createOidcClientService({ db, clock, audit });
+  const oidc = createOidcService({
+    db,
+    tokens,
+    audit,
+    sessions,
+    keyring,
+    issuer: config.publicUrl,
+    keys: deps.oidcKeys ?? { cookie: randomBytes(32), storage: randomBytes(32) },
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    refreshTokenTtlSeconds,
+  });
   const passwords = createPasswordService({
     db,
     hasher,
@@ -193,20 +204,10 @@ export function createServices(deps: {
     addressLinks,
     audit,
     notifier,
-  });
-  const oidcClients = createOidcClientService({ db, clock, audit });
-  const oidc = createOidcService({
-    db,
-    tokens,
-    audit,
-    sessions,
-    issuer: config.publicUrl,
-    cookieKey: deps.oidcCookieKey ?? randomBytes(32),
-    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
-    refreshTokenTtlSeconds,
+    oidc,
   });
   const account = createAccountService({ db, secondFactor, sessions, devices, email, audit, notifier, oidc });
-  const admin = createAdminService({ db, clock, sessions, audit, secondFactor, enrollment, account });
+  const admin = createAdminService({ db, clock, sessions, audit, secondFactor, enrollment, account, oidc });
   const policy = createPolicyService({ db, clock, audit });
   const forwardAuth = createForwardAuthService(config.forwardAuthRules);
   const purger = createPurger({ db, clock, log });

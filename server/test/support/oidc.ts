@@ -30,10 +30,13 @@ export interface OidcTestServer extends TestApp {
  * Tessera listening on a real port with PUBLIC_URL (the issuer) set to it, on the real clock (the OIDC library
  * keeps real time), so a stock relying party can talk to it over HTTP.
  */
-export async function oidcServer(dialect: TestDialect): Promise<OidcTestServer> {
+export async function oidcServer(dialect: TestDialect, env: Record<string, string> = {}): Promise<OidcTestServer> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const t = await appOn(dialect, { env: { PUBLIC_URL: issuer }, clock: fixedClock(Math.floor(Date.now() / 1000)) });
+  const t = await appOn(dialect, {
+    env: { ...env, PUBLIC_URL: issuer },
+    clock: fixedClock(Math.floor(Date.now() / 1000)),
+  });
   await t.app.listen({ port, host: "127.0.0.1" });
   return { ...t, issuer };
 }

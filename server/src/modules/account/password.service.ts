@@ -6,6 +6,7 @@ import type { AddressLinkService } from "../email/address-link.service.js";
 import type { LinkService } from "../email/link.service.js";
 import { deleteUserChallenges } from "../login/challenge.repository.js";
 import type { Notifier } from "../notify/notifier.js";
+import type { OidcService } from "../oidc/oidc.service.js";
 import type { ReauthProof } from "../second-factor/second-factor.js";
 import type { SecondFactorService } from "../second-factor/second-factor.service.js";
 import type { TrustedDeviceService } from "../second-factor/trusted-device/trusted-device.service.js";
@@ -38,12 +39,14 @@ export function createPasswordService(deps: {
   addressLinks: AddressLinkService;
   audit: AuditService;
   notifier: Notifier;
+  oidc: Pick<OidcService, "deleteUserRows">;
 }): PasswordService {
-  const { db, hasher, secondFactor, sessions, devices, links, addressLinks, audit, notifier } = deps;
+  const { db, hasher, secondFactor, sessions, devices, links, addressLinks, audit, notifier, oidc } = deps;
 
   /**
    * The new hash, and everything a password change ends: sessions but `exceptSessionId`, remembered
-   * devices, and logins waiting for their second step (a started login must start over).
+   * devices, logins waiting for their second step (a started login must start over), and every grant
+   * to another application (OpenID Connect refresh and access tokens, provider sessions).
    */
   async function replacePassword(
     userId: string,
@@ -56,6 +59,7 @@ export function createPasswordService(deps: {
       await users.setPasswordHash(trx, userId, passwordHash);
       await sessions.revokeOthers(userId, exceptSessionId, trx);
       await devices.revokeAll(userId, trx);
+      await oidc.deleteUserRows(trx, userId);
       await deleteUserChallenges(trx, userId);
       await audit.record({ type: event, userId, meta }, trx);
     });

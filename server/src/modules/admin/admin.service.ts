@@ -7,6 +7,7 @@ import type { RequestMeta } from "../../request-meta.js";
 import type { AccountService } from "../account/account.service.js";
 import type { AuditEventView } from "../audit/audit.events.js";
 import type { AuditService } from "../audit/audit.service.js";
+import type { OidcService } from "../oidc/oidc.service.js";
 import type { SecondFactorEnrollment } from "../second-factor/enrollment.service.js";
 import type { SecondFactorService } from "../second-factor/second-factor.service.js";
 import type { SessionService, SessionView } from "../session/session.service.js";
@@ -66,8 +67,10 @@ export function createAdminService(deps: {
   secondFactor: SecondFactorService;
   enrollment: SecondFactorEnrollment;
   account: AccountService;
+  /** Lock, "revoke sessions" and a two-factor reset end the user's grants to other applications too. */
+  oidc: Pick<OidcService, "deleteUserRows">;
 }): AdminService {
-  const { db, sessions, audit, secondFactor, enrollment, account } = deps;
+  const { db, sessions, audit, secondFactor, enrollment, account, oidc } = deps;
   const viewOf = (row: users.UserRow): AdminUserView => ({ ...userViewFromRow(row), locked: row.locked === 1 });
   const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -114,6 +117,7 @@ export function createAdminService(deps: {
         await (locked ? assertAnotherAdminRemains(trx, userId) : existingIn(trx, userId));
         await users.setLocked(trx, userId, locked);
         if (locked) await sessions.revokeOthers(userId, null, trx);
+        if (locked) await oidc.deleteUserRows(trx, userId);
         const type = locked ? "account_locked" : "account_unlocked";
         await audit.record({ type, userId, actorId: actor?.id ?? null, meta }, trx);
       });
@@ -123,6 +127,7 @@ export function createAdminService(deps: {
       await existing(userId);
       return db.transaction().execute(async (trx) => {
         const count = await sessions.revokeOthers(userId, null, trx);
+        await oidc.deleteUserRows(trx, userId);
         const detail = { sessions: count };
         await audit.record(
           { type: "sessions_revoked_by_admin", userId, actorId: actor?.id ?? null, meta, detail },
@@ -132,7 +137,10 @@ export function createAdminService(deps: {
       });
     },
 
-    resetSecondFactor: (actor, userId, meta) => enrollment.resetByAdmin(userId, meta, actor?.id ?? null),
+    async resetSecondFactor(actor, userId, meta) {
+      await enrollment.resetByAdmin(userId, meta, actor?.id ?? null);
+      await oidc.deleteUserRows(db, userId);
+    },
 
     async setRoles(actor, userId, roles, meta) {
       const bad = roles.filter((role) => !isRoleName(role));

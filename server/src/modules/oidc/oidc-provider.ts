@@ -2,12 +2,14 @@ import type { Kysely } from "kysely";
 import type { Configuration, interactionPolicy as InteractionPolicy, KoaContextWithOIDC } from "oidc-provider";
 import type Provider from "oidc-provider";
 import { constantTimeEqual } from "../../crypto/constant-time.js";
+import type { Keyring } from "../../crypto/encryption.js";
 import { hashSecret } from "../../crypto/hash.js";
 import type { Database } from "../../db/database.js";
 import type { TokenService } from "../token/token.service.js";
 import { findUserById } from "../user/user.repository.js";
 import { createOidcAdapter, type TesseraClientMetadata } from "./oidc-adapter.js";
 import { errorPage, logoutPage } from "./oidc-pages.js";
+import { createOidcSeal } from "./oidc-seal.js";
 
 /** The ID token's `acr`: whether the person proved a second factor (NIST AAL 2) or only one. */
 export const acrOneFactor = "urn:tessera:aal1";
@@ -40,7 +42,9 @@ export interface OidcProviderOptions {
   tokens: TokenService;
   /** PUBLIC_URL: the issuer. */
   issuer: string;
-  cookieKey: Buffer;
+  /** `cookie` signs the provider's cookies, `storage` keys the stored ids (HMAC); the keyring encrypts documents. */
+  keys: { cookie: Buffer; storage: Buffer };
+  keyring: Keyring;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
 }
@@ -86,11 +90,11 @@ export async function createOidcProvider(options: OidcProviderOptions): Promise<
   // Loaded on first use: commands that serve no OIDC (the CLI) never load it.
   const { default: ProviderClass, interactionPolicy, errors } = await import("oidc-provider");
   const configuration: Configuration = {
-    adapter: createOidcAdapter(db, errors),
+    adapter: createOidcAdapter(db, errors, createOidcSeal(options.keys.storage, options.keyring)),
     jwks: { keys: await tokens.privateJwks() },
     routes: { ...oidcRoutes },
     cookies: {
-      keys: [options.cookieKey.toString("base64url")],
+      keys: [options.keys.cookie.toString("base64url")],
       names: {
         session: "tessera_oidc_session",
         interaction: "tessera_oidc_interaction",

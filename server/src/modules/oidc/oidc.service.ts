@@ -43,7 +43,11 @@ export interface OidcService {
   noteLogout(req: IncomingMessage, sessionId: string | null, meta: RequestMeta): void;
   /** The person declined: the application receives access_denied. */
   abort(raw: Raw): Promise<string>;
-  /** An account's grants, tokens and sessions, deleted with the account. */
+  /**
+   * Ends every grant of an account: its codes, access and refresh tokens, grants and provider sessions. With
+   * the account's deletion, and wherever all its Tessera sessions end (password reset or change, an
+   * administrator's lock, two-factor reset or "revoke sessions").
+   */
   deleteUserRows(executor: Kysely<Database>, userId: string): Promise<void>;
 }
 
