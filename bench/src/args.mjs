@@ -13,11 +13,13 @@ export const USAGE = `usage: npm run bench -- [flags]
   --warmup-users N      more 2FA users per target for one untimed /2fa/login pass before the
                         first round, so no target is timed while its JIT is cold (default 500,
                         quick 100; 0 skips it)
+  --idle N              seconds every server sits idle after the load before its RSS is read
+                        (default 60, quick 30; 0 skips it)
   --hash-memory KiB     argon2id memory (default 19456, OWASP)
   --hash-iterations N   argon2id iterations (default 2)
   --hash-loops N        concurrent verify loops for the bare hash ceiling (default 8)
   --only a,b            run only these scenarios (register, login, login_mfa, mfa_login,
-                        me, forward_auth, refresh, jwks, mixed)
+                        passkey_login, passkey_2fa, me, forward_auth, refresh, jwks, mixed)
   --no-better-auth      skip the peer
   --no-tessera          skip Tessera (to check the harness against the peer alone)
   --profile             instead of the comparison: run Tessera under node --cpu-prof with the
@@ -36,6 +38,7 @@ const OPTIONS = {
   "hash-connections": { type: "string" },
   "mfa-users": { type: "string" },
   "warmup-users": { type: "string" },
+  idle: { type: "string" },
   "hash-memory": { type: "string" },
   "hash-iterations": { type: "string" },
   "hash-loops": { type: "string" },
@@ -94,6 +97,7 @@ export function readArgs(argv, env = process.env) {
     hashConnections: int("hash-connections", 16),
     mfaUsers: int("mfa-users", quick ? 1000 : 3000, 10),
     warmupUsers: int("warmup-users", quick ? 100 : 500, 0),
+    idleSec: int("idle", quick ? 30 : 60, 0),
     hash: {
       memoryKiB: int("hash-memory", 19456, 1024),
       iterations: int("hash-iterations", 2),

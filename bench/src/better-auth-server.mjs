@@ -1,4 +1,4 @@
-// The peer: better-auth with email+password and its twoFactor plugin on better-sqlite3,
+// The peer: better-auth with email+password, its twoFactor and passkey plugins on better-sqlite3,
 // password hashing through @node-rs/argon2 at the same cost as Tessera, served by node:http.
 //
 // Run as a child process with env:
@@ -11,6 +11,7 @@ import { betterAuth } from "better-auth";
 import { getMigrations } from "better-auth/db/migration";
 import { toNodeHandler } from "better-auth/node";
 import { twoFactor } from "better-auth/plugins";
+import { passkey } from "@better-auth/passkey";
 
 const port = Number(process.env.PORT);
 const baseURL = `http://127.0.0.1:${port}`;
@@ -40,7 +41,8 @@ const options = {
       verify: ({ hash: encoded, password }) => verify(encoded, password),
     },
   },
-  plugins: [twoFactor({ issuer: "bench" })],
+  // Passkeys: RP ID from baseURL (127.0.0.1), the expected origin from the request's Origin header.
+  plugins: [twoFactor({ issuer: "bench" }), passkey({ rpName: "bench" })],
   rateLimit: { enabled: false },
   telemetry: { enabled: false },
   logger: { level: "error" },

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cookiesFrom, expectOk, mapLimit } from "./http.mjs";
+import { SoftAuthenticator } from "./authenticator.mjs";
+import { cookiesFrom, expectOk, mapLimit, request } from "./http.mjs";
 import { freePort, startChild } from "./proc.mjs";
 import { codeFor, currentStep, stepAfter, totpFromUri } from "./totp.mjs";
 
@@ -56,6 +57,8 @@ class BetterAuthTarget {
     this.jsonHeaders = { "content-type": "application/json", origin: base };
     this.plainUsers = [];
     this.mfaUsers = [];
+    this.passkeyUsers = [];
+    this.authenticator = new SoftAuthenticator(base);
   }
 
   async stop() {
@@ -102,7 +105,71 @@ class BetterAuthTarget {
     this.warmupUsers = enrolled.slice(mfaCount);
   }
 
+  /** `count` users with a passkey of this.authenticator (generate-register-options → verify-registration). */
+  async preparePasskeyUsers({ count, concurrency = 8 }) {
+    this.passkeyUsers = await mapLimit(Array.from({ length: count }), concurrency, async () => {
+      const user = await this.signUp(this.nextEmail("pk"));
+      const res = await request(this.base, "GET", "/api/auth/passkey/generate-register-options", {
+        headers: { ...this.origin, cookie: user.cookie },
+      });
+      if (res.status !== 200)
+        throw new Error(`generate-register-options answered ${res.status}: ${JSON.stringify(res.body)}`);
+      const cookie = [user.cookie, ...cookiesFrom(res.headers)].join("; ");
+      const response = this.authenticator.create(res.body);
+      await this.post("/api/auth/passkey/verify-registration", { response, name: "bench" }, cookie);
+      return { email: user.email, credential: this.authenticator.credentials.at(-1) };
+    });
+  }
+
   // ---- scenarios ----
+
+  /**
+   * Passkey sign-in, one per iteration: GET /api/auth/passkey/generate-authenticate-options (the
+   * challenge is kept server-side under a signed cookie) then POST /api/auth/passkey/verify-authentication
+   * {response} with that cookie; the passkey users taken in turn; time-bounded.
+   */
+  async passkey_login_spec({ connections }) {
+    let next = 0;
+    return {
+      base: this.base,
+      method: "GET",
+      path: "/api/auth/passkey/generate-authenticate-options",
+      headers: this.origin,
+      connections,
+      iterations: true,
+      requests: [
+        {
+          method: "GET",
+          path: "/api/auth/passkey/generate-authenticate-options",
+          onResponse: (status, body, context, headers) => {
+            if (status !== 200) return;
+            context.options = JSON.parse(body);
+            const setCookie = Object.entries(headers).find(([name]) => name.toLowerCase() === "set-cookie")?.[1] ?? [];
+            context.cookie = [setCookie]
+              .flat()
+              .map((line) => String(line).split(";")[0])
+              .join("; ");
+          },
+        },
+        {
+          method: "POST",
+          path: "/api/auth/passkey/verify-authentication",
+          setupRequest: (req, context) => {
+            const user = this.passkeyUsers[next++ % this.passkeyUsers.length];
+            const response = context.options ? this.authenticator.get(context.options, user.credential) : {};
+            return {
+              ...req,
+              method: "POST",
+              path: "/api/auth/passkey/verify-authentication",
+              headers: { ...this.jsonHeaders, cookie: context.cookie ?? "" },
+              body: JSON.stringify({ response }),
+            };
+          },
+        },
+      ],
+      check: (body) => typeof body?.session?.token === "string",
+    };
+  }
 
   async register_spec({ connections }) {
     return {

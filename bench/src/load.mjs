@@ -22,7 +22,9 @@ function startOne(spec, durationSec, maxSeconds) {
   // autocannon notices the end of a count-bounded run only at its next 1-s sample tick, so the
   // elapsed time is taken here: from the start to the last response.
   const probe = { samples: [], checked: 0, unexpected: 0, started: performance.now(), lastResponse: null };
-  opts.requests = (spec.requests ?? [{}]).map((r) => withProbe(r, spec, probe));
+  probe.iterations = 0;
+  const requests = spec.requests ?? [{}];
+  opts.requests = requests.map((r, i) => withProbe(r, spec, probe, i === requests.length - 1));
   if (spec.amount) opts.amount = spec.amount;
   else opts.duration = durationSec;
 
@@ -38,8 +40,10 @@ function startOne(spec, durationSec, maxSeconds) {
 /**
  * Keeps a few failing responses (status and body) for the report, and checks the first 2xx
  * bodies against `spec.check` so a scenario measures what it claims (e.g. a challenge, not tokens).
+ * `spec.check` applies to the last request of the list (the one that completes an iteration);
+ * `spec.iterations` counts iterations (2xx answers to that last request) instead of every 2xx.
  */
-function withProbe(request, spec, probe) {
+function withProbe(request, spec, probe, last) {
   const inner = request.onResponse;
   return {
     ...request,
@@ -47,7 +51,8 @@ function withProbe(request, spec, probe) {
       probe.lastResponse = performance.now();
       if (status < 200 || status > 299) {
         if (probe.samples.length < 3) probe.samples.push({ status, body: String(body).slice(0, 400) });
-      } else if (spec.check && probe.checked < 20) {
+      } else if (last) probe.iterations++;
+      if (status >= 200 && status <= 299 && last && spec.check && probe.checked < 20) {
         probe.checked++;
         let good;
         try {
@@ -70,9 +75,12 @@ function withProbe(request, spec, probe) {
 function summarize({ result, probe }, spec) {
   const end = probe.lastResponse ?? probe.started + (result.finish - result.start);
   const seconds = Math.max((end - probe.started) / 1000, 1e-3);
-  const ok = result["2xx"];
+  // A scenario of several requests per iteration (options + verify) counts completed iterations.
+  const ok = spec.iterations ? probe.iterations : result["2xx"];
   return {
     ok_rps: ok / seconds,
+    requests_per_s: result.requests.total / seconds,
+    iterations: Boolean(spec.iterations),
     requests: result.requests.total,
     ok,
     non2xx: result.non2xx,

@@ -28,6 +28,16 @@ export function readRss(pid) {
   }
 }
 
+/** Threads of a process (from /proc/<pid>/status), or null if gone. */
+export function readThreads(pid) {
+  try {
+    const match = /^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Samples a process's RSS every `intervalMs` until stop(); returns the max seen. */
 export function sampleRss(pid, intervalMs = 100) {
   let max = readRss(pid) ?? 0;

@@ -6,6 +6,7 @@ const num = (v, digits = 0) => (typeof v === "number" && Number.isFinite(v) ? v.
 const pct = (v) => (typeof v === "number" ? `${(v * 100).toFixed(0)}%` : "–");
 const times = (v) => (typeof v === "number" ? `${v.toFixed(2)}×` : "–");
 const mib = (v) => (typeof v === "number" ? (v / MiB).toFixed(0) : "–");
+const mb = (v) => (typeof v === "number" ? `${(v / 1e6).toFixed(1)} MB` : "–");
 const lat = (s) => (s ? `${num(s.p50_ms, 1)} / ${num(s.p99_ms, 1)}` : "–");
 
 function table(header, rows) {
@@ -98,6 +99,14 @@ export function renderCeilings(results) {
       `p=1, ${results.parameters.hash_loops} loops): ${num(c.hash?.verifies_per_s, 1)} verifies/s`,
     `bare Fastify GET /hello: ${num(c.hello?.ok_rps)} req/s, p50/p99 ${lat(c.hello)} ms`,
   ];
+  const fa = results.scenarios.forward_auth?.tessera?.median;
+  const me = results.scenarios.me?.tessera?.median;
+  if (fa || me) {
+    lines.push(
+      `forward-auth check (GET /api/forward-auth, nginx style): ${num(fa?.ok_rps)} req/s beside /api/user/me ` +
+        `${num(me?.ok_rps)} req/s (${pct(results.paired?.forward_auth_vs_me?.median)} of it, same round)`,
+    );
+  }
   const el = results.event_loop_during_login;
   const ms = (v) => (typeof v === "number" ? `${(v * 1000).toFixed(1)} ms` : "–");
   if (el) {
@@ -113,9 +122,14 @@ export function renderCeilings(results) {
   return lines.join("\n");
 }
 
-/** Target checks: [{ name, value, goal, pass }] – reported, never fatal. */
+/**
+ * Target checks: [{ name, value, goal, pass, margin, shown }] – reported, never fatal. `margin` is how
+ * far the value is past its line, as a share of the line (negative: short of it); SPEC §5 asks for 10%.
+ * PostgreSQL and idle-memory lines are listed only when the run measured them.
+ */
 export function evaluateTargets(results) {
   const p = (key) => results.paired?.[key]?.median ?? null;
+  const mem = results.memory?.tessera;
   const checks = [
     { name: "password login >= 90% of the bare argon2id rate", value: p("login_vs_hash"), goal: 0.9, fmt: pct },
     { name: "/api/user/me >= 10x better-auth /get-session", value: p("me_vs_better_auth"), goal: 10, fmt: times },
@@ -127,23 +141,72 @@ export function evaluateTargets(results) {
     },
     { name: "/api/user/me >= 50% of bare Fastify /hello", value: p("me_vs_hello"), goal: 0.5, fmt: pct },
     { name: "under login load /me keeps >= 50% of its idle rate", value: p("mixed_me_share"), goal: 0.5, fmt: pct },
+    {
+      name: "passkey second step >= 5x better-auth passkey sign-in (options+verify pairs)",
+      value: p("passkey_2fa_vs_better_auth"),
+      goal: 5,
+      fmt: times,
+    },
   ];
-  return checks.map((c) => ({
-    name: c.name,
-    value: c.value,
-    goal: c.goal,
-    pass: typeof c.value === "number" ? c.value >= c.goal : null,
-    shown: c.fmt(c.value),
-  }));
+  if (results.parameters?.postgres) {
+    checks.push(
+      { name: "PostgreSQL /api/user/me >= 50% of SQLite", value: p("pg_me_vs_sqlite"), goal: 0.5, fmt: pct },
+      { name: "PostgreSQL /2fa/login >= 50% of SQLite", value: p("pg_mfa_login_vs_sqlite"), goal: 0.5, fmt: pct },
+    );
+  }
+  if (mem) {
+    const idle = results.parameters?.idle_s;
+    checks.push(
+      { name: "idle RSS after start <= 100 MB", value: mem.start_rss, goal: 100e6, fmt: mb, atMost: true },
+      {
+        name: `idle RSS ${idle} s after the load <= 100 MB`,
+        value: mem.idle_rss,
+        goal: 100e6,
+        fmt: mb,
+        atMost: true,
+      },
+    );
+  }
+  return checks.map((c) => {
+    const known = typeof c.value === "number";
+    const margin = known ? (c.atMost ? 1 - c.value / c.goal : c.value / c.goal - 1) : null;
+    return {
+      name: c.name,
+      value: c.value,
+      goal: c.goal,
+      at_most: Boolean(c.atMost),
+      pass: known ? margin >= 0 : null,
+      margin,
+      shown: c.fmt(c.value),
+      line: c.fmt(c.goal),
+    };
+  });
 }
 
 export function renderTargets(targets) {
-  const head = "Targets (each ratio taken within a round, median over rounds):";
+  const head = "Targets (each ratio taken within a round, median over rounds; margin = distance past the line):";
+  const verdict = (c) => (c.pass === null ? "SKIP" : c.pass ? "PASS" : "FAIL");
+  const margin = (c) =>
+    typeof c.margin === "number" ? `, margin ${c.margin >= 0 ? "+" : ""}${(c.margin * 100).toFixed(0)}%` : "";
   return (
-    head +
-    "\n" +
-    targets.map((c) => `${c.pass === null ? "SKIP" : c.pass ? "PASS" : "FAIL"}  ${c.name}: ${c.shown}`).join("\n")
+    head + "\n" + targets.map((c) => `${verdict(c)}  ${c.name}: ${c.shown} (line ${c.line}${margin(c)})`).join("\n")
   );
+}
+
+/** Resident memory of each target after start (no request served yet) and after sitting idle once the load is over. */
+export function renderMemory(memory, targets) {
+  const labels = { tessera: "Tessera", tessera_pg: "Tessera (pg)", better_auth: "better-auth" };
+  const rows = targets
+    .filter((k) => memory[k])
+    .map((k) => {
+      const m = memory[k];
+      return [
+        labels[k],
+        `${mb(m.start_rss)} (${m.start_threads ?? "–"})`,
+        `${mb(m.idle_rss)} (${m.idle_threads ?? "–"})`,
+      ];
+    });
+  return table(["idle memory: RSS (threads)", "after start", `${memory.idle_s} s after the load`], rows);
 }
 
 /** Failures with what the server answered, so server bugs are visible rather than hidden. */

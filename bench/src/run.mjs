@@ -9,7 +9,8 @@ import { readArgs, USAGE } from "./args.mjs";
 import { startBetterAuth } from "./better-auth.mjs";
 import { measureHashCeiling } from "./hash-ceiling.mjs";
 import { runLoad, runLoads } from "./load.mjs";
-import { freePort, startChild } from "./proc.mjs";
+import { freePort, readRss, readThreads, startChild } from "./proc.mjs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { renderReport, summarize } from "./summary.mjs";
 import { startTessera } from "./tessera.mjs";
 import { runProfile } from "./profile.mjs";
@@ -24,6 +25,8 @@ export const SCENARIOS = [
   { key: "login", title: "password login, no 2FA (login | sign-in/email)", hashBound: true },
   { key: "login_mfa", title: "login step 1 with 2FA → challenge", hashBound: true },
   { key: "mfa_login", title: "2FA login with TOTP (2fa/login | verify-totp)" },
+  { key: "passkey_login", title: "passkey sign-in, options+verify (passkeys/login | passkey/*) †" },
+  { key: "passkey_2fa", title: "passkey second step, options+verify (2fa/webauthn | –) †" },
   { key: "me", title: "session check (GET /api/user/me | get-session)" },
   { key: "forward_auth", title: "forward-auth check (GET /api/forward-auth, nginx style)" },
   { key: "refresh", title: "token refresh (POST /api/auth/token/refresh)" },
@@ -72,6 +75,7 @@ async function main() {
       hash_connections: args.hashConnections,
       mfa_users: args.mfaUsers,
       warmup_users: args.warmupUsers,
+      idle_s: args.idleSec,
       hash: args.hash,
       hash_loops: args.hashLoops,
       quick: args.quick,
@@ -82,6 +86,7 @@ async function main() {
     ceilings: { hash_rounds: [], hello_rounds: [] },
     scenarios: {},
     mixed: {},
+    memory: null,
     errors: [],
   };
 
@@ -122,6 +127,13 @@ async function main() {
     });
     stoppers.push(() => hello.stop());
 
+    // --- idle memory after start: every target up, no request served but health checks ---
+    await sleep(3000);
+    results.memory = { idle_s: args.idleSec };
+    for (const { key, target } of targets) {
+      results.memory[key] = { start_rss: readRss(target.pid), start_threads: readThreads(target.pid) };
+    }
+
     // --- prepare users (outside any timing) ---
     const needMfa = wanted("login_mfa") || wanted("mfa_login");
     const warmupCount = wanted("mfa_login") ? args.warmupUsers : 0;
@@ -137,6 +149,19 @@ async function main() {
       }
     }
 
+    if (wanted("passkey_login") || wanted("passkey_2fa")) {
+      for (const { key, target } of targets) {
+        if (typeof target.preparePasskeyUsers !== "function") continue;
+        log(`${target.label}: preparing 16 passkey users`);
+        try {
+          await target.preparePasskeyUsers({ count: 16 });
+        } catch (error) {
+          results.errors.push(`${key}: preparing passkey users failed: ${error.message}`);
+          log(`${target.label}: preparing passkey users failed: ${error.message}`);
+        }
+      }
+    }
+
     // --- one untimed /2fa/login pass per target on users of its own, so round 1 meets a warm JIT ---
     // (/2fa/login is count-bounded: a short burst, where a cold start would weigh on the shorter run.)
     if (warmupCount > 0) {
@@ -145,6 +170,19 @@ async function main() {
           const spec = await target.mfa_login_spec({ connections: args.connections, users: target.warmupUsers });
           const r = await runLoad(spec, { pid: target.pid, durationSec: args.durationSec });
           log(`  warm-up ${target.label}: ${r.amount} untimed 2FA logins, ${r.failures} failures`);
+        } catch (error) {
+          log(`  warm-up ${target.label}: ERROR ${error.message}`);
+        }
+      }
+    }
+    // The passkey second step is count-bounded too: one untimed pass of its own.
+    if (wanted("passkey_2fa") && args.warmupUsers > 0) {
+      for (const { target } of targets) {
+        if (typeof target.passkey_2fa_spec !== "function" || !target.passkeyUsers?.length) continue;
+        try {
+          const spec = await target.passkey_2fa_spec({ connections: args.connections, amount: args.warmupUsers });
+          const r = await runLoad(spec, { pid: target.pid, durationSec: args.durationSec });
+          log(`  warm-up ${target.label}: ${r.ok} untimed passkey second steps, ${r.failures} failures`);
         } catch (error) {
           log(`  warm-up ${target.label}: ERROR ${error.message}`);
         }
@@ -183,7 +221,7 @@ async function main() {
           const slot = ((results.scenarios[sc.key] ??= {})[key] ??= { rounds: [] });
           try {
             const connections = sc.hashBound ? args.hashConnections : args.connections;
-            const spec = await target[`${sc.key}_spec`]({ connections });
+            const spec = await target[`${sc.key}_spec`]({ connections, amount: args.mfaUsers });
             const measureLoop = sc.key === "login" && typeof target.eventLoop === "function";
             if (measureLoop) await target.eventLoop(); // resets prom-client's histogram
             const r = await runLoad(spec, { pid: target.pid, durationSec: args.durationSec });
@@ -220,6 +258,17 @@ async function main() {
             log(`  mixed ${target.label}: ERROR ${error.message}`);
           }
         }
+      }
+    }
+    // --- idle memory once the load is over: every target left alone for --idle seconds ---
+    if (args.idleSec > 0 && targets.length) {
+      log(`idle ${args.idleSec} s, then RSS`);
+      await sleep(args.idleSec * 1000);
+      for (const { key, target } of targets) {
+        Object.assign((results.memory[key] ??= {}), {
+          idle_rss: readRss(target.pid),
+          idle_threads: readThreads(target.pid),
+        });
       }
     }
   } catch (error) {

@@ -4,6 +4,7 @@ import {
   evaluateTargets,
   renderCeilings,
   renderFailures,
+  renderMemory,
   renderMixed,
   renderTables,
   renderTargets,
@@ -83,8 +84,17 @@ export function renderReport(results, { args, scenarios }) {
     `* count-bounded: ${args.mfaUsers} distinct users, each with a fresh login challenge and its current TOTP code ` +
       "(replay protection forbids reuse within a step); req/s = requests / elapsed.",
   );
+  out.push(
+    "† sign-ins/s: one iteration = the options request + the verify request (both counted in p50/p99), " +
+      `counted when the verify answers 2xx; the second step is count-bounded (${args.mfaUsers} login tokens, ` +
+      "one password login each, prepared), the passwordless sign-in time-bounded.",
+  );
   out.push("");
   out.push(renderCeilings(results));
+  if (results.memory) {
+    out.push("");
+    out.push(renderMemory(results.memory, targetKeys));
+  }
   if (Object.keys(results.mixed).length) {
     out.push("");
     out.push(renderMixed(results.mixed, targetKeys));
@@ -115,6 +125,19 @@ function pairedRatios(results) {
     me_vs_better_auth: sc("me", "tessera").map((r, i) => ratio(ok(r)?.ok_rps, ok(sc("me", "better_auth")[i])?.ok_rps)),
     mfa_login_vs_better_auth: sc("mfa_login", "tessera").map((r, i) =>
       ratio(ok(r)?.ok_rps, ok(sc("mfa_login", "better_auth")[i])?.ok_rps),
+    ),
+    passkey_2fa_vs_better_auth: sc("passkey_2fa", "tessera").map((r, i) =>
+      ratio(ok(r)?.ok_rps, ok(sc("passkey_login", "better_auth")[i])?.ok_rps),
+    ),
+    passkey_login_vs_better_auth: sc("passkey_login", "tessera").map((r, i) =>
+      ratio(ok(r)?.ok_rps, ok(sc("passkey_login", "better_auth")[i])?.ok_rps),
+    ),
+    forward_auth_vs_me: sc("forward_auth", "tessera").map((r, i) =>
+      ratio(ok(r)?.ok_rps, ok(sc("me", "tessera")[i])?.ok_rps),
+    ),
+    pg_me_vs_sqlite: sc("me", "tessera_pg").map((r, i) => ratio(ok(r)?.ok_rps, ok(sc("me", "tessera")[i])?.ok_rps)),
+    pg_mfa_login_vs_sqlite: sc("mfa_login", "tessera_pg").map((r, i) =>
+      ratio(ok(r)?.ok_rps, ok(sc("mfa_login", "tessera")[i])?.ok_rps),
     ),
     mixed_me_share: (results.mixed.tessera?.rounds ?? []).map((m, i) =>
       ratio(ok(m)?.me?.ok_rps, ok(sc("me", "tessera")[i])?.ok_rps),

@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SoftAuthenticator } from "./authenticator.mjs";
 import { expectOk, mapLimit, request } from "./http.mjs";
 import { freePort, startChild } from "./proc.mjs";
 import { codeFor, currentStep, stepAfter, totpFromUri } from "./totp.mjs";
@@ -64,6 +65,8 @@ class TesseraTarget {
     this.counter = 0;
     this.plainUsers = [];
     this.mfaUsers = [];
+    this.passkeyUsers = [];
+    this.authenticator = new SoftAuthenticator(base);
   }
 
   async stop() {
@@ -121,6 +124,21 @@ class TesseraTarget {
     });
     this.mfaUsers = enrolled.slice(0, mfaCount);
     this.warmupUsers = enrolled.slice(mfaCount);
+  }
+
+  /** `count` users whose only second factor is a passkey of this.authenticator (so two-factor is on). */
+  async preparePasskeyUsers({ count, concurrency = 8 }) {
+    this.passkeyUsers = await mapLimit(Array.from({ length: count }), concurrency, async () => {
+      const user = await this.register(this.nextName("pk"));
+      const headers = { authorization: `Bearer ${user.access}` };
+      const options = await expectOk(this.base, "POST", "/api/auth/passkeys/register/options", { headers, json: {} });
+      const response = this.authenticator.create(options.body);
+      await expectOk(this.base, "POST", "/api/auth/passkeys/register/verify", {
+        headers,
+        json: { response, name: "bench" },
+      });
+      return { username: user.username, credential: this.authenticator.credentials.at(-1) };
+    });
   }
 
   // ---- scenarios: each returns an autocannon load spec (data prepared before the timing) ----
@@ -185,6 +203,90 @@ class TesseraTarget {
       connections: Math.min(connections, bodies.length), // autocannon needs amount >= connections
       amount: bodies.length,
       requests: [{ setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
+      check: (body) => typeof body.access_token === "string",
+    };
+  }
+
+  /**
+   * The passkey second step, one sign-in per iteration: POST /api/auth/2fa/webauthn/options
+   * {login_token} then POST /api/auth/2fa/login {login_token, webauthn}. Each login_token (one
+   * password login each, prepared) is used once, so the run is count-bounded at `amount` sign-ins.
+   */
+  async passkey_2fa_spec({ connections, amount, concurrency = 8 }) {
+    const n = Math.max(connections, Math.round(amount / connections) * connections); // whole iterations per connection
+    const users = Array.from({ length: n }, (_, i) => this.passkeyUsers[i % this.passkeyUsers.length]);
+    const tokens = await mapLimit(users, concurrency, async (u) => {
+      const body = await this.login(u.username);
+      if (body.mfa_required !== true || !body.methods?.includes("webauthn"))
+        throw new Error(`login of a passkey user did not offer webauthn: ${JSON.stringify(body).slice(0, 300)}`);
+      return body.login_token;
+    });
+    let next = 0;
+    return {
+      base: this.base,
+      method: "POST",
+      headers: JSON_HEADERS,
+      path: "/api/auth/2fa/webauthn/options",
+      connections: Math.min(connections, n),
+      amount: 2 * n, // autocannon counts requests: an options and a verify per sign-in
+      iterations: true,
+      requests: [
+        {
+          path: "/api/auth/2fa/webauthn/options",
+          setupRequest: (req, context) => {
+            context.token = tokens[next++] ?? "tokens-exhausted";
+            return { ...req, body: JSON.stringify({ login_token: context.token }) };
+          },
+          onResponse: (status, body, context) => {
+            if (status === 200) context.options = JSON.parse(body);
+          },
+        },
+        {
+          path: "/api/auth/2fa/login",
+          setupRequest: (req, context) => {
+            const webauthn = context.options ? this.authenticator.get(context.options) : {};
+            return {
+              ...req,
+              path: "/api/auth/2fa/login",
+              body: JSON.stringify({ login_token: context.token, webauthn }),
+            };
+          },
+        },
+      ],
+      check: (body) => typeof body.access_token === "string",
+    };
+  }
+
+  /**
+   * Passwordless sign-in, one per iteration: POST /api/auth/passkeys/login/options then
+   * POST /api/auth/passkeys/login/verify {response}, the passkey users taken in turn; time-bounded.
+   */
+  async passkey_login_spec({ connections }) {
+    let next = 0;
+    return {
+      base: this.base,
+      method: "POST",
+      headers: JSON_HEADERS,
+      path: "/api/auth/passkeys/login/options",
+      connections,
+      iterations: true,
+      requests: [
+        {
+          path: "/api/auth/passkeys/login/options",
+          body: "{}",
+          onResponse: (status, body, context) => {
+            if (status === 200) context.options = JSON.parse(body);
+          },
+        },
+        {
+          path: "/api/auth/passkeys/login/verify",
+          setupRequest: (req, context) => {
+            const user = this.passkeyUsers[next++ % this.passkeyUsers.length];
+            const response = context.options ? this.authenticator.get(context.options, user.credential) : {};
+            return { ...req, path: "/api/auth/passkeys/login/verify", body: JSON.stringify({ response }) };
+          },
+        },
+      ],
       check: (body) => typeof body.access_token === "string",
     };
   }
