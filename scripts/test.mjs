@@ -23,6 +23,9 @@ if (!runE2E) skipped.push(`browser end-to-end suite: no Chromium at ${chromium}`
 // server/test/forward-auth/nginx.test.ts skips itself without nginx (NGINX_PATH, as in test/support/nginx.ts).
 const nginx = process.env.NGINX_PATH ?? "/usr/sbin/nginx";
 if (!existsSync(nginx)) skipped.push(`forward-auth suite behind a real nginx: no nginx at ${nginx}`);
+// server/test/forward-auth/caddy.test.ts skips itself without Caddy (CADDY_PATH, as in test/support/caddy.ts).
+const caddy = process.env.CADDY_PATH ?? "/usr/bin/caddy";
+if (!existsSync(caddy)) skipped.push(`forward-auth suite behind a real Caddy: no caddy at ${caddy}`);
 if (ci && skipped.length > 0) {
   console.error(`CI must run every suite, but:\n- ${skipped.join("\n- ")}`);
   process.exit(1);

@@ -113,6 +113,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   await services.policy.seed(config.require2fa);
   app.decorate("services", services);
   app.decorate("cookieDomain", config.cookieDomain);
+  app.decorate("siteCookieKey", derived("tessera site session cookie"));
+  app.decorate("secureCookies", new URL(config.publicUrl).protocol === "https:");
   app.decorate("metrics", installMetrics(app));
   installOutboxMetrics(app.metrics, mailer);
   const stopDbTroubleMetrics = installDbTroubleMetrics(app.metrics, dbEventsOf(deps.db), log);

@@ -1,6 +1,6 @@
 /*
  * The site-wide session cookie `tessera_session` (SPEC "Other applications sign in through Tessera"):
- * `sid.HMAC` under the app's cookie key, read by forward-auth and the OIDC provider to know who is signed
+ * `sid.HMAC` under the site cookie's own key, read by forward-auth and the OIDC provider to know who is signed
  * in. Attacks: a forged or altered cookie (someone else's session id under a made-up MAC, a MAC moved to
  * another id, a cookie signed by another installation's key), a cookie outliving its session (logout,
  * revocation from another device, expiry, a second factor turned on), a cookie the browser would share
@@ -9,7 +9,7 @@
 import type { FastifyRequest } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import { siteSession } from "../../src/modules/session/session.cookies.js";
+import { siteCookieValue, siteSession } from "../../src/modules/session/session.cookies.js";
 import { appOn, type TestApp } from "../support/app.js";
 import { claimsOf, register, strongPassword, totpCode, uniqueName } from "../support/accounts.js";
 import { cookie } from "../support/cookies.js";
@@ -20,7 +20,7 @@ import { testDialects } from "../support/dialects.js";
 async function resolve(t: TestApp, value: string | undefined): Promise<{ userId: string; aal: number } | null> {
   const request = {
     cookies: value === undefined ? {} : { tessera_session: value },
-    unsignCookie: (raw: string) => t.app.unsignCookie(raw),
+    server: t.app,
   } as unknown as FastifyRequest;
   const auth = await siteSession(request, t.app.services.sessions);
   return auth === null ? null : { userId: auth.userId, aal: auth.aal };
@@ -100,7 +100,7 @@ for (const dialect of testDialects()) {
       const { userId, value, sid } = await signedIn("other-key");
       const other = await appOn(dialect);
       try {
-        const foreign = other.app.signCookie(sid);
+        const foreign = siteCookieValue(other.app.siteCookieKey, sid);
         expect(foreign).not.toBe(value);
         expect(await resolve(t, foreign)).toBeNull();
         expect(await resolve(t, value)).toEqual({ userId, aal: 1 });

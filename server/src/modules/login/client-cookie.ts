@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { metaOf } from "../../request-meta.js";
 import { knownClientDays, type KnownClients } from "../attempt/known-clients.js";
+import { secureCookie } from "../session/session.cookies.js";
 
 /** The browser's own token (256 random bits), set at every successful sign-in: its key as a known client. */
 export const clientCookie = "tessera_client";
@@ -25,7 +26,7 @@ export async function rememberClient(
   void reply.setCookie(clientCookie, token, {
     httpOnly: true,
     sameSite: "strict",
-    secure: request.protocol === "https",
+    secure: secureCookie(request),
     path: "/api/auth",
     maxAge: knownClientDays * 24 * 60 * 60,
   });

@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { constantTimeEqual } from "../../crypto/constant-time.js";
 import { randomToken } from "../../crypto/random.js";
@@ -13,7 +14,29 @@ declare module "fastify" {
   interface FastifyInstance {
     /** COOKIE_DOMAIN: the Domain of the site-wide session cookie; null for a host-only cookie. */
     cookieDomain: string | null;
+    /** The site-wide cookie's MAC key: its own (derived from TESSERA_SECRET_KEY), not the key of the CSRF token. */
+    siteCookieKey: Buffer;
+    /** PUBLIC_URL is https: cookies are Secure even when a TLS-terminating proxy speaks plain HTTP to us. */
+    secureCookies: boolean;
   }
+}
+
+/** Whether a cookie set in reply to `request` is Secure: PUBLIC_URL or the request (from TRUST_PROXY) is https. */
+export function secureCookie(request: FastifyRequest): boolean {
+  return request.server.secureCookies || request.protocol === "https";
+}
+
+/** The site-wide cookie's value: `sid.MAC`, the MAC under the site cookie's own key and context. */
+export function siteCookieValue(key: Buffer, sessionId: string): string {
+  return `${sessionId}.${createHmac("sha256", key).update(`tessera_session\n${sessionId}`).digest("base64url")}`;
+}
+
+/** The session id of a site-wide cookie made by siteCookieValue under `key` (compared in constant time), or null. */
+export function siteCookieSessionId(key: Buffer, value: string): string | null {
+  const dot = value.lastIndexOf(".");
+  if (dot <= 0) return null;
+  const sessionId = value.slice(0, dot);
+  return constantTimeEqual(value, siteCookieValue(key, sessionId)) ? sessionId : null;
 }
 
 /*
@@ -38,7 +61,7 @@ export function setSessionCookies(
   tokens: Pick<TokenPair, "refresh_token" | "session_id">,
   maxAgeSeconds: number,
 ): void {
-  const secure = request.protocol === "https";
+  const secure = secureCookie(request);
   void reply.setCookie(refreshCookie, tokens.refresh_token, {
     httpOnly: true,
     sameSite: "strict",
@@ -54,13 +77,12 @@ export function setSessionCookies(
     maxAge: maxAgeSeconds,
     signed: true,
   });
-  void reply.setCookie(siteSessionCookie, tokens.session_id, {
+  void reply.setCookie(siteSessionCookie, siteCookieValue(reply.server.siteCookieKey, tokens.session_id), {
     httpOnly: true,
     sameSite: "lax",
     secure,
     path: "/",
     maxAge: maxAgeSeconds,
-    signed: true,
     ...siteDomain(reply),
   });
 }
@@ -78,7 +100,7 @@ export function clearSessionCookies(reply: FastifyReply): void {
 
 /**
  * The live session of the site-wide cookie (forward-auth and the OIDC provider's sign-in): the session id
- * under our signature (`sid.HMAC(cookie key, sid)`, checked in constant time by @fastify/cookie), looked up
+ * under our signature (`sid.HMAC(site cookie key, sid)`, checked in constant time), looked up
  * like an access token's (cached on a SQLite file, one indexed query elsewhere). null when there is no
  * cookie, a forged or altered one, or a session that is revoked, expired, locked or unverified.
  *
@@ -88,9 +110,10 @@ export function clearSessionCookies(reply: FastifyReply): void {
 export async function siteSession(request: FastifyRequest, sessions: SessionService): Promise<AuthContext | null> {
   const raw = request.cookies[siteSessionCookie];
   if (raw === undefined) return null;
-  const unsigned = request.unsignCookie(raw);
-  if (!unsigned.valid || unsigned.value === null || unsigned.value === "") return null;
-  return sessions.authenticateSession(unsigned.value);
+  // Its own key: a CSRF token (readable by scripts) is no site cookie, and the site cookie, which every site
+  // under COOKIE_DOMAIN receives, is no CSRF token.
+  const sessionId = siteCookieSessionId(request.server.siteCookieKey, raw);
+  return sessionId === null ? null : sessions.authenticateSession(sessionId);
 }
 
 /**

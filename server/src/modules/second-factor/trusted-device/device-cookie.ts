@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { secureCookie } from "../../session/session.cookies.js";
 
 export const deviceCookie = "tessera_device";
 
@@ -11,7 +12,7 @@ export function setDeviceCookie(
   void reply.setCookie(deviceCookie, value, {
     httpOnly: true,
     sameSite: "strict",
-    secure: request.protocol === "https",
+    secure: secureCookie(request),
     path: "/api/auth",
     maxAge: maxAgeSeconds,
     signed: true,
