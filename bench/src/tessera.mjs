@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { serverNodeFlags } from "../../scripts/node-flags.mjs";
 import { SoftAuthenticator } from "./authenticator.mjs";
 import { expectOk, mapLimit, request } from "./http.mjs";
 import { freePort, startChild } from "./proc.mjs";
@@ -12,8 +13,9 @@ const PASSWORD = "Bench-Pass-8f2c-9d1e!quartz";
 const JSON_HEADERS = { "content-type": "application/json" };
 
 /**
- * Starts Tessera. `databaseUrl` defaults to a fresh SQLite file in a temp DATA_DIR.
- * `nodeArgs` lets the profiler add --cpu-prof.
+ * Starts Tessera. `databaseUrl` defaults to a fresh SQLite file in a temp DATA_DIR. It runs with the
+ * node flags `npm start` uses (scripts/node-flags.mjs; TESSERA_NODE_FLAGS overrides them for both);
+ * `nodeArgs` adds more (the profiler's --cpu-prof).
  */
 export async function startTessera({ serverMain, hash, databaseUrl, label = "Tessera", nodeArgs = [], log }) {
   const dataDir = mkdtempSync(join(tmpdir(), "tessera-bench-"));
@@ -40,7 +42,13 @@ export async function startTessera({ serverMain, hash, databaseUrl, label = "Tes
     PASSWORD_HASH_PARALLELISM: String(hash.parallelism),
   };
   const launch = (args) =>
-    startChild({ name: label, args: [...args, serverMain], env, healthUrl: `${base}/healthz`, cwd: dataDir });
+    startChild({
+      name: label,
+      args: [...serverNodeFlags(), ...args, serverMain],
+      env,
+      healthUrl: `${base}/healthz`,
+      cwd: dataDir,
+    });
   let child;
   try {
     child = await launch(nodeArgs);

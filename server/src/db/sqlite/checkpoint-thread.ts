@@ -22,6 +22,11 @@ export interface CheckpointerOptions {
   idleMs?: number;
   /** Called when the thread dies on its own (not when told to stop), with its error or exit code. */
   onDeath?: (error: unknown) => void;
+  /**
+   * Writes within this long of creation do not count: a fresh database's migrations are a burst of
+   * a hundred writes that ends at once, and a thread started by them would only hold its heap until idle.
+   */
+  quietMs?: number;
 }
 
 export interface Checkpointer {
@@ -44,8 +49,9 @@ export interface Checkpointer {
 export function createCheckpointer(
   path: string,
   writer: SQLite.Database,
-  { startAfterWrites = 64, windowMs = 1000, idleMs = 20_000, onDeath }: CheckpointerOptions = {},
+  { startAfterWrites = 64, windowMs = 1000, idleMs = 20_000, onDeath, quietMs = 0 }: CheckpointerOptions = {},
 ): Checkpointer {
+  const quietUntil = Date.now() + quietMs;
   let worker: Worker | null = null;
   let idleTimer: NodeJS.Timeout | null = null;
   let windowStart = 0;
@@ -98,7 +104,7 @@ export function createCheckpointer(
     noteWrite() {
       const now = Date.now();
       lastWrite = now;
-      if (worker !== null || closed || now - diedAt < 60_000) return;
+      if (worker !== null || closed || now - diedAt < 60_000 || now < quietUntil) return;
       if (now - windowStart >= windowMs) {
         windowStart = now;
         writesInWindow = 0;

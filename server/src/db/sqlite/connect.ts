@@ -10,6 +10,9 @@ import { GroupCommitSqliteDialect } from "./group-commit.js";
 import { serveFromReader } from "./read-cache.js";
 import { withStatementCache } from "./statement-cache.js";
 
+/** Writes this soon after opening (a fresh database's migrations) do not start the checkpoint thread. */
+export const startupQuietMs = 10_000;
+
 export interface SqliteOptions {
   /** Files only: under write load, checkpoint the WAL on a thread of its own, not inside commits (the server does). */
   checkpointThread?: boolean;
@@ -44,9 +47,11 @@ export function createSqliteDb(path: string, options: SqliteOptions = {}): Kysel
   // Group commit runs each transaction in a savepoint: its sub-journal (the pages' contents before
   // the savepoint) stays in memory instead of spilling to a temporary file once a group passes 64 KiB.
   sqlite.pragma("temp_store = MEMORY");
+  // The first seconds are the migrations' (SQLite checkpoints them inside their commits, as at any low write rate).
   const checkpointer =
     options.checkpointThread === true && path !== ":memory:"
       ? createCheckpointer(path, sqlite, {
+          quietMs: startupQuietMs,
           ...(options.onCheckpointThreadDeath === undefined ? {} : { onDeath: options.onCheckpointThreadDeath }),
         })
       : null;

@@ -60,18 +60,20 @@ export interface PasswordHasher {
   verifyDummy(password: string): Promise<void>;
 }
 
-// One pool per process, shared by every app in it (tests build many): a thread per core.
+// One pool per process, shared by every app in it (tests build many): a thread per core, none while idle.
+// A hashing thread holds a JavaScript heap of its own (about 10 MB of RSS): none starts before the first
+// password is checked, and each ends after 20 s without one, so an idle server keeps none (SPEC §5, idle RSS).
 let pool: Piscina | null = null;
 function hashingPool(): Piscina {
   pool ??= new Piscina({
     // Same relative path from src/modules/user and dist/modules/user.
     filename: new URL("../../../workers/password-hash.mjs", import.meta.url).href,
     maxThreads: availableParallelism(),
-    minThreads: 1,
+    minThreads: 0,
     // Each thread already holds its next job when it finishes one: no idle gap while the event
     // loop, busy with other requests, gets round to dispatching.
     concurrentTasksPerWorker: 2,
-    idleTimeout: 60_000,
+    idleTimeout: 20_000,
   });
   return pool;
 }

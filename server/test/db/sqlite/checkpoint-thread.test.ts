@@ -82,6 +82,24 @@ describe("SQLite checkpoint thread, started on demand", () => {
     }
   });
 
+  it("does not start for the burst of writes right after opening (migrations), only after the quiet time", async () => {
+    const path = join(dir, "migrated.db");
+    const writer = new SQLite(path);
+    writer.pragma("journal_mode = WAL");
+    const checkpointer = createCheckpointer(path, writer, { startAfterWrites: 20, quietMs: 300 });
+    try {
+      for (let i = 0; i < 100; i++) checkpointer.noteWrite(); // a fresh database's migrations
+      expect(checkpointer.running).toBe(false);
+      expect(threshold(writer)).toBe(1000);
+      await sleep(350);
+      for (let i = 0; i < 20; i++) checkpointer.noteWrite();
+      expect(checkpointer.running).toBe(true);
+    } finally {
+      checkpointer.close();
+      writer.close();
+    }
+  });
+
   it("starts once writes come fast, raises the commits' threshold, and stops when they stop", async () => {
     const path = join(dir, "bursty.db");
     const writer = new SQLite(path);
