@@ -1,12 +1,12 @@
 /*
- * Trouble below Kysely that no query sees: a pooled connection that errors (killed by the server, a
- * network cut), the SQLite checkpoint thread dying. The driver code reports it here; the app logs
- * and counts it (plugins/metrics.ts) without db/ knowing about either.
+ * Trouble below Kysely that no answer shows: a pooled connection that errors (killed by the server, a
+ * network cut), the SQLite checkpoint thread dying, a transaction run again after a deadlock. db/
+ * reports it here; the app logs and counts it (plugins/metrics.ts) without db/ knowing about either.
  */
 import type { Kysely } from "kysely";
 import type { Database } from "./database.js";
 
-export type DbTrouble = "pool_error" | "checkpoint_thread_died";
+export type DbTrouble = "pool_error" | "checkpoint_thread_died" | "conflict_retry";
 export type DbTroubleListener = (kind: DbTrouble, error: unknown) => void;
 
 export interface DbEvents {

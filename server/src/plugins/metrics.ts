@@ -141,8 +141,9 @@ function reasonOf(error: unknown): { code?: string; reason: string } {
 }
 
 /**
- * Logs and counts the database's trouble that no query sees (db/events.ts): pooled connections that
- * error, and the SQLite checkpoint thread's death. Returns the function that stops listening.
+ * Logs and counts the database's trouble that no answer shows (db/events.ts): pooled connections that
+ * error, the SQLite checkpoint thread's death, transactions run again after a deadlock or serialization
+ * conflict. Returns the function that stops listening.
  */
 export function installDbTroubleMetrics(metrics: Metrics, events: DbEvents, log: Logger): () => void {
   const registers = [metrics.registry];
@@ -156,7 +157,17 @@ export function installDbTroubleMetrics(metrics: Metrics, events: DbEvents, log:
     help: "Times the SQLite checkpoint thread died; commits checkpoint the WAL themselves meanwhile",
     registers,
   });
+  const conflictRetries = new Counter({
+    name: "tessera_db_conflict_retries_total",
+    help: "Transactions run again after the database chose them as deadlock or serialization victims",
+    registers,
+  });
   return events.on((kind, error) => {
+    if (kind === "conflict_retry") {
+      conflictRetries.inc();
+      log.warn(reasonOf(error), "transaction lost a deadlock or serialization conflict; running it again");
+      return;
+    }
     if (kind === "pool_error") {
       poolErrors.inc();
       log.warn(reasonOf(error), "database connection failed; the pool drops it and opens a new one when needed");
