@@ -23,6 +23,8 @@ export interface SqliteOptions {
    * wait synchronously for a lock the first can only release once it returns.
    */
   groupCommit?: boolean;
+  /** Writes within this long of opening never start the checkpoint thread (default startupQuietMs: the migrations'). */
+  checkpointQuietMs?: number;
   /** Hears of the checkpoint thread dying (it is not restarted for a minute; the commits checkpoint meanwhile). */
   onCheckpointThreadDeath?: (error: unknown) => void;
 }
@@ -51,7 +53,7 @@ export function createSqliteDb(path: string, options: SqliteOptions = {}): Kysel
   const checkpointer =
     options.checkpointThread === true && path !== ":memory:"
       ? createCheckpointer(path, sqlite, {
-          quietMs: startupQuietMs,
+          quietMs: options.checkpointQuietMs ?? startupQuietMs,
           ...(options.onCheckpointThreadDeath === undefined ? {} : { onDeath: options.onCheckpointThreadDeath }),
         })
       : null;
