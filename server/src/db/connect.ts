@@ -46,8 +46,19 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<D
       connectTimeout: 5_000,
       enableKeepAlive: true,
     });
-    // A pooled connection emits "error" when it dies (killed, the server gone); the pool drops it.
-    pool.on("connection", (connection) => connection.on("error", (error) => events.emit("pool_error", error)));
+    // A pooled connection the server closes (killed, the server gone) emits "end", and "error" unless a
+    // query of its own heard the error; the pool drops it. Reported once per connection, whichever comes.
+    pool.on("connection", (connection) => {
+      let reported = false;
+      const report = (error: unknown): void => {
+        if (!reported) events.emit("pool_error", error);
+        reported = true;
+      };
+      connection.on("error", report);
+      connection.on("end", () =>
+        report(Object.assign(new Error("The server closed the connection."), { code: "PROTOCOL_CONNECTION_LOST" })),
+      );
+    });
     return attachDbEvents(new Kysely<Database>({ dialect: new MysqlDialect({ pool }) }), events);
   }
   const pg = require("pg") as typeof PgModule;

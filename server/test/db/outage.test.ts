@@ -95,11 +95,12 @@ for (const dialect of testDialects()) {
       // Recovered: the next requests are served as before.
       expect((await call(t.app, "GET", "/api/user/me", { token: accessToken })).status).toBe(200);
       expect((await call(t.app, "GET", "/readyz")).status).toBe(200);
-      // Each pooled connection killed is logged and counted, whether it was idle or lent out.
+      // Each pooled connection killed is logged and counted, whether it was idle or lent out (the log is
+      // read first: a connection may still report its end in between).
+      const logged = lines.filter((line) => line.includes("database connection failed")).length;
       const metrics = (await call(t.app, "GET", "/metrics")).text;
-      const poolErrors = Number(/^tessera_db_pool_errors_total (\d+)$/m.exec(metrics)?.[1]);
-      expect(poolErrors).toBeGreaterThanOrEqual(3);
-      expect(lines.filter((line) => line.includes("database connection failed")).length).toBe(poolErrors);
+      expect(logged).toBeGreaterThanOrEqual(3);
+      expect(Number(/^tessera_db_pool_errors_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(logged);
     });
 
     if (name === "postgres")
