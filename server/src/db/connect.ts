@@ -1,7 +1,13 @@
 import { createRequire } from "node:module";
-import { Kysely, MysqlDialect, PostgresDialect } from "kysely";
+import { Kysely, MysqlDialect, PostgresDialect, type Dialect } from "kysely";
 import type * as Mysql2 from "mysql2";
 import type PgModule from "pg";
+import { busCachedLookups } from "./bus/cached-lookups.js";
+import { attachChangeBus, createLocalBus, type ChangeBus } from "./bus/change-bus.js";
+import { createPgBus } from "./bus/pg-listener.js";
+import { createPollBus } from "./bus/poll.js";
+import { trackWrites } from "./bus/write-tracking.js";
+import { serveCachedLookups } from "./cached-lookup.js";
 import type { Database } from "./database.js";
 import { createSqliteDb, type SqliteOptions } from "./sqlite/connect.js";
 
@@ -19,25 +25,43 @@ const require = createRequire(import.meta.url);
 /** Options that only SQLite uses (db/sqlite/); PostgreSQL and MySQL ignore them. */
 export type DbOptions = SqliteOptions;
 
-/** One Kysely<Database> whatever the dialect: everything above this file sees only that interface. */
+/**
+ * One Kysely<Database> whatever the dialect: everything above this file sees only that interface.
+ * Each comes with its change bus (db/bus/change-bus.ts), closed when the database is destroyed;
+ * on PostgreSQL and MySQL the bus also hears every committed write and empties the cached lookups.
+ */
 export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<Database> {
   const dialect = dialectOf(databaseUrl);
-  if (dialect === "sqlite") return createSqliteDb(databaseUrl.slice("sqlite:".length) || ":memory:", options);
+  if (dialect === "sqlite") {
+    const path = databaseUrl.slice("sqlite:".length) || ":memory:";
+    let bus: ChangeBus = createLocalBus();
+    const db = createSqliteDb(path, options, (inner) => trackWrites(inner, null, () => bus.close()));
+    // Only the signing keys travel on it: the session cache has SQLite's own signal (db/sqlite/read-cache.ts).
+    if (path !== ":memory:") bus = createPollBus(db);
+    attachChangeBus(db, bus);
+    return db;
+  }
   if (dialect === "mysql") {
     const { createPool } = require("mysql2") as typeof Mysql2;
-    return new Kysely<Database>({
-      dialect: new MysqlDialect({
-        pool: createPool({
-          uri: databaseUrl,
-          connectionLimit: 10,
-          supportBigNumbers: true,
-          bigNumberStrings: false,
-          // An unreachable server fails a request within seconds instead of at the OS's TCP timeout.
-          connectTimeout: 5_000,
-          enableKeepAlive: true,
+    let bus: ChangeBus | null = null;
+    const db = new Kysely<Database>({
+      dialect: withBus(
+        () => bus,
+        new MysqlDialect({
+          pool: createPool({
+            uri: databaseUrl,
+            connectionLimit: 10,
+            supportBigNumbers: true,
+            bigNumberStrings: false,
+            // An unreachable server fails a request within seconds instead of at the OS's TCP timeout.
+            connectTimeout: 5_000,
+            enableKeepAlive: true,
+          }),
         }),
-      }),
+      ),
     });
+    bus = createPollBus(db);
+    return withCachedLookups(db, bus);
   }
   const pg = require("pg") as typeof PgModule;
   // PostgreSQL returns int8 as text by default; our int8 columns are Unix milliseconds, well inside 2^53.
@@ -60,5 +84,24 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<D
   // "error" on itself; unheard, that would crash the process. The statement in flight, or the next one,
   // fails with the connection's error (answered 503 unavailable), and the pool drops the client on release.
   pool.on("connect", (client) => client.on("error", () => undefined));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const bus = createPgBus(pg, databaseUrl, (channel, payload) =>
+    pool.query("SELECT pg_notify($1, $2)", [channel, payload]),
+  );
+  const db = new Kysely<Database>({ dialect: withBus(() => bus, new PostgresDialect({ pool })) });
+  return withCachedLookups(db, bus);
+}
+
+/** `dialect` telling `bus()` of every committed change, and closing it when the database is destroyed. */
+function withBus(bus: () => ChangeBus | null, dialect: Dialect): Dialect {
+  return trackWrites(
+    dialect,
+    (tables) => bus()?.publish(tables),
+    async () => bus()?.close(),
+  );
+}
+
+function withCachedLookups(db: Kysely<Database>, bus: ChangeBus): Kysely<Database> {
+  attachChangeBus(db, bus);
+  serveCachedLookups(db, busCachedLookups(bus));
+  return db;
 }
