@@ -3,6 +3,7 @@ import type { Kysely } from "kysely";
 import type { Config } from "./config.js";
 import { createKeyring, type Keyring, type SecretKey } from "./crypto/encryption.js";
 import { loadSecretKeys } from "./crypto/secret-key-file.js";
+import { changeBus } from "./db/bus/change-bus.js";
 import { createDb } from "./db/connect.js";
 import type { Database } from "./db/database.js";
 import { migrateToLatest } from "./db/migrator.js";
@@ -44,6 +45,8 @@ export async function openRuntime(
     redis,
     generatedKey: generated,
     async close() {
+      // What the bus still has to send (a CLI's rotation, lock…) goes out while the database is open.
+      await changeBus(db).close();
       await db.destroy();
       if (redis !== null) redis.disconnect();
     },

@@ -116,6 +116,7 @@ export function createServices(deps: {
     issuer: config.publicUrl,
     audience: config.tokenAudience,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    log,
   });
   const users = createUserService({ db, hasher, audit, limits });
   const refreshTokenTtlSeconds = config.refreshTokenTtlSeconds;

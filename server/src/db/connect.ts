@@ -1,7 +1,13 @@
 import { createRequire } from "node:module";
-import { Kysely, MysqlDialect, PostgresDialect } from "kysely";
+import { Kysely, MysqlDialect, PostgresDialect, type Dialect } from "kysely";
 import type * as Mysql2 from "mysql2";
 import type PgModule from "pg";
+import { busCachedLookups } from "./bus/cached-lookups.js";
+import { attachChangeBus, createLocalBus, type ChangeBus } from "./bus/change-bus.js";
+import { createPgBus } from "./bus/pg-listener.js";
+import { createPollBus } from "./bus/poll.js";
+import { trackWrites } from "./bus/write-tracking.js";
+import { serveCachedLookups } from "./cached-lookup.js";
 import type { Database } from "./database.js";
 import { attachDbEvents, createDbEvents } from "./events.js";
 import { createSqliteDb, type SqliteOptions } from "./sqlite/connect.js";
@@ -23,18 +29,25 @@ export type DbOptions = Omit<SqliteOptions, "onCheckpointThreadDeath">;
 /**
  * One Kysely<Database> whatever the dialect: everything above this file sees only that interface.
  * Connection errors and the checkpoint thread's death are reported through dbEventsOf(db) (db/events.ts).
+ * Each comes with its change bus (db/bus/change-bus.ts), closed when the database is destroyed;
+ * on PostgreSQL and MySQL the bus also hears every committed write and empties the cached lookups.
  */
 export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<Database> {
   const dialect = dialectOf(databaseUrl);
   const events = createDbEvents();
-  if (dialect === "sqlite")
-    return attachDbEvents(
-      createSqliteDb(databaseUrl.slice("sqlite:".length) || ":memory:", {
-        ...options,
-        onCheckpointThreadDeath: (error) => events.emit("checkpoint_thread_died", error),
-      }),
-      events,
+  if (dialect === "sqlite") {
+    const path = databaseUrl.slice("sqlite:".length) || ":memory:";
+    let bus: ChangeBus = createLocalBus();
+    const db = createSqliteDb(
+      path,
+      { ...options, onCheckpointThreadDeath: (error) => events.emit("checkpoint_thread_died", error) },
+      (inner) => trackWrites(inner, null, () => bus.close()),
     );
+    // Only the signing keys travel on it: the session cache has SQLite's own signal (db/sqlite/read-cache.ts).
+    if (path !== ":memory:") bus = createPollBus(db);
+    attachChangeBus(db, bus);
+    return attachDbEvents(db, events);
+  }
   if (dialect === "mysql") {
     const { createPool } = require("mysql2") as typeof Mysql2;
     const pool = createPool({
@@ -59,7 +72,10 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<D
         report(Object.assign(new Error("The server closed the connection."), { code: "PROTOCOL_CONNECTION_LOST" })),
       );
     });
-    return attachDbEvents(new Kysely<Database>({ dialect: new MysqlDialect({ pool }) }), events);
+    let bus: ChangeBus | null = null;
+    const db = new Kysely<Database>({ dialect: withBus(() => bus, new MysqlDialect({ pool })) });
+    bus = createPollBus(db);
+    return attachDbEvents(withCachedLookups(db, bus), events);
   }
   const pg = require("pg") as typeof PgModule;
   // PostgreSQL returns int8 as text by default; our int8 columns are Unix milliseconds, well inside 2^53.
@@ -83,5 +99,24 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<D
   // fails with the connection's error (answered 503 unavailable), and the pool drops the client on release.
   // Every client's "error" (idle or lent out) is reported once, here.
   pool.on("connect", (client) => client.on("error", (error) => events.emit("pool_error", error)));
-  return attachDbEvents(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), events);
+  const bus = createPgBus(pg, databaseUrl, (channel, payload) =>
+    pool.query("SELECT pg_notify($1, $2)", [channel, payload]),
+  );
+  const db = new Kysely<Database>({ dialect: withBus(() => bus, new PostgresDialect({ pool })) });
+  return attachDbEvents(withCachedLookups(db, bus), events);
+}
+
+/** `dialect` telling `bus()` of every committed change, and closing it when the database is destroyed. */
+function withBus(bus: () => ChangeBus | null, dialect: Dialect): Dialect {
+  return trackWrites(
+    dialect,
+    (tables) => bus()?.publish(tables),
+    async () => bus()?.close(),
+  );
+}
+
+function withCachedLookups(db: Kysely<Database>, bus: ChangeBus): Kysely<Database> {
+  attachChangeBus(db, bus);
+  serveCachedLookups(db, busCachedLookups(bus));
+  return db;
 }

@@ -205,6 +205,12 @@ export interface MailOutboxTable {
   last_error: string | null;
 }
 
+/** The change bus's versions (db/bus/poll.ts): one row per table whose change other instances must hear of. */
+export interface ChangeVersionTable {
+  topic: string;
+  version: number;
+}
+
 export interface Database {
   user: UserTable;
   session: SessionTable;
@@ -223,4 +229,5 @@ export interface Database {
   passkey: PasskeyTable;
   webauthn_challenge: WebAuthnChallengeTable;
   mail_outbox: MailOutboxTable;
+  change_version: ChangeVersionTable;
 }

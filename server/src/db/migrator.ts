@@ -12,6 +12,7 @@ import * as auditActor from "./migrations/2026_12_03_300100_audit_actor.js";
 import * as oidc from "./migrations/2026_12_03_400000_oidc.js";
 import * as refreshSuccessor from "./migrations/2026_12_03_600000_refresh_successor.js";
 import * as mailOutbox from "./migrations/2026_12_03_600001_mail_outbox.js";
+import * as changeVersion from "./migrations/2026_12_05_2_000000_change_version.js";
 import * as oidcPayloadSealed from "./migrations/2026_12_05_4_000000_oidc_payload_sealed.js";
 
 /** Migrations are listed here (not read from disk) so the compiled and the test builds find the same set. */
@@ -27,6 +28,7 @@ const migrations: Record<string, Migration> = {
   "2026_12_03_400000_oidc": oidc,
   "2026_12_03_600000_refresh_successor": refreshSuccessor,
   "2026_12_03_600001_mail_outbox": mailOutbox,
+  "2026_12_05_2_000000_change_version": changeVersion,
   "2026_12_05_4_000000_oidc_payload_sealed": oidcPayloadSealed,
 };
 

@@ -1,6 +1,6 @@
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, SqliteDialect } from "kysely";
+import { Kysely, SqliteDialect, type Dialect } from "kysely";
 import { createPrivateFile, ensurePrivateDir, restrictToOwner } from "../../file-modes.js";
 import type { Database } from "../database.js";
 import { runPreparedInTransactions } from "../prepared.js";
@@ -33,7 +33,11 @@ export interface SqliteOptions {
  * A SQLite database (a file, or `:memory:`) with the speed machinery of this folder wired in; see
  * README.md. Callers get a plain Kysely<Database>, as from PostgreSQL or MySQL.
  */
-export function createSqliteDb(path: string, options: SqliteOptions = {}): Kysely<Database> {
+export function createSqliteDb(
+  path: string,
+  options: SqliteOptions = {},
+  wrap: (dialect: Dialect) => Dialect = (dialect) => dialect,
+): Kysely<Database> {
   if (path !== ":memory:") {
     // SQLite gives the -wal and -shm files the database file's mode, so a 0600 database keeps them 0600;
     // ones an older version left wider are narrowed before they are opened.
@@ -66,8 +70,9 @@ export function createSqliteDb(path: string, options: SqliteOptions = {}): Kysel
   };
   const database = withStatementCache(sqlite, reader, afterWrite, () => checkpointer?.close());
   const db = new Kysely<Database>({
-    dialect:
+    dialect: wrap(
       options.groupCommit === false ? new SqliteDialect({ database }) : new GroupCommitSqliteDialect(sqlite, database),
+    ),
   });
   // What the connection does per query, without its promise hand-offs.
   runPreparedInTransactions(db, (sqlText, parameters) => runOn(database, sqlText, parameters));

@@ -1,28 +1,17 @@
-import { createPrivateKey, sign, type KeyObject } from "node:crypto";
-import { exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK, type JWTPayload } from "jose";
+import { sign } from "node:crypto";
+import { jwtVerify, type JWK, type JWTPayload } from "jose";
 import type { Kysely } from "kysely";
 import type { Clock } from "../../clock.js";
 import { aadFor, type Keyring } from "../../crypto/encryption.js";
 import { randomId } from "../../crypto/random.js";
 import type { Database } from "../../db/database.js";
 import { accessTokenType, claimsFrom, type AccessClaims } from "./access-claims.js";
+import { base64url, createKeyStore, signingAlgorithm, type LoadedKey } from "./key-store.js";
 import * as repo from "./signing-key.repository.js";
 
 export { isAuthMethod, type AccessClaims, type AuthMethod } from "./access-claims.js";
 
-export const signingAlgorithm = "EdDSA";
-
-interface LoadedKey {
-  kid: string;
-  publicJwk: JWK;
-  publicKey: Awaited<ReturnType<typeof importJWK>>;
-  privateKey: KeyObject;
-  /** The JWS protected header, base64url: `alg`, `typ` (`at+jwt`) and this key's `kid`. */
-  encodedHeader: string;
-  createdAt: number;
-}
-
-const base64url = (text: string): string => Buffer.from(text, "utf8").toString("base64url");
+export { signingAlgorithm };
 
 /**
  * RFC 7515 compact serialization with RFC 8037 EdDSA: header.payload.signature, each base64url.
@@ -39,7 +28,6 @@ function signCompactJWS(key: LoadedKey, payload: object): Promise<string> {
   });
 }
 
-const keyCacheSeconds = 60; // other instances pick up a rotated key within a minute
 const verifiedCacheLimit = 10_000;
 
 export interface TokenService {
@@ -65,74 +53,21 @@ export function createTokenService(deps: {
   /** The `aud` of every access token (TOKEN_AUDIENCE). */
   audience: string;
   accessTokenTtlSeconds: number;
+  /** Where a change of the signing keys is logged. */
+  log?: { info(details: object, message: string): void };
 }): TokenService {
-  const { db, keyring, clock, issuer, audience, accessTokenTtlSeconds } = deps;
-  let keys: LoadedKey[] = [];
-  let loadedAt = -Infinity;
-  let loading: Promise<void> | null = null;
+  const { db, keyring, clock, issuer, audience, accessTokenTtlSeconds, log } = deps;
   // Verified tokens are cached until they expire: an authenticated request costs one map lookup
   // here, and the session row is still checked on every request, so revocation stays immediate.
   const verified = new Map<string, AccessClaims>();
-
-  async function load(): Promise<void> {
-    const rows = await repo.listSigningKeys(db);
-    keys = await Promise.all(
-      rows.map(async (row) => {
-        const privateJwk: JWK = JSON.parse(
-          keyring
-            .decrypt(row.private_jwk_ciphertext, aadFor("signing_key", "private_jwk_ciphertext", row.id))
-            .toString("utf8"),
-        );
-        const publicJwk: JWK = JSON.parse(row.public_jwk);
-        return {
-          kid: row.id,
-          publicJwk,
-          publicKey: await importJWK(publicJwk, signingAlgorithm),
-          privateKey: createPrivateKey({ key: privateJwk, format: "jwk" }),
-          encodedHeader: base64url(JSON.stringify({ alg: signingAlgorithm, typ: accessTokenType, kid: row.id })),
-          createdAt: row.created_at,
-        };
-      }),
-    );
-    loadedAt = clock.now();
-  }
-
-  async function ensureLoaded(force = false): Promise<void> {
-    if (!force && clock.now() - loadedAt < keyCacheSeconds * 1000 && keys.length > 0) return;
-    loading ??= load().finally(() => {
-      loading = null;
-    });
-    await loading;
-    if (keys.length === 0) {
-      await createKey();
-      await load();
-    }
-  }
-
-  async function createKey(): Promise<string> {
-    const { publicKey, privateKey } = await generateKeyPair(signingAlgorithm, { crv: "Ed25519", extractable: true });
-    const id = randomId();
-    const publicJwk = { ...(await exportJWK(publicKey)), kid: id, alg: signingAlgorithm, use: "sig" };
-    const privateJwk = await exportJWK(privateKey);
-    // The newest key signs; strictly after every stored key, even under a fixed clock or an instance whose clock lags.
-    const [newest] = await repo.listSigningKeys(db);
-    await repo.insertSigningKey(db, {
-      id,
-      algorithm: signingAlgorithm,
-      public_jwk: JSON.stringify(publicJwk),
-      private_jwk_ciphertext: keyring.encrypt(
-        Buffer.from(JSON.stringify(privateJwk)),
-        aadFor("signing_key", "private_jwk_ciphertext", id),
-      ),
-      created_at: Math.max(clock.now(), (newest?.created_at ?? 0) + 1),
-    });
-    return id;
-  }
+  // A token verified under a key since removed must not pass from the cache either.
+  const store = createKeyStore({ db, keyring, clock, log, onChange: () => verified.clear() });
+  const { ensureLoaded } = store;
 
   return {
     async issueAccessToken(claims) {
       await ensureLoaded();
-      const [current] = keys;
+      const [current] = store.keys();
       if (current === undefined) throw new Error("no signing key");
       const iat = Math.floor(clock.now() / 1000);
       // RFC 9068 §2.2 plus the session's own claims (SPEC "Tokens").
@@ -169,11 +104,11 @@ export function createTokenService(deps: {
           await jwtVerify(
             token,
             async (header) => {
-              let key = keys.find((k) => k.kid === header.kid);
+              let key = store.keys().find((k) => k.kid === header.kid);
               if (key === undefined) {
                 // Another instance may have rotated; reload once before giving up.
-                await ensureLoaded(clock.now() - loadedAt > 5000);
-                key = keys.find((k) => k.kid === header.kid);
+                await ensureLoaded(store.mayReloadForUnknownKid());
+                key = store.keys().find((k) => k.kid === header.kid);
               }
               if (key === undefined) throw new Error("unknown kid");
               return key.publicKey;
@@ -200,12 +135,12 @@ export function createTokenService(deps: {
 
     async jwks() {
       await ensureLoaded();
-      return { keys: keys.map((k) => k.publicJwk) };
+      return { keys: store.keys().map((k) => k.publicJwk) };
     },
 
     async privateJwks() {
       await ensureLoaded();
-      return keys.map((k) => ({
+      return store.keys().map((k) => ({
         ...(k.privateKey.export({ format: "jwk" }) as JWK),
         kid: k.kid,
         alg: signingAlgorithm,
@@ -215,13 +150,16 @@ export function createTokenService(deps: {
 
     async rotate() {
       await ensureLoaded();
-      const id = await createKey();
+      const id = await store.createKey();
+      const keys = store.keys();
       // A key superseded longer ago than an access token lives can no longer verify anything.
       const cutoff = clock.now() - accessTokenTtlSeconds * 1000;
-      const stale = keys
+      const superseded = keys
         .filter((k, index) => index > 0 && (keys[index - 1]?.createdAt ?? Infinity) < cutoff)
         .map((k) => k.kid);
-      await repo.deleteSigningKeysCreatedBefore(db, stale);
+      await repo.deleteSigningKeysCreatedBefore(db, superseded);
+      // The other instances reload within a second (on PostgreSQL and MySQL the write itself is heard too).
+      store.announceChange();
       await ensureLoaded(true);
       return id;
     },

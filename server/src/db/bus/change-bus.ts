@@ -1,0 +1,107 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../database.js";
+
+/*
+ * The change bus: how one instance tells the others sharing its database that some tables changed,
+ * so they drop what they hold in memory (the session cache, the signing keys). The topics are table
+ * names. Three transports, one per database (README "Operations: running several instances"):
+ * PostgreSQL LISTEN/NOTIFY (pg-listener.ts), and for MySQL and SQLite files a small version table
+ * polled every 250 ms (poll.ts); SQLite `:memory:` has no other process to tell (the local bus here).
+ */
+
+/** The most a change committed by another instance can go unseen by a cache that consults `live()`. */
+export const remoteChangeBoundMs = 1_000;
+
+/** "all": the bus may have missed messages (a reconnect): treat everything as changed. */
+export type Changed = ReadonlySet<string> | "all";
+
+export interface ChangeBus {
+  readonly kind: "postgres" | "poll" | "local";
+  /**
+   * Tells every instance, this one included (synchronously, before this returns), that `tables`
+   * changed. Call it after the change has committed. Remote delivery is asynchronous and coalesced.
+   */
+  publish(tables: Iterable<string>): void;
+  /** Runs `listener` on every change; starts listening to the other instances on first use. */
+  onChange(listener: (changed: Changed) => void): void;
+  /**
+   * True while a change committed elsewhere is known to reach `onChange` within
+   * `remoteChangeBoundMs`: the listener connection is up and answered a heartbeat recently.
+   * A cache must not serve while it is false.
+   */
+  live(): boolean;
+  /** Sends what is still queued, stops listening. */
+  close(): Promise<void>;
+}
+
+/** Calls listeners and coalesces remote sends: at most one in flight, the tables of the next queued. */
+export class BusCore {
+  private readonly listeners: ((changed: Changed) => void)[] = [];
+  private queued = new Set<string>();
+  private sending: Promise<void> | null = null;
+
+  constructor(private readonly send: (tables: string[]) => Promise<void>) {}
+
+  deliver(changed: Changed): void {
+    for (const listener of this.listeners) listener(changed);
+  }
+
+  listen(listener: (changed: Changed) => void): boolean {
+    this.listeners.push(listener);
+    return this.listeners.length === 1;
+  }
+
+  /** Delivers locally at once, then queues the remote send. */
+  publish(tables: Iterable<string>): void {
+    const set = new Set(tables);
+    if (set.size === 0) return;
+    this.deliver(set);
+    for (const table of set) this.queued.add(table);
+    this.sending ??= this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queued.size > 0) {
+      const tables = [...this.queued];
+      this.queued = new Set();
+      // A failed send is not retried: the receivers' heartbeat or poll fails too while the database is
+      // unreachable, and they flush everything once it answers again.
+      await this.send(tables).catch(() => undefined);
+    }
+    this.sending = null;
+  }
+
+  /** Resolves once every queued send has been attempted. */
+  async flush(): Promise<void> {
+    while (this.sending !== null) await this.sending;
+  }
+}
+
+/** SQLite `:memory:`: one process, nobody else to tell. */
+export function createLocalBus(): ChangeBus {
+  const core = new BusCore(async () => undefined);
+  return {
+    kind: "local",
+    publish: (tables) => core.publish(tables),
+    onChange: (listener) => void core.listen(listener),
+    live: () => true,
+    close: async () => undefined,
+  };
+}
+
+const buses = new WeakMap<Kysely<Database>, ChangeBus>();
+
+/** Called by db/connect.ts for every database it opens. */
+export function attachChangeBus(db: Kysely<Database>, bus: ChangeBus): void {
+  buses.set(db, bus);
+}
+
+/** The bus of a database opened by db/connect.ts; a local one for any other (a transaction's own db shares none). */
+export function changeBus(db: Kysely<Database>): ChangeBus {
+  let bus = buses.get(db);
+  if (bus === undefined) {
+    bus = createLocalBus();
+    buses.set(db, bus);
+  }
+  return bus;
+}
