@@ -1,8 +1,8 @@
 import { createRequire } from "node:module";
 import { Kysely, MysqlDialect, PostgresDialect } from "kysely";
 import type * as Mysql2 from "mysql2";
-import type PgModule from "pg";
 import type { Database } from "./database.js";
+import { createPostgresPool, defaultPoolSize, statementLog } from "./postgres.js";
 import { createSqliteDb, type SqliteOptions } from "./sqlite/connect.js";
 
 export type DialectName = "sqlite" | "postgres" | "mysql";
@@ -16,20 +16,28 @@ export function dialectOf(databaseUrl: string): DialectName {
 // The drivers load only for the dialect in use: an SQLite server never holds pg or mysql2 in memory.
 const require = createRequire(import.meta.url);
 
-/** Options that only SQLite uses (db/sqlite/); PostgreSQL and MySQL ignore them. */
-export type DbOptions = SqliteOptions;
+export type DbOptions = SqliteOptions & {
+  /** PostgreSQL and MySQL: connections in the pool (DATABASE_POOL_SIZE); default db/postgres.ts defaultPoolSize. */
+  poolSize?: number;
+  /**
+   * Called with the SQL text of every statement sent to the database, transaction control included:
+   * for the tests that bound the statements per request, and the bench. Costs nothing when absent.
+   */
+  onStatement?: (sql: string) => void;
+};
 
 /** One Kysely<Database> whatever the dialect: everything above this file sees only that interface. */
 export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<Database> {
   const dialect = dialectOf(databaseUrl);
   if (dialect === "sqlite") return createSqliteDb(databaseUrl.slice("sqlite:".length) || ":memory:", options);
+  const poolSize = options.poolSize ?? defaultPoolSize();
   if (dialect === "mysql") {
     const { createPool } = require("mysql2") as typeof Mysql2;
     return new Kysely<Database>({
       dialect: new MysqlDialect({
         pool: createPool({
           uri: databaseUrl,
-          connectionLimit: 10,
+          connectionLimit: poolSize,
           supportBigNumbers: true,
           bigNumberStrings: false,
           // An unreachable server fails a request within seconds instead of at the OS's TCP timeout.
@@ -37,28 +45,11 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<D
           enableKeepAlive: true,
         }),
       }),
+      ...statementLog(options.onStatement),
     });
   }
-  const pg = require("pg") as typeof PgModule;
-  // PostgreSQL returns int8 as text by default; our int8 columns are Unix milliseconds, well inside 2^53.
-  pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
-  const pool = new pg.Pool({
-    connectionString: databaseUrl,
-    max: 10,
-    // No request waits past 10 s on the database (SPEC "Staying up"): 5 s for a connection (new, or
-    // a free one of the pool), 10 s for a statement, and a connection left idle in a transaction is cut.
-    connectionTimeoutMillis: 5_000,
-    statement_timeout: 10_000,
-    idle_in_transaction_session_timeout: 10_000,
-    keepAlive: true,
+  return new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: createPostgresPool(databaseUrl, poolSize) }),
+    ...statementLog(options.onStatement),
   });
-  // An idle client whose server connection dies (a PostgreSQL restart, a proxy's idle timeout) is emitted
-  // as a pool "error"; with no listener that crashes the process. The pool drops the client and the next
-  // query opens a fresh connection, so there is nothing else to do.
-  pool.on("error", () => undefined);
-  // A client lent out (inside a transaction, between two of its statements) whose backend is killed emits
-  // "error" on itself; unheard, that would crash the process. The statement in flight, or the next one,
-  // fails with the connection's error (answered 503 unavailable), and the pool drops the client on release.
-  pool.on("connect", (client) => client.on("error", () => undefined));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -47,6 +47,8 @@ export interface TestAppOptions {
   webDist?: string;
   /** SQLite group commit (on by default, as in the server); off for two instances in one process, see DbOptions. */
   groupCommit?: boolean;
+  /** Hears every statement sent to the database (test/support/statements.ts counts them). */
+  onStatement?: (sql: string) => void;
 }
 
 export function newSecretKey(): string {
@@ -71,7 +73,10 @@ export async function buildTestApp(options: TestAppOptions): Promise<TestApp> {
     },
     { webDist: options.webDist ?? null },
   );
-  const db = createDb(config.databaseUrl, { groupCommit: options.groupCommit !== false });
+  const db = createDb(config.databaseUrl, {
+    groupCommit: options.groupCommit !== false,
+    ...(options.onStatement === undefined ? {} : { onStatement: options.onStatement }),
+  });
   await migrateToLatest(db);
   const keys = parseSecretKeys(config.secretKey ?? secretKey);
   const [primary] = keys;

@@ -20,6 +20,8 @@ export interface SqliteOptions {
    * wait synchronously for a lock the first can only release once it returns.
    */
   groupCommit?: boolean;
+  /** Called with the SQL text of every statement run on the writing connection (db/connect.ts DbOptions). */
+  onStatement?: (sql: string) => void;
 }
 
 /**
@@ -51,7 +53,7 @@ export function createSqliteDb(path: string, options: SqliteOptions = {}): Kysel
     checkpointer?.noteWrite();
     for (const listener of listeners) listener();
   };
-  const database = withStatementCache(sqlite, reader, afterWrite, () => checkpointer?.close());
+  const database = withStatementCache(sqlite, reader, afterWrite, () => checkpointer?.close(), options.onStatement);
   const db = new Kysely<Database>({
     dialect:
       options.groupCommit === false ? new SqliteDialect({ database }) : new GroupCommitSqliteDialect(sqlite, database),

@@ -3,6 +3,7 @@ import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/database.js";
 import { AppError, type ErrorCode } from "../../errors.js";
 import type { RequestMeta } from "../../request-meta.js";
+import type { ClientIdentity, KnownClients } from "../attempt/known-clients.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { SecondFactorLockout } from "../second-factor/lockout.js";
@@ -26,14 +27,15 @@ export interface LoginWrites {
    * A login's writes, in the caller's transaction: the login time (user row first, as the password,
    * reset, lock and deletion transactions take it, so none of them and a login can deadlock), the
    * session and the audit event. Refuses with `options.refusal` when the account was deleted or
-   * locked since it was read. After a second factor the same UPDATE clears the lockout.
+   * locked since it was read. After a second factor the same UPDATE clears the lockout. `client`
+   * becomes a known client of the account in the same transaction (attempt/known-clients.ts).
    */
   open(
     trx: Kysely<Database>,
     user: UserRow,
     amr: AuthMethod[],
     meta: RequestMeta,
-    options: { refusal: ErrorCode; afterSecondFactor?: boolean },
+    options: { refusal: ErrorCode; afterSecondFactor?: boolean; client?: ClientIdentity | undefined },
   ): Promise<OpenedLogin>;
   /**
    * After the commit: signs the access token (on SQLite a transaction holds the only connection)
@@ -41,7 +43,12 @@ export interface LoginWrites {
    */
   finish(user: UserRow, login: OpenedLogin, meta: RequestMeta): Promise<{ tokens: TokenPair; user: UserView }>;
   /** open and finish, in a transaction of its own: a login that needs no other write. */
-  issue(user: UserRow, amr: AuthMethod[], meta: RequestMeta): Promise<{ tokens: TokenPair; user: UserView }>;
+  issue(
+    user: UserRow,
+    amr: AuthMethod[],
+    meta: RequestMeta,
+    client?: ClientIdentity,
+  ): Promise<{ tokens: TokenPair; user: UserView }>;
 }
 
 export function createLoginWrites(deps: {
@@ -51,8 +58,9 @@ export function createLoginWrites(deps: {
   lockout: SecondFactorLockout;
   audit: AuditService;
   notifier: Notifier;
+  knownClients: KnownClients;
 }): LoginWrites {
-  const { db, clock, sessions, lockout, audit, notifier } = deps;
+  const { db, clock, sessions, lockout, audit, notifier, knownClients } = deps;
 
   /**
    * For the "new sign-in" notice: true when the account has signed in before, but never from this
@@ -80,6 +88,7 @@ export function createLoginWrites(deps: {
       await audit.record({ type: "login_succeeded", userId: user.id, meta, detail: { amr: amr.join(" ") } }, trx);
       // The notice commits with the login it tells of.
       if (fromNewDevice) await notifier.notify(user, "new_device_login", meta, trx);
+      if (options.client !== undefined) await knownClients.remember(user.id, options.client, trx);
       return { opened, now, fromNewDevice };
     },
 
@@ -92,10 +101,10 @@ export function createLoginWrites(deps: {
       };
     },
 
-    async issue(user, amr, meta) {
+    async issue(user, amr, meta, client) {
       const login = await db
         .transaction()
-        .execute((trx) => writes.open(trx, user, amr, meta, { refusal: "invalid_credentials" }));
+        .execute((trx) => writes.open(trx, user, amr, meta, { refusal: "invalid_credentials", client }));
       return writes.finish(user, login, meta);
     },
   };
