@@ -1,34 +1,30 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+
 /** Counts the statements an app sends to its database (TestAppOptions.onStatement), per request. */
 export interface StatementCounter {
   /** Pass to appOn / buildTestApp as `onStatement`. */
   onStatement(sql: string): void;
   /**
-   * The SQL texts of the statements sent while `work` ran, and until the database had been quiet for
-   * a moment after it (writes a request leaves to finish after its answer count too).
+   * The SQL texts of the statements `work` caused, in order, including writes left to finish after
+   * its answer (waited for briefly). Statements of background jobs (purges, the mail outbox) run in
+   * contexts of their own and are not counted.
    */
   during(work: () => Promise<unknown>): Promise<string[]>;
 }
 
 export function statementCounter(): StatementCounter {
-  let seen: string[] | null = null;
+  const current = new AsyncLocalStorage<string[]>();
   return {
     onStatement(sql) {
-      seen?.push(sql);
+      current.getStore()?.push(sql);
     },
     async during(work) {
       const statements: string[] = [];
-      seen = statements;
-      try {
+      await current.run(statements, async () => {
         await work();
-        let before = -1;
-        while (before !== statements.length) {
-          before = statements.length;
-          await new Promise((resolve) => setTimeout(resolve, 30));
-        }
-        return statements;
-      } finally {
-        seen = null;
-      }
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      });
+      return statements;
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/database.js";
+import { retryingConflicts } from "../../db/outage.js";
 import { AppError, type ErrorCode } from "../../errors.js";
 import type { RequestMeta } from "../../request-meta.js";
 import type { ClientIdentity, KnownClients } from "../attempt/known-clients.js";
@@ -41,7 +42,13 @@ export interface LoginWrites {
    * After the commit: signs the access token (on SQLite a transaction holds the only connection)
    * and tells the owner of a new device.
    */
-  finish(user: UserRow, login: OpenedLogin, meta: RequestMeta): Promise<{ tokens: TokenPair; user: UserView }>;
+  finish(
+    user: UserRow,
+    login: OpenedLogin,
+    meta: RequestMeta,
+    /** policy.require_2fa as read with `user`, for a login that read both before its transaction. */
+    policy?: { requireTwoFactor: string | null },
+  ): Promise<{ tokens: TokenPair; user: UserView }>;
   /** open and finish, in a transaction of its own: a login that needs no other write. */
   issue(
     user: UserRow,
@@ -92,8 +99,13 @@ export function createLoginWrites(deps: {
       return { opened, now, fromNewDevice };
     },
 
-    async finish(user, login, _meta) {
-      const tokens = await sessions.tokensFor(login.opened);
+    async finish(user, login, _meta, policy) {
+      const subject = policy && {
+        roles: user.roles,
+        mfa_enabled: user.mfa_enabled,
+        require_2fa: policy.requireTwoFactor,
+      };
+      const tokens = await sessions.tokensFor(login.opened, subject);
       // The login shifted the times in one UPDATE; mirror it rather than read the row again.
       return {
         tokens,
@@ -102,9 +114,12 @@ export function createLoginWrites(deps: {
     },
 
     async issue(user, amr, meta, client) {
-      const login = await db
-        .transaction()
-        .execute((trx) => writes.open(trx, user, amr, meta, { refusal: "invalid_credentials", client }));
+      // Run again if MySQL picks it as a deadlock victim (the known client's upsert takes index gaps).
+      const login = await retryingConflicts(() =>
+        db
+          .transaction()
+          .execute((trx) => writes.open(trx, user, amr, meta, { refusal: "invalid_credentials", client })),
+      );
       return writes.finish(user, login, meta);
     },
   };
