@@ -28,7 +28,8 @@ export const USAGE = `usage: npm run bench -- [flags]
   -h, --help            this text
 
 Environment: BENCH_POSTGRES_URL=postgres://user:pass@127.0.0.1/db also runs Tessera on a fresh
-PostgreSQL database created next to that one (and dropped afterwards).`;
+PostgreSQL database created next to that one (and dropped afterwards); BENCH_MYSQL_URL=mysql://user:pass@127.0.0.1/db
+likewise on MySQL.`;
 
 const OPTIONS = {
   quick: { type: "boolean", default: false },

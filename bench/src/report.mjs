@@ -26,7 +26,12 @@ const cellErr = (s) => (!s || s.error ? "–" : String(s.failures + (s.unexpecte
 
 /** The main comparison table plus a memory table. `targets` is the ordered list of target keys. */
 export function renderTables(results, targets, scenarios) {
-  const labels = { tessera: "Tessera", tessera_pg: "Tessera (pg)", better_auth: "better-auth" };
+  const labels = {
+    tessera: "Tessera",
+    tessera_pg: "Tessera (pg)",
+    tessera_mysql: "Tessera (mysql)",
+    better_auth: "better-auth",
+  };
   const header = [
     "scenario",
     ...targets.map((t) => `${labels[t]} req/s`),
@@ -61,6 +66,7 @@ export function renderMixed(mixed, targets) {
   const labels = {
     tessera: "Tessera GET /api/user/me",
     tessera_pg: "Tessera (pg) GET /api/user/me",
+    tessera_mysql: "Tessera (mysql) GET /api/user/me",
     better_auth: "better-auth GET /get-session",
   };
   const rows = targets

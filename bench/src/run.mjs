@@ -13,6 +13,7 @@ import { freePort, readRss, readThreads, startChild } from "./proc.mjs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { renderReport, summarize } from "./summary.mjs";
 import { startTessera } from "./tessera.mjs";
+import { createFreshDatabase, sqlTargets } from "./pg.mjs";
 import { runProfile } from "./profile.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -102,14 +103,14 @@ async function main() {
       stoppers.push(() => tessera.stop());
       targets.push({ key: "tessera", target: tessera });
     }
-    if (args.tessera && process.env.BENCH_POSTGRES_URL) {
-      const { createFreshDatabase } = await import("./pg.mjs");
-      const db = await createFreshDatabase(process.env.BENCH_POSTGRES_URL);
+    for (const { env, key, label } of args.tessera ? sqlTargets : []) {
+      if (!process.env[env]) continue;
+      const db = await createFreshDatabase(process.env[env]);
       stoppers.push(() => db.drop());
-      log(`starting Tessera (PostgreSQL, database ${db.name})`);
-      const tpg = await startTessera({ serverMain, hash: args.hash, databaseUrl: db.url, label: "Tessera (pg)", log });
-      stoppers.push(() => tpg.stop());
-      targets.push({ key: "tessera_pg", target: tpg });
+      log(`starting ${label}, database ${db.name}`);
+      const target = await startTessera({ serverMain, hash: args.hash, databaseUrl: db.url, label, log });
+      stoppers.push(() => target.stop());
+      targets.push({ key, target });
     }
     if (args.betterAuth) {
       log("starting better-auth");

@@ -61,7 +61,7 @@ export function summarize(results) {
 
 /** The report printed at the end of a run. */
 export function renderReport(results, { args, scenarios }) {
-  const targetKeys = ["tessera", "tessera_pg", "better_auth"].filter(
+  const targetKeys = ["tessera", "tessera_pg", "tessera_mysql", "better_auth"].filter(
     (k) => Object.values(results.scenarios).some((per) => per[k]) || results.mixed[k],
   );
   const out = [];

@@ -28,7 +28,10 @@ export async function openRuntime(
   if (primary === undefined) throw new Error("TESSERA_SECRET_KEY: no key");
   let db: Kysely<Database> | undefined;
   try {
-    db = createDb(config.databaseUrl, { checkpointThread: options.checkpointThread === true });
+    db = createDb(config.databaseUrl, {
+      checkpointThread: options.checkpointThread === true,
+      ...(config.databasePoolSize === null ? {} : { poolSize: config.databasePoolSize }),
+    });
     if (options.migrate) await migrateToLatest(db);
   } catch (error) {
     await db?.destroy().catch(() => undefined);

@@ -41,6 +41,8 @@ export interface Config {
   reauthMaxAgeSeconds: number;
   trustedDeviceDays: number;
   databaseUrl: string;
+  /** DATABASE_POOL_SIZE: connections to PostgreSQL or MySQL; null: db/postgres.ts defaultPoolSize (cores × 2 + 1). */
+  databasePoolSize: number | null;
   redisUrl: string | null;
   smtpUrl: string | null;
   mailFrom: string;
@@ -210,6 +212,7 @@ export function loadConfig(env: Env = readEnv(), defaults: { webDist?: string | 
     reauthMaxAgeSeconds: int("REAUTH_MAX_AGE", 60 * 10, 1), // 10 minutes
     trustedDeviceDays: int("TRUSTED_DEVICE_DAYS", 30, 0, 365),
     databaseUrl,
+    databasePoolSize: optional("DATABASE_POOL_SIZE") === null ? null : int("DATABASE_POOL_SIZE", 1, 1, 1000),
     redisUrl,
     smtpUrl,
     mailFrom: str("MAIL_FROM", "Tessera <no-reply@localhost>"),

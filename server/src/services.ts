@@ -155,7 +155,7 @@ export function createServices(deps: {
   const addressLinks = createAddressLinkService({ db, links, mailer, audit, limits, knownClients });
   const email = createEmailService({ db, links, mailer, audit, notifier, limits, users, sessions });
 
-  const writes = createLoginWrites({ db, clock, sessions, lockout, audit, notifier });
+  const writes = createLoginWrites({ db, clock, sessions, lockout, audit, notifier, knownClients });
   const login = createLoginService({
     db,
     clock,

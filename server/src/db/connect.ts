@@ -1,7 +1,6 @@
 import { createRequire } from "node:module";
 import { Kysely, MysqlDialect, PostgresDialect, type Dialect } from "kysely";
 import type * as Mysql2 from "mysql2";
-import type PgModule from "pg";
 import { busCachedLookups } from "./bus/cached-lookups.js";
 import { attachChangeBus, createLocalBus, type ChangeBus } from "./bus/change-bus.js";
 import { createPgBus } from "./bus/pg-listener.js";
@@ -10,6 +9,7 @@ import { trackWrites } from "./bus/write-tracking.js";
 import { serveCachedLookups } from "./cached-lookup.js";
 import type { Database } from "./database.js";
 import { attachDbEvents, createDbEvents } from "./events.js";
+import { createPostgresPool, defaultPoolSize, loadPg, statementLog } from "./postgres.js";
 import { createSqliteDb, type SqliteOptions } from "./sqlite/connect.js";
 
 export type DialectName = "sqlite" | "postgres" | "mysql";
@@ -23,8 +23,16 @@ export function dialectOf(databaseUrl: string): DialectName {
 // The drivers load only for the dialect in use: an SQLite server never holds pg or mysql2 in memory.
 const require = createRequire(import.meta.url);
 
-/** Options that only SQLite uses (db/sqlite/); PostgreSQL and MySQL ignore them. */
-export type DbOptions = Omit<SqliteOptions, "onCheckpointThreadDeath">;
+/** SQLite's options (db/sqlite/; PostgreSQL and MySQL ignore them but onStatement), and the pool's. */
+export type DbOptions = Omit<SqliteOptions, "onCheckpointThreadDeath" | "onStatement"> & {
+  /** PostgreSQL and MySQL: connections in the pool (DATABASE_POOL_SIZE); default db/postgres.ts defaultPoolSize. */
+  poolSize?: number;
+  /**
+   * Called with the SQL text of every statement sent to the database, transaction control included:
+   * for the tests that bound the statements per request, and the bench. Costs nothing when absent.
+   */
+  onStatement?: (sql: string) => void;
+};
 
 /**
  * One Kysely<Database> whatever the dialect: everything above this file sees only that interface.
@@ -48,11 +56,12 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<D
     attachChangeBus(db, bus);
     return attachDbEvents(db, events);
   }
+  const poolSize = options.poolSize ?? defaultPoolSize();
   if (dialect === "mysql") {
     const { createPool } = require("mysql2") as typeof Mysql2;
     const pool = createPool({
       uri: databaseUrl,
-      connectionLimit: 10,
+      connectionLimit: poolSize,
       supportBigNumbers: true,
       bigNumberStrings: false,
       // An unreachable server fails a request within seconds instead of at the OS's TCP timeout.
@@ -73,36 +82,21 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<D
       );
     });
     let bus: ChangeBus | null = null;
-    const db = new Kysely<Database>({ dialect: withBus(() => bus, new MysqlDialect({ pool })) });
+    const db = new Kysely<Database>({
+      dialect: withBus(() => bus, new MysqlDialect({ pool })),
+      ...statementLog(options.onStatement),
+    });
     bus = createPollBus(db);
     return attachDbEvents(withCachedLookups(db, bus), events);
   }
-  const pg = require("pg") as typeof PgModule;
-  // PostgreSQL returns int8 as text by default; our int8 columns are Unix milliseconds, well inside 2^53.
-  pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
-  const pool = new pg.Pool({
-    connectionString: databaseUrl,
-    max: 10,
-    // No request waits past 10 s on the database (SPEC "Staying up"): 5 s for a connection (new, or
-    // a free one of the pool), 10 s for a statement, and a connection left idle in a transaction is cut.
-    connectionTimeoutMillis: 5_000,
-    statement_timeout: 10_000,
-    idle_in_transaction_session_timeout: 10_000,
-    keepAlive: true,
-  });
-  // An idle client whose server connection dies (a PostgreSQL restart, a proxy's idle timeout) is emitted
-  // as a pool "error"; with no listener that crashes the process. The pool drops the client and the next
-  // query opens a fresh connection, so there is nothing else to do (the client's own "error", below, reports it).
-  pool.on("error", () => undefined);
-  // A client lent out (inside a transaction, between two of its statements) whose backend is killed emits
-  // "error" on itself; unheard, that would crash the process. The statement in flight, or the next one,
-  // fails with the connection's error (answered 503 unavailable), and the pool drops the client on release.
-  // Every client's "error" (idle or lent out) is reported once, here.
-  pool.on("connect", (client) => client.on("error", (error) => events.emit("pool_error", error)));
-  const bus = createPgBus(pg, databaseUrl, (channel, payload) =>
+  const pool = createPostgresPool(databaseUrl, poolSize, (error) => events.emit("pool_error", error));
+  const bus = createPgBus(loadPg(), databaseUrl, (channel, payload) =>
     pool.query("SELECT pg_notify($1, $2)", [channel, payload]),
   );
-  const db = new Kysely<Database>({ dialect: withBus(() => bus, new PostgresDialect({ pool })) });
+  const db = new Kysely<Database>({
+    dialect: withBus(() => bus, new PostgresDialect({ pool })),
+    ...statementLog(options.onStatement),
+  });
   return attachDbEvents(withCachedLookups(db, bus), events);
 }
 

@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { MysqlAdapter, type Kysely } from "kysely";
 import type { Database } from "./database.js";
 
 /*
@@ -14,4 +14,9 @@ import type { Database } from "./database.js";
  */
 export function executorKey(executor: Kysely<Database>): object {
   return executor.getExecutor().adapter;
+}
+
+/** Whether the database speaks MySQL (for the few statements whose syntax differs: an upsert). */
+export function usesMysql(executor: Kysely<Database>): boolean {
+  return executorKey(executor) instanceof MysqlAdapter;
 }

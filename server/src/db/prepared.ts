@@ -38,6 +38,17 @@ export function runPreparedInTransactions(db: Kysely<Database>, run: HeldConnect
   heldConnectionRunners.set(executorKey(db), run);
 }
 
+/** Names of the compiled SQL texts (one per prepared query and dialect: a bounded set). */
+const statementNames = new Map<string, string>();
+
+/**
+ * The name under which a driver that keeps server-side prepared statements may send this SQL text
+ * (db/postgres.ts); undefined for SQL no prepared query compiled to.
+ */
+export function preparedStatementName(sqlText: string): string | undefined {
+  return statementNames.get(sqlText);
+}
+
 export interface PreparedQuery<P extends Record<string, unknown>, R> {
   execute(executor: Kysely<Database>, values: P): Promise<QueryResult<R>>;
 }
@@ -83,6 +94,7 @@ export function preparedQuery<P extends Record<string, unknown>, R>(
     for (const name of requested) {
       if (!placed.has(name)) throw misused(name);
     }
+    if (!statementNames.has(template.sql)) statementNames.set(template.sql, `tessera_${statementNames.size + 1}`);
     return { template, binds };
   }
 

@@ -78,6 +78,12 @@ describe("loadConfig", () => {
     expect(loadConfig({ NODE_ENV: "production" }).devOutbox).toBe(false);
   });
 
+  it("sizes the database pool for the cores unless DATABASE_POOL_SIZE says otherwise", () => {
+    expect(loadConfig({}).databasePoolSize).toBeNull();
+    expect(loadConfig({ DATABASE_POOL_SIZE: "4" }).databasePoolSize).toBe(4);
+    expect(configError({ DATABASE_POOL_SIZE: "0" }).problems[0]).toMatch(/^DATABASE_POOL_SIZE:/);
+  });
+
   it("reports every bad variable at once, one line each naming it", () => {
     const error = configError({ PORT: "abc", DATABASE_URL: "ftp://x", ACCESS_TOKEN_TTL: "-1", REDIS_URL: "http://x" });
     expect(error.problems).toHaveLength(4);

@@ -4,10 +4,11 @@
  * is reused inside transactions, and that a build which computes with a value fails loudly instead
  * of baking the first call's value into the SQL (SQLite's own paths: db/sqlite/prepared.test.ts).
  */
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/connect.js";
 import { migrateToLatest } from "../../src/db/migrator.js";
-import { affectedRows, preparedQuery } from "../../src/db/prepared.js";
+import { affectedRows, preparedQuery, preparedStatementName } from "../../src/db/prepared.js";
 import { testDialects } from "../support/dialects.js";
 import { eventsOfType, insertEvent, renameType } from "../support/database.js";
 
@@ -124,5 +125,20 @@ for (const dialect of testDialects()) {
       );
       await expect(concatenated.execute(db, { type: "register" })).rejects.toThrow(/"type"/);
     });
+
+    it.runIf(dialect.name === "postgres")(
+      "reaches PostgreSQL as a named statement, prepared once per connection",
+      async () => {
+        await db.connection().execute(async (connection) => {
+          for (const type of ["a", "b", "c"]) await eventsOfType.execute(connection, { type });
+          const named = await sql<{ name: string; statement: string }>`
+          select name, statement from pg_prepared_statements`.execute(connection);
+          const ours = named.rows.filter((row) => row.name.startsWith("tessera_"));
+          // Sent three times, prepared once: a second Parse of one name would have failed the query.
+          expect(ours.some((row) => row.statement.includes('"audit_event"'))).toBe(true);
+          for (const row of ours) expect(preparedStatementName(row.statement)).toBe(row.name);
+        });
+      },
+    );
   });
 }

@@ -49,6 +49,8 @@ export interface TestAppOptions {
   groupCommit?: boolean;
   /** SQLite files: checkpoint the WAL on a thread of its own under write load, as the server does. */
   checkpointThread?: boolean;
+  /** Hears every statement sent to the database (test/support/statements.ts counts them). */
+  onStatement?: (sql: string) => void;
 }
 
 export function newSecretKey(): string {
@@ -78,6 +80,7 @@ export async function buildTestApp(options: TestAppOptions): Promise<TestApp> {
     checkpointThread: options.checkpointThread === true,
     // Migrated before the thread matters: the suites that ask for it write at once and expect it to start.
     checkpointQuietMs: 0,
+    ...(options.onStatement === undefined ? {} : { onStatement: options.onStatement }),
   });
   await migrateToLatest(db);
   const keys = parseSecretKeys(config.secretKey ?? secretKey);

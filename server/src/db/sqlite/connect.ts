@@ -27,6 +27,8 @@ export interface SqliteOptions {
   checkpointQuietMs?: number;
   /** Hears of the checkpoint thread dying (it is not restarted for a minute; the commits checkpoint meanwhile). */
   onCheckpointThreadDeath?: (error: unknown) => void;
+  /** Called with the SQL text of every statement run on the writing connection (db/connect.ts DbOptions). */
+  onStatement?: (sql: string) => void;
 }
 
 /**
@@ -68,7 +70,7 @@ export function createSqliteDb(
     checkpointer?.noteWrite();
     for (const listener of listeners) listener();
   };
-  const database = withStatementCache(sqlite, reader, afterWrite, () => checkpointer?.close());
+  const database = withStatementCache(sqlite, reader, afterWrite, () => checkpointer?.close(), options.onStatement);
   const db = new Kysely<Database>({
     dialect: wrap(
       options.groupCommit === false ? new SqliteDialect({ database }) : new GroupCommitSqliteDialect(sqlite, database),

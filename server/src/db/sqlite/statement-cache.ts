@@ -21,6 +21,7 @@ export function withStatementCache(
   reader: SQLite.Database | null,
   afterWrite: () => void,
   onClose: () => void,
+  onStatement?: (sql: string) => void,
 ): SqliteDatabase {
   const statements = new Map<string, SqliteStatement>();
   return {
@@ -30,6 +31,8 @@ export function withStatementCache(
       sqlite.close();
     },
     prepare(sqlText: string) {
+      // Every statement run on the connection is fetched here first (connection.ts runOn).
+      onStatement?.(sqlText);
       let statement = statements.get(sqlText);
       if (statement === undefined) {
         if (statements.size >= statementCacheSize) statements.clear();

@@ -1,9 +1,10 @@
-import type { Kysely } from "kysely";
+import type { Kysely, Selectable } from "kysely";
 import type { Clock } from "../../clock.js";
 import { hashSecret } from "../../crypto/hash.js";
 import { randomToken } from "../../crypto/random.js";
-import type { Database } from "../../db/database.js";
-import { isUniqueViolation } from "../../db/errors.js";
+import type { Database, KnownClientTable } from "../../db/database.js";
+import { usesMysql } from "../../db/kysely-internals.js";
+import { preparedQuery } from "../../db/prepared.js";
 
 /** How long a client stays known after its last sign-in (SPEC: API clients by IP for 30 days). */
 export const knownClientDays = 30;
@@ -21,8 +22,11 @@ export interface ClientIdentity {
 export interface KnownClients {
   /** A fresh token for the `tessera_client` cookie of a browser that has none yet. */
   newCookieToken(): string;
-  /** After a successful sign-in: the browser (by its cookie) and the IP address are known for 30 days. */
-  remember(userId: string, client: ClientIdentity): Promise<void>;
+  /**
+   * After a successful sign-in: the browser (by its cookie) and the IP address are known for 30 days.
+   * One statement; pass the login's transaction as `executor` to commit it with the login.
+   */
+  remember(userId: string, client: ClientIdentity, executor?: Kysely<Database>): Promise<void>;
   /**
    * The key of this client's own allowance on the account, or null for a stranger. One query whether or
    * not the account exists (pass null), so its time tells nothing.
@@ -32,6 +36,28 @@ export interface KnownClients {
 
 const cookieHash = (token: string): string => hashSecret(`cookie:${token}`);
 const ipHash = (ip: string): string => hashSecret(`ip:${ip}`);
+
+type KnownClientRow = Selectable<KnownClientTable>;
+
+/** Inserts the rows, or renews those the account knows already: one statement whatever the dialect. */
+function upsert(db: Kysely<Database>, rows: KnownClientRow[], expiresAt: number) {
+  const insert = db.insertInto("known_client").values(rows);
+  return usesMysql(db)
+    ? insert.onDuplicateKeyUpdate({ expires_at: expiresAt })
+    : insert.onConflict((conflict) =>
+        conflict.columns(["user_id", "client_hash"]).doUpdateSet({ expires_at: expiresAt }),
+      );
+}
+const row = (p: KnownClientRow): KnownClientRow => ({
+  user_id: p.user_id,
+  client_hash: p.client_hash,
+  created_at: p.created_at,
+  expires_at: p.expires_at,
+});
+const upsertOne = preparedQuery((db, p: KnownClientRow) => upsert(db, [row(p)], p.expires_at));
+const upsertTwo = preparedQuery((db, p: KnownClientRow & { second_hash: string }) =>
+  upsert(db, [row(p), { ...row(p), client_hash: p.second_hash }], p.expires_at),
+);
 
 export function createKnownClients(deps: { db: Kysely<Database>; clock: Clock }): KnownClients {
   const { db, clock } = deps;
@@ -43,27 +69,14 @@ export function createKnownClients(deps: { db: Kysely<Database>; clock: Clock })
   return {
     newCookieToken: () => randomToken(256),
 
-    async remember(userId, client) {
+    async remember(userId, client, executor = db) {
       const now = clock.now();
-      const expiresAt = now + knownClientDays * 24 * 60 * 60 * 1000;
-      for (const clientHash of hashesOf(client)) {
-        const renewed = await db
-          .updateTable("known_client")
-          .set({ expires_at: expiresAt })
-          .where("user_id", "=", userId)
-          .where("client_hash", "=", clientHash)
-          .executeTakeFirst();
-        if (renewed.numUpdatedRows > 0n) continue;
-        try {
-          await db
-            .insertInto("known_client")
-            .values({ user_id: userId, client_hash: clientHash, created_at: now, expires_at: expiresAt })
-            .execute();
-        } catch (error) {
-          // Two sign-ins of one client at once: the other inserted it.
-          if (!isUniqueViolation(error)) throw error;
-        }
-      }
+      const expires_at = now + knownClientDays * 24 * 60 * 60 * 1000;
+      const [first, second] = hashesOf(client);
+      if (first === undefined) return;
+      const values = { user_id: userId, client_hash: first, created_at: now, expires_at };
+      if (second === undefined) await upsertOne.execute(executor, values);
+      else await upsertTwo.execute(executor, { ...values, second_hash: second });
     },
 
     async allowanceKey(userId, client) {

@@ -8,9 +8,10 @@ import type { UserRow } from "../user/user.repository.js";
 export type LoginChallengeRow = Selectable<LoginChallengeTable>;
 
 /**
- * What finishing a login needs, read in one query: the challenge, its user and the user's confirmed
- * TOTP credential. The one place a module reads other modules' tables (user/, second-factor/) in a
- * query of its own: a two-factor login is one read and one transaction (README "Performance").
+ * What finishing a login needs, read in one query: the challenge, its user, the user's confirmed
+ * TOTP credential and the two-factor policy. The one place a module reads other modules' tables
+ * (user/, second-factor/, the policy) in a query of its own: a two-factor login is one read and one
+ * transaction (README "Performance").
  */
 export interface ChallengeForLogin {
   challenge: Pick<
@@ -19,6 +20,8 @@ export interface ChallengeForLogin {
   >;
   user: UserRow;
   credential: ActiveCredential | null;
+  /** The two-factor policy (policy.require_2fa), for the access token the login signs. */
+  requireTwoFactor: string | null;
 }
 
 const insert = preparedQuery((db, row: LoginChallengeRow) =>
@@ -46,6 +49,7 @@ const forLogin = preparedQuery((db, p: { tokenHash: string }) =>
         .onRef("totp_credential.user_id", "=", "login_challenge.user_id")
         .on("totp_credential.confirmed_at", "is not", null),
     )
+    .leftJoin("policy", (join) => join.onTrue())
     .selectAll("user")
     .select([
       "login_challenge.id as challenge_id",
@@ -55,6 +59,7 @@ const forLogin = preparedQuery((db, p: { tokenHash: string }) =>
       "login_challenge.failed_attempts as challenge_failed_attempts",
       "totp_credential.id as credential_id",
       "totp_credential.secret_ciphertext as credential_secret_ciphertext",
+      "policy.require_2fa as policy_require_2fa",
     ])
     .where("login_challenge.token_hash", "=", p.tokenHash),
 );
@@ -98,6 +103,7 @@ export async function findChallengeForLogin(
     challenge_failed_attempts,
     credential_id,
     credential_secret_ciphertext,
+    policy_require_2fa,
     ...user
   } = row;
   return {
@@ -114,6 +120,7 @@ export async function findChallengeForLogin(
       credential_id === null || credential_secret_ciphertext === null
         ? null
         : { id: credential_id, secret_ciphertext: credential_secret_ciphertext },
+    requireTwoFactor: policy_require_2fa,
   };
 }
 

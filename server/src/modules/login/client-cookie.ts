@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { metaOf } from "../../request-meta.js";
-import { knownClientDays, type KnownClients } from "../attempt/known-clients.js";
+import { knownClientDays, type ClientIdentity, type KnownClients } from "../attempt/known-clients.js";
 import { secureCookie } from "../session/session.cookies.js";
 
 /** The browser's own token (256 random bits), set at every successful sign-in: its key as a known client. */
@@ -12,17 +12,15 @@ export function readClientCookie(request: FastifyRequest): string | undefined {
 }
 
 /**
- * After a sign-in that issued tokens: the browser (its cookie, made now if it has none) and the IP address
- * become known clients of the account, and the cookie is set again for another 30 days.
+ * The client a sign-in comes from, as it becomes known to the account: its `tessera_client` cookie (a new
+ * token when the browser has none yet) and its IP address. A login service remembers it in its transaction.
  */
-export async function rememberClient(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  knownClients: KnownClients,
-  userId: string,
-): Promise<void> {
-  const token = readClientCookie(request) ?? knownClients.newCookieToken();
-  await knownClients.remember(userId, { cookie: token, ip: metaOf(request).ip });
+export function clientOf(request: FastifyRequest, knownClients: KnownClients): ClientIdentity & { cookie: string } {
+  return { cookie: readClientCookie(request) ?? knownClients.newCookieToken(), ip: metaOf(request).ip };
+}
+
+/** Sets the `tessera_client` cookie again for another 30 days, after a sign-in that issued tokens. */
+export function setClientCookie(request: FastifyRequest, reply: FastifyReply, token: string): void {
   void reply.setCookie(clientCookie, token, {
     httpOnly: true,
     sameSite: "strict",
@@ -30,4 +28,16 @@ export async function rememberClient(
     path: "/api/auth",
     maxAge: knownClientDays * 24 * 60 * 60,
   });
+}
+
+/** After a sign-in that issued tokens without remembering its client: remembers it, then sets the cookie. */
+export async function rememberClient(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  knownClients: KnownClients,
+  userId: string,
+): Promise<void> {
+  const client = clientOf(request, knownClients);
+  await knownClients.remember(userId, client);
+  setClientCookie(request, reply, client.cookie);
 }

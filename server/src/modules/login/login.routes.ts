@@ -11,7 +11,7 @@ import { readDeviceCookie, setDeviceCookie } from "../second-factor/trusted-devi
 import { LoginBody, LoginReply, SecondFactorLoginBody, TokensReply } from "./login.schemas.js";
 import { sendLoggedIn, sendLoginResult } from "./login.reply.js";
 import type { LoginResult, LoginService } from "./login.service.js";
-import { readClientCookie, rememberClient } from "./client-cookie.js";
+import { clientOf, readClientCookie, rememberClient, setClientCookie } from "./client-cookie.js";
 import type { KnownClients } from "../attempt/known-clients.js";
 import type { MagicLinkService } from "./magic-link.service.js";
 
@@ -62,10 +62,12 @@ export async function loginRoutes(
       },
     },
     async (request, reply) => {
+      const client = clientOf(request, knownClients);
       const input = {
         ...request.body,
         deviceCookie: readDeviceCookie(request),
         clientCookie: readClientCookie(request),
+        client,
       };
       const result = await login.loginWithPassword(input, metaOf(request)).catch((error: unknown) => {
         if (error instanceof AppError && error.code === "invalid_credentials")
@@ -73,7 +75,8 @@ export async function loginRoutes(
         throw error;
       });
       app.metrics.logins.inc({ result: result.kind === "challenge" ? "mfa_required" : "ok" });
-      await known(request, reply, result);
+      // The login remembered its client in its transaction; the browser gets its cookie.
+      if (result.kind === "tokens") setClientCookie(request, reply, client.cookie);
       return sendLoginResult(request, reply, result, cookieMaxAge);
     },
   );
@@ -100,8 +103,10 @@ export async function loginRoutes(
           { field: "code", message: "exactly one of code, recovery_code or webauthn is required" },
         ]);
       }
+      const client = clientOf(request, knownClients);
       const result = await login.loginWithSecondFactor(
         {
+          client,
           loginToken: body.login_token,
           code,
           recoveryCode,
@@ -112,7 +117,7 @@ export async function loginRoutes(
       );
       if (result.device !== undefined)
         setDeviceCookie(request, reply, result.device.token, result.device.maxAgeSeconds);
-      await rememberClient(request, reply, knownClients, result.user.id);
+      setClientCookie(request, reply, client.cookie);
       return sendLoggedIn(request, reply, result.tokens, result.user, cookieMaxAge);
     },
   );

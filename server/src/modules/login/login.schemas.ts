@@ -16,6 +16,15 @@ export const SecondFactorLoginBody = Type.Object({
   remember_device: Type.Optional(Type.Boolean()),
 });
 
+/** The reply to a first factor when two-factor is on; its field names are the SPEC's. */
+export interface LoginChallenge {
+  mfa_required: true;
+  "2fa_required": true;
+  login_token: string;
+  methods: ("totp" | "recovery_code" | "webauthn")[];
+  expires_in: number;
+}
+
 /** The login challenge (LoginChallenge); its field names are the SPEC's. */
 export const ChallengeSchema = Type.Object({
   mfa_required: Type.Literal(true),

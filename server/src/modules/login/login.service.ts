@@ -7,7 +7,7 @@ import { transactionKeepingRefusals } from "../../db/transaction.js";
 import { AppError } from "../../errors.js";
 import type { RequestMeta } from "../../request-meta.js";
 import { loginFailuresPerAccount, type AccountLimiter } from "../attempt/account-limits.js";
-import type { KnownClients } from "../attempt/known-clients.js";
+import type { ClientIdentity, KnownClients } from "../attempt/known-clients.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { SecondFactorLockout } from "../second-factor/lockout.js";
@@ -22,19 +22,11 @@ import type { PasswordHasher } from "../user/password.js";
 import * as users from "../user/user.repository.js";
 import { normalizeLoginName, type UserView } from "../user/user.service.js";
 import * as challenges from "./challenge.repository.js";
+import type { LoginChallenge } from "./login.schemas.js";
 import type { LoginWrites, OpenedLogin } from "./opened-login.js";
 
 export const loginTokenLifetimeInSeconds = 60 * 5; // 5 minutes (SPEC §2)
 export const loginTokenMaxAttempts = 5;
-
-/** The reply to a first factor when two-factor is on; its field names are the SPEC's. */
-export interface LoginChallenge {
-  mfa_required: true;
-  "2fa_required": true;
-  login_token: string;
-  methods: ("totp" | "recovery_code" | "webauthn")[];
-  expires_in: number;
-}
 
 export type LoginResult =
   | { kind: "tokens"; tokens: TokenPair; user: UserView; newDevice: boolean }
@@ -54,6 +46,8 @@ export interface LoginService {
       deviceCookie?: string | undefined;
       /** The `tessera_client` cookie: a browser that signed in before keeps its own allowance. */
       clientCookie?: string | undefined;
+      /** Made a known client of the account by a login that issues tokens, in its transaction. */
+      client?: ClientIdentity;
     },
     meta: RequestMeta,
   ): Promise<LoginResult>;
@@ -63,12 +57,14 @@ export interface LoginService {
     firstFactor: "pwd" | "email",
     meta: RequestMeta,
     deviceCookie?: string,
+    client?: ClientIdentity,
   ): Promise<LoginResult>;
   /** `device`: the token of the browser remembered when asked (and trusted devices are on). */
   loginWithSecondFactor(
-    input: { loginToken: string; rememberDevice?: boolean | undefined } & Omit<SecondFactorInput, "webauthn"> & {
-        webauthn?: AssertionResponse | undefined;
-      },
+    input: { loginToken: string; rememberDevice?: boolean | undefined; client?: ClientIdentity } & Omit<
+      SecondFactorInput,
+      "webauthn"
+    > & { webauthn?: AssertionResponse | undefined },
     meta: RequestMeta,
   ): Promise<{ tokens: TokenPair; user: UserView; device?: { token: string; maxAgeSeconds: number } }>;
 }
@@ -92,7 +88,7 @@ export function createLoginService(deps: {
 
   async function passwordLogin(
     user: users.UserRow | undefined,
-    input: { password: string; deviceCookie?: string | undefined },
+    input: { password: string; deviceCookie?: string | undefined; client?: ClientIdentity },
     meta: RequestMeta,
   ): Promise<LoginResult> {
     if (user === undefined) {
@@ -107,7 +103,7 @@ export function createLoginService(deps: {
       throw invalidCredentials();
     }
     if (needsRehash) await users.setPasswordHash(db, user.id, await hasher.hash(input.password));
-    return service.completeFirstFactor(user, "pwd", meta, input.deviceCookie);
+    return service.completeFirstFactor(user, "pwd", meta, input.deviceCookie, input.client);
   }
 
   async function challenge(user: users.UserRow, firstFactor: "pwd" | "email", meta: RequestMeta): Promise<LoginResult> {
@@ -168,7 +164,7 @@ export function createLoginService(deps: {
       }
     },
 
-    async completeFirstFactor(user, firstFactor, meta, deviceCookie) {
+    async completeFirstFactor(user, firstFactor, meta, deviceCookie, client) {
       if (user.locked === 1) {
         await audit.record({ type: "login_failed", userId: user.id, meta, detail: { reason: "account_locked" } });
         throw new AppError("forbidden", "This account is locked. Contact an administrator.");
@@ -177,10 +173,11 @@ export function createLoginService(deps: {
         throw new AppError("forbidden", "Verify your email address first; check your inbox for the link.");
       }
       if (user.mfa_enabled !== 1) {
-        return { kind: "tokens", newDevice: true, ...(await writes.issue(user, [firstFactor], meta)) };
+        return { kind: "tokens", newDevice: true, ...(await writes.issue(user, [firstFactor], meta, client)) };
       }
       if (await devices.isTrusted(user.id, deviceCookie)) {
-        return { kind: "tokens", newDevice: false, ...(await writes.issue(user, [firstFactor, "device"], meta)) };
+        const issued = await writes.issue(user, [firstFactor, "device"], meta, client);
+        return { kind: "tokens", newDevice: false, ...issued };
       }
       return challenge(user, firstFactor, meta);
     },
@@ -227,6 +224,7 @@ export function createLoginService(deps: {
           return writes.open(trx, user, [firstFactor, method], meta, {
             refusal: "login_token_expired",
             afterSecondFactor: true,
+            client: input.client,
           });
         });
       } catch (error) {
@@ -236,7 +234,8 @@ export function createLoginService(deps: {
         throw error;
       }
       if (method === "recovery") await notifier.notify(user, "recovery_code_used", meta);
-      const done = await writes.finish(user, login, meta);
+      // The token's roles and policy as read with the challenge: one statement fewer than reading them again.
+      const done = await writes.finish(user, login, meta, found);
       if (input.rememberDevice !== true || !devices.enabled) return done;
       // Remembered once the login has committed, as the reply sets the device's cookie.
       const device = { token: await devices.remember(user.id, meta), maxAgeSeconds: devices.maxAgeSeconds };

@@ -1,8 +1,10 @@
 import type { Kysely } from "kysely";
 import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/database.js";
+import { retryingConflicts } from "../../db/outage.js";
 import { AppError, type ErrorCode } from "../../errors.js";
 import type { RequestMeta } from "../../request-meta.js";
+import type { ClientIdentity, KnownClients } from "../attempt/known-clients.js";
 import type { AuditService } from "../audit/audit.service.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { SecondFactorLockout } from "../second-factor/lockout.js";
@@ -26,22 +28,34 @@ export interface LoginWrites {
    * A login's writes, in the caller's transaction: the login time (user row first, as the password,
    * reset, lock and deletion transactions take it, so none of them and a login can deadlock), the
    * session and the audit event. Refuses with `options.refusal` when the account was deleted or
-   * locked since it was read. After a second factor the same UPDATE clears the lockout.
+   * locked since it was read. After a second factor the same UPDATE clears the lockout. `client`
+   * becomes a known client of the account in the same transaction (attempt/known-clients.ts).
    */
   open(
     trx: Kysely<Database>,
     user: UserRow,
     amr: AuthMethod[],
     meta: RequestMeta,
-    options: { refusal: ErrorCode; afterSecondFactor?: boolean },
+    options: { refusal: ErrorCode; afterSecondFactor?: boolean; client?: ClientIdentity | undefined },
   ): Promise<OpenedLogin>;
   /**
    * After the commit: signs the access token (on SQLite a transaction holds the only connection)
    * and tells the owner of a new device.
    */
-  finish(user: UserRow, login: OpenedLogin, meta: RequestMeta): Promise<{ tokens: TokenPair; user: UserView }>;
+  finish(
+    user: UserRow,
+    login: OpenedLogin,
+    meta: RequestMeta,
+    /** policy.require_2fa as read with `user`, for a login that read both before its transaction. */
+    policy?: { requireTwoFactor: string | null },
+  ): Promise<{ tokens: TokenPair; user: UserView }>;
   /** open and finish, in a transaction of its own: a login that needs no other write. */
-  issue(user: UserRow, amr: AuthMethod[], meta: RequestMeta): Promise<{ tokens: TokenPair; user: UserView }>;
+  issue(
+    user: UserRow,
+    amr: AuthMethod[],
+    meta: RequestMeta,
+    client?: ClientIdentity,
+  ): Promise<{ tokens: TokenPair; user: UserView }>;
 }
 
 export function createLoginWrites(deps: {
@@ -51,8 +65,9 @@ export function createLoginWrites(deps: {
   lockout: SecondFactorLockout;
   audit: AuditService;
   notifier: Notifier;
+  knownClients: KnownClients;
 }): LoginWrites {
-  const { db, clock, sessions, lockout, audit, notifier } = deps;
+  const { db, clock, sessions, lockout, audit, notifier, knownClients } = deps;
 
   /**
    * For the "new sign-in" notice: true when the account has signed in before, but never from this
@@ -80,11 +95,17 @@ export function createLoginWrites(deps: {
       await audit.record({ type: "login_succeeded", userId: user.id, meta, detail: { amr: amr.join(" ") } }, trx);
       // The notice commits with the login it tells of.
       if (fromNewDevice) await notifier.notify(user, "new_device_login", meta, trx);
+      if (options.client !== undefined) await knownClients.remember(user.id, options.client, trx);
       return { opened, now, fromNewDevice };
     },
 
-    async finish(user, login, _meta) {
-      const tokens = await sessions.tokensFor(login.opened);
+    async finish(user, login, _meta, policy) {
+      const subject = policy && {
+        roles: user.roles,
+        mfa_enabled: user.mfa_enabled,
+        require_2fa: policy.requireTwoFactor,
+      };
+      const tokens = await sessions.tokensFor(login.opened, subject);
       // The login shifted the times in one UPDATE; mirror it rather than read the row again.
       return {
         tokens,
@@ -92,10 +113,13 @@ export function createLoginWrites(deps: {
       };
     },
 
-    async issue(user, amr, meta) {
-      const login = await db
-        .transaction()
-        .execute((trx) => writes.open(trx, user, amr, meta, { refusal: "invalid_credentials" }));
+    async issue(user, amr, meta, client) {
+      // Run again if MySQL picks it as a deadlock victim (the known client's upsert takes index gaps).
+      const login = await retryingConflicts(() =>
+        db
+          .transaction()
+          .execute((trx) => writes.open(trx, user, amr, meta, { refusal: "invalid_credentials", client })),
+      );
       return writes.finish(user, login, meta);
     },
   };

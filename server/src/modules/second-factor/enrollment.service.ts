@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/database.js";
+import { retryingConflicts } from "../../db/outage.js";
 import { transactionKeepingRefusals } from "../../db/transaction.js";
 import { AppError } from "../../errors.js";
 import type { RequestMeta } from "../../request-meta.js";
@@ -124,14 +125,18 @@ export function createSecondFactorEnrollment(deps: {
 
     async confirmSetup(auth, code, meta) {
       const pending = await totp.confirmPending(auth.userId, code);
-      const { codes, user } = await db.transaction().execute(async (trx) => {
-        // The user row first, as a two-factor login's transaction takes it: the two cannot deadlock.
-        await users.setSecondFactorEnabled(trx, auth.userId, true);
-        await pending.activate(trx);
-        // Every session, this one too, is replaced: the new one carries aal 2 and a fresh sid.
-        const fresh = await turnOn(auth.userId, meta, trx);
-        return { codes: fresh, user: await users.findUserById(trx, auth.userId) };
-      });
+      // MySQL may pick it as a deadlock victim beside another account's enrolment (the recovery codes'
+      // index gaps); it has no effect outside itself, so it runs again.
+      const { codes, user } = await retryingConflicts(() =>
+        db.transaction().execute(async (trx) => {
+          // The user row first, as a two-factor login's transaction takes it: the two cannot deadlock.
+          await users.setSecondFactorEnabled(trx, auth.userId, true);
+          await pending.activate(trx);
+          // Every session, this one too, is replaced: the new one carries aal 2 and a fresh sid.
+          const fresh = await turnOn(auth.userId, meta, trx);
+          return { codes: fresh, user: await users.findUserById(trx, auth.userId) };
+        }),
+      );
       const amr: AuthMethod[] = [...auth.amr.filter((m) => m === "pwd" || m === "email"), "otp"];
       // The new session keeps the sign-in time of the one it replaces: a code of the factor just enrolled proves
       // nothing the session had not proven (so confirming cannot refresh an old sign-in).

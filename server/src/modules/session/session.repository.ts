@@ -208,10 +208,13 @@ const tokenSubjectRow = preparedQuery((db, p: { userId: string }) =>
 );
 
 /** What an access token says of its user besides the session: roles, and whether the policy wants a second factor. */
-export async function findTokenSubject(
-  db: Kysely<Database>,
-  userId: string,
-): Promise<{ roles: string; mfa_enabled: number; require_2fa: string | null } | undefined> {
+export interface TokenSubject {
+  roles: string;
+  mfa_enabled: number;
+  require_2fa: string | null;
+}
+
+export async function findTokenSubject(db: Kysely<Database>, userId: string): Promise<TokenSubject | undefined> {
   return (await tokenSubjectRow.execute(db, { userId })).rows[0];
 }
 

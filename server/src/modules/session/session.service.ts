@@ -46,8 +46,8 @@ export function createSessionService(deps: {
   const unverified = (user: { email_verified: number }): boolean =>
     deps.requireEmailVerification && user.email_verified !== 1;
 
-  async function tokensFor(session: OpenedSession): Promise<TokenPair> {
-    const subject = await repo.findTokenSubject(db, session.userId);
+  async function tokensFor(session: OpenedSession, read?: repo.TokenSubject): Promise<TokenPair> {
+    const subject = read ?? (await repo.findTokenSubject(db, session.userId));
     const roles = subject === undefined ? [] : rolesOf(subject);
     const enrollment = subject !== undefined && enrollmentRequired(subject, roles);
     const access = await tokens.issueAccessToken({

@@ -1,3 +1,4 @@
+import type { TokenSubject } from "./session.repository.js";
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/database.js";
 import type { RequestMeta } from "../../request-meta.js";
@@ -75,8 +76,11 @@ export interface SessionService {
   ): Promise<TokenPair>;
   /** The rows of a new session, written through `executor` (a transaction holds them with its other writes). */
   openSession(userId: string, amr: AuthMethod[], meta: RequestMeta, executor: Kysely<Database>): Promise<OpenedSession>;
-  /** Signs the access token of an opened session; run it after the transaction that wrote the session has committed. */
-  tokensFor(session: OpenedSession): Promise<TokenPair>;
+  /**
+   * Signs the access token of an opened session; run it after the transaction that wrote the session has
+   * committed. `subject`: what the token says of its user, when the caller read it already; read here otherwise.
+   */
+  tokensFor(session: OpenedSession, subject?: TokenSubject): Promise<TokenPair>;
   /** Rotates a refresh token, keeping the session's `auth_time`; a used one revokes its whole session (theft). */
   refresh(credential: RefreshCredential, meta: RequestMeta): Promise<TokenPair>;
   authenticate(accessToken: string): Promise<AuthContext | null>;
