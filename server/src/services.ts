@@ -154,7 +154,6 @@ export function createServices(deps: {
   const links = createLinkService({ db, clock, mailer, publicUrl: config.publicUrl });
   const addressLinks = createAddressLinkService({ db, links, mailer, audit, limits, knownClients });
   const email = createEmailService({ db, links, mailer, audit, notifier, limits, users, sessions });
-
   const writes = createLoginWrites({ db, clock, sessions, lockout, audit, notifier, knownClients });
   const login = createLoginService({
     db,

@@ -126,9 +126,9 @@ for (const dialect of testDialects()) {
       await expect(concatenated.execute(db, { type: "register" })).rejects.toThrow(/"type"/);
     });
 
-    it.runIf(dialect.name === "postgres")(
-      "reaches PostgreSQL as a named statement, prepared once per connection",
-      async () => {
+    // Only PostgreSQL has named statements; the other dialects register no such test (none shows as skipped).
+    if (dialect.name === "postgres")
+      it("reaches PostgreSQL as a named statement, prepared once per connection", async () => {
         await db.connection().execute(async (connection) => {
           for (const type of ["a", "b", "c"]) await eventsOfType.execute(connection, { type });
           const named = await sql<{ name: string; statement: string }>`
@@ -138,7 +138,6 @@ for (const dialect of testDialects()) {
           expect(ours.some((row) => row.statement.includes('"audit_event"'))).toBe(true);
           for (const row of ours) expect(preparedStatementName(row.statement)).toBe(row.name);
         });
-      },
-    );
+      });
   });
 }
