@@ -61,12 +61,24 @@ export class BusCore {
   }
 
   private async drain(): Promise<void> {
+    let failures = 0;
     while (this.queued.size > 0) {
       const tables = [...this.queued];
       this.queued = new Set();
-      // A failed send is not retried: the receivers' heartbeat or poll fails too while the database is
-      // unreachable, and they flush everything once it answers again.
-      await this.send(tables).catch(() => undefined);
+      try {
+        await this.send(tables);
+        failures = 0;
+      } catch {
+        // A lock timeout or a dropped connection: try again shortly, a few times. Past that the database
+        // is unreachable for the receivers' heartbeat or poll too, and they flush everything once it answers.
+        failures += 1;
+        if (failures > 3) {
+          failures = 0;
+          continue;
+        }
+        for (const table of tables) this.queued.add(table);
+        await new Promise((resolve) => setTimeout(resolve, 50 * failures));
+      }
     }
     this.sending = null;
   }
