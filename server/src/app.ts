@@ -30,6 +30,7 @@ import { installInputGuard } from "./plugins/input-guard.js";
 import { installDbTroubleMetrics, installMetrics, installOutboxMetrics } from "./plugins/metrics.js";
 import { rateLimitFor, registerRateLimit } from "./plugins/rate-limit.js";
 import { installRequestLog } from "./plugins/request-log.js";
+import { changeBus } from "./db/bus/change-bus.js";
 import { registerSecurityHeaders } from "./plugins/security-headers.js";
 import { registerSwagger } from "./plugins/swagger.js";
 import { registerWebUI } from "./plugins/web-ui.js";
@@ -135,6 +136,11 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   await registerRoutes(app, services, config, rateLimitFor(config.rateLimitEnabled));
   await registerWebUI(app, config.webDist, log);
 
+  // The change bus (db/bus/): a lost listener means sessions are read from the database until it is back.
+  changeBus(deps.db).onConnection((up) => {
+    if (up) log.info("change bus listening: other instances' changes arrive within 1 s");
+    else log.warn("change bus lost: reading sessions from the database until it reconnects");
+  });
   // Expired rows of every kind, in the background (SPEC §3); `tessera purge` does it at once.
   app.addHook("onReady", async () => services.purger.start());
   app.addHook("onClose", async () => {

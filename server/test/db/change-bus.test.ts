@@ -75,10 +75,14 @@ describe("the polled bus on a SQLite file", () => {
     const bus = changeBus(second);
     const heard: Changed[] = [];
     bus.onChange((changed) => heard.push(changed));
+    const connection: boolean[] = [];
+    bus.onConnection((up) => connection.push(up));
     await first.schema.alterTable("change_version").renameTo("change_version_away").execute();
     await eventually(async () => (bus.live() ? undefined : true), remoteChangeBoundMs + 500, "not live");
     await first.schema.alterTable("change_version_away").renameTo("change_version").execute();
     await eventually(async () => (bus.live() ? true : undefined), 2_000, "live again");
     expect(heard).toContain("all");
+    // What the app logs: lost once, back once.
+    expect(connection).toEqual([false, true]);
   });
 });

@@ -30,6 +30,8 @@ export interface ChangeBus {
    * A cache must not serve while it is false.
    */
   live(): boolean;
+  /** Runs `listener` when the connection to the other instances is lost (false) or listening again (true). */
+  onConnection(listener: (up: boolean) => void): void;
   /** Sends what is still queued, stops listening. */
   close(): Promise<void>;
 }
@@ -37,6 +39,8 @@ export interface ChangeBus {
 /** Calls listeners and coalesces remote sends: at most one in flight, the tables of the next queued. */
 export class BusCore {
   private readonly listeners: ((changed: Changed) => void)[] = [];
+  private readonly connectionListeners: ((up: boolean) => void)[] = [];
+  private up: boolean | null = null;
   private queued = new Set<string>();
   private sending: Promise<void> | null = null;
 
@@ -44,6 +48,17 @@ export class BusCore {
 
   deliver(changed: Changed): void {
     for (const listener of this.listeners) listener(changed);
+  }
+
+  /** Tells the connection listeners of a change of state (the first "up" too, not repeats). */
+  connection(up: boolean): void {
+    if (this.up === up || (this.up === null && !up)) return;
+    this.up = up;
+    for (const listener of this.connectionListeners) listener(up);
+  }
+
+  onConnection(listener: (up: boolean) => void): void {
+    this.connectionListeners.push(listener);
   }
 
   listen(listener: (changed: Changed) => void): boolean {
@@ -61,12 +76,24 @@ export class BusCore {
   }
 
   private async drain(): Promise<void> {
+    let failures = 0;
     while (this.queued.size > 0) {
       const tables = [...this.queued];
       this.queued = new Set();
-      // A failed send is not retried: the receivers' heartbeat or poll fails too while the database is
-      // unreachable, and they flush everything once it answers again.
-      await this.send(tables).catch(() => undefined);
+      try {
+        await this.send(tables);
+        failures = 0;
+      } catch {
+        // A lock timeout or a dropped connection: try again shortly, a few times. Past that the database
+        // is unreachable for the receivers' heartbeat or poll too, and they flush everything once it answers.
+        failures += 1;
+        if (failures > 3) {
+          failures = 0;
+          continue;
+        }
+        for (const table of tables) this.queued.add(table);
+        await new Promise((resolve) => setTimeout(resolve, 50 * failures));
+      }
     }
     this.sending = null;
   }
@@ -84,6 +111,7 @@ export function createLocalBus(): ChangeBus {
     kind: "local",
     publish: (tables) => core.publish(tables),
     onChange: (listener) => void core.listen(listener),
+    onConnection: () => undefined,
     live: () => true,
     close: async () => undefined,
   };

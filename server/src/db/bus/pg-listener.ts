@@ -47,6 +47,7 @@ export function createPgBus(
     if (client !== current) return;
     client = null;
     listening = false;
+    core.connection(false);
     heartbeatInFlightSince = null;
     current.removeAllListeners("notification");
     current.on("error", () => undefined);
@@ -84,6 +85,7 @@ export function createPgBus(
         lastHeartbeatSentAt = sentAt;
         // Whatever was notified while nobody listened is lost.
         core.deliver("all");
+        core.connection(true);
         schedule(heartbeatMs, heartbeat);
       })
       .catch(() => drop(current));
@@ -118,6 +120,7 @@ export function createPgBus(
       started = true;
       connect();
     },
+    onConnection: (listener) => core.onConnection(listener),
     live: () => listening && performance.now() - lastHeartbeatSentAt < remoteChangeBoundMs,
     async close() {
       await core.flush();

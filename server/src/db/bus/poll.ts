@@ -52,8 +52,10 @@ export function createPollBus(db: Kysely<Database>): ChangeBus {
       if (failed) core.deliver("all");
       else if (changed.size > 0) core.deliver(changed);
       failed = false;
+      core.connection(true);
     } catch {
       failed = true;
+      core.connection(false);
     }
   }
 
@@ -76,6 +78,7 @@ export function createPollBus(db: Kysely<Database>): ChangeBus {
       started = true;
       loop();
     },
+    onConnection: (listener) => core.onConnection(listener),
     live: () => !failed && performance.now() - lastPollSentAt < remoteChangeBoundMs,
     async close() {
       await core.flush();
