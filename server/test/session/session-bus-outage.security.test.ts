@@ -82,4 +82,31 @@ describe.skipIf(dialect === null)("the change bus's listener killed [postgres]",
     await sleep(remoteChangeBoundMs);
     expect(await me(b, second.token)).toBe(401);
   });
+
+  it("attack: a revocation nobody announces (SQL by hand) is still refused on every instance within 1 s", async () => {
+    const victim = await warmVictim();
+    await outside((client) =>
+      client.query("UPDATE session SET revoked_at = $1 WHERE user_id = $2", [a.clock.now(), victim.userId]),
+    );
+    // No notice went out and both buses are live: only the cached row's age bound ends it.
+    expect(changeBus(a.db).live() && changeBus(b.db).live()).toBe(true);
+    await sleep(remoteChangeBoundMs + 50);
+    expect(await me(a, victim.token)).toBe(401);
+    expect(await me(b, victim.token)).toBe(401);
+  });
+
+  it("attack: a signing key deleted by hand in SQL stops verifying on every instance within 1 s", async () => {
+    const { accessToken } = await register(a.app, uniqueName("keyed"));
+    for (const t of [a, b]) expect(await me(t, accessToken)).toBe(200); // verified and cached on both
+    const header = Buffer.from(accessToken.split(".")[0] ?? "", "base64url").toString("utf8");
+    const kid = (JSON.parse(header) as { kid: string }).kid;
+    await a.app.services.tokens.rotate(); // a newer key signs from now on; the compromised one is withdrawn below
+    await outside((client) => client.query("DELETE FROM signing_key WHERE id = $1", [kid]));
+    await sleep(remoteChangeBoundMs + 50);
+    for (const t of [a, b]) {
+      expect(await me(t, accessToken)).toBe(401);
+      const jwks = (await call(t.app, "GET", "/.well-known/jwks.json")).body["keys"] as { kid: string }[];
+      expect(jwks.map((key) => key.kid)).not.toContain(kid);
+    }
+  });
 });

@@ -1,9 +1,13 @@
 import type { CachedLookupFactory, CachedLookupSpec, Lookup } from "../cached-lookup.js";
-import type { ChangeBus } from "./change-bus.js";
+import { remoteChangeBoundMs, type ChangeBus } from "./change-bus.js";
 
 const cacheLimit = 10_000;
-/** A row read longer ago is read again: a change made past Tessera (SQL by hand) is announced by nobody. */
-export const maxEntryAgeMs = 5_000;
+/**
+ * A row read longer ago is read again, whatever the bus says: a notice lost on its way (its sender's pool
+ * saturated, a crash between commit and notice) or a change made past Tessera (SQL by hand, announced by
+ * nobody) still reaches this instance within the bus's own bound.
+ */
+export const maxEntryAgeMs = remoteChangeBoundMs;
 
 /**
  * Lookups served from memory on PostgreSQL and MySQL (db/cached-lookup.ts), emptied by the change bus:

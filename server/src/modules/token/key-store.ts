@@ -24,11 +24,11 @@ export interface LoadedKey {
 export const base64url = (text: string): string => Buffer.from(text, "utf8").toString("base64url");
 
 /**
- * The loaded keys stay in use until the change bus (db/bus/) says `signing_key` changed: another
- * instance's rotation reaches this one within a second. While the bus is down they are reloaded
- * when older than this.
+ * The loaded keys are reloaded when the change bus (db/bus/) says `signing_key` changed, and in any case
+ * once older than this: a notice lost on its way, or a key deleted by hand in SQL (which nobody announces),
+ * still reaches this instance within a second.
  */
-const keyReloadWithoutBusMs = 1_000;
+const keyMaxAgeMs = 1_000;
 export interface KeyStore {
   /** The loaded keys, newest (the signing one) first. */
   keys(): LoadedKey[];
@@ -92,13 +92,16 @@ export function createKeyStore(deps: {
     loadedAtByClock = clock.now();
     const added = keys.map((k) => k.kid).filter((kid) => !before.includes(kid));
     const removed = before.filter((kid) => !keys.some((k) => k.kid === kid));
-    if (before.length > 0 && added.length + removed.length > 0)
+    if (before.length > 0 && added.length + removed.length > 0) {
       log?.info({ added, removed, signing: keys[0]?.kid }, "signing keys changed");
+      // Found by the reload as well as announced: tokens verified under a removed key must not pass from a cache.
+      deps.onChange();
+    }
   }
 
   function fresh(): boolean {
     if (keys.length === 0 || stale) return false;
-    return bus.live() || performance.now() - loadedAt < keyReloadWithoutBusMs;
+    return performance.now() - loadedAt < keyMaxAgeMs;
   }
 
   async function ensureLoaded(force = false): Promise<void> {
