@@ -8,13 +8,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appOn, type TestApp } from "../support/app.js";
-import { register, strongPassword, totpCode } from "../support/accounts.js";
+import { totpCode } from "../support/accounts.js";
 import { caddyfile, hasCaddy, startCaddy, type Caddy } from "../support/caddy.js";
 import { cookie } from "../support/cookies.js";
 import { sqliteDialect } from "../support/dialects.js";
-import { forwardAuthEnv, rulesFile, testRules } from "../support/forward-auth.js";
-import { call, send, str } from "../support/http.js";
-import { browserGet, echoServer, type HttpReply } from "../support/nginx.js";
+import { forwardAuthEnv, loginFor, rulesFile, siteBehindProxy, testRules } from "../support/forward-auth.js";
+import { call, str } from "../support/http.js";
+import { browserGet, echoServer } from "../support/nginx.js";
 import { listenOnLoopback } from "../support/raw-http.js";
 
 const rules = `${testRules}
@@ -39,25 +39,10 @@ describe.skipIf(!hasCaddy)("forward-auth behind a real Caddy", () => {
     await t?.close();
   });
 
-  const visit = (path: string, session?: string, headers: Record<string, string> = {}): Promise<HttpReply> =>
-    browserGet(caddy.port, "app.tessera.test", path, {
-      ...headers,
-      ...(session === undefined ? {} : { cookie: `other=1; tessera_session=${encodeURIComponent(session)}` }),
-    });
-  const seenBy = (reply: HttpReply): Record<string, string> =>
-    (JSON.parse(reply.body) as { headers: Record<string, string> }).headers;
-  const loginFor = (url: string): string => `http://tessera.test/login?rd=${encodeURIComponent(url)}`;
-
-  async function signIn(username: string): Promise<{ session: string; token: string }> {
-    await register(t.app, username);
-    const res = await send(t.app, {
-      method: "POST",
-      url: "/api/auth/login",
-      body: { username, password: strongPassword },
-    });
-    expect(res.status, res.text).toBe(200);
-    return { session: cookie(res.headers, "tessera_session").value, token: str(res.body["access_token"]) };
-  }
+  const { visit, seenBy, signIn } = siteBehindProxy(
+    () => t,
+    () => caddy.port,
+  );
 
   it("sends an anonymous visitor to the login screen, which returns to the page afterwards", async () => {
     const reply = await visit("/notes?id=7");

@@ -8,20 +8,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appOn, type TestApp } from "../support/app.js";
-import { register, strongPassword, totpCode } from "../support/accounts.js";
+import { totpCode } from "../support/accounts.js";
 import { cookie } from "../support/cookies.js";
 import { sqliteDialect } from "../support/dialects.js";
-import { forwardAuthEnv, rulesFile, testRules } from "../support/forward-auth.js";
-import { call, send, str } from "../support/http.js";
-import {
-  browserGet,
-  echoServer,
-  hasNginx,
-  protectedSiteConfig,
-  startNginx,
-  type HttpReply,
-  type Nginx,
-} from "../support/nginx.js";
+import { forwardAuthEnv, loginFor, rulesFile, siteBehindProxy, testRules } from "../support/forward-auth.js";
+import { call, str } from "../support/http.js";
+import { browserGet, echoServer, hasNginx, protectedSiteConfig, startNginx, type Nginx } from "../support/nginx.js";
 import { listenOnLoopback } from "../support/raw-http.js";
 
 const rules = `${testRules}
@@ -45,24 +37,10 @@ describe.skipIf(!hasNginx)("forward-auth behind a real nginx", () => {
     await t?.close();
   });
 
-  const visit = (path: string, session?: string, headers: Record<string, string> = {}): Promise<HttpReply> =>
-    browserGet(nginx.port, "app.tessera.test", path, {
-      ...headers,
-      ...(session === undefined ? {} : { cookie: `other=1; tessera_session=${encodeURIComponent(session)}` }),
-    });
-  const seenBy = (reply: HttpReply): Record<string, string> =>
-    (JSON.parse(reply.body) as { headers: Record<string, string> }).headers;
-  const loginFor = (url: string): string => `http://tessera.test/login?rd=${encodeURIComponent(url)}`;
-
-  async function signIn(username: string): Promise<{ session: string; token: string }> {
-    const res = await send(t.app, {
-      method: "POST",
-      url: "/api/auth/login",
-      body: { username, password: strongPassword },
-    });
-    expect(res.status, res.text).toBe(200);
-    return { session: cookie(res.headers, "tessera_session").value, token: str(res.body["access_token"]) };
-  }
+  const { visit, seenBy, signIn } = siteBehindProxy(
+    () => t,
+    () => nginx.port,
+  );
 
   it("sends an anonymous visitor to the login screen, which returns to the page afterwards", async () => {
     const reply = await visit("/notes?id=7");
@@ -72,7 +50,6 @@ describe.skipIf(!hasNginx)("forward-auth behind a real nginx", () => {
   });
 
   it("lets a signed-in visitor through: the app sees the user, never the client's own Remote-User", async () => {
-    await register(t.app, "alice");
     const { session } = await signIn("alice");
     const reply = await visit("/dashboard", session, { "remote-user": "admin", "remote-groups": "admin" });
     expect(reply.status, nginx.errorLog()).toBe(200);
@@ -84,7 +61,6 @@ describe.skipIf(!hasNginx)("forward-auth behind a real nginx", () => {
   });
 
   it("refuses a one-factor session on a two_factor path until the code is given", async () => {
-    await register(t.app, "bob");
     const { session, token } = await signIn("bob");
     const refused = await visit("/secure/report", session);
     expect(refused.status).toBe(302);
@@ -103,7 +79,6 @@ describe.skipIf(!hasNginx)("forward-auth behind a real nginx", () => {
   });
 
   it("answers 403 on a deny path, signed in or not", async () => {
-    await register(t.app, "carol");
     const { session } = await signIn("carol");
     expect((await visit("/closed", session)).status).toBe(403);
     expect((await visit("/%63losed", session)).status).toBe(403);
@@ -111,7 +86,6 @@ describe.skipIf(!hasNginx)("forward-auth behind a real nginx", () => {
   });
 
   it("ends access at logout", async () => {
-    await register(t.app, "dave");
     const { session, token } = await signIn("dave");
     expect((await visit("/", session)).status).toBe(200);
     expect((await call(t.app, "POST", "/api/auth/logout", { token })).status).toBe(204);
@@ -131,7 +105,6 @@ describe.skipIf(!hasNginx)("forward-auth behind a real nginx", () => {
   });
 
   it("keeps serving past 1,000 checks on nginx's keep-alive connections to Tessera", async () => {
-    await register(t.app, "erin");
     const { session } = await signIn("erin");
     const statuses = new Set<number>();
     for (let i = 0; i < 1100; i += 1) statuses.add((await visit(`/page/${i}`, session)).status);

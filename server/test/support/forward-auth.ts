@@ -1,8 +1,12 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { expect } from "vitest";
+import { register, strongPassword } from "./accounts.js";
 import type { TestApp } from "./app.js";
-import { send, type Reply } from "./http.js";
+import { cookie } from "./cookies.js";
+import { send, str, type Reply } from "./http.js";
+import { browserGet, type HttpReply } from "./nginx.js";
 
 /** The rules the forward-auth suites protect `app.tessera.test` with (PUBLIC_URL is http://tessera.test). */
 export const testRules = `
@@ -64,3 +68,30 @@ export async function check(
 }
 
 export const loginFor = (url: string): string => `http://tessera.test/login?rd=${encodeURIComponent(url)}`;
+
+/**
+ * A browser at `app.tessera.test` behind the proxy listening on `port()` (nginx, Caddy): visits with or without
+ * the site cookie, what the app behind the proxy was sent, and a sign-in through Tessera that sets the cookie.
+ */
+export function siteBehindProxy(t: () => TestApp, port: () => number) {
+  return {
+    visit: (path: string, session?: string, headers: Record<string, string> = {}): Promise<HttpReply> =>
+      browserGet(port(), "app.tessera.test", path, {
+        ...headers,
+        ...(session === undefined ? {} : { cookie: `other=1; tessera_session=${encodeURIComponent(session)}` }),
+      }),
+    seenBy: (reply: HttpReply): Record<string, string> =>
+      (JSON.parse(reply.body) as { headers: Record<string, string> }).headers,
+    /** Registers `username` and signs in: the site cookie and the access token. */
+    async signIn(username: string): Promise<{ session: string; token: string }> {
+      await register(t().app, username);
+      const res = await send(t().app, {
+        method: "POST",
+        url: "/api/auth/login",
+        body: { username, password: strongPassword },
+      });
+      expect(res.status, res.text).toBe(200);
+      return { session: cookie(res.headers, "tessera_session").value, token: str(res.body["access_token"]) };
+    },
+  };
+}
