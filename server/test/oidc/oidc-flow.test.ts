@@ -9,12 +9,12 @@ import {
   CookieBrowser,
   expectCallback,
   oidcServer,
+  redirectUri,
   relyingParty,
   type OidcTestServer,
 } from "../support/oidc.js";
 
 const meta = { ip: null, userAgent: null };
-const redirectUri = "http://app.test/callback";
 
 describe.each(testDialects())("OpenID Connect code flow with PKCE ($name)", (dialect) => {
   let t: OidcTestServer;

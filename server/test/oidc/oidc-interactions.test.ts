@@ -9,12 +9,13 @@ import {
   CookieBrowser,
   expectCallback,
   oidcServer,
+  pkceRequest,
+  redirectUri,
   relyingParty,
   type OidcTestServer,
 } from "../support/oidc.js";
 
 const meta = { ip: null, userAgent: null };
-const redirectUri = "http://app.test/callback";
 
 /*
  * The interaction rules around the code flow: who is asked what (first-party and public clients, prompt=none,
@@ -34,18 +35,6 @@ describe.each(testDialects())("OpenID Connect interactions ($name)", (dialect) =
     return { browser, userId, token: await browserSignIn(browser, t, name, secret) };
   }
 
-  async function request(config: client.Configuration, extra: Record<string, string> = {}) {
-    const verifier = client.randomPKCECodeVerifier();
-    const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: redirectUri,
-      scope: "openid",
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: "S256",
-      ...extra,
-    });
-    return { url, verifier };
-  }
-
   it("a first-party public client gets a code without a consent step, and exchanges it with PKCE alone", async () => {
     const created = await t.app.services.oidcClients.create(
       { name: "Own SPA", redirect_uris: [redirectUri], public: true, first_party: true },
@@ -54,7 +43,7 @@ describe.each(testDialects())("OpenID Connect interactions ($name)", (dialect) =
     expect(created.client_secret).toBeUndefined();
     const rp = await relyingParty(t.issuer, { client_id: created.client.client_id }, redirectUri);
     const { browser, token, userId } = await person();
-    const { url, verifier } = await request(rp.config);
+    const { url, verifier } = await pkceRequest(rp.config);
     const result = await authorize(browser, t.issuer, url, token);
     expect(result).toMatchObject({ steps: ["login"] });
     const tokens = await client.authorizationCodeGrant(rp.config, expectCallback(result), {
@@ -71,14 +60,14 @@ describe.each(testDialects())("OpenID Connect interactions ($name)", (dialect) =
       redirectUri,
     );
     const { browser, token } = await person();
-    expect(await authorize(browser, t.issuer, (await request(rp.config)).url, token)).toMatchObject({
+    expect(await authorize(browser, t.issuer, (await pkceRequest(rp.config)).url, token)).toMatchObject({
       steps: ["login", "consent"],
     });
-    expect(await authorize(browser, t.issuer, (await request(rp.config)).url, token)).toMatchObject({
+    expect(await authorize(browser, t.issuer, (await pkceRequest(rp.config)).url, token)).toMatchObject({
       steps: ["login"],
     });
     const silent = expectCallback(
-      await authorize(browser, t.issuer, (await request(rp.config, { prompt: "none" })).url, token),
+      await authorize(browser, t.issuer, (await pkceRequest(rp.config, { prompt: "none" })).url, token),
     );
     expect(silent.searchParams.get("error")).toBe("login_required");
     expect(silent.searchParams.get("code")).toBeNull();
@@ -94,7 +83,7 @@ describe.each(testDialects())("OpenID Connect interactions ($name)", (dialect) =
     // Signed in a minute ago (Tessera's test clock; the OIDC library keeps real time).
     t.clock.set(Math.floor(Date.now() / 1000) - 90);
     const { browser, token } = await person();
-    const result = await authorize(browser, t.issuer, (await request(rp.config, { prompt: "login" })).url, token);
+    const result = await authorize(browser, t.issuer, (await pkceRequest(rp.config, { prompt: "login" })).url, token);
     expect(result).toMatchObject({ refusal: { status: 401, body: { error: { code: "reauth_required" } } } });
   });
 
@@ -110,7 +99,7 @@ describe.each(testDialects())("OpenID Connect interactions ($name)", (dialect) =
       redirectUri,
     );
     const { browser, token, userId } = await person();
-    const { url, verifier } = await request(rp.config, { scope: "openid offline_access", prompt: "consent" });
+    const { url, verifier } = await pkceRequest(rp.config, { scope: "openid offline_access", prompt: "consent" });
     const tokens = await client.authorizationCodeGrant(
       rp.config,
       expectCallback(await authorize(browser, t.issuer, url, token)),
@@ -133,7 +122,7 @@ describe.each(testDialects())("OpenID Connect interactions ($name)", (dialect) =
       { client_id: other.client.client_id, client_secret: other.client_secret ?? "" },
       redirectUri,
     );
-    const second = await request(otherRp.config);
+    const second = await pkceRequest(otherRp.config);
     await client.authorizationCodeGrant(
       otherRp.config,
       expectCallback(await authorize(browser, t.issuer, second.url, token)),

@@ -8,6 +8,8 @@ import {
   CookieBrowser,
   expectCallback,
   oidcServer,
+  pkceRequest,
+  redirectUri,
   relyingParty,
   type OidcTestServer,
   type RelyingParty,
@@ -16,7 +18,6 @@ import {
 const meta = { ip: null, userAgent: null };
 /** How openid-client reports a 401 from the token endpoint: the RFC 6749 error in its WWW-Authenticate challenge. */
 const invalidClient = { status: 401, cause: [{ parameters: { error: "invalid_client" } }] };
-const redirectUri = "http://app.test/callback";
 
 describe.each(testDialects())("OpenID Connect refusals ($name)", (dialect) => {
   let t: OidcTestServer;
@@ -31,18 +32,6 @@ describe.each(testDialects())("OpenID Connect refusals ($name)", (dialect) => {
     rp = await relyingParty(t.issuer, { client_id: clientId, client_secret: secret }, redirectUri);
   });
   afterAll(async () => t?.close());
-
-  async function pkceRequest(config = rp.config, extra: Record<string, string> = {}) {
-    const verifier = client.randomPKCECodeVerifier();
-    const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: redirectUri,
-      scope: "openid",
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: "S256",
-      ...extra,
-    });
-    return { url, verifier };
-  }
 
   async function signedIn(twoFactor: boolean) {
     const name = uniqueName("rp");
@@ -59,7 +48,7 @@ describe.each(testDialects())("OpenID Connect refusals ($name)", (dialect) => {
       `${redirectUri}?x=1`,
       "http://APP.test/callback",
     ]) {
-      const { url } = await pkceRequest();
+      const { url } = await pkceRequest(rp.config);
       url.searchParams.set("redirect_uri", evil);
       const res = await fetch(url, { redirect: "manual" });
       expect(res.status, evil).toBe(400);
@@ -70,10 +59,10 @@ describe.each(testDialects())("OpenID Connect refusals ($name)", (dialect) => {
 
   it("an authorization request without PKCE, or with the plain method, gets no code", async () => {
     const { browser, token } = await signedIn(true);
-    const missing = await pkceRequest();
+    const missing = await pkceRequest(rp.config);
     missing.url.searchParams.delete("code_challenge");
     missing.url.searchParams.delete("code_challenge_method");
-    const plain = await pkceRequest();
+    const plain = await pkceRequest(rp.config);
     plain.url.searchParams.set("code_challenge_method", "plain");
     plain.url.searchParams.set("code_challenge", missing.verifier);
     for (const url of [missing.url, plain.url]) {
@@ -85,7 +74,7 @@ describe.each(testDialects())("OpenID Connect refusals ($name)", (dialect) => {
 
   it("a code exchanged with a wrong client secret, or a wrong PKCE verifier, is refused", async () => {
     const { browser, token } = await signedIn(true);
-    const { url, verifier } = await pkceRequest();
+    const { url, verifier } = await pkceRequest(rp.config);
     const callback = expectCallback(await authorize(browser, t.issuer, url, token));
     const wrong = await relyingParty(
       t.issuer,
@@ -110,7 +99,7 @@ describe.each(testDialects())("OpenID Connect refusals ($name)", (dialect) => {
       { client_id: clientId, client_secret: row.secret_hash ?? "" },
       redirectUri,
     );
-    const again = expectCallback(await authorize(browser, t.issuer, (await pkceRequest()).url, token));
+    const again = expectCallback(await authorize(browser, t.issuer, (await pkceRequest(rp.config)).url, token));
     await expect(
       client.authorizationCodeGrant(hashed.config, again, { pkceCodeVerifier: verifier }),
     ).rejects.toMatchObject(invalidClient);
@@ -118,7 +107,7 @@ describe.each(testDialects())("OpenID Connect refusals ($name)", (dialect) => {
 
   it("replay: a code used twice, even at the same moment, yields tokens once and the grant is revoked", async () => {
     const { browser, token } = await signedIn(true);
-    const { url, verifier } = await pkceRequest();
+    const { url, verifier } = await pkceRequest(rp.config);
     const callback = expectCallback(await authorize(browser, t.issuer, url, token));
     const results = await Promise.allSettled([
       client.authorizationCodeGrant(rp.config, callback, { pkceCodeVerifier: verifier }),
@@ -164,7 +153,7 @@ describe.each(testDialects())("OpenID Connect refusals ($name)", (dialect) => {
 
   it("a one-factor sign-in gets acr aal1 from an ordinary client, after the consent step", async () => {
     const { browser, token } = await signedIn(false);
-    const { url, verifier } = await pkceRequest();
+    const { url, verifier } = await pkceRequest(rp.config);
     const result = await authorize(browser, t.issuer, url, token);
     expect(result).toMatchObject({ steps: ["login", "consent"] });
     const tokens = await client.authorizationCodeGrant(rp.config, expectCallback(result), {

@@ -1,9 +1,16 @@
 import * as client from "openid-client";
 import { expect } from "vitest";
-import { authorize, CookieBrowser, expectCallback, relyingParty, type OidcTestServer } from "./oidc.js";
+import {
+  authorize,
+  CookieBrowser,
+  expectCallback,
+  pkceRequest,
+  redirectUri,
+  relyingParty,
+  type OidcTestServer,
+} from "./oidc.js";
 
 const meta = { ip: null, userAgent: null };
-export const grantRedirectUri = "http://app.test/callback";
 
 export interface OfflineGrant {
   config: client.Configuration;
@@ -14,9 +21,9 @@ export interface OfflineGrant {
 
 /** A confidential application registered for the test. */
 export async function registeredApp(t: OidcTestServer, name = "Notes"): Promise<client.Configuration> {
-  const created = await t.app.services.oidcClients.create({ name, redirect_uris: [grantRedirectUri] }, meta);
+  const created = await t.app.services.oidcClients.create({ name, redirect_uris: [redirectUri] }, meta);
   const registered = { client_id: created.client.client_id, client_secret: created.client_secret ?? "" };
-  return (await relyingParty(t.issuer, registered, grantRedirectUri)).config;
+  return (await relyingParty(t.issuer, registered, redirectUri)).config;
 }
 
 /**
@@ -28,14 +35,7 @@ export async function offlineGrant(
   config: client.Configuration,
   accessToken: string,
 ): Promise<OfflineGrant> {
-  const verifier = client.randomPKCECodeVerifier();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: grantRedirectUri,
-    scope: "openid offline_access",
-    prompt: "consent",
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: "S256",
-  });
+  const { url, verifier } = await pkceRequest(config, { scope: "openid offline_access", prompt: "consent" });
   const callback = expectCallback(await authorize(new CookieBrowser(), t.issuer, url, accessToken));
   const code = callback.searchParams.get("code") ?? "";
   expect(code).not.toBe("");

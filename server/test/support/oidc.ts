@@ -7,6 +7,25 @@ import { appOn, type TestApp } from "./app.js";
 import type { Json } from "./http.js";
 import type { TestDialect } from "./dialects.js";
 
+/** The redirect URI the suites register their clients with. */
+export const redirectUri = "http://app.test/callback";
+
+/** An authorization request to `redirectUri` with PKCE S256 (scope `openid` unless `extra` says), and its verifier. */
+export async function pkceRequest(
+  config: client.Configuration,
+  extra: Record<string, string> = {},
+): Promise<{ url: URL; verifier: string }> {
+  const verifier = client.randomPKCECodeVerifier();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope: "openid",
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: "S256",
+    ...extra,
+  });
+  return { url, verifier };
+}
+
 /** A free TCP port on loopback (the OS picks one; it is released before the server takes it). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
