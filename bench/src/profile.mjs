@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { runLoad } from "./load.mjs";
+import { createFreshDatabase } from "./pg.mjs";
 import { startTessera } from "./tessera.mjs";
 
 /** Self time per function (and per package) from a .cpuprofile. */
@@ -52,16 +53,33 @@ export function analyzeCpuProfile(profile, repoRoot) {
 export async function runProfile({ args, serverMain, log }) {
   const dir = mkdtempSync(join(tmpdir(), "tessera-cpuprof-"));
   const repoRoot = resolve(serverMain, "../../..");
-  const tessera = await startTessera({ serverMain, hash: args.hash, log });
+  // BENCH_PROFILE_DATABASE_URL: profile on a fresh PostgreSQL or MySQL database made next to that one.
+  const adminUrl = process.env.BENCH_PROFILE_DATABASE_URL;
+  const fresh = adminUrl ? await createFreshDatabase(adminUrl) : null;
+  const tessera = await startTessera({ serverMain, hash: args.hash, databaseUrl: fresh?.url, log });
   const reports = [];
   try {
     log(`preparing 16 users and ${args.mfaUsers} 2FA users (not profiled)`);
     await tessera.prepareUsers({ plainCount: 16, mfaCount: args.mfaUsers });
-    const flows = [
-      // The 2FA codes are for the current TOTP step: run that load first.
-      { name: "POST /api/auth/2fa/login", spec: await tessera.mfa_login_spec({ connections: args.connections }) },
-      { name: "GET /api/user/me", spec: await tessera.me_spec({ connections: args.connections }) },
-    ];
+    const connections = args.connections;
+    // The 2FA codes are for the current TOTP step: that load comes first.
+    const candidates = [
+      { key: "mfa_login", name: "POST /api/auth/2fa/login", spec: () => tessera.mfa_login_spec({ connections }) },
+      { key: "me", name: "GET /api/user/me", spec: () => tessera.me_spec({ connections }) },
+      {
+        key: "passkey_2fa",
+        name: "passkey second step (2fa/webauthn/options + 2fa/login)",
+        spec: () => tessera.passkey_2fa_spec({ connections, amount: args.mfaUsers }),
+      },
+      {
+        key: "passkey_login",
+        name: "passkey sign-in (passkeys/login/*)",
+        spec: () => tessera.passkey_login_spec({ connections }),
+      },
+    ].filter((flow) => !args.only || args.only.has(flow.key));
+    if (candidates.some((flow) => flow.key.startsWith("passkey"))) await tessera.preparePasskeyUsers({ count: 16 });
+    const flows = [];
+    for (const flow of candidates) flows.push({ name: flow.name, spec: await flow.spec() });
     for (const [i, flow] of flows.entries()) {
       const flowDir = join(dir, String(i));
       await tessera.restart(["--cpu-prof", `--cpu-prof-dir=${flowDir}`]);
@@ -83,6 +101,7 @@ export async function runProfile({ args, serverMain, log }) {
     }
   } finally {
     await tessera.stop();
+    await fresh?.drop();
   }
 
   const row = (r) => `${(r.share * 100).toFixed(1).padStart(5)}%  ${r.ms.toFixed(0).padStart(7)} ms  ${r.what}`;

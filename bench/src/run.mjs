@@ -190,6 +190,21 @@ async function main() {
       }
     }
 
+    // Passkey sign-in is time-bounded, but round 1 would still meet a cold JIT on both sides (the
+    // second step above warms Tessera's ceremony code, nothing warms the peer's): a short untimed pass each.
+    if ((wanted("passkey_login") || wanted("passkey_2fa")) && args.warmupUsers > 0) {
+      for (const { target } of targets) {
+        if (typeof target.passkey_login_spec !== "function" || !target.passkeyUsers?.length) continue;
+        try {
+          const spec = await target.passkey_login_spec({ connections: args.connections });
+          const r = await runLoad(spec, { pid: target.pid, durationSec: Math.min(3, args.durationSec) });
+          log(`  warm-up ${target.label}: ${r.ok} untimed passkey sign-ins, ${r.failures} failures`);
+        } catch (error) {
+          log(`  warm-up ${target.label}: ERROR ${error.message}`);
+        }
+      }
+    }
+
     // --- rounds, A/B alternated (the order flips each round so drift cancels) ---
     // The bare ceilings are measured right next to the scenario they are compared with (hash
     // before password login, hello before the session check), so load drift on a shared machine

@@ -13,6 +13,7 @@ import { AppError } from "../../../errors.js";
 import type { AuditService } from "../../audit/audit.service.js";
 import { findUserById } from "../../user/user.repository.js";
 import type { SecondFactor } from "../second-factor.js";
+import { verifyAssertion } from "./assertion.js";
 import { challengeLifetimeInSeconds, createChallengeStore } from "./challenge-store.js";
 import * as repo from "./passkey.repository.js";
 import type { AssertionResponse, AttestationResponse } from "./passkey.schemas.js";
@@ -183,26 +184,18 @@ export function createPasskeyFactor(deps: {
         return refuse("user_handle", "This passkey is not registered to this account.");
       let verified;
       try {
-        verified = await (
-          await webauthn()
-        ).verifyAuthenticationResponse({
-          response: response as never,
-          expectedChallenge: challenge,
-          expectedOrigin: rp.origins,
-          expectedRPID: rp.id,
-          // Counter 0 here: the counter is checked below, after the signature, so a forged counter tells nothing.
-          credential: {
-            id: passkey.credential_id,
-            publicKey: Buffer.from(passkey.public_key, "base64url"),
-            counter: 0,
-          },
+        verified = await verifyAssertion(response, {
+          challenge,
+          origins: rp.origins,
+          rpId: rp.id,
           requireUserVerification: binding.purpose === "passwordless",
+          publicKey: passkey.public_key,
         });
       } catch {
         return refuse("invalid", "The passkey could not be verified.");
       }
-      if (!verified.verified) return refuse("invalid", "The passkey could not be verified.");
-      const { newCounter, credentialBackedUp } = verified.authenticationInfo;
+      // The counter is checked here, after the signature, so a forged counter tells nothing.
+      const { counter: newCounter, backedUp: credentialBackedUp } = verified;
       const now = clock.now();
       const backwards = (newCounter > 0 || passkey.counter > 0) && newCounter <= passkey.counter;
       if (

@@ -1,0 +1,302 @@
+import { createHash, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+import { verifyAuthenticationResponse } from "@simplewebauthn/server";
+import { describe, expect, it } from "vitest";
+import { verifyAssertion, type AssertionExpectations } from "../../src/modules/second-factor/passkey/assertion.js";
+import type { AssertionResponse } from "../../src/modules/second-factor/passkey/passkey.schemas.js";
+import { encodeCBOR } from "../support/authenticator.js";
+
+/*
+ * Tessera checks passkey assertions itself (src/modules/second-factor/passkey/assertion.ts: the library's checks,
+ * node's signature verification with a cached key). Here every assertion, valid or forged, goes to both that and
+ * @simplewebauthn/server's verifyAuthenticationResponse, and the two must agree: what the library refuses Tessera
+ * refuses. Keys of each algorithm registration offers (ES256, EdDSA, RS256) and one it hands to the library (ES384).
+ */
+
+const rpId = "tessera.test";
+const origins = ["https://tessera.test", "https://other.tessera.test"];
+const challenge = Buffer.from("a challenge of thirty-two bytes!!").toString("base64url");
+const sha256 = (data: Uint8Array | string): Buffer => createHash("sha256").update(data).digest();
+const b64 = (data: Uint8Array): string => Buffer.from(data).toString("base64url");
+
+interface Key {
+  name: string;
+  privateKey: KeyObject;
+  cose: Buffer;
+  sign: (data: Buffer, key: KeyObject) => Buffer;
+}
+
+function keyOf(name: string): Key {
+  if (name === "ES256" || name === "ES384") {
+    const curve = name === "ES256" ? "P-256" : "P-384";
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: curve });
+    const jwk = publicKey.export({ format: "jwk" });
+    const cose = new Map<number, number | Buffer>([
+      [1, 2],
+      [3, name === "ES256" ? -7 : -35],
+      [-1, name === "ES256" ? 1 : 2],
+      [-2, Buffer.from(String(jwk.x), "base64url")],
+      [-3, Buffer.from(String(jwk.y), "base64url")],
+    ]);
+    const hash = name === "ES256" ? "sha256" : "sha384";
+    return { name, privateKey, cose: encodeCBOR(cose), sign: (data, key) => sign(hash, data, key) };
+  }
+  if (name === "EdDSA") {
+    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+    const x = Buffer.from(String(publicKey.export({ format: "jwk" }).x), "base64url");
+    const cose = new Map<number, number | Buffer>([
+      [1, 1],
+      [3, -8],
+      [-1, 6],
+      [-2, x],
+    ]);
+    return { name, privateKey, cose: encodeCBOR(cose), sign: (data, key) => sign(null, data, key) };
+  }
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const jwk = publicKey.export({ format: "jwk" });
+  const cose = new Map<number, number | Buffer>([
+    [1, 3],
+    [3, -257],
+    [-1, Buffer.from(String(jwk.n), "base64url")],
+    [-2, Buffer.from(String(jwk.e), "base64url")],
+  ]);
+  return { name, privateKey, cose: encodeCBOR(cose), sign: (data, key) => sign("sha256", data, key) };
+}
+
+interface Forgery {
+  clientData?: Record<string, unknown>;
+  clientDataRaw?: Buffer;
+  flags?: number;
+  rpId?: string;
+  counter?: number;
+  extensions?: Buffer;
+  authData?: (authData: Buffer) => Buffer;
+  signature?: (signature: Buffer) => string;
+  signer?: KeyObject;
+  rawId?: string;
+  type?: string;
+}
+
+const UP = 0x01;
+const UV = 0x04;
+const BE = 0x08;
+const BS = 0x10;
+const ED = 0x80;
+
+function assertion(key: Key, forgery: Forgery = {}): AssertionResponse {
+  const counter = Buffer.alloc(4);
+  counter.writeUInt32BE(forgery.counter ?? 0);
+  let authData = Buffer.concat([
+    sha256(forgery.rpId ?? rpId),
+    Buffer.from([forgery.flags ?? UP | UV]),
+    counter,
+    forgery.extensions ?? Buffer.alloc(0),
+  ]);
+  authData = forgery.authData?.(authData) ?? authData;
+  const clientData =
+    forgery.clientDataRaw ??
+    Buffer.from(
+      JSON.stringify({
+        type: "webauthn.get",
+        challenge,
+        origin: origins[0],
+        crossOrigin: false,
+        ...forgery.clientData,
+      }),
+    );
+  const signature = key.sign(Buffer.concat([authData, sha256(clientData)]), forgery.signer ?? key.privateKey);
+  const id = b64(Buffer.from(`credential-${key.name}`));
+  return {
+    id,
+    rawId: forgery.rawId ?? id,
+    type: (forgery.type ?? "public-key") as "public-key",
+    clientExtensionResults: {},
+    response: {
+      clientDataJSON: b64(clientData),
+      authenticatorData: b64(authData),
+      signature: forgery.signature?.(signature) ?? b64(signature),
+    },
+  } as AssertionResponse;
+}
+
+type Verdict = { accepted: true; counter: number; userVerified: boolean; backedUp: boolean } | { accepted: false };
+
+async function tessera(response: AssertionResponse, key: Key, requireUV: boolean): Promise<Verdict> {
+  const expected: AssertionExpectations = {
+    challenge,
+    origins,
+    rpId,
+    requireUserVerification: requireUV,
+    publicKey: b64(key.cose),
+  };
+  try {
+    return { accepted: true, ...(await verifyAssertion(response, expected)) };
+  } catch {
+    return { accepted: false };
+  }
+}
+
+async function library(response: AssertionResponse, key: Key, requireUV: boolean): Promise<Verdict> {
+  try {
+    const result = await verifyAuthenticationResponse({
+      response: response as never,
+      expectedChallenge: challenge,
+      expectedOrigin: origins,
+      expectedRPID: rpId,
+      credential: { id: response.id, publicKey: key.cose, counter: 0 },
+      requireUserVerification: requireUV,
+    });
+    if (!result.verified) return { accepted: false };
+    const info = result.authenticationInfo;
+    return {
+      accepted: true,
+      counter: info.newCounter,
+      userVerified: info.userVerified,
+      backedUp: info.credentialBackedUp,
+    };
+  } catch {
+    return { accepted: false };
+  }
+}
+
+const flip = (signature: Buffer): string => {
+  const copy = Buffer.from(signature);
+  copy[copy.length - 5] ^= 0x01;
+  return b64(copy);
+};
+
+/** Each case: what is forged, whether user verification is required, and whether it must pass. */
+const cases: { name: string; forgery?: (key: Key) => Forgery; requireUV?: boolean; accepted: boolean }[] = [
+  { name: "a valid assertion", accepted: true },
+  {
+    name: "a valid assertion from the second allowed origin",
+    forgery: () => ({ clientData: { origin: origins[1] } }),
+    accepted: true,
+  },
+  { name: "a counter the authenticator keeps", forgery: () => ({ counter: 7 }), accepted: true },
+  { name: "no user verification where none is required", forgery: () => ({ flags: UP }), accepted: true },
+  {
+    name: "a synced passkey (backup eligible and backed up)",
+    forgery: () => ({ flags: UP | UV | BE | BS }),
+    accepted: true,
+  },
+  {
+    name: "extensions in authenticatorData",
+    forgery: () => ({ flags: UP | UV | ED, extensions: encodeCBOR(new Map([["credProtect", 2]])) }),
+    accepted: true,
+  },
+  {
+    name: "a cross-origin ceremony without a top origin",
+    forgery: () => ({ clientData: { crossOrigin: true } }),
+    accepted: true,
+  },
+  {
+    name: "token binding present",
+    forgery: () => ({ clientData: { tokenBinding: { status: "present" } } }),
+    accepted: true,
+  },
+  {
+    name: "attack: no user verification where it is required",
+    forgery: () => ({ flags: UP }),
+    requireUV: true,
+    accepted: false,
+  },
+  { name: "attack: user not present", forgery: () => ({ flags: UV }), accepted: false },
+  {
+    name: "attack: another origin",
+    forgery: () => ({ clientData: { origin: "https://evil.example" } }),
+    accepted: false,
+  },
+  {
+    name: "attack: an origin of the same host over http",
+    forgery: () => ({ clientData: { origin: "http://tessera.test" } }),
+    accepted: false,
+  },
+  {
+    name: "attack: a registration's client data",
+    forgery: () => ({ clientData: { type: "webauthn.create" } }),
+    accepted: false,
+  },
+  {
+    name: "attack: another challenge",
+    forgery: () => ({ clientData: { challenge: b64(Buffer.from("another")) } }),
+    accepted: false,
+  },
+  { name: "attack: another RP ID's hash", forgery: () => ({ rpId: "evil.example" }), accepted: false },
+  { name: "attack: a signature with one bit changed", forgery: () => ({ signature: flip }), accepted: false },
+  {
+    name: "attack: signed by another key",
+    forgery: (key) => ({ signer: keyOf(key.name).privateKey }),
+    accepted: false,
+  },
+  { name: "attack: an empty signature", forgery: () => ({ signature: () => "" }), accepted: false },
+  {
+    name: "attack: a signature that is not base64url",
+    forgery: () => ({ signature: (s) => `${b64(s)}!` }),
+    accepted: false,
+  },
+  {
+    name: "attack: authenticatorData cut short",
+    forgery: () => ({ authData: (a) => a.subarray(0, 36) }),
+    accepted: false,
+  },
+  { name: "attack: rawId differs from id", forgery: () => ({ rawId: b64(Buffer.from("other")) }), accepted: false },
+  { name: "attack: not a public-key credential", forgery: () => ({ type: "password" }), accepted: false },
+  {
+    name: "attack: framed by another site",
+    forgery: () => ({ clientData: { crossOrigin: true, topOrigin: "https://evil.example" } }),
+    accepted: false,
+  },
+  {
+    name: "attack: a top origin without cross-origin",
+    forgery: () => ({ clientData: { topOrigin: "https://tessera.test" } }),
+    accepted: false,
+  },
+  {
+    name: "attack: a bogus token binding",
+    forgery: () => ({ clientData: { tokenBinding: { status: "bogus" } } }),
+    accepted: false,
+  },
+  {
+    name: "attack: a single-device credential claiming a backup",
+    forgery: () => ({ flags: UP | UV | BS }),
+    accepted: false,
+  },
+  {
+    name: "attack: client data that is not JSON",
+    forgery: () => ({ clientDataRaw: Buffer.from("{not json") }),
+    accepted: false,
+  },
+];
+
+describe("passkey assertions: Tessera's verification agrees with @simplewebauthn/server's", () => {
+  for (const name of ["ES256", "EdDSA", "RS256", "ES384"]) {
+    const key = keyOf(name);
+    for (const c of cases) {
+      it(`${name}: ${c.name} is ${c.accepted ? "accepted" : "refused"} by both`, async () => {
+        const response = assertion(key, c.forgery?.(key));
+        const ours = await tessera(response, key, c.requireUV ?? false);
+        const theirs = await library(response, key, c.requireUV ?? false);
+        expect(ours).toEqual(theirs);
+        expect(ours.accepted).toBe(c.accepted);
+      });
+    }
+  }
+
+  it("attack: authenticatorData altered after it was signed is refused by both", async () => {
+    const key = keyOf("ES256");
+    const response = assertion(key);
+    const authData = Buffer.from(response.response.authenticatorData, "base64url");
+    authData[33 + 3] = 9; // the counter, raised after the signature
+    const altered = { ...response, response: { ...response.response, authenticatorData: b64(authData) } };
+    expect(await tessera(altered, key, false)).toEqual({ accepted: false });
+    expect(await library(altered, key, false)).toEqual({ accepted: false });
+  });
+
+  it("a key that changes under the same credential is verified with the new key (no stale cache entry)", async () => {
+    const first = keyOf("ES256");
+    const second = keyOf("ES256");
+    expect((await tessera(assertion(first), first, false)).accepted).toBe(true);
+    expect((await tessera(assertion(second), first, false)).accepted).toBe(false);
+    expect((await tessera(assertion(second), second, false)).accepted).toBe(true);
+  });
+});
