@@ -160,6 +160,21 @@ const cases: { name: string; forgery?: (key: Key) => Forgery; requireUV?: boolea
     accepted: false,
   },
   {
+    name: "attack: a token binding status that is not a string",
+    forgery: () => ({ clientData: { tokenBinding: { status: ["present"] } } }),
+    accepted: false,
+  },
+  {
+    name: "client data with a byte order mark",
+    forgery: () => ({
+      clientDataRaw: Buffer.concat([
+        Buffer.from([0xef, 0xbb, 0xbf]),
+        Buffer.from(JSON.stringify({ type: "webauthn.get", challenge, origin: origins[0], crossOrigin: false })),
+      ]),
+    }),
+    accepted: true,
+  },
+  {
     name: "attack: a bogus token binding",
     forgery: () => ({ clientData: { tokenBinding: { status: "bogus" } } }),
     accepted: false,
@@ -177,7 +192,7 @@ const cases: { name: string; forgery?: (key: Key) => Forgery; requireUV?: boolea
 ];
 
 describe("passkey assertions: Tessera's verification agrees with @simplewebauthn/server's", () => {
-  for (const name of ["ES256", "EdDSA", "RS256", "ES384"]) {
+  for (const name of ["ES256", "EdDSA", "RS256", "ES384", "RS256-e3"]) {
     const key = keyOf(name);
     for (const c of cases) {
       it(`${name}: ${c.name} is ${c.accepted ? "accepted" : "refused"} by both`, async () => {
@@ -206,5 +221,21 @@ describe("passkey assertions: Tessera's verification agrees with @simplewebauthn
     expect((await tessera(assertion(first), first, false)).accepted).toBe(true);
     expect((await tessera(assertion(second), first, false)).accepted).toBe(false);
     expect((await tessera(assertion(second), second, false)).accepted).toBe(true);
+  });
+
+  // Where Tessera is stricter than the library: strict DER (OpenSSL's rule) and unpadded base64url only.
+  it("attack: an ES256 signature in loose DER (a byte after the sequence) is refused", async () => {
+    const key = keyOf("ES256");
+    const response = assertion(key, { signature: (signature) => b64(Buffer.concat([signature, Buffer.from([0])])) });
+    expect(await tessera(response, key, false)).toEqual({ accepted: false });
+  });
+
+  it("attack: a padded signature is refused for every key", async () => {
+    for (const name of ["ES256", "EdDSA", "RS256"]) {
+      const key = keyOf(name);
+      const response = assertion(key, { signature: (signature) => `${b64(signature)}==` });
+      expect(await tessera(response, key, false)).toEqual({ accepted: false });
+      expect((await tessera(assertion(key), key, false)).accepted).toBe(true);
+    }
   });
 });

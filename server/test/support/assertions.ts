@@ -47,7 +47,9 @@ export function keyOf(name: string): Key {
     ]);
     return { name, privateKey, cose: encodeCBOR(cose), sign: (data, key) => sign(null, data, key) };
   }
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  // "RS256-e3": an RSA key with exponent 3, which Tessera leaves to the library.
+  const publicExponent = name === "RS256-e3" ? 3 : 65537;
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048, publicExponent });
   const jwk = publicKey.export({ format: "jwk" });
   const cose = new Map<number, number | Buffer>([
     [1, 3],

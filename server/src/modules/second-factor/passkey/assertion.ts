@@ -33,9 +33,14 @@ export class AssertionRefused extends Error {}
 
 /** The library's helpers load with the first ceremony, not at start (idle memory, SPEC §5). */
 let helpers: Promise<typeof Helpers> | null = null;
-const loadHelpers = (): Promise<typeof Helpers> => (helpers ??= import("@simplewebauthn/server/helpers"));
+const loadHelpers = (): Promise<typeof Helpers> =>
+  (helpers ??= import("@simplewebauthn/server/helpers").catch((error: unknown) => {
+    helpers = null; // a failed load is tried again at the next ceremony
+    throw error;
+  }));
 
-const base64url = /^[A-Za-z0-9_-]*={0,2}$/;
+/** Unpadded base64url, as WebAuthn's JSON encodes bytes (the library refuses padded values too). */
+const base64url = /^[A-Za-z0-9_-]*$/;
 const refuse = (why: string): never => {
   throw new AssertionRefused(why);
 };
@@ -49,10 +54,13 @@ interface ClientData {
   tokenBinding?: unknown;
 }
 
+/** UTF-8 decoding as the WebAuthn spec and the library do it (a byte order mark is dropped). */
+const utf8 = new TextDecoder();
+
 function clientData(clientDataJSON: Buffer): ClientData {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(clientDataJSON.toString("utf8"));
+    parsed = JSON.parse(utf8.decode(clientDataJSON));
   } catch {
     return refuse("clientDataJSON is not JSON");
   }
@@ -63,14 +71,20 @@ function clientData(clientDataJSON: Buffer): ClientData {
 
 /** A verifying key in node's form for the COSE keys registration offers; null sends the key to the library. */
 type FastKey = { key: KeyObject; hash: "sha256" | null };
+/** Keys kept imported, least recently used dropped first; no stored key longer than a 4096-bit RSA one. */
 const keyCacheSize = 4096;
+const maxCachedKeyLength = 800;
 const keys = new Map<string, FastKey | null>();
 
 function fastKey(publicKey: string, cose: Map<number, unknown>): FastKey | null {
+  if (publicKey.length > maxCachedKeyLength) return null;
   let cached = keys.get(publicKey);
-  if (cached !== undefined) return cached;
-  cached = importFast(cose);
-  if (keys.size >= keyCacheSize) keys.clear();
+  if (cached !== undefined) {
+    keys.delete(publicKey);
+  } else {
+    cached = importFast(cose);
+    if (keys.size >= keyCacheSize) keys.delete(keys.keys().next().value as string);
+  }
   keys.set(publicKey, cached);
   return cached;
 }
@@ -94,8 +108,12 @@ function importFast(cose: Map<number, unknown>): FastKey | null {
     }
     if (kty === 3 && alg === -257) {
       const [n, e] = [b64(-1), b64(-2)];
-      if (n === null || e === null) return null;
-      return { key: createPublicKey({ format: "jwk", key: { kty: "RSA", n, e } }), hash: "sha256" };
+      // Only the keys authenticators make: e = 65537 and 2048 to 4096 bits. An odd exponent or size could make a
+      // synchronous verification slow enough to stall the event loop; the library checks those on the thread pool.
+      if (n === null || e !== "AQAB") return null;
+      const key = createPublicKey({ format: "jwk", key: { kty: "RSA", n, e } });
+      const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+      return bits >= 2048 && bits <= 4096 ? { key, hash: "sha256" } : null;
     }
   } catch {
     // A key node cannot import (e.g. a point off the curve) is the library's to refuse.
@@ -121,7 +139,8 @@ export async function verifyAssertion(
   if (!id) refuse("missing credential id");
   if (id !== rawId) refuse("id and rawId differ");
   if (type !== "public-key") refuse("credential type is not public-key");
-  if (typeof assertion.clientDataJSON !== "string") refuse("clientDataJSON is not a string");
+  if (typeof assertion.clientDataJSON !== "string" || !base64url.test(assertion.clientDataJSON))
+    refuse("clientDataJSON is not base64url");
   const clientDataBytes = Buffer.from(assertion.clientDataJSON, "base64url");
   const data = clientData(clientDataBytes);
   if (data.type !== "webauthn.get") refuse("not an authentication");
@@ -134,7 +153,7 @@ export async function verifyAssertion(
   if (assertion.userHandle && typeof assertion.userHandle !== "string") refuse("userHandle is not a string");
   if (data.tokenBinding) {
     const status = typeof data.tokenBinding === "object" ? (data.tokenBinding as { status?: unknown }).status : null;
-    if (typeof data.tokenBinding !== "object" || !["present", "supported", "notSupported"].includes(String(status)))
+    if (typeof status !== "string" || !["present", "supported", "notSupported"].includes(status))
       refuse("bad tokenBinding");
   }
 

@@ -21,10 +21,13 @@ export interface ChallengeStore {
   take(clientDataJSON: string, binding: ChallengePurpose, executor: Kysely<Database>): Promise<string | null>;
 }
 
+/** UTF-8 as WebAuthn decodes client data (a byte order mark is dropped), as the assertion check reads it. */
+const utf8 = new TextDecoder();
+
 /** The challenge the client signed, from clientDataJSON; null when it cannot be read. */
 function signedChallenge(clientDataJSON: string): string | null {
   try {
-    const data: unknown = JSON.parse(Buffer.from(clientDataJSON, "base64url").toString("utf8"));
+    const data: unknown = JSON.parse(utf8.decode(Buffer.from(clientDataJSON, "base64url")));
     const challenge = typeof data === "object" && data !== null ? (data as { challenge?: unknown }).challenge : null;
     return typeof challenge === "string" && challenge.length > 0 && challenge.length <= 128 ? challenge : null;
   } catch {
