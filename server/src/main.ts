@@ -8,6 +8,7 @@ import { systemClock } from "./clock.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { describeError, openRuntime } from "./bootstrap.js";
 import { redisReady } from "./redis.js";
+import { createHeapCompactor } from "./heap-compactor.js";
 import { startupLine } from "./startup.js";
 
 const defaultWebDist = fileURLToPath(new URL("../../web/dist", import.meta.url));
@@ -48,9 +49,11 @@ async function main(): Promise<void> {
   if (runtime.generatedKey)
     log.warn(`generated a new secret key in ${config.dataDir}/secret.key (mode 0600); back it up`);
 
+  const compactor = createHeapCompactor();
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err !== undefined) log.error({ err }, "shutting down after an error");
     else log.info({ signal }, "shutting down");
+    compactor.stop();
     await app.close();
     await runtime.close();
   });
@@ -67,6 +70,8 @@ async function main(): Promise<void> {
   }
   const webUI = config.webDist !== null && existsSync(join(config.webDist, "index.html"));
   log.info(startupLine(config, app.server.address(), webUI));
+  // Start-up's garbage handed back once the connections of the first second are made (idle memory, SPEC §5).
+  setTimeout(() => compactor.start(), 1000).unref();
 }
 
 await main();

@@ -50,7 +50,7 @@ async function library(response: AssertionResponse, key: Key, requireUV: boolean
       expectedChallenge: challenge,
       expectedOrigin: origins,
       expectedRPID: rpId,
-      credential: { id: response.id, publicKey: key.cose, counter: 0 },
+      credential: { id: response.id, publicKey: new Uint8Array(key.cose), counter: 0 },
       requireUserVerification: requireUV,
     });
     if (!result.verified) return { accepted: false };
@@ -68,7 +68,7 @@ async function library(response: AssertionResponse, key: Key, requireUV: boolean
 
 const flip = (signature: Buffer): string => {
   const copy = Buffer.from(signature);
-  copy[copy.length - 5] ^= 0x01;
+  copy.writeUInt8(copy.readUInt8(copy.length - 5) ^ 0x01, copy.length - 5);
   return b64(copy);
 };
 

@@ -83,7 +83,7 @@ export const ED = 0x80;
 export function assertion(key: Key, forgery: Forgery = {}): AssertionResponse {
   const counter = Buffer.alloc(4);
   counter.writeUInt32BE(forgery.counter ?? 0);
-  let authData = Buffer.concat([
+  let authData: Buffer = Buffer.concat([
     sha256(forgery.rpId ?? rpId),
     Buffer.from([forgery.flags ?? UP | UV]),
     counter,
