@@ -23,7 +23,8 @@ export const USAGE = `usage: npm run bench -- [flags]
   --no-better-auth      skip the peer
   --no-tessera          skip Tessera (to check the harness against the peer alone)
   --profile             instead of the comparison: run Tessera under node --cpu-prof with the
-                        /me and /2fa/login loads and print the top self-time functions
+                        /2fa/login, /me and passkey loads (or those --only names) and print the
+                        top self-time functions
   --out FILE            JSON output (default bench/results/latest.json)
   -h, --help            this text
 
