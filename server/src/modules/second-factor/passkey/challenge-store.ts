@@ -39,12 +39,15 @@ const userOf = (binding: ChallengePurpose): string | null => ("userId" in bindin
 const loginOf = (binding: ChallengePurpose): string | null =>
   "loginChallengeId" in binding ? binding.loginChallengeId : null;
 
+/** The store purges expired challenges at most this often (a bound on the table, not on any challenge's life). */
+const purgeEveryMs = 1000;
+
 export function createChallengeStore(clock: Clock): ChallengeStore {
+  let purgedAt = Number.NEGATIVE_INFINITY;
   return {
     async store(challenge, binding, executor) {
       const now = clock.now();
-      await repo.deleteExpiredChallenges(executor, now);
-      await repo.insertChallenge(executor, {
+      const row = {
         id: randomId(),
         challenge_hash: hashSecret(challenge),
         purpose: binding.purpose,
@@ -53,7 +56,16 @@ export function createChallengeStore(clock: Clock): ChallengeStore {
         created_at: now,
         expires_at: now + challengeLifetimeInSeconds * 1000,
         consumed_at: null,
-      });
+      };
+      // A transaction even for one INSERT: on SQLite it joins the group commit instead of committing alone.
+      const write = async (trx: Kysely<Database>): Promise<void> => {
+        if (now - purgedAt >= purgeEveryMs) {
+          purgedAt = now;
+          await repo.deleteExpiredChallenges(trx, now);
+        }
+        await repo.insertChallenge(trx, row);
+      };
+      await (executor.isTransaction ? write(executor) : executor.transaction().execute(write));
     },
 
     async take(clientDataJSON, binding, executor) {
