@@ -9,7 +9,7 @@ import type { AssertionResponse } from "./passkey.schemas.js";
  * ceremony, which costs about 0.6 ms of the main thread; here the key is imported once into a node KeyObject
  * and the signature checked synchronously (about 0.08 ms). Keys of the three algorithms registration offers
  * (ES256, EdDSA, RS256) take that path; any other key goes to the library's own `verifySignature`.
- * test/second-factor/passkey-assertion.test.ts holds both to the same verdict on valid and altered assertions.
+ * test/second-factor/passkey-assertion.security.test.ts holds both to the same verdict on valid and altered assertions.
  */
 
 export interface AssertionExpectations {
