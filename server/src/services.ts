@@ -119,14 +119,13 @@ export function createServices(deps: {
     log,
   });
   const users = createUserService({ db, hasher, audit, limits });
-  const refreshTokenTtlSeconds = config.refreshTokenTtlSeconds;
   const sessions = createSessionService({
     db,
     clock,
     keyring,
     tokens,
     audit,
-    refreshTokenTtlSeconds,
+    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
     reauthMaxAgeSeconds: config.reauthMaxAgeSeconds,
     requireEmailVerification: config.requireEmailVerification,
   });
@@ -162,6 +161,7 @@ export function createServices(deps: {
     limits,
     knownClients,
     writes,
+    totp,
     secondFactor,
     lockout,
     devices,
@@ -192,7 +192,7 @@ export function createServices(deps: {
     issuer: config.publicUrl,
     keys: deps.oidcKeys ?? { cookie: randomBytes(32), storage: randomBytes(32) },
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
-    refreshTokenTtlSeconds,
+    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
   });
   const passwords = createPasswordService({
     db,

@@ -9,6 +9,7 @@ import { trackWrites } from "./bus/write-tracking.js";
 import { serveCachedLookups } from "./cached-lookup.js";
 import type { Database } from "./database.js";
 import { attachDbEvents, createDbEvents } from "./events.js";
+import { pipelining } from "./pipeline.js";
 import { createPostgresPool, defaultPoolSize, loadPg, statementLog } from "./postgres.js";
 import { createSqliteDb, type SqliteOptions } from "./sqlite/connect.js";
 
@@ -94,7 +95,7 @@ export function createDb(databaseUrl: string, options: DbOptions = {}): Kysely<D
     pool.query("SELECT pg_notify($1, $2)", [channel, payload]),
   );
   const db = new Kysely<Database>({
-    dialect: withBus(() => bus, new PostgresDialect({ pool })),
+    dialect: withBus(() => bus, pipelining(new PostgresDialect({ pool }))),
     ...statementLog(options.onStatement),
   });
   return attachDbEvents(withCachedLookups(db, bus), events);

@@ -1,4 +1,4 @@
-import { MysqlAdapter, type Kysely } from "kysely";
+import { MysqlAdapter, PostgresAdapter, type Kysely } from "kysely";
 import type { Database } from "./database.js";
 
 /*
@@ -19,4 +19,9 @@ export function executorKey(executor: Kysely<Database>): object {
 /** Whether the database speaks MySQL (for the few statements whose syntax differs: an upsert). */
 export function usesMysql(executor: Kysely<Database>): boolean {
   return executorKey(executor) instanceof MysqlAdapter;
+}
+
+/** Whether the database is PostgreSQL, whose transactions send statements ahead (db/pipeline.ts). */
+export function usesPostgres(executor: Kysely<Database>): boolean {
+  return executorKey(executor) instanceof PostgresAdapter;
 }

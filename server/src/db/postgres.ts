@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
+import type { Duplex } from "node:stream";
 import type { KyselyConfig } from "kysely";
 import type PgModule from "pg";
 import { preparedStatementName } from "./prepared.js";
@@ -16,6 +17,25 @@ export function defaultPoolSize(): number {
   return availableParallelism() * 2 + 1;
 }
 
+const corked = new WeakSet<Duplex>();
+
+/**
+ * Holds a client's socket writes until the event loop's check phase (setImmediate: after the promise
+ * callbacks of the request at hand). pg writes each message of a query (Bind, Describe, Execute,
+ * Sync) on its own, and every write to the socket is a system call that, on loopback, also wakes the
+ * server; corked, a query and the statements sent ahead of it (db/pipeline.ts) leave in one.
+ */
+function corkUntilChecked(client: PgModule.Client): void {
+  const stream = (client as unknown as { connection?: { stream?: Duplex } }).connection?.stream;
+  if (stream === undefined || corked.has(stream)) return;
+  corked.add(stream);
+  stream.cork();
+  setImmediate(() => {
+    corked.delete(stream);
+    stream.uncork();
+  });
+}
+
 /**
  * A pg Client that sends the queries compiled once by `preparedQuery` (db/prepared.ts) as named
  * statements: each connection parses and plans them once, then only binds and executes. Any other
@@ -27,6 +47,7 @@ function preparingClient(pg: typeof PgModule): typeof PgModule.Client {
   const send = pg.Client.prototype.query as (this: PgModule.Client, ...args: unknown[]) => unknown;
   // One override for pg's many overloads; Kysely calls query(text, values) and awaits the promise.
   PreparingClient.prototype.query = function (this: PgModule.Client, ...args: unknown[]) {
+    corkUntilChecked(this);
     const [text, values] = args;
     if (args.length === 2 && typeof text === "string" && Array.isArray(values)) {
       const name = preparedStatementName(text);
@@ -58,6 +79,8 @@ export function createPostgresPool(
     connectionString: databaseUrl,
     Client: preparingClient(pg),
     max,
+    // Statements go out without waiting for the reply of the one before (db/pipeline.ts sends some ahead).
+    pipeline: true,
     // No request waits past 10 s on the database (SPEC "Staying up"): 5 s for a connection (new, or
     // a free one of the pool), 10 s for a statement, and a connection left idle in a transaction is cut.
     connectionTimeoutMillis: 5_000,

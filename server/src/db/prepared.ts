@@ -1,6 +1,7 @@
 import { createQueryId, type Compilable, type CompiledQuery, type Kysely, type QueryResult } from "kysely";
 import type { Database } from "./database.js";
 import { executorKey } from "./kysely-internals.js";
+import { markSentAhead, replyTo } from "./pipeline.js";
 
 const misused = (name: string): Error =>
   new Error(
@@ -51,6 +52,18 @@ export function preparedStatementName(sqlText: string): string | undefined {
 
 export interface PreparedQuery<P extends Record<string, unknown>, R> {
   execute(executor: Kysely<Database>, values: P): Promise<QueryResult<R>>;
+  /**
+   * For a write whose reply the caller does not need and whose failure no caller handles: inside a
+   * PostgreSQL transaction it is sent ahead (db/pipeline.ts), its outcome taken with the next statement's
+   * reply or at COMMIT; everywhere else the same as `execute`.
+   */
+  send(executor: Kysely<Database>, values: P): Promise<void>;
+  /**
+   * `execute` for a statement that need not wait for the one before it: inside a PostgreSQL transaction
+   * it is sent ahead, and the promise (call it, go on, await it later) resolves with its reply. Its
+   * failure is also heard by the transaction's next statement, so handle failures by rolling back.
+   */
+  sendForReply(executor: Kysely<Database>, values: P): Promise<QueryResult<R>>;
 }
 
 /**
@@ -98,20 +111,35 @@ export function preparedQuery<P extends Record<string, unknown>, R>(
     return { template, binds };
   }
 
+  /** ahead: "send", sent ahead and not waited for; "reply", sent ahead and its reply returned. */
+  async function run(executor: Kysely<Database>, values: P, ahead?: "send" | "reply"): Promise<QueryResult<R>> {
+    const key = executorKey(executor);
+    let compiled = compiledFor.get(key);
+    if (compiled === undefined) {
+      compiled = compile(executor);
+      compiledFor.set(key, compiled);
+    }
+    const parameters = compiled.binds.map((bind) => bind(values));
+    if (executor.isTransaction) {
+      const runHeld = heldConnectionRunners.get(key);
+      if (runHeld !== undefined) return runHeld(compiled.template.sql, parameters) as QueryResult<R>;
+    }
+    const query = { ...compiled.template, queryId: createQueryId(), parameters } as CompiledQuery<R>;
+    if (ahead === undefined) return executor.executeQuery(query);
+    const result = await executor.executeQuery(markSentAhead(query));
+    return ahead === "reply" ? ((await replyTo<R>(query)) ?? result) : result;
+  }
+
   return {
-    async execute(executor, values) {
-      const key = executorKey(executor);
-      let compiled = compiledFor.get(key);
-      if (compiled === undefined) {
-        compiled = compile(executor);
-        compiledFor.set(key, compiled);
-      }
-      const parameters = compiled.binds.map((bind) => bind(values));
-      if (executor.isTransaction) {
-        const run = heldConnectionRunners.get(key);
-        if (run !== undefined) return run(compiled.template.sql, parameters) as QueryResult<R>;
-      }
-      return executor.executeQuery({ ...compiled.template, queryId: createQueryId(), parameters });
+    execute: (executor, values) => run(executor, values),
+    async send(executor, values) {
+      await run(executor, values, "send");
+    },
+    sendForReply(executor, values) {
+      const reply = run(executor, values, "reply");
+      // Awaited later by the caller, maybe after a failure elsewhere ended its transaction: never unhandled.
+      reply.catch(() => undefined);
+      return reply;
     },
   };
 }

@@ -75,8 +75,8 @@ export function createKnownClients(deps: { db: Kysely<Database>; clock: Clock })
       const [first, second] = hashesOf(client);
       if (first === undefined) return;
       const values = { user_id: userId, client_hash: first, created_at: now, expires_at };
-      if (second === undefined) await upsertOne.execute(executor, values);
-      else await upsertTwo.execute(executor, { ...values, second_hash: second });
+      if (second === undefined) await upsertOne.send(executor, values);
+      else await upsertTwo.send(executor, { ...values, second_hash: second });
     },
 
     async allowanceKey(userId, client) {

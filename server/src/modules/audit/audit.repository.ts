@@ -20,7 +20,7 @@ const insert = preparedQuery((db, row: AuditEventRow) =>
 );
 
 export async function insertAuditEvent(db: Kysely<Database>, row: AuditEventRow): Promise<void> {
-  await insert.execute(db, row);
+  await insert.send(db, row);
 }
 
 /** What the administrators' audit view filters on; every field optional. */

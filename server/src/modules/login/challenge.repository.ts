@@ -81,6 +81,17 @@ const consume = preparedQuery((db, p: { id: string; now: number }) =>
     .where("expires_at", ">", p.now),
 );
 
+/** takeAttempt and consumeChallenge in one, for a second factor already found right. */
+const consumeTakingAttempt = preparedQuery((db, p: { id: string; maxAttempts: number; now: number }) =>
+  db
+    .updateTable("login_challenge")
+    .set((eb) => ({ consumed_at: p.now, failed_attempts: eb("failed_attempts", "+", 1) }))
+    .where("id", "=", p.id)
+    .where("consumed_at", "is", null)
+    .where("expires_at", ">", p.now)
+    .where("failed_attempts", "<", p.maxAttempts),
+);
+
 export async function insertChallenge(db: Kysely<Database>, row: LoginChallengeRow): Promise<void> {
   await insert.execute(db, row);
 }
@@ -154,6 +165,19 @@ export async function takeAttempt(
 /** Single use: the first caller to consume it wins, parallel ones lose (STYLE S9). */
 export async function consumeChallenge(db: Kysely<Database>, id: string, now: number): Promise<boolean> {
   return affectedRows(await consume.execute(db, { id, now })) === 1n;
+}
+
+/**
+ * Takes one attempt and consumes the challenge, for a second factor already found right; sent ahead
+ * (db/pipeline.ts), the promise tells later whether the challenge was still live.
+ */
+export function consumeWithAttempt(
+  db: Kysely<Database>,
+  id: string,
+  maxAttempts: number,
+  now: number,
+): Promise<boolean> {
+  return consumeTakingAttempt.sendForReply(db, { id, maxAttempts, now }).then((result) => affectedRows(result) === 1n);
 }
 
 /** Ends every pending login challenge of a user (their password changed: a started login must start over). */

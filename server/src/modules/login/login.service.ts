@@ -15,6 +15,7 @@ import type { AssertionResponse } from "../second-factor/passkey/passkey.schemas
 import { PasskeyCloneError } from "../second-factor/passkey/passkey.types.js";
 import type { SecondFactorInput, SecondFactorMethod } from "../second-factor/second-factor.js";
 import type { SecondFactorService } from "../second-factor/second-factor.service.js";
+import type { TOTPFactor } from "../second-factor/totp/totp.service.js";
 import type { TrustedDeviceService } from "../second-factor/trusted-device/trusted-device.service.js";
 import type { TokenPair } from "../session/session.service.js";
 import type { AuthMethod } from "../token/token.service.js";
@@ -22,6 +23,7 @@ import type { PasswordHasher } from "../user/password.js";
 import * as users from "../user/user.repository.js";
 import { normalizeLoginName, type UserView } from "../user/user.service.js";
 import * as challenges from "./challenge.repository.js";
+import { createCodeAtOnce } from "./code-at-once.js";
 import type { LoginChallenge } from "./login.schemas.js";
 import type { LoginWrites, OpenedLogin } from "./opened-login.js";
 
@@ -76,6 +78,7 @@ export function createLoginService(deps: {
   limits: AccountLimiter;
   knownClients: KnownClients;
   writes: LoginWrites;
+  totp: TOTPFactor;
   secondFactor: SecondFactorService;
   lockout: SecondFactorLockout;
   devices: TrustedDeviceService;
@@ -84,6 +87,7 @@ export function createLoginService(deps: {
   requireEmailVerification: boolean;
 }): LoginService {
   const { db, clock, hasher, limits, knownClients, writes, secondFactor, lockout, devices, audit, notifier } = deps;
+  const atOnce = createCodeAtOnce({ db, clock, totp: deps.totp, lockout, writes, maxAttempts: loginTokenMaxAttempts });
   const invalidCredentials = (): AppError => new AppError("invalid_credentials");
 
   async function passwordLogin(
@@ -193,21 +197,20 @@ export function createLoginService(deps: {
       const { user, credential } = found;
       const firstFactor: AuthMethod = found.challenge.first_factor === "email" ? "email" : "pwd";
       // A passkey assertion answers the challenge asked for this login token (POST /api/auth/2fa/webauthn/options).
+      const binding = { purpose: "second_factor" as const, userId: user.id, loginChallengeId: live.id };
       const factor: SecondFactorInput =
         input.webauthn === undefined
           ? { code: input.code, recoveryCode: input.recoveryCode }
-          : {
-              webauthn: {
-                response: input.webauthn,
-                binding: { purpose: "second_factor", userId: user.id, loginChallengeId: found.challenge.id },
-              },
-            };
+          : { webauthn: { response: input.webauthn, binding } };
       let method: SecondFactorMethod | undefined;
-      let login: OpenedLogin;
+      let login: OpenedLogin | null;
       try {
+        // A right TOTP code logs in with its checks sent together (code-at-once.ts); else, or when one refuses:
+        login = await atOnce.tryLogin(found, input, firstFactor, meta);
+        if (login !== null) method = "otp";
         // One transaction from the counted attempt to the new session: a refusal commits what it
         // counted, consumed and audited, then throws; a success commits once.
-        login = await transactionKeepingRefusals(db, async (trx) => {
+        login ??= await transactionKeepingRefusals(db, async (trx) => {
           const now = clock.now();
           // Counted towards the account lockout first (the user row before the challenge's, as every
           // transaction takes them); a challenge that died since it was read takes the count back, so a

@@ -36,7 +36,13 @@ export interface LoginWrites {
     user: UserRow,
     amr: AuthMethod[],
     meta: RequestMeta,
-    options: { refusal: ErrorCode; afterSecondFactor?: boolean; client?: ClientIdentity | undefined },
+    options: {
+      refusal: ErrorCode;
+      afterSecondFactor?: boolean;
+      client?: ClientIdentity | undefined;
+      /** The login's user UPDATE, already sent by the caller (lockout.recordLoginIfUnlocked): its reply. */
+      recorded?: Promise<boolean>;
+    },
   ): Promise<OpenedLogin>;
   /**
    * After the commit: signs the access token (on SQLite a transaction holds the only connection)
@@ -85,9 +91,11 @@ export function createLoginWrites(deps: {
     async open(trx, user, amr, meta, options) {
       const now = clock.now();
       const recorded =
-        options.afterSecondFactor === true
-          ? await lockout.recordLogin(user.id, now, trx)
-          : await recordLogin(trx, user.id, now);
+        options.recorded !== undefined
+          ? await options.recorded
+          : options.afterSecondFactor === true
+            ? await lockout.recordLogin(user.id, now, trx)
+            : await recordLogin(trx, user.id, now);
       if (!recorded) throw new AppError(options.refusal);
       // Read before the new session exists; skipped for accounts without an address to notify.
       const fromNewDevice = user.email !== null && (await isNewUserAgent(trx, user.id, meta.userAgent));

@@ -79,6 +79,21 @@ const loginClearingLockout = preparedQuery((db, p: { id: string; now: number }) 
     .where("locked", "=", 0),
 );
 
+/**
+ * loginClearingLockout for a code known to be right before anything is counted: matches only while
+ * the account is unlocked and an attempt would be inside both limits (countAttempt's conditions).
+ */
+const loginIfUnlocked = preparedQuery((db, p: { id: string; now: number; windowStart: number }) =>
+  db
+    .updateTable("user")
+    .set((eb) => ({ ...shiftedLoginTimes(eb, p.now), ...clearedLockout }))
+    .where("id", "=", p.id)
+    .where("locked", "=", 0)
+    .where((eb) => unlocked(eb, p.now))
+    .where((eb) => eb.or([windowOver(eb, p.windowStart), eb("mfa_failed_count", "<", failuresPerWindow)]))
+    .where("mfa_consecutive_failures", "<", maxConsecutiveFailures),
+);
+
 export interface SecondFactorLockout {
   /**
    * Counts an attempt *before* the code is checked (increment-then-check), so parallel guesses can
@@ -100,6 +115,12 @@ export interface SecondFactorLockout {
    * user.repository's recordLogin) and clears the lockout. False when the user is gone or locked.
    */
   recordLogin(userId: string, now: number, executor: Kysely<Database>): Promise<boolean>;
+  /**
+   * recordLogin for a second factor already found right, before any attempt was counted: also false
+   * while the lockout holds (where beginAttempt would refuse). Sent ahead (db/pipeline.ts): the
+   * statements after it go out before its reply is in.
+   */
+  recordLoginIfUnlocked(userId: string, now: number, executor: Kysely<Database>): Promise<boolean>;
 }
 
 export function createSecondFactorLockout(deps: {
@@ -171,6 +192,13 @@ export function createSecondFactorLockout(deps: {
 
     async recordLogin(userId, now, executor) {
       return affectedRows(await loginClearingLockout.execute(executor, { id: userId, now })) === 1n;
+    },
+
+    recordLoginIfUnlocked(userId, now, executor) {
+      const windowStart = now - windowInSeconds * 1000;
+      return loginIfUnlocked
+        .sendForReply(executor, { id: userId, now, windowStart })
+        .then((result) => affectedRows(result) === 1n);
     },
   };
 

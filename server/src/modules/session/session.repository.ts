@@ -56,7 +56,7 @@ const sessionById = preparedQuery((db, p: { id: string }) =>
 );
 
 export async function insertSession(db: Kysely<Database>, row: SessionRow): Promise<void> {
-  await insertSessionRow.execute(db, row);
+  await insertSessionRow.send(db, row);
 }
 
 export async function insertRefreshToken(
@@ -65,7 +65,7 @@ export async function insertRefreshToken(
   sessionId: string,
   now: number,
 ): Promise<void> {
-  await insertRefreshTokenRow.execute(db, { tokenHash, sessionId, now });
+  await insertRefreshTokenRow.send(db, { tokenHash, sessionId, now });
 }
 
 /**

@@ -46,6 +46,13 @@ export interface TOTPFactor extends SecondFactor<TOTPProof, TOTPSetup> {
   confirmPending(userId: string, code: string): Promise<{ activate(trx: Kysely<Database>): Promise<void> }>;
   /** Moves every stored secret under the first TESSERA_SECRET_KEY; how many it re-encrypted. */
   reencrypt(): Promise<number>;
+  /** The time step `code` matches for this credential now; null when it matches none. Touches no row. */
+  matchingStep(credential: repo.ActiveCredential, code: string): number | null;
+  /**
+   * Marks the step used in the caller's transaction, sent ahead (db/pipeline.ts): resolves false when
+   * it was used already (a replay). For a login that checked the code with `matchingStep`.
+   */
+  claimStep(credentialId: string, step: number, executor: Kysely<Database>): Promise<boolean>;
 }
 
 export function createTOTPFactor(deps: {
@@ -159,6 +166,10 @@ export function createTOTPFactor(deps: {
         throw new AppError("otp_replayed");
       }
     },
+
+    matchingStep: (credential, code) => matchStep(credential, code),
+
+    claimStep: (credentialId, step, executor) => repo.claimStep(executor, credentialId, step),
 
     remove: (userId, executor) => repo.deleteAllCredentials(executor, userId),
 
