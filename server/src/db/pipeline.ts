@@ -1,5 +1,6 @@
 import {
   CompiledQuery,
+  type Kysely,
   type DatabaseConnection,
   type Dialect,
   type Driver,
@@ -7,6 +8,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from "kysely";
+import type { Database } from "./database.js";
 
 /*
  * Statements sent ahead, for PostgreSQL: inside a transaction, a write whose reply its caller does not
@@ -36,6 +38,11 @@ const replies = new WeakMap<CompiledQuery, Promise<Settled<unknown>>>();
 export function markSentAhead<Q extends CompiledQuery>(query: Q): Q {
   sentAhead.add(query);
   return query;
+}
+
+/** Runs `sqlText`, a statement without parameters whose reply nobody needs (a SAVEPOINT), sent ahead. */
+export async function sendRawAhead(executor: Kysely<Database>, sqlText: string): Promise<void> {
+  await executor.executeQuery(markSentAhead(CompiledQuery.raw(sqlText)));
 }
 
 /**

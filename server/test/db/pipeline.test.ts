@@ -40,7 +40,7 @@ for (const dialect of testDialects()) {
       expect(await ids("inside")).toEqual(["in-1", "in-2"]);
     });
 
-    it("a failure sent ahead is heard from the next awaited statement, with its cause, and nothing commits", async () => {
+    it("a failure sent ahead is heard from the next awaited statement, with its cause; nothing commits", async () => {
       await insertEvent.execute(db, event("dup-1", "taken"));
       const run = db.transaction().execute(async (trx) => {
         await insertEvent.send(trx, event("kept-1", "rolled-back"));

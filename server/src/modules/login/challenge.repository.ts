@@ -81,15 +81,13 @@ const consume = preparedQuery((db, p: { id: string; now: number }) =>
     .where("expires_at", ">", p.now),
 );
 
-/** takeAttempt and consumeChallenge in one, for a second factor already found right. */
-const consumeTakingAttempt = preparedQuery((db, p: { id: string; maxAttempts: number; now: number }) =>
+/** Hands back the attempt takeAttempt took (its account's lockout refused the attempt after all). */
+const giveBack = preparedQuery((db, p: { id: string }) =>
   db
     .updateTable("login_challenge")
-    .set((eb) => ({ consumed_at: p.now, failed_attempts: eb("failed_attempts", "+", 1) }))
+    .set((eb) => ({ failed_attempts: eb("failed_attempts", "-", 1) }))
     .where("id", "=", p.id)
-    .where("consumed_at", "is", null)
-    .where("expires_at", ">", p.now)
-    .where("failed_attempts", "<", p.maxAttempts),
+    .where("failed_attempts", ">", 0),
 );
 
 export async function insertChallenge(db: Kysely<Database>, row: LoginChallengeRow): Promise<void> {
@@ -167,17 +165,19 @@ export async function consumeChallenge(db: Kysely<Database>, id: string, now: nu
   return affectedRows(await consume.execute(db, { id, now })) === 1n;
 }
 
-/**
- * Takes one attempt and consumes the challenge, for a second factor already found right; sent ahead
- * (db/pipeline.ts), the promise tells later whether the challenge was still live.
- */
-export function consumeWithAttempt(
+/** takeAttempt and consumeChallenge sent ahead (db/pipeline.ts): each promise tells later what the UPDATE did. */
+export const takeAttemptAhead = (
   db: Kysely<Database>,
   id: string,
   maxAttempts: number,
   now: number,
-): Promise<boolean> {
-  return consumeTakingAttempt.sendForReply(db, { id, maxAttempts, now }).then((result) => affectedRows(result) === 1n);
+): Promise<boolean> => attempt.sendForReply(db, { id, maxAttempts, now }).then((result) => affectedRows(result) === 1n);
+export const consumeAhead = (db: Kysely<Database>, id: string, now: number): Promise<boolean> =>
+  consume.sendForReply(db, { id, now }).then((result) => affectedRows(result) === 1n);
+
+/** Hands back an attempt taken in the same transaction, when the attempt was refused before its code was read. */
+export async function giveBackAttempt(db: Kysely<Database>, id: string): Promise<void> {
+  await giveBack.execute(db, { id });
 }
 
 /** Ends every pending login challenge of a user (their password changed: a started login must start over). */

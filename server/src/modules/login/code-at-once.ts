@@ -1,9 +1,8 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { Clock } from "../../clock.js";
 import type { Database } from "../../db/database.js";
-import { dbEventsOf } from "../../db/events.js";
 import { usesPostgres } from "../../db/kysely-internals.js";
-import { isRetryableConflict } from "../../db/outage.js";
+import { sendRawAhead } from "../../db/pipeline.js";
 import { AppError } from "../../errors.js";
 import type { RequestMeta } from "../../request-meta.js";
 import type { ClientIdentity } from "../attempt/known-clients.js";
@@ -15,24 +14,29 @@ import type { ChallengeForLogin } from "./challenge.repository.js";
 import type { LoginWrites, OpenedLogin } from "./opened-login.js";
 
 /**
- * The second step of a login whose TOTP code is right, in one transaction whose checks do not wait
- * for each other. The code is checked first, in memory; then the login's user UPDATE (only while the
- * lockout allows an attempt), the claim of the code's time step and the consumption of the login
- * challenge (taking one of its attempts) go out together, with the new session's rows behind them
- * (db/pipeline.ts: on PostgreSQL one round trip instead of five). Rows are taken in the order every
- * second-step transaction takes them: user, then the challenge's and the credential's.
+ * The second step of a login with a TOTP code, with its statements sent together where the database
+ * allows (db/pipeline.ts: on PostgreSQL three round trips where the general step in login.service.ts
+ * takes six). Same order, same outcome, same rows kept on a refusal as the general step:
  *
- * All three must match, else the transaction rolls back and the caller runs the step the usual way
- * (login.service.ts), which counts the attempt and gives the refusal it deserves: a locked-out
- * account, a replayed code, a challenge used up or spent in parallel meanwhile. So a right code
- * changes nothing a wrong one would not have, except when it logs in.
+ * 1. The account's attempt and one of the token's are counted before the code is read (both sent at
+ *    once; when the lockout refuses, the token's attempt goes back, as if never taken).
+ * 2. A wrong code is refused as the general step refuses it (audited, counted).
+ * 3. For a right code, the use of its time step, of the token and the login's user UPDATE (which also
+ *    clears the lockout) go out together, behind a savepoint. Should any of them refuse (a replay, the
+ *    token used in parallel, the account locked or deleted meanwhile), the transaction rolls back to
+ *    the savepoint and runs them one by one as the general step does, which decides the refusal and
+ *    keeps what the general step keeps (a step used by a code whose token then failed stays used).
+ *
+ * Rows are taken in the order of every second-step transaction: user, challenge, TOTP credential.
  */
 export interface CodeAtOnce {
   /**
-   * The opened login, or null when the input is no TOTP code (a recovery code, a passkey), the account
-   * has no TOTP credential, the code is wrong or any check refused: then nothing was written.
+   * In the caller's transaction, which commits also when this refuses (db/transaction.ts): the opened
+   * login, or undefined, having sent nothing, when the input is not a TOTP code (a recovery code, a
+   * passkey) or the account has no TOTP credential.
    */
-  tryLogin(
+  step(
+    trx: Kysely<Database>,
     found: ChallengeForLogin,
     input: {
       code?: string | undefined;
@@ -42,63 +46,78 @@ export interface CodeAtOnce {
     },
     firstFactor: AuthMethod,
     meta: RequestMeta,
-  ): Promise<OpenedLogin | null>;
+  ): Promise<OpenedLogin | undefined>;
 }
 
-/** Thrown inside the transaction to roll it back: a check did not match. */
-class Refused extends Error {}
-
-/** A reply awaited later, maybe after the transaction failed elsewhere: never an unhandled rejection. */
+/** A reply awaited later, maybe after a failure elsewhere ended the transaction: never an unhandled rejection. */
 function later<T>(reply: Promise<T>): Promise<T> {
   reply.catch(() => undefined);
   return reply;
 }
 
+/**
+ * Sends the statements in order and tells whether every one answered true. On PostgreSQL all go out at
+ * once; elsewhere each once the one before answered true: MySQL rolls a deadlock victim's whole
+ * transaction back, and a statement sent after that would run outside any.
+ */
+async function allTrue(trx: Kysely<Database>, sends: (() => Promise<boolean>)[]): Promise<boolean> {
+  if (!usesPostgres(trx)) {
+    for (const send of sends) if (!(await send())) return false;
+    return true;
+  }
+  let all = true;
+  for (const reply of sends.map((send) => later(send()))) if (!(await reply)) all = false;
+  return all;
+}
+
+const savepoint = "tessera_code_at_once";
+
 export function createCodeAtOnce(deps: {
-  db: Kysely<Database>;
   clock: Clock;
   totp: TOTPFactor;
   lockout: SecondFactorLockout;
   writes: LoginWrites;
   maxAttempts: number;
 }): CodeAtOnce {
-  const { db, clock, totp, lockout, writes, maxAttempts } = deps;
+  const { clock, totp, lockout, writes, maxAttempts } = deps;
   return {
-    async tryLogin(found, input, firstFactor, meta) {
+    async step(trx, found, input, firstFactor, meta) {
       const { user, credential } = found;
       const { code, client } = input;
-      if (code === undefined || input.recoveryCode !== undefined || input.webauthn !== undefined) return null;
-      const step = credential === null ? null : totp.matchingStep(credential, code);
-      if (credential === null || step === null) return null;
-      try {
-        return await db.transaction().execute(async (trx) => {
-          const now = clock.now();
-          // Elsewhere than on PostgreSQL each is awaited before the next is sent: MySQL rolls a deadlock
-          // victim's whole transaction back, and a statement sent after that would run outside any.
-          const together = usesPostgres(trx);
-          const recorded = later(lockout.recordLoginIfUnlocked(user.id, now, trx));
-          if (!together && !(await recorded)) throw new Refused();
-          const consumed = later(challenges.consumeWithAttempt(trx, found.challenge.id, maxAttempts, now));
-          if (!together && !(await consumed)) throw new Refused();
-          const claimed = later(totp.claimStep(credential.id, step, trx));
-          if (!together && !(await claimed)) throw new Refused();
-          const login = await writes.open(trx, user, [firstFactor, "otp"], meta, {
-            refusal: "login_token_expired",
-            afterSecondFactor: true,
-            client,
-            recorded,
-          });
-          if (!(await consumed) || !(await claimed)) throw new Refused();
-          return login;
-        });
-      } catch (error) {
-        if (error instanceof Refused || error instanceof AppError) return null;
-        // A deadlock or serialization victim is rolled back too: the usual step runs it again.
-        if (!isRetryableConflict(error)) throw error;
-        dbEventsOf(db).emit("conflict_retry", error);
-        return null;
-        throw error;
+      if (code === undefined || input.recoveryCode !== undefined || input.webauthn !== undefined) return undefined;
+      if (credential === null) return undefined;
+      const now = clock.now();
+      const id = found.challenge.id;
+      const together = usesPostgres(trx);
+      const counted = later(lockout.countAhead(user.id, now, trx));
+      const taken = together ? later(challenges.takeAttemptAhead(trx, id, maxAttempts, now)) : undefined;
+      if (!(await counted)) {
+        if (taken !== undefined && (await taken)) await challenges.giveBackAttempt(trx, id);
+        return lockout.refuse(user.id, now, meta, trx);
       }
+      if (!(await (taken ?? challenges.takeAttemptAhead(trx, id, maxAttempts, now)))) {
+        await lockout.takeBack(user.id, trx);
+        throw new AppError("login_token_expired");
+      }
+      const step = totp.matchingStep(credential, code);
+      if (step === null) {
+        // A wrong code: refused (audited, and counted above) by the check the general step runs.
+        await totp.check(user.id, { code, credential }, meta, trx);
+        throw new AppError("invalid_otp");
+      }
+      const amr: AuthMethod[] = [firstFactor, totp.method];
+      const options = { refusal: "login_token_expired", afterSecondFactor: true, client } as const;
+      await sendRawAhead(trx, `savepoint ${savepoint}`);
+      const usedAndRecorded = await allTrue(trx, [
+        () => totp.claimStep(credential.id, step, trx),
+        () => challenges.consumeAhead(trx, id, now),
+        () => lockout.recordLoginAhead(user.id, now, trx),
+      ]);
+      if (usedAndRecorded) return writes.open(trx, user, amr, meta, { ...options, recorded: true });
+      await sql.raw(`rollback to savepoint ${savepoint}`).execute(trx);
+      await totp.check(user.id, { code, credential }, meta, trx);
+      if (!(await challenges.consumeChallenge(trx, id, now))) throw new AppError("login_token_expired");
+      return writes.open(trx, user, amr, meta, options);
     },
   };
 }

@@ -87,7 +87,7 @@ export function createLoginService(deps: {
   requireEmailVerification: boolean;
 }): LoginService {
   const { db, clock, hasher, limits, knownClients, writes, secondFactor, lockout, devices, audit, notifier } = deps;
-  const atOnce = createCodeAtOnce({ db, clock, totp: deps.totp, lockout, writes, maxAttempts: loginTokenMaxAttempts });
+  const atOnce = createCodeAtOnce({ clock, totp: deps.totp, lockout, writes, maxAttempts: loginTokenMaxAttempts });
   const invalidCredentials = (): AppError => new AppError("invalid_credentials");
 
   async function passwordLogin(
@@ -203,14 +203,14 @@ export function createLoginService(deps: {
           ? { code: input.code, recoveryCode: input.recoveryCode }
           : { webauthn: { response: input.webauthn, binding } };
       let method: SecondFactorMethod | undefined;
-      let login: OpenedLogin | null;
+      let login: OpenedLogin;
       try {
-        // A right TOTP code logs in with its checks sent together (code-at-once.ts); else, or when one refuses:
-        login = await atOnce.tryLogin(found, input, firstFactor, meta);
-        if (login !== null) method = "otp";
         // One transaction from the counted attempt to the new session: a refusal commits what it
         // counted, consumed and audited, then throws; a success commits once.
-        login ??= await transactionKeepingRefusals(db, async (trx) => {
+        login = await transactionKeepingRefusals(db, async (trx) => {
+          // A TOTP code: the same step with its statements sent together where the database allows.
+          const byCode = await atOnce.step(trx, found, input, firstFactor, meta);
+          if (byCode !== undefined) return byCode;
           const now = clock.now();
           // Counted towards the account lockout first (the user row before the challenge's, as every
           // transaction takes them); a challenge that died since it was read takes the count back, so a

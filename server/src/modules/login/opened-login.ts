@@ -40,8 +40,8 @@ export interface LoginWrites {
       refusal: ErrorCode;
       afterSecondFactor?: boolean;
       client?: ClientIdentity | undefined;
-      /** The login's user UPDATE, already sent by the caller (lockout.recordLoginIfUnlocked): its reply. */
-      recorded?: Promise<boolean>;
+      /** Whether the login's user UPDATE, already run by the caller (lockout.recordLoginAhead), matched. */
+      recorded?: boolean;
     },
   ): Promise<OpenedLogin>;
   /**
@@ -92,7 +92,7 @@ export function createLoginWrites(deps: {
       const now = clock.now();
       const recorded =
         options.recorded !== undefined
-          ? await options.recorded
+          ? options.recorded
           : options.afterSecondFactor === true
             ? await lockout.recordLogin(user.id, now, trx)
             : await recordLogin(trx, user.id, now);

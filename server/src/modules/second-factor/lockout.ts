@@ -79,21 +79,6 @@ const loginClearingLockout = preparedQuery((db, p: { id: string; now: number }) 
     .where("locked", "=", 0),
 );
 
-/**
- * loginClearingLockout for a code known to be right before anything is counted: matches only while
- * the account is unlocked and an attempt would be inside both limits (countAttempt's conditions).
- */
-const loginIfUnlocked = preparedQuery((db, p: { id: string; now: number; windowStart: number }) =>
-  db
-    .updateTable("user")
-    .set((eb) => ({ ...shiftedLoginTimes(eb, p.now), ...clearedLockout }))
-    .where("id", "=", p.id)
-    .where("locked", "=", 0)
-    .where((eb) => unlocked(eb, p.now))
-    .where((eb) => eb.or([windowOver(eb, p.windowStart), eb("mfa_failed_count", "<", failuresPerWindow)]))
-    .where("mfa_consecutive_failures", "<", maxConsecutiveFailures),
-);
-
 export interface SecondFactorLockout {
   /**
    * Counts an attempt *before* the code is checked (increment-then-check), so parallel guesses can
@@ -116,11 +101,15 @@ export interface SecondFactorLockout {
    */
   recordLogin(userId: string, now: number, executor: Kysely<Database>): Promise<boolean>;
   /**
-   * recordLogin for a second factor already found right, before any attempt was counted: also false
-   * while the lockout holds (where beginAttempt would refuse). Sent ahead (db/pipeline.ts): the
-   * statements after it go out before its reply is in.
+   * beginAttempt in two halves, for a transaction that sends its statements ahead (db/pipeline.ts):
+   * `countAhead` sends the counting UPDATE and resolves whether it counted (false: the lockout
+   * refuses); `refuse` then does what beginAttempt does on a refusal (starts the lock when this
+   * attempt is the one past a limit) and throws rate_limited.
    */
-  recordLoginIfUnlocked(userId: string, now: number, executor: Kysely<Database>): Promise<boolean>;
+  countAhead(userId: string, now: number, executor: Kysely<Database>): Promise<boolean>;
+  refuse(userId: string, now: number, meta: RequestMeta, executor: Kysely<Database>): Promise<never>;
+  /** recordLogin, sent ahead: the statements after it go out before its reply is in. */
+  recordLoginAhead(userId: string, now: number, executor: Kysely<Database>): Promise<boolean>;
 }
 
 export function createSecondFactorLockout(deps: {
@@ -129,14 +118,24 @@ export function createSecondFactorLockout(deps: {
   audit: AuditService;
 }): SecondFactorLockout {
   const { clock, audit } = deps;
-  return {
+  const lockout: SecondFactorLockout = {
     async beginAttempt(userId, meta, db = deps.db) {
       const now = clock.now();
       const windowStart = now - windowInSeconds * 1000;
       const counted = await countAttempt.execute(db, { userId, now, windowStart });
-      if (affectedRows(counted) === 1n) return;
+      if (affectedRows(counted) !== 1n) await lockout.refuse(userId, now, meta, db);
+    },
 
-      // Refused: already locked, or one attempt past a limit, which starts the lock.
+    countAhead(userId, now, executor) {
+      const windowStart = now - windowInSeconds * 1000;
+      return countAttempt
+        .sendForReply(executor, { userId, now, windowStart })
+        .then((result) => affectedRows(result) === 1n);
+    },
+
+    // Refused: already locked, or one attempt past a limit, which starts the lock.
+    async refuse(userId, now, meta, db) {
+      const windowStart = now - windowInSeconds * 1000;
       const row = await db
         .selectFrom("user")
         .select(["mfa_consecutive_failures", "mfa_lockouts", "mfa_locked_until"])
@@ -194,13 +193,14 @@ export function createSecondFactorLockout(deps: {
       return affectedRows(await loginClearingLockout.execute(executor, { id: userId, now })) === 1n;
     },
 
-    recordLoginIfUnlocked(userId, now, executor) {
-      const windowStart = now - windowInSeconds * 1000;
-      return loginIfUnlocked
-        .sendForReply(executor, { id: userId, now, windowStart })
+    recordLoginAhead(userId, now, executor) {
+      return loginClearingLockout
+        .sendForReply(executor, { id: userId, now })
         .then((result) => affectedRows(result) === 1n);
     },
   };
+
+  return lockout;
 
   async function lockedError(userId: string, db: Kysely<Database>): Promise<AppError> {
     const row = await db.selectFrom("user").select("mfa_locked_until").where("id", "=", userId).executeTakeFirst();
