@@ -90,7 +90,9 @@ class PipelinedConnection implements DatabaseConnection {
     }
     const reply = settle(this.inner.executeQuery<R>(query));
     await this.takeAhead();
-    return valueOf(await reply);
+    const settled = await reply;
+    if (!settled.ok && this.inTransaction) this.failure ??= settled;
+    return valueOf(settled);
   }
 
   streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
@@ -140,9 +142,19 @@ class PipeliningDriver implements Driver {
     pipelined.inTransaction = true;
   }
 
-  /** COMMIT goes out behind the statements sent ahead; when one of them failed, PostgreSQL rolled back. */
+  /**
+   * COMMIT goes out behind the statements sent ahead, whose failure makes PostgreSQL roll back instead.
+   * A transaction in which a statement is already known to have failed is rolled back, not committed,
+   * even when its caller went on after the error (PostgreSQL would turn that COMMIT into a ROLLBACK
+   * without an error, and pg answers a value it cannot encode without sending the statement at all).
+   */
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     const pipelined = connection as PipelinedConnection;
+    const failure = pipelined.failure;
+    if (failure !== undefined) {
+      await this.rollbackTransaction(pipelined);
+      valueOf(failure);
+    }
     pipelined.inTransaction = false;
     await pipelined.executeQuery(CompiledQuery.raw("commit"));
   }

@@ -64,6 +64,19 @@ for (const dialect of testDialects()) {
       expect(await ids("rolled-back-2")).toEqual([]);
     });
 
+    it.runIf(dialect.name === "postgres")(
+      "a transaction whose caller went on after a failed statement is not reported as committed",
+      async () => {
+        await insertEvent.execute(db, event("dup-4", "taken-4"));
+        const run = db.transaction().execute(async (trx) => {
+          await insertEvent.send(trx, event("kept-4", "swallowed"));
+          await insertEvent.execute(trx, event("dup-4", "swallowed")).catch(() => undefined);
+        });
+        await expect(run).rejects.toThrow(uniqueViolation);
+        expect(await ids("swallowed")).toEqual([]);
+      },
+    );
+
     it("a reply taken later is the statement's own, and behind a failure it tells the cause", async () => {
       await insertEvent.execute(db, event("r-1", "to-rename"));
       await insertEvent.execute(db, event("dup-3", "taken-3"));
