@@ -62,7 +62,6 @@ export async function confirmCredential(db: Kysely<Database>, id: string, step: 
   return result.numUpdatedRows === 1n;
 }
 
-/** Replay guard (STYLE S9): only a step later than the last accepted one moves the marker, atomically. */
 /**
  * consumeStep for a statement sent ahead (db/pipeline.ts): the UPDATE goes out at once, the promise
  * tells later whether the step was still unused.
@@ -71,6 +70,7 @@ export function claimStep(db: Kysely<Database>, id: string, step: number): Promi
   return stepUsed.sendForReply(db, { id, step }).then((result) => affectedRows(result) === 1n);
 }
 
+/** Replay guard (STYLE S9): only a step later than the last accepted one moves the marker, atomically. */
 export async function consumeStep(db: Kysely<Database>, id: string, step: number): Promise<boolean> {
   return affectedRows(await stepUsed.execute(db, { id, step })) === 1n;
 }
