@@ -19,9 +19,9 @@ const browser = { "user-agent": "Mozilla/5.0 (statements test)" };
  * Before issue 19: `/2fa/login` 18 (SQLite) / 16 (PostgreSQL, MySQL), password login 15 / 13. A TOTP
  * code takes login/code-at-once.ts, one statement more than the general step (a savepoint before the
  * UPDATEs sent together), but on PostgreSQL most statements are sent ahead (db/pipeline.ts): the
- * `/2fa/login` below is five round trips there (the read; BEGIN with the two counting UPDATEs; the
- * savepoint with the step, token and user UPDATEs; the session lookup for the "new sign-in" notice;
- * the four INSERTs with COMMIT), twelve before.
+ * `/2fa/login` below is four round trips there (the read; BEGIN with the two counting UPDATEs; the
+ * savepoint with the session lookup for the "new sign-in" notice and the step, token and user
+ * UPDATEs; the four INSERTs with COMMIT), twelve before.
  */
 const ceilings = {
   sqlite: { step1: 5, step2: 15, password: 12 },

@@ -9,6 +9,7 @@ import type { ClientIdentity } from "../attempt/known-clients.js";
 import type { SecondFactorLockout } from "../second-factor/lockout.js";
 import type { TOTPFactor } from "../second-factor/totp/totp.service.js";
 import type { AuthMethod } from "../token/token.service.js";
+import { hasSessionFromUserAgent } from "../session/session.repository.js";
 import * as challenges from "./challenge.repository.js";
 import type { ChallengeForLogin } from "./challenge.repository.js";
 import type { LoginWrites, OpenedLogin } from "./opened-login.js";
@@ -16,7 +17,7 @@ import type { LoginWrites, OpenedLogin } from "./opened-login.js";
 /**
  * The second step of a login with a TOTP code, with its statements sent together where the database
  * allows (db/pipeline.ts: on PostgreSQL three round trips where the general step in login.service.ts
- * takes six). Same order, same outcome, same rows kept on a refusal as the general step:
+ * takes seven). Same order, same outcome, same rows kept on a refusal as the general step:
  *
  * 1. The account's attempt and one of the token's are counted before the code is read (both sent at
  *    once; when the lockout refuses, the token's attempt goes back, as if never taken).
@@ -108,12 +109,15 @@ export function createCodeAtOnce(deps: {
       const amr: AuthMethod[] = [firstFactor, totp.method];
       const options = { refusal: "login_token_expired", afterSecondFactor: true, client } as const;
       await sendRawAhead(trx, `savepoint ${savepoint}`);
+      // On PostgreSQL the "new sign-in" check's first read goes with them (read before the new session exists).
+      const seenUserAgent =
+        together && user.email !== null ? later(hasSessionFromUserAgent(trx, user.id, meta.userAgent)) : undefined;
       const usedAndRecorded = await allTrue(trx, [
         () => totp.claimStep(credential.id, step, trx),
         () => challenges.consumeAhead(trx, id, now),
         () => lockout.recordLoginAhead(user.id, now, trx),
       ]);
-      if (usedAndRecorded) return writes.open(trx, user, amr, meta, { ...options, recorded: true });
+      if (usedAndRecorded) return writes.open(trx, user, amr, meta, { ...options, recorded: true, seenUserAgent });
       await sql.raw(`rollback to savepoint ${savepoint}`).execute(trx);
       await totp.check(user.id, { code, credential }, meta, trx);
       if (!(await challenges.consumeChallenge(trx, id, now))) throw new AppError("login_token_expired");

@@ -42,6 +42,8 @@ export interface LoginWrites {
       client?: ClientIdentity | undefined;
       /** Whether the login's user UPDATE, already run by the caller (lockout.recordLoginAhead), matched. */
       recorded?: boolean;
+      /** The first read of the "new sign-in" check, already sent by the caller (hasSessionFromUserAgent). */
+      seenUserAgent?: Promise<boolean> | undefined;
     },
   ): Promise<OpenedLogin>;
   /**
@@ -80,8 +82,13 @@ export function createLoginWrites(deps: {
    * user agent (no session and no remembered device with it). Read before the new session is
    * stored; two indexed lookups by user id, three for the first login from a new browser.
    */
-  async function isNewUserAgent(trx: Kysely<Database>, userId: string, userAgent: string | null): Promise<boolean> {
-    if (await hasSessionFromUserAgent(trx, userId, userAgent)) return false;
+  async function isNewUserAgent(
+    trx: Kysely<Database>,
+    userId: string,
+    userAgent: string | null,
+    seen = hasSessionFromUserAgent(trx, userId, userAgent),
+  ): Promise<boolean> {
+    if (await seen) return false;
     if (await hasDeviceFromUserAgent(trx, userId, userAgent)) return false;
     // The very first session of an account (made outside register, e.g. by the CLI) is not a "new device".
     return hasAnySession(trx, userId);
@@ -98,7 +105,8 @@ export function createLoginWrites(deps: {
             : await recordLogin(trx, user.id, now);
       if (!recorded) throw new AppError(options.refusal);
       // Read before the new session exists; skipped for accounts without an address to notify.
-      const fromNewDevice = user.email !== null && (await isNewUserAgent(trx, user.id, meta.userAgent));
+      const fromNewDevice =
+        user.email !== null && (await isNewUserAgent(trx, user.id, meta.userAgent, options.seenUserAgent));
       const opened = await sessions.openSession(user.id, amr, meta, trx);
       await audit.record({ type: "login_succeeded", userId: user.id, meta, detail: { amr: amr.join(" ") } }, trx);
       // The notice commits with the login it tells of.

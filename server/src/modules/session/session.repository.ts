@@ -177,20 +177,27 @@ export async function deleteUserSessions(db: Kysely<Database>, userId: string): 
  * the new session is stored.
  */
 
-/** Whether the user has a session (live or not) from this user agent. */
+const sessionFromUserAgent = preparedQuery((db, p: { userId: string; userAgent: string }) =>
+  db.selectFrom("session").select("id").where("user_id", "=", p.userId).where("user_agent", "=", p.userAgent).limit(1),
+);
+const sessionWithoutUserAgent = preparedQuery((db, p: { userId: string }) =>
+  db.selectFrom("session").select("id").where("user_id", "=", p.userId).where("user_agent", "is", null).limit(1),
+);
+
+/**
+ * Whether the user has a session (live or not) from this user agent. Sent ahead (db/pipeline.ts): a
+ * caller may start it with other statements and await it later.
+ */
 export async function hasSessionFromUserAgent(
   db: Kysely<Database>,
   userId: string,
   userAgent: string | null,
 ): Promise<boolean> {
-  const session = await db
-    .selectFrom("session")
-    .select("id")
-    .where("user_id", "=", userId)
-    .where("user_agent", userAgent === null ? "is" : "=", userAgent)
-    .limit(1)
-    .executeTakeFirst();
-  return session !== undefined;
+  const found =
+    userAgent === null
+      ? await sessionWithoutUserAgent.sendForReply(db, { userId })
+      : await sessionFromUserAgent.sendForReply(db, { userId, userAgent });
+  return found.rows.length > 0;
 }
 
 /** Whether the user has ever had a session. */
