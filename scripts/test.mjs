@@ -31,6 +31,10 @@ if (ci && skipped.length > 0) {
   process.exit(1);
 }
 
+function firstLine(text) {
+  return (text ?? "").split("\n").find((line) => line.trim() !== "") ?? "(no message)";
+}
+
 function run(label, args) {
   console.log(`\n=== ${label}`);
   const result = spawnSync("npm", args, { cwd: root, stdio: "inherit", env: process.env });
@@ -55,14 +59,28 @@ for (const [label, , file, args] of ok ? suites : []) {
 let passed = 0;
 let failed = 0;
 let skippedTests = 0;
-for (const [, , file] of suites) {
+const failures = [];
+for (const [label, , file] of suites) {
   const path = join(reports, file);
   if (!existsSync(path)) continue;
   const report = JSON.parse(readFileSync(path, "utf8"));
   passed += report.numPassedTests;
   failed += report.numFailedTests;
   skippedTests += report.numPendingTests + report.numTodoTests;
+  for (const fileResult of report.testResults) {
+    const where = fileResult.name.slice(root.length);
+    const failedTests = fileResult.assertionResults.filter((test) => test.status === "failed");
+    // A file that failed before any test ran (an import or a hook) has no failed test to name.
+    if (fileResult.status === "failed" && failedTests.length === 0) {
+      failures.push(`${label}: ${where}: ${firstLine(fileResult.message)}`);
+    }
+    for (const test of failedTests) {
+      failures.push(`${label}: ${where} > ${test.fullName}: ${firstLine(test.failureMessages.join("\n"))}`);
+    }
+  }
 }
+// The failures are named again last, so that a log's tail says what failed.
+if (failures.length > 0) console.log(`\nFailed:\n- ${failures.join("\n- ")}`);
 if (skipped.length > 0) console.log(`\nSkipped:\n- ${skipped.join("\n- ")}`);
 console.log(`\n${passed} passed, ${failed} failed, ${skippedTests} skipped`);
 process.exit(ok && failed === 0 ? 0 : 1);

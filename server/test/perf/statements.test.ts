@@ -29,6 +29,9 @@ const ceilings = {
   mysql: { step1: 5, step2: 12, password: 9 },
 };
 
+/** The signing keys' reload, in every dialect's quoting. */
+const keyReload = /^select \* from [`"]signing_key[`"]/;
+
 /** Each count, or the ceiling where the count is above it (so toEqual names the path that grew). */
 function pickAtMost<K extends string>(counts: Record<K, number>, most: Record<K, number>): Record<K, number> {
   return Object.fromEntries(
@@ -61,7 +64,6 @@ for (const dialect of testDialects()) {
       t.clock.advance(30);
       const plain = uniqueName("stmts-plain");
       await register(t.app, plain);
-      // The signing key is read again once a minute (token.service.ts); this login does it, uncounted.
       await post("/api/auth/login", { username: plain, password: strongPassword });
 
       let token = "";
@@ -77,7 +79,14 @@ for (const dialect of testDialects()) {
         const res = await post("/api/auth/login", { username: plain, password: strongPassword });
         expect(res.status, res.text).toBe(200);
       });
-      const counts = { step1: step1.length, step2: step2.length, password: password.length };
+      // The signing keys are read again once the copy in memory is a second old (modules/token/key-store.ts):
+      // a timer's work that lands in whichever request comes next on a slow machine, not a statement of its own.
+      const perRequest = (statements: string[]) => statements.filter((sql) => !keyReload.test(sql));
+      const counts = {
+        step1: perRequest(step1).length,
+        step2: perRequest(step2).length,
+        password: perRequest(password).length,
+      };
       // Reported with the test run (issue 19 asks for the figures); the SQL shows what a new statement is.
       console.log(`statements per request [${dialect.name}]`, counts, `\n/2fa/login:\n  ${step2.join("\n  ")}`);
       expect(counts).toEqual({ ...counts, ...pickAtMost(counts, ceilings[dialect.name]) });
