@@ -9,7 +9,8 @@ import { runInNewContext } from "node:vm";
  *
  * It runs once start-up is over, then whenever the process has gone quiet (under `quietCpuShare` of one core
  * for a whole `intervalMs`) with a heap grown by `minGrowthBytes` since the last compaction: after a burst of
- * requests, never during one. It pauses the event loop for a few tens of milliseconds.
+ * requests, never during one. It pauses the event loop for a few tens of milliseconds. After each compaction,
+ * `release` hands back what lives outside V8's heap (main.ts: SQLite's page caches, then glibc's free pages).
  */
 export interface HeapCompactorOptions {
   intervalMs?: number;
@@ -19,6 +20,8 @@ export interface HeapCompactorOptions {
   cpuMs?: () => number;
   heapBytes?: () => number;
   compact?: () => void;
+  /** Runs after each compaction: hands back memory outside V8's heap (caches, freed malloc pages). */
+  release?: () => void;
 }
 
 export interface HeapCompactor {
@@ -58,6 +61,7 @@ export function createHeapCompactor(options: HeapCompactorOptions = {}): HeapCom
     cpuMs = processCpuMs,
     heapBytes = () => getHeapStatistics().total_heap_size,
     compact = compactHeap,
+    release = () => undefined,
   } = options;
   let timer: NodeJS.Timeout | null = null;
   let lastCpu = cpuMs();
@@ -65,8 +69,10 @@ export function createHeapCompactor(options: HeapCompactorOptions = {}): HeapCom
 
   const compactNow = (): void => {
     compact();
+    // After the GC, so that the buffers and statements it collected have let go of their native memory.
+    release();
     compactedAt = heapBytes();
-    lastCpu = cpuMs(); // the compaction's own CPU does not count as activity
+    lastCpu = cpuMs(); // the compaction's and the release's own CPU do not count as activity
   };
 
   const compactor: HeapCompactor = {

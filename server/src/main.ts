@@ -9,6 +9,8 @@ import { ConfigError, loadConfig } from "./config.js";
 import { describeError, openRuntime } from "./bootstrap.js";
 import { redisReady } from "./redis.js";
 import { createHeapCompactor } from "./heap-compactor.js";
+import { trimNativeHeap } from "./native-memory.js";
+import { releaseIdleDbMemory } from "./db/connect.js";
 import { startupLine } from "./startup.js";
 
 const defaultWebDist = fileURLToPath(new URL("../../web/dist", import.meta.url));
@@ -49,7 +51,12 @@ async function main(): Promise<void> {
   if (runtime.generatedKey)
     log.warn(`generated a new secret key in ${config.dataDir}/secret.key (mode 0600); back it up`);
 
-  const compactor = createHeapCompactor();
+  const compactor = createHeapCompactor({
+    release: () => {
+      releaseIdleDbMemory(runtime.db);
+      trimNativeHeap();
+    },
+  });
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err !== undefined) log.error({ err }, "shutting down after an error");
     else log.info({ signal }, "shutting down");

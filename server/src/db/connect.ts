@@ -11,7 +11,7 @@ import type { Database } from "./database.js";
 import { attachDbEvents, createDbEvents } from "./events.js";
 import { pipelining } from "./pipeline.js";
 import { createPostgresPool, defaultPoolSize, loadPg, statementLog } from "./postgres.js";
-import { createSqliteDb, type SqliteOptions } from "./sqlite/connect.js";
+import { createSqliteDb, releaseSqliteMemory, type SqliteOptions } from "./sqlite/connect.js";
 
 export type DialectName = "sqlite" | "postgres" | "mysql";
 
@@ -114,4 +114,12 @@ function withCachedLookups(db: Kysely<Database>, bus: ChangeBus): Kysely<Databas
   attachChangeBus(db, bus);
   serveCachedLookups(db, busCachedLookups(bus));
   return db;
+}
+
+/**
+ * Hands back memory the database's connections keep only for speed, when the server is quiet (heap-compactor.ts):
+ * SQLite's page caches. PostgreSQL's and MySQL's drivers keep no such cache in this process.
+ */
+export function releaseIdleDbMemory(db: Kysely<Database>): void {
+  releaseSqliteMemory(db);
 }

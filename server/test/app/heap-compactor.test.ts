@@ -4,7 +4,7 @@ import { compactHeap, createHeapCompactor } from "../../src/heap-compactor.js";
 
 /** A process whose CPU time and heap size the test sets, and which counts the compactions asked of it. */
 function fakeProcess() {
-  const state = { cpu: 0, heap: 30e6, compactions: 0 };
+  const state = { cpu: 0, heap: 30e6, compactions: 0, releases: [] as number[] };
   const compactor = createHeapCompactor({
     intervalMs: 10_000,
     cpuMs: () => state.cpu,
@@ -13,6 +13,8 @@ function fakeProcess() {
       state.compactions++;
       state.heap = 30e6;
     },
+    // Which compaction each release followed.
+    release: () => state.releases.push(state.compactions),
   });
   return { state, compactor };
 }
@@ -41,6 +43,20 @@ describe("heap compactor (idle memory)", () => {
     expect(state.compactions).toBe(2);
     state.cpu += 50;
     expect(compactor.tick()).toBe(false); // nothing grew since
+  });
+
+  it("hands native memory back after each compaction, and only then", () => {
+    const { state, compactor } = fakeProcess();
+    compactor.start();
+    compactor.stop();
+    expect(state.releases).toEqual([1]);
+    state.cpu += 9_000;
+    state.heap += 20e6;
+    compactor.tick(); // under load: neither
+    expect(state.releases).toEqual([1]);
+    state.cpu += 50;
+    compactor.tick();
+    expect(state.releases).toEqual([1, 2]);
   });
 
   it("leaves a quiet heap that grew less than the threshold alone", () => {

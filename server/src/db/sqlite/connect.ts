@@ -79,5 +79,26 @@ export function createSqliteDb(
   // What the connection does per query, without its promise hand-offs.
   runPreparedInTransactions(db, (sqlText, parameters) => runOn(database, sqlText, parameters));
   if (reader !== null) serveFromReader(db, { connection: reader, onWrite: (listener) => listeners.push(listener) });
+  memoryReleasers.set(db, () => {
+    for (const connection of [sqlite, reader]) {
+      // A connection in the middle of a statement (an open iterator) keeps its cache until the next time.
+      if (connection?.open === true) connection.pragma("shrink_memory");
+    }
+  });
   return db;
+}
+
+const memoryReleasers = new WeakMap<Kysely<Database>, () => void>();
+
+/**
+ * Frees what the connections of a SQLite database hold in their page caches (`PRAGMA shrink_memory`;
+ * they fill again from the file and the OS's cache as queries need them). Idle memory, run when the
+ * server is quiet (heap-compactor.ts); nothing for PostgreSQL or MySQL.
+ */
+export function releaseSqliteMemory(db: Kysely<Database>): void {
+  try {
+    memoryReleasers.get(db)?.();
+  } catch {
+    // better-sqlite3 refuses a statement while the connection is busy with another; the next quiet spell retries.
+  }
 }
