@@ -22,9 +22,16 @@ import { statementCounter } from "../support/statements.js";
 for (const dialect of testDialects()) {
   describe(`the order of a TOTP second step [${dialect.name}]`, () => {
     const counter = statementCounter();
+    /** Runs on every statement the app sends, after the counter (a test sets it to act at a given one). */
+    let onStatement: ((sql: string) => void) | null = null;
     let t: TestApp;
     beforeAll(async () => {
-      t = await appOn(dialect, { onStatement: (sql) => counter.onStatement(sql) });
+      t = await appOn(dialect, {
+        onStatement: (sql) => {
+          counter.onStatement(sql);
+          onStatement?.(sql);
+        },
+      });
     });
     afterAll(async () => t.close());
 
@@ -86,6 +93,36 @@ for (const dialect of testDialects()) {
         (res) => (res.body as { error?: { code?: string } }).error?.code === "login_token_expired",
       ).length;
       expect(refusedUnread).toBe(16 - attempts);
+    });
+
+    it("replay attack across a step boundary: a used code is refused as a replay, and audited so", async () => {
+      const name = uniqueName("boundary-replay");
+      const { secret } = await enrolledUser(t.app, t.clock, name);
+      const userId = await userIdOf(t, name);
+      const code = totpCode(secret, t.clock);
+      const first = await secondFactorLogin(t.app, { login_token: await loginToken(t.app, name), code });
+      expect(first.status).toBe(200);
+      // The replay: its step is refused where the statements go out together, and the step is used once
+      // more as the general step uses it. Before that, the clock passes two 30-s boundaries, after which
+      // the code would match no step at all if it were looked at again.
+      const token = await loginToken(t.app, name);
+      onStatement = (sql) => {
+        if (!/^rollback to savepoint/i.test(sql)) return;
+        onStatement = null;
+        t.clock.advance(60);
+      };
+      const replay = await secondFactorLogin(t.app, { login_token: token, code });
+      onStatement = null;
+      expect((replay.body as { error?: { code?: string } }).error?.code).toBe("otp_replayed");
+      const failures = await t.db
+        .selectFrom("audit_event")
+        .select("detail")
+        .where("user_id", "=", userId)
+        .where("type", "=", "mfa_failed")
+        .execute();
+      expect(failures.map((row) => JSON.parse(String(row.detail)) as unknown)).toEqual([
+        { method: "totp", reason: "replayed" },
+      ]);
     });
   });
 }

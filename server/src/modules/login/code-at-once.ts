@@ -26,7 +26,8 @@ import type { LoginWrites, OpenedLogin } from "./opened-login.js";
  *    clears the lockout) go out together, behind a savepoint. Should any of them refuse (a replay, the
  *    token used in parallel, the account locked or deleted meanwhile), the transaction rolls back to
  *    the savepoint and runs them one by one as the general step does, which decides the refusal and
- *    keeps what the general step keeps (a step used by a code whose token then failed stays used).
+ *    keeps what the general step keeps (a step used by a code whose token then failed stays used). The
+ *    code is matched once: the refusals use the step it matched, whatever the clock says by then.
  *
  * Rows are taken in the order of every second-step transaction: user, challenge, TOTP credential.
  */
@@ -102,8 +103,8 @@ export function createCodeAtOnce(deps: {
       }
       const step = totp.matchingStep(credential, code);
       if (step === null) {
-        // A wrong code: refused (audited, and counted above) by the check the general step runs.
-        await totp.check(user.id, { code, credential }, meta, trx);
+        // A wrong code: refused (audited, and counted above) as the general step's check refuses it.
+        await totp.useMatchedStep(user.id, credential.id, null, meta, trx);
         throw new AppError("invalid_otp");
       }
       const amr: AuthMethod[] = [firstFactor, totp.method];
@@ -119,7 +120,8 @@ export function createCodeAtOnce(deps: {
       ]);
       if (usedAndRecorded) return writes.open(trx, user, amr, meta, { ...options, recorded: true, seenUserAgent });
       await sql.raw(`rollback to savepoint ${savepoint}`).execute(trx);
-      await totp.check(user.id, { code, credential }, meta, trx);
+      // The step the code matched above, not a second look at the code: the clock has moved on meanwhile.
+      await totp.useMatchedStep(user.id, credential.id, step, meta, trx);
       if (!(await challenges.consumeChallenge(trx, id, now))) throw new AppError("login_token_expired");
       return writes.open(trx, user, amr, meta, options);
     },

@@ -6,6 +6,7 @@ import { aadFor, type Keyring } from "../../../crypto/encryption.js";
 import { randomId } from "../../../crypto/random.js";
 import type { Database } from "../../../db/database.js";
 import { AppError } from "../../../errors.js";
+import type { RequestMeta } from "../../../request-meta.js";
 import { encodeBase32 } from "../../../otp/base32.js";
 import { createTOTPKeyURI } from "../../../otp/key-uri.js";
 import { defaultTOTPParams, verifyTOTP } from "../../../otp/totp.js";
@@ -53,6 +54,18 @@ export interface TOTPFactor extends SecondFactor<TOTPProof, TOTPSetup> {
    * it was used already (a replay). For a login that checked the code with `matchingStep`.
    */
   claimStep(credentialId: string, step: number, executor: Kysely<Database>): Promise<boolean>;
+  /**
+   * The rest of `check` for a code `matchingStep` has already matched (`step`, or null for no match): a
+   * null step is refused as invalid, a step used before as a replay, both audited; otherwise the step is
+   * used. The code is not matched again, so a 30-s boundary passing since changes nothing.
+   */
+  useMatchedStep(
+    userId: string,
+    credentialId: string,
+    step: number | null,
+    meta: RequestMeta,
+    executor: Kysely<Database>,
+  ): Promise<void>;
 }
 
 export function createTOTPFactor(deps: {
@@ -65,6 +78,25 @@ export function createTOTPFactor(deps: {
   const { db, clock, keyring, audit, issuer } = deps;
   const aad = (id: string): string => aadFor("totp_credential", "secret_ciphertext", id);
   const nowSeconds = (): number => Math.floor(clock.now() / 1000);
+  async function useMatchedStep(
+    userId: string,
+    credentialId: string | null,
+    step: number | null,
+    meta: RequestMeta,
+    executor: Kysely<Database>,
+  ): Promise<void> {
+    if (credentialId === null || step === null) {
+      await audit.record({ type: "mfa_failed", userId, meta, detail: { method: "totp", reason: "invalid" } }, executor);
+      throw new AppError("invalid_otp");
+    }
+    if (!(await repo.consumeStep(executor, credentialId, step))) {
+      await audit.record(
+        { type: "mfa_failed", userId, meta, detail: { method: "totp", reason: "replayed" } },
+        executor,
+      );
+      throw new AppError("otp_replayed");
+    }
+  }
   const matchStep = (row: repo.ActiveCredential, code: string): number | null => {
     const step = verifyTOTP(keyring.decrypt(row.secret_ciphertext, aad(row.id)), code, defaultTOTPParams, nowSeconds());
     return step === null ? null : Number(step);
@@ -151,25 +183,15 @@ export function createTOTPFactor(deps: {
           ? proof.credential
           : ((await repo.findActiveCredential(executor, userId)) ?? null);
       const step = credential === null || proof.code === undefined ? null : matchStep(credential, proof.code);
-      if (credential === null || step === null) {
-        await audit.record(
-          { type: "mfa_failed", userId, meta, detail: { method: "totp", reason: "invalid" } },
-          executor,
-        );
-        throw new AppError("invalid_otp");
-      }
-      if (!(await repo.consumeStep(executor, credential.id, step))) {
-        await audit.record(
-          { type: "mfa_failed", userId, meta, detail: { method: "totp", reason: "replayed" } },
-          executor,
-        );
-        throw new AppError("otp_replayed");
-      }
+      await useMatchedStep(userId, credential?.id ?? null, step, meta, executor);
     },
 
     matchingStep: (credential, code) => matchStep(credential, code),
 
     claimStep: (credentialId, step, executor) => repo.claimStep(executor, credentialId, step),
+
+    useMatchedStep: (userId, credentialId, step, meta, executor) =>
+      useMatchedStep(userId, credentialId, step, meta, executor),
 
     remove: (userId, executor) => repo.deleteAllCredentials(executor, userId),
 
