@@ -58,12 +58,12 @@ function later<T>(reply: Promise<T>): Promise<T> {
 }
 
 /**
- * Sends the statements in order and tells whether every one answered true. On PostgreSQL all go out at
- * once; elsewhere each once the one before answered true: MySQL rolls a deadlock victim's whole
+ * Sends the statements in order and tells whether every one answered true. `together` (PostgreSQL): all
+ * go out at once; otherwise each once the one before answered true: MySQL rolls a deadlock victim's whole
  * transaction back, and a statement sent after that would run outside any.
  */
-async function allTrue(trx: Kysely<Database>, sends: (() => Promise<boolean>)[]): Promise<boolean> {
-  if (!usesPostgres(trx)) {
+async function allTrue(together: boolean, sends: (() => Promise<boolean>)[]): Promise<boolean> {
+  if (!together) {
     for (const send of sends) if (!(await send())) return false;
     return true;
   }
@@ -113,7 +113,7 @@ export function createCodeAtOnce(deps: {
       // On PostgreSQL the "new sign-in" check's first read goes with them (read before the new session exists).
       const seenUserAgent =
         together && user.email !== null ? later(hasSessionFromUserAgent(trx, user.id, meta.userAgent)) : undefined;
-      const usedAndRecorded = await allTrue(trx, [
+      const usedAndRecorded = await allTrue(together, [
         () => totp.claimStep(credential.id, step, trx),
         () => challenges.consumeAhead(trx, id, now),
         () => lockout.recordLoginAhead(user.id, now, trx),

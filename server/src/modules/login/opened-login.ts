@@ -40,8 +40,8 @@ export interface LoginWrites {
       refusal: ErrorCode;
       afterSecondFactor?: boolean;
       client?: ClientIdentity | undefined;
-      /** Whether the login's user UPDATE, already run by the caller (lockout.recordLoginAhead), matched. */
-      recorded?: boolean;
+      /** The login's user UPDATE already ran, and matched, in the caller (lockout.recordLoginAhead). */
+      recorded?: true;
       /** The first read of the "new sign-in" check, already sent by the caller (hasSessionFromUserAgent). */
       seenUserAgent?: Promise<boolean> | undefined;
     },
@@ -98,8 +98,8 @@ export function createLoginWrites(deps: {
     async open(trx, user, amr, meta, options) {
       const now = clock.now();
       const recorded =
-        options.recorded !== undefined
-          ? options.recorded
+        options.recorded === true
+          ? true
           : options.afterSecondFactor === true
             ? await lockout.recordLogin(user.id, now, trx)
             : await recordLogin(trx, user.id, now);
