@@ -23,11 +23,12 @@ import type { LoginWrites, OpenedLogin } from "./opened-login.js";
  *    once; when the lockout refuses, the token's attempt goes back, as if never taken).
  * 2. A wrong code is refused as the general step refuses it (audited, counted).
  * 3. For a right code, the use of its time step, of the token and the login's user UPDATE (which also
- *    clears the lockout) go out together, behind a savepoint. Should any of them refuse (a replay, the
- *    token used in parallel, the account locked or deleted meanwhile), the transaction rolls back to
- *    the savepoint and runs them one by one as the general step does, which decides the refusal and
- *    keeps what the general step keeps (a step used by a code whose token then failed stays used). The
- *    code is matched once: the refusals use the step it matched, whatever the clock says by then.
+ *    clears the lockout) go out together, behind a savepoint. Should any of them refuse (a replay, or
+ *    an account an administrator locked after the token was read; the token's row is already held since
+ *    step 1), the transaction rolls back to the savepoint and runs them one by one as the general step
+ *    does, which decides the refusal and keeps what the general step keeps (a step used by a code whose
+ *    token then failed stays used). The code is matched once: the refusals use the step it matched,
+ *    whatever the clock says by then.
  *
  * Rows are taken in the order of every second-step transaction: user, challenge, TOTP credential.
  */
