@@ -146,6 +146,31 @@ for (const dialect of testDialects()) {
       expect(transport.delivered).toEqual([mail(2)]);
     });
 
+    it("a message whose INSERT loses a deadlock is written again, once, and delivered once", async () => {
+      // What MySQL does to an INSERT that waits on another instance's claim (FOR UPDATE SKIP LOCKED takes gaps).
+      let victims = 2;
+      const losing = db.withPlugin({
+        transformQuery({ node }) {
+          if (node.kind === "InsertQueryNode" && node.into?.table.identifier.name === "mail_outbox" && victims > 0) {
+            victims -= 1;
+            throw Object.assign(new Error("Deadlock found when trying to get lock"), {
+              code: "ER_LOCK_DEADLOCK",
+              errno: 1213,
+            });
+          }
+          return node;
+        },
+        transformResult: async ({ result }) => result,
+      });
+      const transport = flakyTransport(0);
+      const mailer = outboxOn({ transport }, losing);
+      await mailer.send(mail(1));
+      await mailer.idle();
+      expect(victims).toBe(0);
+      expect(transport.delivered).toEqual([mail(1)]);
+      expect(await db.selectFrom("mail_outbox").select("id").execute()).toHaveLength(1);
+    });
+
     it("two instances on one outbox send each message once", async () => {
       const second = createDb(database.url, { groupCommit: false });
       try {

@@ -5,6 +5,7 @@ import { aadFor, type Keyring } from "../../crypto/encryption.js";
 import { randomBase64url, randomId } from "../../crypto/random.js";
 import type { DialectName } from "../../db/connect.js";
 import type { Database } from "../../db/database.js";
+import { retryingConflicts } from "../../db/outage.js";
 import type { Mailer, MailTransport, OutgoingMail } from "./mailer.js";
 import * as outbox from "./outbox.repository.js";
 
@@ -166,7 +167,11 @@ export function createMailer(options: MailerOptions): Mailer {
   const service: Mailer = {
     async send(mail, executor = db) {
       const { id, body, now } = encode(mail);
-      await outbox.insert(executor, { id, body_ciphertext: body, created_at: now, next_attempt_at: now });
+      const row = { id, body_ciphertext: body, created_at: now, next_attempt_at: now };
+      // On its own, the INSERT runs again if MySQL picks it as a deadlock victim: another instance's claim
+      // (FOR UPDATE SKIP LOCKED) takes index gaps. Inside the caller's transaction, the caller's retry does.
+      if (executor === db) await retryingConflicts(() => outbox.insert(db, row));
+      else await outbox.insert(executor, row);
       // Committed by now unless inside the caller's transaction; then the next poll finds it.
       schedule(executor === db ? 0 : 20);
     },
