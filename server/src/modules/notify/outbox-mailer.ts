@@ -168,12 +168,13 @@ export function createMailer(options: MailerOptions): Mailer {
     async send(mail, executor = db) {
       const { id, body, now } = encode(mail);
       const row = { id, body_ciphertext: body, created_at: now, next_attempt_at: now };
+      const alone = executor === db;
       // On its own, the INSERT runs again if MySQL picks it as a deadlock victim: another instance's claim
       // (FOR UPDATE SKIP LOCKED) takes index gaps. Inside the caller's transaction, the caller's retry does.
-      if (executor === db) await retryingConflicts(() => outbox.insert(db, row));
+      if (alone) await retryingConflicts(() => outbox.insert(db, row));
       else await outbox.insert(executor, row);
       // Committed by now unless inside the caller's transaction; then the next poll finds it.
-      schedule(executor === db ? 0 : 20);
+      schedule(alone ? 0 : 20);
     },
     rehearse(mail) {
       encode(mail);

@@ -190,8 +190,7 @@ export function createTOTPFactor(deps: {
 
     claimStep: (credentialId, step, executor) => repo.claimStep(executor, credentialId, step),
 
-    useMatchedStep: (userId, credentialId, step, meta, executor) =>
-      useMatchedStep(userId, credentialId, step, meta, executor),
+    useMatchedStep,
 
     remove: (userId, executor) => repo.deleteAllCredentials(executor, userId),
 
