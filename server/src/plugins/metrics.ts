@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { DbEvents } from "../db/events.js";
+import { createRouteMetrics } from "./route-metrics.js";
 
 export interface Metrics {
   registry: Registry;
@@ -18,29 +19,10 @@ declare module "fastify" {
   }
 }
 
-interface RouteSeries {
-  duration: ReturnType<Histogram<"method" | "route">["labels"]>;
-  /** The request counter of this route for one status, created on first use. */
-  requestsWith(status: number): ReturnType<Counter<"method" | "route" | "status">["labels"]>;
-}
-
 /** Prometheus metrics on a registry of this app's own (tests build many apps in one process). */
 export function installMetrics(app: FastifyInstance): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
-  const requests = new Counter({
-    name: "tessera_http_requests_total",
-    help: "HTTP requests by route and status",
-    labelNames: ["method", "route", "status"],
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: "tessera_http_request_duration_seconds",
-    help: "HTTP request latency",
-    labelNames: ["method", "route"],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  });
   const logins = new Counter({
     name: "tessera_logins_total",
     help: "Login attempts by result",
@@ -48,30 +30,9 @@ export function installMetrics(app: FastifyInstance): Metrics {
     registers: [registry],
   });
 
-  // The labelled series of each route, built once: the per-request work is two map lookups and two additions.
-  const series = new Map<string, RouteSeries>();
-  const seriesOf = (request: FastifyRequest): RouteSeries => {
-    const { method } = request;
-    const route = request.is404 ? "unmatched" : (request.routeOptions.url ?? "unmatched");
-    const key = `${method} ${route}`;
-    let found = series.get(key);
-    if (found === undefined) {
-      const byStatus = new Map<number, ReturnType<RouteSeries["requestsWith"]>>();
-      found = {
-        duration: duration.labels(method, route),
-        requestsWith(status) {
-          let counter = byStatus.get(status);
-          if (counter === undefined) {
-            counter = requests.labels(method, route, String(status));
-            byStatus.set(status, counter);
-          }
-          return counter;
-        },
-      };
-      series.set(key, found);
-    }
-    return found;
-  };
+  const routes = createRouteMetrics(registry);
+  const seriesOf = (request: FastifyRequest) =>
+    routes.seriesOf(request.method, request.is404 ? "unmatched" : (request.routeOptions.url ?? "unmatched"));
 
   app.decorateRequest("receivedAt", 0);
   app.addHook("onRequest", (request, _reply, done) => {
@@ -81,9 +42,8 @@ export function installMetrics(app: FastifyInstance): Metrics {
   // Counted when the answer is handed to the socket (onSend), not on "finish": an onResponse hook
   // would make Fastify attach response listeners to every request.
   app.addHook("onSend", (request, reply, payload, done) => {
-    const { duration: latency, requestsWith } = seriesOf(request);
-    requestsWith(reply.statusCode).inc();
-    if (request.receivedAt > 0) latency.observe((performance.now() - request.receivedAt) / 1000);
+    const latency = request.receivedAt > 0 ? (performance.now() - request.receivedAt) / 1000 : null;
+    seriesOf(request).record(reply.statusCode, latency);
     done(null, payload);
   });
   return { registry, logins };
