@@ -61,6 +61,9 @@ class RequestsCounter extends Counter<"method" | "route" | "status"> {
   }
 }
 
+const latencyName = "tessera_http_request_duration_seconds";
+const latencyHelp = "HTTP request latency";
+
 /** `tessera_http_request_duration_seconds`, read from the routes' series. */
 class LatencyHistogram extends Histogram<"method" | "route" | "le"> {
   constructor(
@@ -68,8 +71,8 @@ class LatencyHistogram extends Histogram<"method" | "route" | "le"> {
     private readonly series: () => Iterable<RouteSeries>,
   ) {
     super({
-      name: "tessera_http_request_duration_seconds",
-      help: "HTTP request latency",
+      name: latencyName,
+      help: latencyHelp,
       labelNames: ["method", "route"],
       buckets: [...latencyBuckets],
       registers: [registry],
@@ -77,7 +80,7 @@ class LatencyHistogram extends Histogram<"method" | "route" | "le"> {
   }
 
   override async get(): Promise<HistogramMetric> {
-    const name = "tessera_http_request_duration_seconds";
+    const name = latencyName;
     const values: HistogramMetric["values"] = [];
     for (const { method, route, buckets, sum, count } of this.series()) {
       let below = 0;
@@ -91,7 +94,7 @@ class LatencyHistogram extends Histogram<"method" | "route" | "le"> {
     }
     return {
       name,
-      help: "HTTP request latency",
+      help: latencyHelp,
       // prom-client's typings declare MetricType as a numeric enum; at run time a metric's type is this string.
       type: "histogram" as unknown as HistogramMetric["type"],
       aggregator: "sum",
@@ -111,17 +114,25 @@ class LatencyHistogram extends Histogram<"method" | "route" | "le"> {
  * a method and route, created on first use; the routes are the app's own patterns, so their number is bounded.
  */
 export function createRouteMetrics(registry: Registry): { seriesOf(method: string, route: string): RouteSeries } {
-  const byKey = new Map<string, RouteSeries>();
-  const all = () => byKey.values();
+  // By route pattern, then method: the route's string is the app's own (its hash kept), so a request
+  // builds no key string.
+  const byRoute = new Map<string, Map<string, RouteSeries>>();
+  function* all(): Iterable<RouteSeries> {
+    for (const byMethod of byRoute.values()) yield* byMethod.values();
+  }
   new RequestsCounter(registry, all);
   new LatencyHistogram(registry, all);
   return {
     seriesOf(method, route) {
-      const key = `${method} ${route}`;
-      let found = byKey.get(key);
+      let byMethod = byRoute.get(route);
+      if (byMethod === undefined) {
+        byMethod = new Map();
+        byRoute.set(route, byMethod);
+      }
+      let found = byMethod.get(method);
       if (found === undefined) {
         found = new RouteSeries(method, route);
-        byKey.set(key, found);
+        byMethod.set(method, found);
       }
       return found;
     },
