@@ -11,40 +11,63 @@ import { runInNewContext } from "node:vm";
  * for a whole `intervalMs`) with a heap grown by `minGrowthBytes` since the last compaction: after a burst of
  * requests, never during one. It pauses the event loop for a few tens of milliseconds. After each compaction,
  * `release` hands back what lives outside V8's heap (main.ts: SQLite's page caches, then glibc's free pages).
+ *
+ * A process that stays idle for `flushAfterQuietIntervals` intervals in a row gets one more compaction, whatever
+ * its heap did, which also drops compiled code:
+ * - Every function a request ran keeps its bytecode, its type feedback and, once hot, its optimized machine
+ *   code (about 6 MB after serving every flow once). V8 drops the bytecode of a function unused for five full
+ *   GCs on its own, but an idle process hardly collects. This compaction, and the one at start, drop the
+ *   compiled code of every function not running at that moment; a function called again is compiled again
+ *   from its source, so the first requests after a long idle pay a few milliseconds for it. A process that
+ *   never goes quiet that long is never flushed.
+ * - Its release comes after the threads that stop on their own have stopped (the SQLite checkpoint thread,
+ *   20 s after the last write: its allocations are left free but resident in malloc's arenas until a trim).
  */
 export interface HeapCompactorOptions {
   intervalMs?: number;
   quietCpuShare?: number;
   minGrowthBytes?: number;
+  /** Quiet intervals in a row after which compiled code is dropped (once per idle period). */
+  flushAfterQuietIntervals?: number;
   /** Process CPU time in ms (all threads). */
   cpuMs?: () => number;
   heapBytes?: () => number;
-  compact?: () => void;
+  compact?: (options: { flushCode: boolean }) => void;
   /** Runs after each compaction: hands back memory outside V8's heap (caches, freed malloc pages). */
   release?: () => void;
 }
 
+/** What one check did. */
+export type CompactorAction = "compacted" | "flushed" | null;
+
 export interface HeapCompactor {
-  /** Compacts once now (start-up is over), then watches for quiet. */
+  /** Compacts once now (start-up is over, its code dropped), then watches for quiet. */
   start(): void;
-  /** One check: compacts when the last interval was quiet and the heap has grown. Returns whether it compacted. */
-  tick(): boolean;
+  /** One check: compacts, or compacts and drops compiled code, when the last interval was quiet. */
+  tick(): CompactorAction;
   stop(): void;
 }
 
 let collect: (() => void) | null = null;
 
-/** A compacting full GC: V8's gc() from a context where --expose-gc holds, with compaction forced for that one. */
-export function compactHeap(): void {
+/**
+ * A compacting full GC: V8's gc() from a context where --expose-gc holds, with compaction forced for that one.
+ * `flushCode` also drops the bytecode, baseline and optimized code of every function not on the stack (V8's own
+ * code flushing, without waiting for the functions to age); a second GC frees what the first one unlinked.
+ */
+export function compactHeap({ flushCode = false }: { flushCode?: boolean } = {}): void {
   if (collect === null) {
     setFlagsFromString("--expose-gc");
     collect = runInNewContext("gc") as () => void;
   }
   setFlagsFromString("--compact-on-every-full-gc");
+  if (flushCode) setFlagsFromString("--stress-flush-code --flush-baseline-code");
   try {
     collect();
+    if (flushCode) collect();
   } finally {
     setFlagsFromString("--no-compact-on-every-full-gc");
+    if (flushCode) setFlagsFromString("--no-stress-flush-code --no-flush-baseline-code");
   }
 }
 
@@ -58,6 +81,7 @@ export function createHeapCompactor(options: HeapCompactorOptions = {}): HeapCom
     intervalMs = 10_000,
     quietCpuShare = 0.02,
     minGrowthBytes = 4 * 1024 * 1024,
+    flushAfterQuietIntervals = 4,
     cpuMs = processCpuMs,
     heapBytes = () => getHeapStatistics().total_heap_size,
     compact = compactHeap,
@@ -66,19 +90,23 @@ export function createHeapCompactor(options: HeapCompactorOptions = {}): HeapCom
   let timer: NodeJS.Timeout | null = null;
   let lastCpu = cpuMs();
   let compactedAt = Number.POSITIVE_INFINITY;
+  let quietIntervals = 0;
+  /** Whether the code has been dropped since the process last did any work. */
+  let flushed = false;
 
-  const compactNow = (): void => {
-    compact();
+  const compactNow = (flushCode: boolean): void => {
+    compact({ flushCode });
     // After the GC, so that the buffers and statements it collected have let go of their native memory.
     release();
     compactedAt = heapBytes();
+    flushed ||= flushCode;
     lastCpu = cpuMs(); // the compaction's and the release's own CPU do not count as activity
   };
 
   const compactor: HeapCompactor = {
     start() {
       if (timer !== null) return;
-      compactNow();
+      compactNow(true);
       timer = setInterval(() => compactor.tick(), intervalMs);
       timer.unref();
     },
@@ -86,9 +114,21 @@ export function createHeapCompactor(options: HeapCompactorOptions = {}): HeapCom
       const cpu = cpuMs();
       const quiet = cpu - lastCpu < intervalMs * quietCpuShare;
       lastCpu = cpu;
-      if (!quiet || heapBytes() < compactedAt + minGrowthBytes) return false;
-      compactNow();
-      return true;
+      if (!quiet) {
+        quietIntervals = 0;
+        flushed = false;
+        return null;
+      }
+      quietIntervals++;
+      if (!flushed && quietIntervals >= flushAfterQuietIntervals) {
+        compactNow(true);
+        return "flushed";
+      }
+      if (heapBytes() >= compactedAt + minGrowthBytes) {
+        compactNow(false);
+        return "compacted";
+      }
+      return null;
     },
     stop() {
       if (timer !== null) clearInterval(timer);

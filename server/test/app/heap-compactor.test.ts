@@ -1,16 +1,17 @@
-import { getHeapStatistics } from "node:v8";
+import { getHeapSpaceStatistics, getHeapStatistics } from "node:v8";
 import { describe, expect, it } from "vitest";
 import { compactHeap, createHeapCompactor } from "../../src/heap-compactor.js";
 
 /** A process whose CPU time and heap size the test sets, and which counts the compactions asked of it. */
 function fakeProcess() {
-  const state = { cpu: 0, heap: 30e6, compactions: 0, releases: [] as number[] };
+  const state = { cpu: 0, heap: 30e6, compactions: 0, flushes: 0, releases: [] as number[] };
   const compactor = createHeapCompactor({
     intervalMs: 10_000,
     cpuMs: () => state.cpu,
     heapBytes: () => state.heap,
-    compact: () => {
+    compact: ({ flushCode }) => {
       state.compactions++;
+      if (flushCode) state.flushes++;
       state.heap = 30e6;
     },
     // Which compaction each release followed.
@@ -20,12 +21,13 @@ function fakeProcess() {
 }
 
 describe("heap compactor (idle memory)", () => {
-  it("compacts once at start, then not again while nothing has grown", () => {
+  it("compacts once at start, dropping start-up's compiled code, then not again while nothing has grown", () => {
     const { state, compactor } = fakeProcess();
     compactor.start();
     compactor.stop(); // the test ticks by hand
     expect(state.compactions).toBe(1);
-    expect(compactor.tick()).toBe(false);
+    expect(state.flushes).toBe(1);
+    for (let i = 0; i < 10; i++) expect(compactor.tick()).toBe(null);
     expect(state.compactions).toBe(1);
   });
 
@@ -36,13 +38,50 @@ describe("heap compactor (idle memory)", () => {
     for (let i = 0; i < 5; i++) {
       state.cpu += 9_000; // 90% of a core over the interval
       state.heap += 20e6;
-      expect(compactor.tick()).toBe(false);
+      expect(compactor.tick()).toBe(null);
     }
     state.cpu += 50; // 0.5%: quiet
-    expect(compactor.tick()).toBe(true);
+    expect(compactor.tick()).toBe("compacted");
     expect(state.compactions).toBe(2);
     state.cpu += 50;
-    expect(compactor.tick()).toBe(false); // nothing grew since
+    expect(compactor.tick()).toBe(null); // nothing grew since
+  });
+
+  it("drops compiled code once the process has stayed quiet for four intervals, and once per idle period", () => {
+    const { state, compactor } = fakeProcess();
+    compactor.start();
+    compactor.stop();
+    const busy = () => {
+      state.cpu += 5_000;
+      return compactor.tick();
+    };
+    const quiet = () => {
+      state.cpu += 10;
+      return compactor.tick();
+    };
+    expect(busy()).toBe(null);
+    expect([quiet(), quiet(), quiet()]).toEqual([null, null, null]);
+    expect(quiet()).toBe("flushed");
+    expect(state.flushes).toBe(2);
+    expect(state.releases).toEqual([1, 2]); // the flush hands native memory back too
+    for (let i = 0; i < 10; i++) expect(quiet()).toBe(null);
+    expect(state.flushes).toBe(2);
+    // Work in between starts a new idle period: three quiet intervals are not enough, the fourth is.
+    expect(busy()).toBe(null);
+    expect([quiet(), quiet(), busy(), quiet(), quiet(), quiet()]).toEqual([null, null, null, null, null, null]);
+    expect(quiet()).toBe("flushed");
+    expect(state.flushes).toBe(3);
+  });
+
+  it("never drops compiled code of a process that is never quiet for long", () => {
+    const { state, compactor } = fakeProcess();
+    compactor.start();
+    compactor.stop();
+    for (let i = 0; i < 40; i++) {
+      state.cpu += i % 4 === 3 ? 5_000 : 10; // busy one interval in four
+      compactor.tick();
+    }
+    expect(state.flushes).toBe(1); // the one at start
   });
 
   it("hands native memory back after each compaction, and only then", () => {
@@ -64,7 +103,7 @@ describe("heap compactor (idle memory)", () => {
     compactor.start();
     compactor.stop();
     state.heap += 1e6;
-    expect(compactor.tick()).toBe(false);
+    expect(compactor.tick()).toBe(null);
     expect(state.compactions).toBe(1);
   });
 
@@ -83,5 +122,27 @@ describe("heap compactor (idle memory)", () => {
     const after = getHeapStatistics().total_heap_size;
     expect(keep.length).toBe(12_500);
     expect(after).toBeLessThan(before);
+  });
+
+  it("a real compaction that flushes code drops idle functions' compiled code, and they still run afterwards", () => {
+    // A thousand distinct functions, each compiled to bytecode by one call and kept alive.
+    const functions = Array.from(
+      { length: 1000 },
+      (_, i) =>
+        new Function(
+          "x",
+          `let total = ${i}; for (let k = 0; k < 8; k++) { total += (x * ${i + 1} + k) % ${i + 7}; } ` +
+            `const label = "f${i}:" + total; return label.length + total;`,
+        ) as (x: number) => number,
+    );
+    const expected = functions.map((f, i) => f(i));
+    const oldSpaceUsed = () => getHeapSpaceStatistics().find((s) => s.space_name === "old_space")!.space_used_size;
+    compactHeap();
+    const compiled = oldSpaceUsed();
+    compactHeap({ flushCode: true });
+    const flushed = oldSpaceUsed();
+    // About 1 KB of bytecode and metadata per function goes.
+    expect(compiled - flushed).toBeGreaterThan(500_000);
+    expect(functions.map((f, i) => f(i))).toEqual(expected);
   });
 });
