@@ -29,6 +29,6 @@ export function buildIfStale(workspace, sources, output, log = console.log) {
 }
 
 export const buildServerIfStale = (log) =>
-  buildIfStale("server", ["server/src", "server/tsconfig.build.json"], "server/dist/main.js", log);
+  buildIfStale("server", ["server/src", "server/tsconfig.build.json", "server/scripts"], "server/dist/main.js", log);
 export const buildWebIfStale = (log) =>
   buildIfStale("web", ["web/src", "web/build", "web/index.html", "web/vite.config.ts"], "web/dist/index.html", log);

@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import closeWithGrace from "close-with-grace";
 import { buildApp } from "./app.js";
 import { createLogger } from "./logger.js";
@@ -12,8 +11,8 @@ import { createHeapCompactor } from "./heap-compactor.js";
 import { trimNativeHeap } from "./native-memory.js";
 import { releaseIdleDbMemory } from "./db/connect.js";
 import { startupLine } from "./startup.js";
+import { defaultWebDist } from "./paths.js";
 
-const defaultWebDist = fileURLToPath(new URL("../../web/dist", import.meta.url));
 
 async function main(): Promise<void> {
   let config;

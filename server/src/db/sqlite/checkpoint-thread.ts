@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type SQLite from "better-sqlite3";
+import { serverFile } from "../../paths.js";
 
 /**
  * How often the checkpoint thread copies the WAL into the database file (a checkpoint with nothing
@@ -75,7 +76,7 @@ export function createCheckpointer(
   };
 
   const start = (): void => {
-    const thread = new Worker(new URL("../../../workers/sqlite-checkpoint.mjs", import.meta.url), {
+    const thread = new Worker(serverFile("workers/sqlite-checkpoint.mjs"), {
       workerData: { path, intervalMs: checkpointIntervalMs },
     });
     thread.unref();

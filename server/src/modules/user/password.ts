@@ -4,6 +4,7 @@ import type { Options } from "@node-rs/argon2";
 import { Piscina } from "piscina";
 import type { PasswordHashConfig } from "../../config.js";
 import { AppError } from "../../errors.js";
+import { serverFile } from "../../paths.js";
 
 export const passwordMinLength = 8;
 export const passwordMaxLength = 256;
@@ -66,8 +67,7 @@ export interface PasswordHasher {
 let pool: Piscina | null = null;
 function hashingPool(): Piscina {
   pool ??= new Piscina({
-    // Same relative path from src/modules/user and dist/modules/user.
-    filename: new URL("../../../workers/password-hash.mjs", import.meta.url).href,
+    filename: serverFile("workers/password-hash.mjs").href,
     maxThreads: availableParallelism(),
     minThreads: 0,
     // Each thread already holds its next job when it finishes one: no idle gap while the event
