@@ -13,7 +13,6 @@ import { releaseIdleDbMemory } from "./db/connect.js";
 import { startupLine } from "./startup.js";
 import { defaultWebDist } from "./paths.js";
 
-
 async function main(): Promise<void> {
   let config;
   try {
