@@ -73,6 +73,24 @@ describe("heap compactor (idle memory)", () => {
     expect(state.flushes).toBe(3);
   });
 
+  it("counts an idle server's own polling (about 1.5% of a core) as quiet, and light traffic at 6% as work", () => {
+    const { state, compactor } = fakeProcess();
+    compactor.start();
+    compactor.stop();
+    state.cpu += 5_000;
+    compactor.tick();
+    const actions = Array.from({ length: 4 }, () => {
+      state.cpu += 150;
+      return compactor.tick();
+    });
+    expect(actions).toEqual([null, null, null, "flushed"]);
+    state.cpu += 600;
+    expect(compactor.tick()).toBe(null);
+    state.heap += 20e6;
+    state.cpu += 600;
+    expect(compactor.tick()).toBe(null); // grown, but not quiet: no compaction either
+  });
+
   it("never drops compiled code of a process that is never quiet for long", () => {
     const { state, compactor } = fakeProcess();
     compactor.start();
