@@ -1,14 +1,39 @@
 // `npm run bench -- --profile`: Tessera under `node --cpu-prof` with the /me and /2fa/login loads;
 // prints the functions with the most self time (main thread; argon2 runs on libuv's threads).
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { SourceMapConsumer } from "source-map-js";
 import { runLoad } from "./load.mjs";
 import { createFreshDatabase } from "./pg.mjs";
 import { startTessera } from "./tessera.mjs";
 
-/** Self time per function (and per package) from a .cpuprofile. */
-export function analyzeCpuProfile(profile, repoRoot) {
+/**
+ * The server runs from one minified bundle (server/dist/main.js); its source map turns a frame of the bundle
+ * back into the original file, line and function name, so the profile names our modules and the packages
+ * bundled with them. Returns a function from a call frame to a call frame, or null without a map.
+ */
+export function bundleFrameMapper(bundlePath) {
+  const mapPath = `${bundlePath}.map`;
+  if (!existsSync(mapPath)) return null;
+  const consumer = new SourceMapConsumer(JSON.parse(readFileSync(mapPath, "utf8")));
+  const bundleUrl = pathToFileURL(bundlePath).href;
+  return (frame) => {
+    if (frame.url !== bundleUrl) return frame;
+    const original = consumer.originalPositionFor({ line: frame.lineNumber + 1, column: frame.columnNumber });
+    if (original.source === null) return frame;
+    return {
+      ...frame,
+      url: pathToFileURL(resolve(dirname(bundlePath), original.source)).href,
+      lineNumber: original.line - 1,
+      functionName: original.name ?? frame.functionName,
+    };
+  };
+}
+
+/** Self time per function (and per package) from a .cpuprofile; `mapFrame` undoes the bundling. */
+export function analyzeCpuProfile(profile, repoRoot, mapFrame = (frame) => frame) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map();
   const { samples, timeDeltas } = profile;
@@ -20,7 +45,7 @@ export function analyzeCpuProfile(profile, repoRoot) {
   const fns = new Map();
   const areas = new Map();
   for (const [id, ms] of self) {
-    const { callFrame } = byId.get(id);
+    const callFrame = mapFrame(byId.get(id).callFrame);
     let url = callFrame.url.replace(/^file:\/\//, "");
     if (repoRoot && url.startsWith(repoRoot)) url = url.slice(repoRoot.length + 1);
     const name = callFrame.functionName || "(anonymous)";
@@ -58,6 +83,7 @@ export async function runProfile({ args, serverMain, log }) {
   const fresh = adminUrl ? await createFreshDatabase(adminUrl) : null;
   const tessera = await startTessera({ serverMain, hash: args.hash, databaseUrl: fresh?.url, log });
   const reports = [];
+  const mapFrame = bundleFrameMapper(serverMain) ?? undefined;
   try {
     log(`preparing 16 users and ${args.mfaUsers} 2FA users (not profiled)`);
     await tessera.prepareUsers({ plainCount: 16, mfaCount: args.mfaUsers });
@@ -96,7 +122,7 @@ export async function runProfile({ args, serverMain, log }) {
         flow,
         figures,
         file,
-        analysis: analyzeCpuProfile(JSON.parse(readFileSync(file, "utf8")), repoRoot),
+        analysis: analyzeCpuProfile(JSON.parse(readFileSync(file, "utf8")), repoRoot, mapFrame),
       });
     }
   } finally {
