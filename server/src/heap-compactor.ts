@@ -36,6 +36,8 @@ export interface HeapCompactorOptions {
   compact?: (options: { flushCode: boolean }) => void;
   /** Runs after each compaction: hands back memory outside V8's heap (caches, freed malloc pages). */
   release?: () => void;
+  /** Runs before a compaction that drops compiled code: lets go of what only a GC frees (cached statements). */
+  beforeFlush?: () => void;
 }
 
 /** What one check did. */
@@ -87,6 +89,7 @@ export function createHeapCompactor(options: HeapCompactorOptions = {}): HeapCom
     heapBytes = () => getHeapStatistics().total_heap_size,
     compact = compactHeap,
     release = () => undefined,
+    beforeFlush = () => undefined,
   } = options;
   let timer: NodeJS.Timeout | null = null;
   let lastCpu = cpuMs();
@@ -96,6 +99,7 @@ export function createHeapCompactor(options: HeapCompactorOptions = {}): HeapCom
   let flushed = false;
 
   const compactNow = (flushCode: boolean): void => {
+    if (flushCode) beforeFlush();
     compact({ flushCode });
     // After the GC, so that the buffers and statements it collected have let go of their native memory.
     release();

@@ -9,7 +9,7 @@ import { describeError, openRuntime } from "./bootstrap.js";
 import { redisReady } from "./redis.js";
 import { createHeapCompactor } from "./heap-compactor.js";
 import { trimNativeHeap } from "./native-memory.js";
-import { releaseIdleDbMemory } from "./db/connect.js";
+import { dropIdleDbStatements, releaseIdleDbMemory } from "./db/connect.js";
 import { startupLine } from "./startup.js";
 import { defaultWebDist } from "./paths.js";
 
@@ -54,6 +54,7 @@ async function main(): Promise<void> {
       releaseIdleDbMemory(runtime.db);
       trimNativeHeap();
     },
+    beforeFlush: () => dropIdleDbStatements(runtime.db),
   });
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err !== undefined) log.error({ err }, "shutting down after an error");

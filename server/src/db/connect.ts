@@ -11,7 +11,7 @@ import type { Database } from "./database.js";
 import { attachDbEvents, createDbEvents } from "./events.js";
 import { pipelining } from "./pipeline.js";
 import { createPostgresPool, defaultPoolSize, loadPg, statementLog } from "./postgres.js";
-import { createSqliteDb, releaseSqliteMemory, type SqliteOptions } from "./sqlite/connect.js";
+import { createSqliteDb, dropSqliteStatements, releaseSqliteMemory, type SqliteOptions } from "./sqlite/connect.js";
 
 export type DialectName = "sqlite" | "postgres" | "mysql";
 
@@ -122,4 +122,9 @@ function withCachedLookups(db: Kysely<Database>, bus: ChangeBus): Kysely<Databas
  */
 export function releaseIdleDbMemory(db: Kysely<Database>): void {
   releaseSqliteMemory(db);
+}
+
+/** Drops compiled statements kept for speed (SQLite's statement cache), for a server that has stayed idle. */
+export function dropIdleDbStatements(db: Kysely<Database>): void {
+  dropSqliteStatements(db);
 }

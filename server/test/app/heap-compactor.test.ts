@@ -4,7 +4,14 @@ import { compactHeap, createHeapCompactor } from "../../src/heap-compactor.js";
 
 /** A process whose CPU time and heap size the test sets, and which counts the compactions asked of it. */
 function fakeProcess() {
-  const state = { cpu: 0, heap: 30e6, compactions: 0, flushes: 0, releases: [] as number[] };
+  const state = {
+    cpu: 0,
+    heap: 30e6,
+    compactions: 0,
+    flushes: 0,
+    releases: [] as number[],
+    dropsBefore: [] as number[],
+  };
   const compactor = createHeapCompactor({
     intervalMs: 10_000,
     cpuMs: () => state.cpu,
@@ -16,6 +23,8 @@ function fakeProcess() {
     },
     // Which compaction each release followed.
     release: () => state.releases.push(state.compactions),
+    // How many compactions had run when cached statements were dropped.
+    beforeFlush: () => state.dropsBefore.push(state.compactions),
   });
   return { state, compactor };
 }
@@ -64,6 +73,7 @@ describe("heap compactor (idle memory)", () => {
     expect(quiet()).toBe("flushed");
     expect(state.flushes).toBe(2);
     expect(state.releases).toEqual([1, 2]); // the flush hands native memory back too
+    expect(state.dropsBefore).toEqual([0, 1]); // cached statements dropped before each flush, so its GC frees them
     for (let i = 0; i < 10; i++) expect(quiet()).toBe(null);
     expect(state.flushes).toBe(2);
     // Work in between starts a new idle period: three quiet intervals are not enough, the fourth is.
@@ -114,6 +124,7 @@ describe("heap compactor (idle memory)", () => {
     state.cpu += 50;
     compactor.tick();
     expect(state.releases).toEqual([1, 2]);
+    expect(state.dropsBefore).toEqual([0]); // an ordinary compaction keeps the cached statements
   });
 
   it("leaves a quiet heap that grew less than the threshold alone", () => {

@@ -79,6 +79,7 @@ export function createSqliteDb(
   // What the connection does per query, without its promise hand-offs.
   runPreparedInTransactions(db, (sqlText, parameters) => runOn(database, sqlText, parameters));
   if (reader !== null) serveFromReader(db, { connection: reader, onWrite: (listener) => listeners.push(listener) });
+  statementDroppers.set(db, () => database.forgetStatements());
   memoryReleasers.set(db, () => {
     for (const connection of [sqlite, reader]) {
       // A connection in the middle of a statement (an open iterator) keeps its cache until the next time.
@@ -89,6 +90,16 @@ export function createSqliteDb(
 }
 
 const memoryReleasers = new WeakMap<Kysely<Database>, () => void>();
+const statementDroppers = new WeakMap<Kysely<Database>, () => void>();
+
+/**
+ * Drops the writing connection's cached statements (statement-cache.ts): SQLite's compiled programs, a few KB
+ * each and a few hundred after every flow has run, freed at the next GC. For a server that has stayed idle
+ * (heap-compactor.ts runs it before the compaction that drops compiled code); nothing for PostgreSQL or MySQL.
+ */
+export function dropSqliteStatements(db: Kysely<Database>): void {
+  statementDroppers.get(db)?.();
+}
 
 /**
  * Frees what the connections of a SQLite database hold in their page caches (`PRAGMA shrink_memory`;

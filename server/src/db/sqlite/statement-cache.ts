@@ -22,9 +22,12 @@ export function withStatementCache(
   afterWrite: () => void,
   onClose: () => void,
   onStatement?: (sql: string) => void,
-): SqliteDatabase {
+): SqliteDatabase & { forgetStatements(): void } {
   const statements = new Map<string, SqliteStatement>();
   return {
+    // Each statement is finalized, and its memory freed, once nothing holds it (the next GC); a statement
+    // in use right now finishes first. The next query of each shape prepares it again.
+    forgetStatements: () => statements.clear(),
     close: () => {
       onClose();
       reader?.close();

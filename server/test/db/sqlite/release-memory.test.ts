@@ -7,9 +7,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, releaseIdleDbMemory } from "../../../src/db/connect.js";
+import { createDb, dropIdleDbStatements, releaseIdleDbMemory } from "../../../src/db/connect.js";
 import { migrateToLatest } from "../../../src/db/migrator.js";
 import { sqliteReader } from "../../../src/db/sqlite/read-cache.js";
+import { withStatementCache } from "../../../src/db/sqlite/statement-cache.js";
+import SQLite from "better-sqlite3";
 import { insertEvent } from "../../support/database.js";
 
 describe("releasing a SQLite database's page caches when quiet", () => {
@@ -59,9 +61,48 @@ describe("releasing a SQLite database's page caches when quiet", () => {
     expect(await count()).toBe(50);
   });
 
+  it("dropping an idle server's cached statements: the next queries prepare them again and read the same", async () => {
+    const before = await db.selectFrom("audit_event").select("id").where("created_at", "<", 10).execute();
+    dropIdleDbStatements(db);
+    await insertEvent.execute(db, {
+      id: "e-after",
+      user_id: null,
+      type: "login_succeeded",
+      ip: null,
+      user_agent: null,
+      detail: null,
+      created_at: 1,
+    });
+    const after = await db.selectFrom("audit_event").select("id").where("created_at", "<", 10).execute();
+    expect(after.map((row) => row.id).sort()).toEqual([...before.map((row) => row.id), "e-after"].sort());
+    await db.deleteFrom("audit_event").where("id", "=", "e-after").execute();
+  });
+
+  it("the statement cache prepares a statement once, and again once forgotten; one in use still runs", () => {
+    const sqlite = new SQLite(":memory:");
+    try {
+      const cache = withStatementCache(
+        sqlite,
+        null,
+        () => undefined,
+        () => undefined,
+      );
+      const first = cache.prepare("select 1 as one");
+      expect(cache.prepare("select 1 as one")).toBe(first);
+      cache.forgetStatements();
+      const again = cache.prepare("select 1 as one");
+      expect(again).not.toBe(first);
+      expect(first.all([])).toEqual([{ one: 1 }]);
+      expect(again.all([])).toEqual([{ one: 1 }]);
+    } finally {
+      sqlite.close();
+    }
+  });
+
   it("does nothing for a database that is not a SQLite file this process opened", () => {
     const memory = createDb("sqlite::memory:");
     expect(() => releaseIdleDbMemory(memory)).not.toThrow();
+    expect(() => dropIdleDbStatements(memory)).not.toThrow();
     return memory.destroy();
   });
 });
