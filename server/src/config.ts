@@ -79,6 +79,7 @@ export interface HttpLimits {
 export { readEnv };
 
 export class ConfigError extends Error {
+  override name = "ConfigError";
   constructor(readonly problems: string[]) {
     super(problems.join("\n"));
   }

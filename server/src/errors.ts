@@ -69,6 +69,8 @@ export interface ErrorDetail {
 
 /** An expected failure with a wire code; the error handler turns it into `{ error: { code, message } }`. */
 export class AppError extends Error {
+  // Spelled out: the bundled server's class names are minified (scripts/bundle.mjs), and logs name errors by it.
+  override name = "AppError";
   readonly statusCode: number;
   constructor(
     readonly code: ErrorCode,
@@ -107,6 +109,7 @@ export interface BearerChallenge {
 
 /** An AppError about the bearer token: the error handler adds its challenge to `WWW-Authenticate`. */
 export class BearerError extends AppError {
+  override name = "BearerError";
   constructor(
     code: ErrorCode,
     readonly challenge: BearerChallenge,

@@ -63,15 +63,28 @@ export function compactHeap({ flushCode = false }: { flushCode?: boolean } = {})
     setFlagsFromString("--expose-gc");
     collect = runInNewContext("gc") as () => void;
   }
-  setFlagsFromString("--compact-on-every-full-gc");
-  if (flushCode) setFlagsFromString("--stress-flush-code --flush-baseline-code");
+  const flags = flushCode ? ["compact-on-every-full-gc", ...codeFlushFlags] : ["compact-on-every-full-gc"];
+  for (const flag of flags) setFlagsFromString(`--${flag}`);
   try {
     collect();
     if (flushCode) collect();
   } finally {
-    setFlagsFromString("--no-compact-on-every-full-gc");
-    if (flushCode) setFlagsFromString("--no-stress-flush-code --no-flush-baseline-code");
+    for (const flag of flags) if (!startedWith(flag)) setFlagsFromString(`--no-${flag}`);
   }
+}
+
+const codeFlushFlags = ["stress-flush-code", "flush-baseline-code"];
+
+/**
+ * Whether the process was started with V8 flag `--name` (node's own arguments or NODE_OPTIONS): an operator's
+ * flag stays on after a compaction instead of being switched off with the compaction's own.
+ */
+export function startedWith(
+  name: string,
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions: string = process.env["NODE_OPTIONS"] ?? "",
+): boolean {
+  return [...execArgv, ...nodeOptions.split(/\s+/)].some((arg) => arg.replace(/_/g, "-") === `--${name}`);
 }
 
 const processCpuMs = (): number => {

@@ -19,15 +19,16 @@ const redactPaths = [
 /**
  * Errors without the statement that failed: a database driver's error carries its SQL text and
  * values (mysql2 inlines them into `sql`), which may be password hashes, token hashes or secrets.
+ * `type` is the error's own name where it has one: the bundled server's class names are minified.
  */
-function errorWithoutStatement(error: Error): Record<string, unknown> {
+export function errorWithoutStatement(error: Error): Record<string, unknown> {
   const {
     sql: _sql,
     sqlMessage: _sqlMessage,
     parameters: _parameters,
     ...rest
   } = stdSerializers.err(error) as unknown as Record<string, unknown>;
-  return rest;
+  return typeof error.name === "string" && error.name !== "Error" ? { ...rest, type: error.name } : rest;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { getHeapSpaceStatistics, getHeapStatistics } from "node:v8";
 import { describe, expect, it } from "vitest";
-import { compactHeap, createHeapCompactor } from "../../src/heap-compactor.js";
+import { compactHeap, createHeapCompactor, startedWith } from "../../src/heap-compactor.js";
 
 /** A process whose CPU time and heap size the test sets, and which counts the compactions asked of it. */
 function fakeProcess() {
@@ -134,6 +134,13 @@ describe("heap compactor (idle memory)", () => {
     state.heap += 1e6;
     expect(compactor.tick()).toBe(null);
     expect(state.compactions).toBe(1);
+  });
+
+  it("leaves on a V8 flag the operator started the process with, whichever way it was spelled", () => {
+    expect(startedWith("flush-baseline-code", ["--flush-baseline-code"], "")).toBe(true);
+    expect(startedWith("flush-baseline-code", [], "--max-semi-space-size=2 --flush_baseline_code")).toBe(true);
+    expect(startedWith("flush-baseline-code", ["--no-flush-baseline-code"], "")).toBe(false);
+    expect(startedWith("compact-on-every-full-gc", ["--max-semi-space-size=2", "--v8-pool-size=1"], "")).toBe(false);
   });
 
   it("a real compaction gives back the pages garbage left half empty", () => {

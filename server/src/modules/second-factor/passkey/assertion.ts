@@ -29,7 +29,9 @@ export interface VerifiedAssertion {
 }
 
 /** Thrown for every refusal; the message says which check failed (for tests, never for the client). */
-export class AssertionRefused extends Error {}
+export class AssertionRefused extends Error {
+  override name = "AssertionRefused";
+}
 
 /** The library's helpers load with the first ceremony, not at start (idle memory, SPEC §5). */
 let helpers: Promise<typeof Helpers> | null = null;

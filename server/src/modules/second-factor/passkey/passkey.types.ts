@@ -15,6 +15,7 @@ export interface PasskeyProof {
 
 /** A refusal because the signature counter went backwards: a cloned authenticator. The owner is told. */
 export class PasskeyCloneError extends AppError {
+  override name = "PasskeyCloneError";
   constructor() {
     super("invalid_passkey", "This passkey was refused: its signature counter went backwards.");
   }
