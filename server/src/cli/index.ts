@@ -59,26 +59,49 @@ const commands = new Set([
   "purge",
 ]);
 
-async function run(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      help: { type: "boolean", short: "h" },
-      csv: { type: "boolean" },
-      ...Object.fromEntries(
-        ["user", "limit", "type", "since", "until", "q", "role", "mfa", "locked"].map((key) => [
-          key,
-          { type: "string" },
-        ]),
-      ),
-      "redirect-uri": { type: "string", multiple: true },
-      "post-logout-redirect-uri": { type: "string", multiple: true },
-      public: { type: "boolean" },
-      "first-party": { type: "boolean" },
-      "require-2fa": { type: "boolean" },
-    } as Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>,
+/**
+ * Row IDs are base64url and one in 64 begins with "-": an argument shaped like one (20 or more base64url
+ * characters after the dash) that names none of `options` is taken as the word it is (an ID to remove), not
+ * refused as an unknown option. A mistyped option still is.
+ */
+export function parseWords<
+  T extends Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>,
+>(argv: string[], options: T) {
+  const shorts = new Set(Object.values(options).flatMap((option) => (option.short ? [`-${option.short}`] : [])));
+  const names = (arg: string): boolean =>
+    arg === "--" || shorts.has(arg) || (arg.startsWith("--") && arg.slice(2).split("=")[0]! in options);
+  const words = new Map<string, string>();
+  const args = argv.map((arg, i) => {
+    if (!/^-[A-Za-z0-9_-]{19,}$/.test(arg) || names(arg)) return arg;
+    // NUL cannot occur in a command-line argument, so the stand-in is never one the user typed.
+    const stand = `\u0000${i}`;
+    words.set(stand, arg);
+    return stand;
   });
+  const parsed = parseArgs({ args, allowPositionals: true, options });
+  const word = (value: string): string => words.get(value) ?? value;
+  const values = Object.fromEntries(
+    Object.entries(parsed.values).map(([key, value]) => [
+      key,
+      typeof value === "string" ? word(value) : Array.isArray(value) ? value.map((v) => word(String(v))) : value,
+    ]),
+  ) as typeof parsed.values;
+  return { positionals: parsed.positionals.map(word), values };
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { positionals, values } = parseWords(argv, {
+    help: { type: "boolean", short: "h" },
+    csv: { type: "boolean" },
+    ...Object.fromEntries(
+      ["user", "limit", "type", "since", "until", "q", "role", "mfa", "locked"].map((key) => [key, { type: "string" }]),
+    ),
+    "redirect-uri": { type: "string", multiple: true },
+    "post-logout-redirect-uri": { type: "string", multiple: true },
+    public: { type: "boolean" },
+    "first-party": { type: "boolean" },
+    "require-2fa": { type: "boolean" },
+  } as Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>);
   const [command, sub, arg, arg2] = positionals;
   if (command === "help" || values.help === true) {
     console.log(usage);
