@@ -59,14 +59,14 @@ const commands = new Set([
   "purge",
 ]);
 
+type CliOptions = Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
+
 /**
  * Row IDs are base64url and one in 64 begins with "-": an argument shaped like one (20 or more base64url
  * characters after the dash) that names none of `options` is taken as the word it is (an ID to remove), not
  * refused as an unknown option. A mistyped option still is.
  */
-export function parseWords<
-  T extends Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>,
->(argv: string[], options: T) {
+export function parseWords<T extends CliOptions>(argv: string[], options: T) {
   const shorts = new Set(Object.values(options).flatMap((option) => (option.short ? [`-${option.short}`] : [])));
   const names = (arg: string): boolean =>
     arg === "--" || shorts.has(arg) || (arg.startsWith("--") && arg.slice(2).split("=")[0]! in options);
@@ -101,7 +101,7 @@ async function run(argv: string[]): Promise<number> {
     public: { type: "boolean" },
     "first-party": { type: "boolean" },
     "require-2fa": { type: "boolean" },
-  } as Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>);
+  } as CliOptions);
   const [command, sub, arg, arg2] = positionals;
   if (command === "help" || values.help === true) {
     console.log(usage);

@@ -79,18 +79,20 @@ export function createSqliteDb(
   // What the connection does per query, without its promise hand-offs.
   runPreparedInTransactions(db, (sqlText, parameters) => runOn(database, sqlText, parameters));
   if (reader !== null) serveFromReader(db, { connection: reader, onWrite: (listener) => listeners.push(listener) });
-  statementDroppers.set(db, () => database.forgetStatements());
-  memoryReleasers.set(db, () => {
-    for (const connection of [sqlite, reader]) {
-      // A connection in the middle of a statement (an open iterator) keeps its cache until the next time.
-      if (connection?.open === true) connection.pragma("shrink_memory");
-    }
+  idleMemory.set(db, {
+    release: () => {
+      for (const connection of [sqlite, reader]) {
+        // A connection in the middle of a statement (an open iterator) keeps its cache until the next time.
+        if (connection?.open === true) connection.pragma("shrink_memory");
+      }
+    },
+    dropStatements: () => database.forgetStatements(),
   });
   return db;
 }
 
-const memoryReleasers = new WeakMap<Kysely<Database>, () => void>();
-const statementDroppers = new WeakMap<Kysely<Database>, () => void>();
+/** What each SQLite database this process opened keeps only for speed, and how to let go of it when idle. */
+const idleMemory = new WeakMap<Kysely<Database>, { release: () => void; dropStatements: () => void }>();
 
 /**
  * Drops the writing connection's cached statements (statement-cache.ts): SQLite's compiled programs, a few KB
@@ -98,7 +100,7 @@ const statementDroppers = new WeakMap<Kysely<Database>, () => void>();
  * (heap-compactor.ts runs it before the compaction that drops compiled code); nothing for PostgreSQL or MySQL.
  */
 export function dropSqliteStatements(db: Kysely<Database>): void {
-  statementDroppers.get(db)?.();
+  idleMemory.get(db)?.dropStatements();
 }
 
 /**
@@ -108,7 +110,7 @@ export function dropSqliteStatements(db: Kysely<Database>): void {
  */
 export function releaseSqliteMemory(db: Kysely<Database>): void {
   try {
-    memoryReleasers.get(db)?.();
+    idleMemory.get(db)?.release();
   } catch {
     // better-sqlite3 refuses a statement while the connection is busy with another; the next quiet spell retries.
   }
