@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from "kysely";
+import { sql, type Kysely, type Selectable } from "kysely";
 import type { Clock } from "../../clock.js";
 import { hashSecret } from "../../crypto/hash.js";
 import { randomToken } from "../../crypto/random.js";
@@ -8,6 +8,13 @@ import { preparedQuery } from "../../db/prepared.js";
 
 /** How long a client stays known after its last sign-in (SPEC: API clients by IP for 30 days). */
 export const knownClientDays = 30;
+
+/**
+ * A sign-in renews a known client for `knownClientDays` plus this, and only once less than `knownClientDays`
+ * is left: a client is known for at least 30 days after its last sign-in (at most 31), and the sign-ins of
+ * one day write its row once. Every other sign-in only reads the row: the login's commit writes fewer pages.
+ */
+const renewalSlackMs = 24 * 60 * 60 * 1000;
 
 /** What identifies a client to an account: the `tessera_client` cookie's token (browsers), and the IP address. */
 export interface ClientIdentity {
@@ -23,7 +30,8 @@ export interface KnownClients {
   /** A fresh token for the `tessera_client` cookie of a browser that has none yet. */
   newCookieToken(): string;
   /**
-   * After a successful sign-in: the browser (by its cookie) and the IP address are known for 30 days.
+   * After a successful sign-in: the browser (by its cookie) and the IP address are known for 30 days (up to
+   * 31: see renewalSlackMs).
    * One statement; pass the login's transaction as `executor` to commit it with the login.
    */
   remember(userId: string, client: ClientIdentity, executor?: Kysely<Database>): Promise<void>;
@@ -39,13 +47,22 @@ const ipHash = (ip: string): string => hashSecret(`ip:${ip}`);
 
 type KnownClientRow = Selectable<KnownClientTable>;
 
-/** Inserts the rows, or renews those the account knows already: one statement whatever the dialect. */
-function upsert(db: Kysely<Database>, rows: KnownClientRow[], expiresAt: number) {
+/**
+ * Inserts the rows, or renews those the account knows already whose expiry comes before `renewBefore`
+ * (a row that needs no renewal is left unwritten): one statement whatever the dialect.
+ */
+function upsert(db: Kysely<Database>, rows: KnownClientRow[], expiresAt: number, renewBefore: number) {
   const insert = db.insertInto("known_client").values(rows);
   return usesMysql(db)
-    ? insert.onDuplicateKeyUpdate({ expires_at: expiresAt })
+    ? // MySQL writes no row whose columns keep their values.
+      insert.onDuplicateKeyUpdate({
+        expires_at: sql<number>`if(${sql.ref("expires_at")} < ${renewBefore}, ${expiresAt}, ${sql.ref("expires_at")})`,
+      })
     : insert.onConflict((conflict) =>
-        conflict.columns(["user_id", "client_hash"]).doUpdateSet({ expires_at: expiresAt }),
+        conflict
+          .columns(["user_id", "client_hash"])
+          .doUpdateSet({ expires_at: expiresAt })
+          .where("known_client.expires_at", "<", renewBefore),
       );
 }
 const row = (p: KnownClientRow): KnownClientRow => ({
@@ -54,9 +71,10 @@ const row = (p: KnownClientRow): KnownClientRow => ({
   created_at: p.created_at,
   expires_at: p.expires_at,
 });
-const upsertOne = preparedQuery((db, p: KnownClientRow) => upsert(db, [row(p)], p.expires_at));
-const upsertTwo = preparedQuery((db, p: KnownClientRow & { second_hash: string }) =>
-  upsert(db, [row(p), { ...row(p), client_hash: p.second_hash }], p.expires_at),
+type Renewal = KnownClientRow & { renew_before: number };
+const upsertOne = preparedQuery((db, p: Renewal) => upsert(db, [row(p)], p.expires_at, p.renew_before));
+const upsertTwo = preparedQuery((db, p: Renewal & { second_hash: string }) =>
+  upsert(db, [row(p), { ...row(p), client_hash: p.second_hash }], p.expires_at, p.renew_before),
 );
 
 export function createKnownClients(deps: { db: Kysely<Database>; clock: Clock }): KnownClients {
@@ -71,10 +89,11 @@ export function createKnownClients(deps: { db: Kysely<Database>; clock: Clock })
 
     async remember(userId, client, executor = db) {
       const now = clock.now();
-      const expires_at = now + knownClientDays * 24 * 60 * 60 * 1000;
+      const renew_before = now + knownClientDays * 24 * 60 * 60 * 1000;
+      const expires_at = renew_before + renewalSlackMs;
       const [first, second] = hashesOf(client);
       if (first === undefined) return;
-      const values = { user_id: userId, client_hash: first, created_at: now, expires_at };
+      const values = { user_id: userId, client_hash: first, created_at: now, expires_at, renew_before };
       if (second === undefined) await upsertOne.send(executor, values);
       else await upsertTwo.send(executor, { ...values, second_hash: second });
     },
