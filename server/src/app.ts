@@ -36,6 +36,7 @@ import { registerSwagger } from "./plugins/swagger.js";
 import { registerWebUI } from "./plugins/web-ui.js";
 import { watchRedis } from "./redis.js";
 import { registerRoutes } from "./routes.js";
+import { forgetImportedKeys } from "./modules/second-factor/passkey/assertion.js";
 import { ErrorResponse } from "./schemas.js";
 import { createServices, type Services } from "./services.js";
 
@@ -174,4 +175,13 @@ function databaseOutageReporter(app: FastifyInstance, log: Logger): (error: unkn
     const reason = error instanceof Error ? error.message.slice(0, 200) : String(error).slice(0, 200);
     log.warn({ code, reason }, "database unreachable: answering 503 unavailable until it is back");
   };
+}
+
+/**
+ * Empties the caches that only save time: the verified access tokens and the imported passkey keys. A server
+ * idle for a while lets go of them before the compaction that drops compiled code (main.ts, heap-compactor.ts);
+ * each entry comes back at its next use. Returns how many entries it dropped.
+ */
+export function forgetIdleCaches(app: FastifyInstance): number {
+  return app.services.tokens.forgetVerified() + forgetImportedKeys();
 }

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import closeWithGrace from "close-with-grace";
-import { buildApp } from "./app.js";
+import { buildApp, forgetIdleCaches } from "./app.js";
 import { createLogger } from "./logger.js";
 import { systemClock } from "./clock.js";
 import { ConfigError, loadConfig } from "./config.js";
@@ -54,7 +54,10 @@ async function main(): Promise<void> {
       releaseIdleDbMemory(runtime.db);
       trimNativeHeap();
     },
-    beforeFlush: () => dropIdleDbStatements(runtime.db),
+    beforeFlush: () => {
+      forgetIdleCaches(app);
+      dropIdleDbStatements(runtime.db);
+    },
   });
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err !== undefined) log.error({ err }, "shutting down after an error");

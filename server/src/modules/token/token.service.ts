@@ -36,6 +36,11 @@ export interface TokenService {
   verifyAccessToken(token: string): Promise<AccessClaims | null>;
   jwks(): Promise<{ keys: JWK[] }>;
   /**
+   * Empties the cache of verified tokens (a long-idle server lets go of it); each is verified again at its
+   * next use. Returns how many it held.
+   */
+  forgetVerified(): number;
+  /**
    * The signing keys with their private parts, newest first, for the OpenID Connect provider, which signs ID
    * tokens with the same keys (one JWKS). Never published.
    */
@@ -131,6 +136,12 @@ export function createTokenService(deps: {
       if (verified.size >= verifiedCacheLimit) verified.clear();
       verified.set(token, claims);
       return claims;
+    },
+
+    forgetVerified() {
+      const held = verified.size;
+      verified.clear();
+      return held;
     },
 
     async jwks() {

@@ -78,6 +78,16 @@ const keyCacheSize = 4096;
 const maxCachedKeyLength = 800;
 const keys = new Map<string, FastKey | null>();
 
+/**
+ * Empties the cache of imported keys (a long-idle server lets go of them); each is imported again at its
+ * next use. Returns how many it held.
+ */
+export function forgetImportedKeys(): number {
+  const held = keys.size;
+  keys.clear();
+  return held;
+}
+
 function fastKey(publicKey: string, cose: Map<number, unknown>): FastKey | null {
   if (publicKey.length > maxCachedKeyLength) return null;
   let cached = keys.get(publicKey);
