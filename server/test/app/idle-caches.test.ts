@@ -23,7 +23,7 @@ describe("idle caches", () => {
   it("verified tokens are forgotten, then verified again: the token works, a revoked one fails", async () => {
     const { accessToken, refreshToken } = await register(t.app, uniqueName("idle"));
     expect((await call(t.app, "GET", "/api/user/me", { token: accessToken })).status).toBe(200);
-    expect(forgetIdleCaches(t.app)).toBeGreaterThanOrEqual(1);
+    expect(forgetIdleCaches(t.app)).toBe(1);
     expect(t.app.services.tokens.forgetVerified()).toBe(0);
 
     expect((await call(t.app, "GET", "/api/user/me", { token: accessToken })).status).toBe(200);
@@ -46,7 +46,9 @@ describe("idle caches", () => {
       return res.status;
     };
     expect(await signIn()).toBe(200);
-    expect(forgetIdleCaches(t.app)).toBeGreaterThanOrEqual(1);
+    t.app.services.tokens.forgetVerified();
+    // The one passkey's key, imported by the sign-in.
+    expect(forgetIdleCaches(t.app)).toBe(1);
     expect(forgetImportedKeys()).toBe(0);
     expect(await signIn()).toBe(200);
     expect(forgetImportedKeys()).toBe(1);
