@@ -1,6 +1,6 @@
 // crypto/random.ts hands out bytes from a pooled CSPRNG buffer: each byte once, across refills.
 import { describe, expect, it } from "vitest";
-import { randomBase64url, randomId, randomToken } from "./random.js";
+import { randomBase64url, randomId, randomToken, timeOrderedId } from "./random.js";
 
 describe("pooled random tokens", () => {
   it("gives the requested entropy as base64url", () => {
@@ -30,5 +30,46 @@ describe("pooled random tokens", () => {
     expect(() => randomBase64url(0)).toThrow(RangeError);
     expect(() => randomBase64url(4097)).toThrow(RangeError);
     expect(() => randomToken(120)).toThrow(RangeError);
+  });
+});
+
+describe("time-ordered row IDs", () => {
+  const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+  it("spells the time in 8 base64url characters, then 128 random bits", () => {
+    const id = timeOrderedId(Date.UTC(2026, 11, 5));
+    expect(id).toMatch(/^[A-Za-z0-9_-]{30}$/);
+    expect(Buffer.from(id.slice(8), "base64url")).toHaveLength(16);
+    expect(timeOrderedId(0).slice(0, 8)).toBe("--------");
+    expect(timeOrderedId(64 ** 8 - 1).slice(0, 8)).toBe("zzzzzzzz");
+    expect(timeOrderedId(63).slice(0, 8)).toBe("-------z");
+    expect(timeOrderedId(64).slice(0, 8)).toBe("------0-");
+    const seen = new Set(Array.from({ length: 10_000 }, () => timeOrderedId(1_000)));
+    expect(seen.size).toBe(10_000);
+  });
+
+  it("sorts byte by byte (SQLite's and PostgreSQL's C order) as the times it was made at", () => {
+    const times = [
+      0,
+      1,
+      63,
+      64,
+      65,
+      4095,
+      4096,
+      Date.UTC(1999, 0, 1),
+      Date.UTC(2026, 11, 5),
+      Date.UTC(2026, 11, 5) + 1,
+    ];
+    for (let i = 0; i < 2_000; i++) times.push(Math.floor(Math.random() * 64 ** 8));
+    const ids = times.map((at) => ({ at, id: timeOrderedId(at) }));
+    const byId = [...ids].sort((a, b) => byteOrder(a.id, b.id)).map((x) => x.at);
+    expect(byId).toEqual([...times].sort((a, b) => a - b));
+  });
+
+  it("takes a fractional millisecond as the one it falls in, and refuses what is not a time", () => {
+    expect(timeOrderedId(1_000.9).slice(0, 8)).toBe(timeOrderedId(1_000).slice(0, 8));
+    for (const at of [-1, Number.NaN, Number.POSITIVE_INFINITY, 64 ** 8])
+      expect(() => timeOrderedId(at)).toThrow(RangeError);
   });
 });

@@ -36,6 +36,19 @@ for (const dialect of testDialects()) {
       expectError(await refresh(refreshToken), 401, "unauthorized");
     });
 
+    it("names each session by its creation time first: later sign-ins sort after earlier ones", async () => {
+      const { accessToken: first } = await register(t.app, "ordered");
+      t.clock.advance(1);
+      const second = await login(t.app, "ordered");
+      expect(second.status).toBe(200);
+      const [a, b] = [sidOf(first), sidOf(str(second.body["access_token"]))];
+      expect(a).toMatch(/^[A-Za-z0-9_-]{30}$/);
+      expect(Buffer.compare(Buffer.from(a), Buffer.from(b))).toBe(-1);
+      // Both sessions are stored under those IDs.
+      const rows = await t.db.selectFrom("session").select("id").where("id", "in", [a, b]).execute();
+      expect(rows).toHaveLength(2);
+    });
+
     it("refuses an unknown refresh token with 401", async () => {
       expectError(await refresh("A".repeat(43)), 401, "unauthorized");
     });

@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import type { Clock } from "../../clock.js";
 import type { Keyring } from "../../crypto/encryption.js";
 import { hashSecret } from "../../crypto/hash.js";
-import { randomId, randomToken } from "../../crypto/random.js";
+import { randomToken, timeOrderedId } from "../../crypto/random.js";
 import type { Database } from "../../db/database.js";
 import { AppError } from "../../errors.js";
 import type { RequestMeta } from "../../request-meta.js";
@@ -84,7 +84,7 @@ export function createSessionService(deps: {
     authTime?: number,
   ): Promise<OpenedSession> {
     const now = clock.now();
-    const sessionId = randomId();
+    const sessionId = timeOrderedId(now);
     // NIST SP 800-63B §4.2: AAL2 needs a second, distinct factor.
     const aal: 1 | 2 = amr.some((m) => m === "otp" || m === "recovery" || m === "device" || m === "hwk") ? 2 : 1;
     const row = {

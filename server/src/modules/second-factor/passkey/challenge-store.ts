@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Clock } from "../../../clock.js";
 import { hashSecret } from "../../../crypto/hash.js";
-import { randomId } from "../../../crypto/random.js";
+import { timeOrderedId } from "../../../crypto/random.js";
 import type { Database } from "../../../db/database.js";
 import * as repo from "./passkey.repository.js";
 import type { ChallengeBinding } from "./passkey.types.js";
@@ -48,7 +48,7 @@ export function createChallengeStore(clock: Clock): ChallengeStore {
     async store(challenge, binding, executor) {
       const now = clock.now();
       const row = {
-        id: randomId(),
+        id: timeOrderedId(now),
         challenge_hash: hashSecret(challenge),
         purpose: binding.purpose,
         user_id: userOf(binding),
