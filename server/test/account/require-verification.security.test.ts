@@ -25,11 +25,14 @@ for (const dialect of testDialects()) {
     beforeAll(async () => {
       sink = await startSMTPSink();
       t = await mailApp(dialect, sink, strict);
+      // Every instance's outbox worker delivers any instance's mail (SPEC "Mail is never lost"): this one
+      // mails to the same sink, or a message it happens to claim first would never reach the test.
       before = await buildTestApp({
         databaseUrl: t.databaseUrl,
         secretKey: t.secretKey,
         clock: t.clock,
         groupCommit: false,
+        env: { SMTP_URL: sink.url, MAIL_FROM: "Tessera <tessera@tessera.test>" },
       });
     });
     afterAll(async () => {
