@@ -2,13 +2,15 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { buildServerIfStale, buildWebIfStale, root } from "./build-if-stale.mjs";
-import { serverNodeFlags } from "./node-flags.mjs";
+import { serverCommand } from "./node-flags.mjs";
 
 buildServerIfStale();
 buildWebIfStale();
 
-const server = spawnSync(process.execPath, [...serverNodeFlags(), join(root, "server/dist/main.js")], {
+const { file, args, env } = serverCommand(join(root, "server/dist/main.js"));
+const server = spawnSync(file, args, {
   cwd: root,
+  env,
   stdio: "inherit",
 });
 process.exit(server.status ?? 0);

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { serverNodeFlags } from "../../scripts/node-flags.mjs";
+import { serverEnv, serverNodeFlags } from "../../scripts/node-flags.mjs";
 import { SoftAuthenticator } from "./authenticator.mjs";
 import { expectOk, mapLimit, request } from "./http.mjs";
 import { freePort, startChild } from "./proc.mjs";
@@ -25,6 +25,7 @@ export async function startTessera({ serverMain, hash, databaseUrl, label = "Tes
   const rules = join(dataDir, "forward-auth.yaml");
   writeFileSync(rules, "default_policy: deny\nrules:\n  - host: app.bench.test\n    policy: one_factor\n");
   const env = {
+    ...serverEnv(),
     PORT: String(port),
     HOST: "127.0.0.1",
     DATA_DIR: dataDir,
