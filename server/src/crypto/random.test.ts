@@ -1,6 +1,6 @@
 // crypto/random.ts hands out bytes from a pooled CSPRNG buffer: each byte once, across refills.
 import { describe, expect, it } from "vitest";
-import { randomBase64url, randomId, randomToken, timeOrderedId } from "./random.js";
+import { randomBase64url, randomId, randomToken, sequencedTimeId, timeOrderedId } from "./random.js";
 
 describe("pooled random tokens", () => {
   it("gives the requested entropy as base64url", () => {
@@ -35,15 +35,18 @@ describe("pooled random tokens", () => {
 
 describe("time-ordered row IDs", () => {
   const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+  const last = 36 ** 9 - 1;
 
-  it("spells the time in 8 base64url characters, then 128 random bits", () => {
+  it("spells the time in 9 base-36 digits, then 128 random bits", () => {
     const id = timeOrderedId(Date.UTC(2026, 11, 5));
-    expect(id).toMatch(/^[A-Za-z0-9_-]{30}$/);
-    expect(Buffer.from(id.slice(8), "base64url")).toHaveLength(16);
-    expect(timeOrderedId(0).slice(0, 8)).toBe("--------");
-    expect(timeOrderedId(64 ** 8 - 1).slice(0, 8)).toBe("zzzzzzzz");
-    expect(timeOrderedId(63).slice(0, 8)).toBe("-------z");
-    expect(timeOrderedId(64).slice(0, 8)).toBe("------0-");
+    expect(id).toMatch(/^[0-9a-z]{9}[A-Za-z0-9_-]{22}$/);
+    expect(Number.parseInt(id.slice(0, 9), 36)).toBe(Date.UTC(2026, 11, 5));
+    expect(Buffer.from(id.slice(9), "base64url")).toHaveLength(16);
+    expect(timeOrderedId(0).slice(0, 9)).toBe("000000000");
+    expect(timeOrderedId(last).slice(0, 9)).toBe("zzzzzzzzz");
+    expect(timeOrderedId(35).slice(0, 9)).toBe("00000000z");
+    expect(timeOrderedId(36).slice(0, 9)).toBe("000000010");
+    expect(timeOrderedId(0, 6)).toMatch(/^0{9}[A-Za-z0-9_-]{8}$/);
     const seen = new Set(Array.from({ length: 10_000 }, () => timeOrderedId(1_000)));
     expect(seen.size).toBe(10_000);
   });
@@ -52,24 +55,36 @@ describe("time-ordered row IDs", () => {
     const times = [
       0,
       1,
-      63,
-      64,
-      65,
-      4095,
-      4096,
+      35,
+      36,
+      37,
+      1295,
+      1296,
       Date.UTC(1999, 0, 1),
       Date.UTC(2026, 11, 5),
       Date.UTC(2026, 11, 5) + 1,
     ];
-    for (let i = 0; i < 2_000; i++) times.push(Math.floor(Math.random() * 64 ** 8));
+    for (let i = 0; i < 2_000; i++) times.push(Math.floor(Math.random() * last));
     const ids = times.map((at) => ({ at, id: timeOrderedId(at) }));
     const byId = [...ids].sort((a, b) => byteOrder(a.id, b.id)).map((x) => x.at);
     expect(byId).toEqual([...times].sort((a, b) => a - b));
   });
 
+  it("orders the IDs of one millisecond as they were made when sequenced (audit events, outgoing mail)", () => {
+    const at = Date.UTC(2026, 11, 5);
+    const ids = Array.from({ length: 5_000 }, () => sequencedTimeId(at, 6));
+    for (const id of ids) expect(id).toMatch(/^[0-9a-z]{13}[A-Za-z0-9_-]{8}$/);
+    // The sequence wraps after 36^4 IDs; 5,000 in a row stay in order unless they straddle the wrap.
+    const wraps = ids.filter((id, i) => i > 0 && byteOrder(ids[i - 1] ?? "", id) > 0).length;
+    expect(wraps).toBeLessThanOrEqual(1);
+    expect(byteOrder(sequencedTimeId(at, 12), sequencedTimeId(at + 1, 12))).toBeLessThan(0);
+  });
+
   it("takes a fractional millisecond as the one it falls in, and refuses what is not a time", () => {
-    expect(timeOrderedId(1_000.9).slice(0, 8)).toBe(timeOrderedId(1_000).slice(0, 8));
-    for (const at of [-1, Number.NaN, Number.POSITIVE_INFINITY, 64 ** 8])
+    expect(timeOrderedId(1_000.9).slice(0, 9)).toBe(timeOrderedId(1_000).slice(0, 9));
+    for (const at of [-1, Number.NaN, Number.POSITIVE_INFINITY, 36 ** 9]) {
       expect(() => timeOrderedId(at)).toThrow(RangeError);
+      expect(() => sequencedTimeId(at, 6)).toThrow(RangeError);
+    }
   });
 });

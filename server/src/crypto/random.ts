@@ -32,21 +32,34 @@ export function randomId(): string {
   return randomBase64url(16);
 }
 
-/** base64url's 64 characters in ASCII order: a fixed-length text of them sorts as the number it spells. */
-const sortedAlphabet = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
-const timeDigits = 8; // 64^8 = 2^48 ms, past the year 10,000
+const timeDigits = 9; // 36^9 ms reach the year 5188
+
+/** Unix ms in 9 base-36 digits: fixed width, so the text sorts as the number it spells. */
+function timePrefix(at: number): string {
+  if (!Number.isFinite(at) || at < 0 || at >= 36 ** timeDigits) throw new RangeError("at must be Unix milliseconds");
+  return Math.floor(at).toString(36).padStart(timeDigits, "0");
+}
 
 /**
- * A row identifier that sorts by creation time: `at` (Unix ms) in 8 characters of base64url's alphabet, in
- * ASCII order, then 128 random bits: 30 URL-safe characters. Rows inserted one after another land at the end
- * of the index on their ID, one page for many rows, where a random ID lands on a random page of it: an
- * INSERT writes one page fewer per index keyed on the ID (the row's own and every foreign key's).
+ * A row identifier that sorts by creation time: `at` (Unix ms) in 9 base-36 digits, then `randomBytes` random
+ * bytes as base64url (16, 128 bits, by default: 31 characters). Rows inserted one after another land at the end
+ * of the index on their ID, one page for many rows, where a random ID lands on a random page of it: an INSERT
+ * writes one page fewer per index keyed on the ID (the row's own and every foreign key's).
  * The time of creation can be read off it: only for rows whose creation time is no secret.
  */
-export function timeOrderedId(at: number): string {
-  if (!Number.isFinite(at) || at < 0 || at >= 64 ** timeDigits) throw new RangeError("at must be Unix milliseconds");
-  let prefix = "";
-  for (let rest = Math.floor(at), i = 0; i < timeDigits; i++, rest = Math.floor(rest / 64))
-    prefix = sortedAlphabet[rest % 64] + prefix;
-  return prefix + randomBase64url(16);
+export function timeOrderedId(at: number, randomBytes = 16): string {
+  return timePrefix(at) + randomBase64url(randomBytes);
+}
+
+let sequence = 0;
+
+/**
+ * A time-ordered ID with this process's sequence number (4 base-36 digits) between the time and the random
+ * bytes: the IDs one process makes within one millisecond sort in the order it made them (audit events and
+ * outgoing mail are listed in that order).
+ */
+export function sequencedTimeId(at: number, randomBytes: number): string {
+  const prefix = timePrefix(at);
+  sequence = (sequence + 1) % 36 ** 4;
+  return prefix + sequence.toString(36).padStart(4, "0") + randomBase64url(randomBytes);
 }

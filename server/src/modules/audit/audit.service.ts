@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { FastifyBaseLogger } from "fastify";
 import type { Clock } from "../../clock.js";
-import { randomBase64url } from "../../crypto/random.js";
+import { sequencedTimeId } from "../../crypto/random.js";
 import type { Database } from "../../db/database.js";
 import * as repo from "./audit.repository.js";
 import type { AuditEventView, AuditInput } from "./audit.events.js";
@@ -29,13 +29,10 @@ function viewOf(row: repo.AuditListRow): AuditEventView {
 
 export function createAuditService(deps: { db: Kysely<Database>; clock: Clock; log: FastifyBaseLogger }): AuditService {
   const { db, clock, log } = deps;
-  let sequence = 0;
   return {
     async record(input, executor = db) {
       const now = clock.now();
-      // Time-ordered ids: millisecond time, a per-process sequence, then randomness against collisions.
-      sequence = (sequence + 1) % 1_679_616;
-      const id = `${now.toString(36).padStart(9, "0")}${sequence.toString(36).padStart(4, "0")}${randomBase64url(6)}`;
+      const id = sequencedTimeId(now, 6);
       await repo.insertAuditEvent(executor, {
         id,
         user_id: input.userId,

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { Kysely } from "kysely";
 import type { Clock } from "../../clock.js";
 import { aadFor, type Keyring } from "../../crypto/encryption.js";
-import { randomBase64url, randomId } from "../../crypto/random.js";
+import { randomId, sequencedTimeId } from "../../crypto/random.js";
 import type { DialectName } from "../../db/connect.js";
 import type { Database } from "../../db/database.js";
 import { retryingConflicts } from "../../db/outage.js";
@@ -155,12 +155,10 @@ export function createMailer(options: MailerOptions): Mailer {
 
   schedule(0);
 
-  let sequence = 0;
   function encode(mail: OutgoingMail): { id: string; body: string; now: number } {
     const now = clock.now();
     // Time-ordered, so the dev outbox lists messages in the order they were written.
-    sequence = (sequence + 1) % 36 ** 4;
-    const id = `${now.toString(36).padStart(9, "0")}${sequence.toString(36).padStart(4, "0")}${randomBase64url(12)}`;
+    const id = sequencedTimeId(now, 12);
     return { id, body: keyring.encrypt(Buffer.from(JSON.stringify(mail), "utf8"), aad(id)), now };
   }
 
