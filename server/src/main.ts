@@ -54,6 +54,7 @@ async function main(): Promise<void> {
       releaseIdleDbMemory(runtime.db);
       trimNativeHeap();
     },
+    trim: () => void trimNativeHeap(),
     beforeFlush: () => {
       forgetIdleCaches(app);
       dropIdleDbStatements(runtime.db);

@@ -10,6 +10,7 @@ function fakeProcess() {
     compactions: 0,
     flushes: 0,
     releases: [] as number[],
+    trims: 0,
     dropsBefore: [] as number[],
   };
   const compactor = createHeapCompactor({
@@ -23,6 +24,7 @@ function fakeProcess() {
     },
     // Which compaction each release followed.
     release: () => state.releases.push(state.compactions),
+    trim: () => state.trims++,
     // How many compactions had run when cached statements were dropped.
     beforeFlush: () => state.dropsBefore.push(state.compactions),
   });
@@ -125,6 +127,33 @@ describe("heap compactor (idle memory)", () => {
     compactor.tick();
     expect(state.releases).toEqual([1, 2]);
     expect(state.dropsBefore).toEqual([0]); // an ordinary compaction keeps the cached statements
+  });
+
+  it("trims the freed malloc pages after each quiet interval that did not compact, never under load", () => {
+    const { state, compactor } = fakeProcess();
+    compactor.start();
+    compactor.stop();
+    state.cpu += 9_000;
+    state.heap += 20e6;
+    compactor.tick(); // under load
+    expect(state.trims).toBe(0);
+    state.cpu += 50;
+    expect(compactor.tick()).toBe("compacted"); // the compaction's release trims already
+    expect(state.trims).toBe(0);
+    for (let i = 0; i < 2; i++) {
+      state.cpu += 50;
+      expect(compactor.tick()).toBe(null);
+    }
+    expect(state.trims).toBe(2);
+    state.cpu += 50;
+    expect(compactor.tick()).toBe("flushed");
+    expect(state.trims).toBe(2);
+    state.cpu += 50;
+    compactor.tick();
+    expect(state.trims).toBe(3);
+    state.cpu += 9_000;
+    compactor.tick(); // busy again
+    expect(state.trims).toBe(3);
   });
 
   it("leaves a quiet heap that grew less than the threshold alone", () => {
