@@ -22,9 +22,12 @@ export const serverNodeFlags = (env = process.env) =>
 //                            start, so it is set here and not by the server. A value already set is kept.
 export const serverEnv = (env = process.env) => ({ MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX ?? "1" });
 
-/** The command that runs the server (`npm start`, `npm run bench`): node, its flags, and its environment. */
-export const serverCommand = (main, env = process.env) => ({
+/**
+ * The command that runs the server (`npm start`, `npm run bench`): node, its flags (then `nodeArgs`, such as the
+ * bench profiler's), and its environment.
+ */
+export const serverCommand = (main, env = process.env, nodeArgs = []) => ({
   file: process.execPath,
-  args: [...serverNodeFlags(env), main],
+  args: [...serverNodeFlags(env), ...nodeArgs, main],
   env: { ...env, ...serverEnv(env) },
 });

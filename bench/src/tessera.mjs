@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { serverEnv, serverNodeFlags } from "../../scripts/node-flags.mjs";
+import { serverCommand } from "../../scripts/node-flags.mjs";
 import { SoftAuthenticator } from "./authenticator.mjs";
 import { expectOk, mapLimit, request } from "./http.mjs";
 import { freePort, startChild } from "./proc.mjs";
@@ -25,7 +25,6 @@ export async function startTessera({ serverMain, hash, databaseUrl, label = "Tes
   const rules = join(dataDir, "forward-auth.yaml");
   writeFileSync(rules, "default_policy: deny\nrules:\n  - host: app.bench.test\n    policy: one_factor\n");
   const env = {
-    ...serverEnv(),
     PORT: String(port),
     HOST: "127.0.0.1",
     DATA_DIR: dataDir,
@@ -42,14 +41,16 @@ export async function startTessera({ serverMain, hash, databaseUrl, label = "Tes
     PASSWORD_HASH_ITERATIONS: String(hash.iterations),
     PASSWORD_HASH_PARALLELISM: String(hash.parallelism),
   };
-  const launch = (args) =>
-    startChild({
+  const launch = (args) => {
+    const command = serverCommand(serverMain, { ...process.env, ...env }, args);
+    return startChild({
       name: label,
-      args: [...serverNodeFlags(), ...args, serverMain],
-      env,
+      args: command.args,
+      env: command.env,
       healthUrl: `${base}/healthz`,
       cwd: dataDir,
     });
+  };
   let child;
   try {
     child = await launch(nodeArgs);

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureServerBuilt, repoDir, serverDir } from "../support/paths.js";
+import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 
 // Idle memory (SPEC §5): `npm start` and `npm run bench` run the server with MALLOC_ARENA_MAX=1
 // (scripts/node-flags.mjs), so that what its threads free lands where malloc_trim gives it back. glibc gives each
@@ -40,18 +40,9 @@ function threadHeaps(pid: number): number {
   return count;
 }
 
-async function startServer(command: Command): Promise<{ child: ChildProcess; base: string }> {
-  const child = spawn(command.file, command.args, { env: command.env, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const port = /listening on http:\/\/localhost:(\d+)/.exec(output)?.[1];
-    if (port !== undefined) return { child, base: `http://127.0.0.1:${port}` };
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the server did not start:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+/** The server started as `command` says (its file is this node, its last argument the server's main). */
+function startServer(command: Command): Promise<ServerProcess> {
+  return startServerProcess(command.env, { nodeArgs: command.args.slice(0, -1) });
 }
 
 /** Registrations and logins: argon2id on the hashing threads, Ed25519 signatures on libuv's. */
@@ -74,14 +65,14 @@ async function exerciseThreads(base: string): Promise<void> {
 describe.runIf(glibc)("the server's malloc arenas (idle memory)", () => {
   let workDir: string;
   let nodeFlags: NodeFlags;
-  const started: ChildProcess[] = [];
+  const started: ServerProcess[] = [];
   beforeAll(async () => {
     ensureServerBuilt();
     workDir = mkdtempSync(join(tmpdir(), "tessera-arenas-"));
     nodeFlags = (await import(pathToFileURL(join(repoDir, "scripts", "node-flags.mjs")).href)) as NodeFlags;
   });
   afterAll(() => {
-    for (const child of started) child.kill("SIGKILL");
+    for (const server of started) server.kill("SIGKILL");
     rmSync(workDir, { recursive: true, force: true });
   });
 
@@ -102,18 +93,18 @@ describe.runIf(glibc)("the server's malloc arenas (idle memory)", () => {
     const command = nodeFlags.serverCommand(main, env("one-arena"));
     expect(command.env["MALLOC_ARENA_MAX"]).toBe("1");
     expect(command.args).toEqual(["--max-semi-space-size=2", "--v8-pool-size=1", main]);
-    const { child, base } = await startServer(command);
-    started.push(child);
-    await exerciseThreads(base);
-    expect(threadHeaps(child.pid ?? 0)).toBe(0);
+    const server = await startServer(command);
+    started.push(server);
+    await exerciseThreads(server.baseUrl);
+    expect(threadHeaps(server.child.pid ?? 0)).toBe(0);
   });
 
   it("without it, the same work leaves thread heaps (the control: the check above can fail)", async () => {
     const command = nodeFlags.serverCommand(main, env("default-arenas"));
-    const { child, base } = await startServer({ ...command, env: { ...command.env, MALLOC_ARENA_MAX: "0" } });
-    started.push(child);
-    await exerciseThreads(base);
-    expect(threadHeaps(child.pid ?? 0)).toBeGreaterThan(0);
+    const server = await startServer({ ...command, env: { ...command.env, MALLOC_ARENA_MAX: "0" } });
+    started.push(server);
+    await exerciseThreads(server.baseUrl);
+    expect(threadHeaps(server.child.pid ?? 0)).toBeGreaterThan(0);
   });
 
   it("keeps a value the operator set", () => {

@@ -15,9 +15,15 @@ export interface ServerProcess {
 
 const listening = /Tessera listening on http:\/\/[^:]+:(\d+)/;
 
-/** Starts `dist/main.js` (build it first: ensureServerBuilt) with `env` and waits until it listens. */
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [join(serverDir, "dist", "main.js")], {
+/**
+ * Starts `dist/main.js` (build it first: ensureServerBuilt) with `env`, after `nodeArgs` (node's own flags), and
+ * waits until it listens.
+ */
+export async function startServerProcess(
+  env: NodeJS.ProcessEnv,
+  { timeoutMs = 30_000, nodeArgs = [] }: { timeoutMs?: number; nodeArgs?: string[] } = {},
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, join(serverDir, "dist", "main.js")], {
     env: { PATH: process.env["PATH"] ?? "", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
